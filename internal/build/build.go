@@ -1,0 +1,259 @@
+// Package build runs the stages of a site build in order (load, parse and
+// validate, render, write, manifest) and reports what it did.
+//
+// A build to a directory writes into a temporary folder and swaps it into
+// place only if every stage succeeded: a failed build leaves the previous
+// output exactly as it was.
+package build
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/output"
+	"github.com/conclave-dev/conclave/internal/render"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// Options controls a build.
+type Options struct {
+	Source string // site root, holding conclave.toml; default "."
+	Out    string // output folder; default <Source>/public
+	Drafts bool   // include pages marked draft: true
+}
+
+// Report says what a build did.
+type Report struct {
+	Out       string // output folder, or "" for memory
+	Briefings int    // briefing pages
+	Lists     int    // home, section, tag and tag index pages
+	Tags      int
+	Files     int   // every file written, SHA256SUMS included
+	Bytes     int64 // their total size
+	Drafts    int   // drafts left out
+	Duration  time.Duration
+	Warnings  []*diag.Warning
+}
+
+// Run builds the site into its output folder.
+func Run(opt Options) (*Report, error) {
+	start := time.Now()
+	src := cmpOr(opt.Source, ".")
+	out := opt.Out
+	if out == "" {
+		out = filepath.Join(src, "public")
+	}
+	if err := checkOut(src, out); err != nil {
+		return nil, err
+	}
+	// Load first, so that a site with errors never creates a temporary folder.
+	s, err := site.Load(src, site.Options{Drafts: opt.Drafts})
+	if err != nil {
+		return nil, err
+	}
+	dir, err := output.NewDir(out)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := run(s, dir)
+	if err != nil {
+		dir.Abort()
+		return rep, err
+	}
+	if err := dir.Commit(); err != nil {
+		dir.Abort()
+		return rep, fmt.Errorf("replacing %s: %w", out, err)
+	}
+	rep.Out = out
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+// Memory builds the site into memory, for the preview server.
+func Memory(opt Options) (*Report, *output.Memory, error) {
+	start := time.Now()
+	s, err := site.Load(cmpOr(opt.Source, "."), site.Options{Drafts: opt.Drafts})
+	if err != nil {
+		return nil, nil, err
+	}
+	mem := output.NewMemory()
+	rep, err := run(s, mem)
+	if err != nil {
+		return rep, nil, err
+	}
+	rep.Duration = time.Since(start)
+	return rep, mem, nil
+}
+
+// run renders the loaded site s into w and writes its manifest.
+func run(s *site.Site, w output.Writer) (*Report, error) {
+	rep := &Report{Drafts: s.Drafts, Warnings: s.Warnings}
+	if s.Config.BaseURL == "" {
+		rep.Warnings = append(rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
+	}
+	theme, err := render.LoadTheme(s.Root, s.Config.Theme)
+	if err != nil {
+		return rep, err
+	}
+	conv, err := markdown.New(markdown.Options{HighlightStyle: s.Config.HighlightStyle})
+	if err != nil {
+		return rep, &diag.Error{File: site.ConfigFile, Line: 1, Msg: err.Error()}
+	}
+	r := render.New(s, theme, conv)
+	emit := w.WriteFile
+
+	// Briefings, in parallel; intros of the home and section lists.
+	var (
+		mu     sync.Mutex
+		errs   diag.List
+		views  = make([]*render.PageView, 0, len(s.Pages))
+		intros = map[string]*render.Intro{}
+	)
+	parallel(len(s.Pages), func(i int) {
+		p := s.Pages[i]
+		doc := conv.Parse(p, s)
+		if err := markdown.Validate(doc); err != nil {
+			mu.Lock()
+			errs.Add(err)
+			mu.Unlock()
+			return
+		}
+		var view *render.PageView
+		var intro *render.Intro
+		if p.Kind == site.KindPage {
+			view, err = r.Page(doc, emit)
+		} else {
+			intro, err = r.RenderIntro(doc)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			errs.Add(err)
+		case view != nil:
+			views = append(views, view)
+		default:
+			intros[p.Section] = intro
+		}
+	})
+	if err := errs.Err(); err != nil {
+		return rep, err
+	}
+	rep.Briefings = len(views)
+
+	rep.Tags, rep.Lists, err = r.Lists(views, intros, emit)
+	if err != nil {
+		return rep, err
+	}
+	stages := []struct {
+		name string
+		run  func() error
+	}{
+		{"feed", func() error { return r.Feed(views, emit) }},
+		{"sitemap", func() error { return r.Sitemap(views, emit) }},
+		{"404 page", func() error { return r.NotFound(emit) }},
+		{"theme files", func() error { return theme.Static(emit) }},
+		{"highlight styles", func() error {
+			if theme.HasStatic("css/syntax.css") {
+				return nil
+			}
+			return emit("css/syntax.css", conv.HighlightCSS())
+		}},
+		{"content files", func() error { return copyFiles(s, emit) }},
+	}
+	for _, st := range stages {
+		if err := st.run(); err != nil {
+			var de *diag.Error
+			if errors.As(err, &de) {
+				return rep, err
+			}
+			return rep, fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+
+	// The manifest covers every file written above.
+	entries := w.Entries()
+	list := make([]manifest.Entry, len(entries))
+	for i, e := range entries {
+		list[i] = manifest.Entry{Path: e.Path, Sum: e.Sum}
+	}
+	sums, err := manifest.Build(list)
+	if err != nil {
+		return rep, fmt.Errorf("manifest: %w", err)
+	}
+	if err := w.WriteFile(manifest.Name, sums); err != nil {
+		return rep, fmt.Errorf("manifest: %w", err)
+	}
+	for _, e := range w.Entries() {
+		rep.Files++
+		rep.Bytes += e.Size
+	}
+	return rep, nil
+}
+
+func copyFiles(s *site.Site, emit render.Emit) error {
+	for _, f := range s.Files {
+		data, err := os.ReadFile(filepath.Join(s.Root, filepath.FromSlash(f.Path)))
+		if err != nil {
+			return err
+		}
+		if err := emit(f.OutPath, data); err != nil {
+			return &diag.Error{File: f.Path, Msg: err.Error(), Err: err}
+		}
+	}
+	return nil
+}
+
+// checkOut refuses an output folder that would overwrite the site itself.
+func checkOut(src, out string) error {
+	absSrc, err1 := filepath.Abs(src)
+	absOut, err2 := filepath.Abs(out)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(absOut, absSrc); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		return fmt.Errorf("output %s would contain the site itself: choose a folder such as %s", out, filepath.Join(src, "public"))
+	}
+	for _, d := range []string{site.ContentDir, "keys", "themes", ".conclave"} {
+		inner := filepath.Join(absSrc, d)
+		if rel, err := filepath.Rel(inner, absOut); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+			return fmt.Errorf("output %s is inside the site's %s/ folder: choose a folder such as %s", out, d, filepath.Join(src, "public"))
+		}
+	}
+	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// parallel calls f(0..n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}

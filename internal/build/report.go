@@ -1,0 +1,52 @@
+package build
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Print writes the one-screen summary of a build.
+func (r *Report) Print(w io.Writer) {
+	dest := r.Out
+	if dest == "" {
+		dest = "memory"
+	}
+	fmt.Fprintf(w, "conclave: built %s in %s\n", dest, round(r.Duration))
+	drafts := ""
+	switch r.Drafts {
+	case 0:
+	case 1:
+		drafts = "  (1 draft left out; --drafts includes it)"
+	default:
+		drafts = fmt.Sprintf("  (%d drafts left out; --drafts includes them)", r.Drafts)
+	}
+	fmt.Fprintf(w, "  briefings  %6d%s\n", r.Briefings, drafts)
+	fmt.Fprintf(w, "  lists      %6d  home, sections, tags\n", r.Lists)
+	fmt.Fprintf(w, "  tags       %6d\n", r.Tags)
+	fmt.Fprintf(w, "  files      %6d  %s, listed in SHA256SUMS\n", r.Files, Size(r.Bytes))
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d > time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// Size formats a byte count with a decimal unit, e.g. "312.4 kB".
+func Size(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}

@@ -1,0 +1,127 @@
+// Package manifest reads and writes SHA256SUMS, the list of a release's
+// files and their SHA-256 digests in GNU sha256sum format:
+//
+//	<64 lower-case hex digits><space><space><path>
+//
+// one line per file, sorted by the byte order of the path, ending in a
+// newline. Paths are relative, slash-separated, and safe: no absolute
+// paths, no "." or ".." elements, no backslashes or control characters.
+// `sha256sum -c SHA256SUMS` checks such a file.
+package manifest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/output"
+)
+
+// Name is the manifest's file name at the root of a built site.
+const Name = "SHA256SUMS"
+
+// Entry is one line of a manifest.
+type Entry struct {
+	Path string
+	Sum  [sha256.Size]byte
+}
+
+// Excluded reports whether a file at the root of a site is left out of its
+// manifest: the manifest itself and its signatures ("SHA256SUMS*").
+func Excluded(p string) bool { return strings.HasPrefix(p, Name) && !strings.Contains(p, "/") }
+
+// Build returns the manifest of entries, leaving out [Excluded] paths. It
+// fails on an unsafe or repeated path.
+func Build(entries []Entry) ([]byte, error) {
+	sorted := make([]Entry, 0, len(entries))
+	for _, e := range entries {
+		if Excluded(e.Path) {
+			continue
+		}
+		if err := output.CheckPath(e.Path); err != nil {
+			return nil, err
+		}
+		sorted = append(sorted, e)
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	var b bytes.Buffer
+	b.Grow(len(sorted) * 100)
+	for i, e := range sorted {
+		if i > 0 && sorted[i-1].Path == e.Path {
+			return nil, fmt.Errorf("%s listed twice", e.Path)
+		}
+		b.WriteString(hex.EncodeToString(e.Sum[:]))
+		b.WriteString("  ")
+		b.WriteString(e.Path)
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), nil
+}
+
+// Parse reads a manifest strictly: every line must be in the format Build
+// writes, in order, with no repeats. Problems are located errors naming
+// file (the manifest's path for messages) and line.
+func Parse(file string, data []byte) ([]Entry, error) {
+	var entries []Entry
+	var errs diag.List
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		errs.Add(diag.Errorf(file, bytes.Count(data, []byte("\n"))+1, "last line does not end in a newline"))
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(data) == 0 {
+		lines = nil
+	}
+	for i, line := range lines {
+		n := i + 1
+		if len(line) < 67 || line[64] != ' ' || line[65] != ' ' {
+			errs.Add(diag.Errorf(file, n, "want \"<sha256 hex>  <path>\", got %q", clip(line)))
+			continue
+		}
+		var e Entry
+		hexSum := line[:64]
+		if strings.ToLower(hexSum) != hexSum {
+			errs.Add(diag.Errorf(file, n, "digest must be lower-case hex"))
+			continue
+		}
+		if _, err := hex.Decode(e.Sum[:], []byte(hexSum)); err != nil {
+			errs.Add(diag.Errorf(file, n, "bad digest: %v", err))
+			continue
+		}
+		e.Path = line[66:]
+		if err := output.CheckPath(e.Path); err != nil {
+			errs.Add(diag.Errorf(file, n, "%v", err))
+			continue
+		}
+		if Excluded(e.Path) {
+			errs.Add(diag.Errorf(file, n, "%s must not list itself or its signature", Name))
+			continue
+		}
+		if len(entries) > 0 {
+			prev := entries[len(entries)-1].Path
+			if prev == e.Path {
+				errs.Add(diag.Errorf(file, n, "%s listed twice", e.Path))
+				continue
+			}
+			if prev > e.Path {
+				errs.Add(diag.Errorf(file, n, "%s is out of order (paths must be sorted by byte order)", e.Path))
+				continue
+			}
+		}
+		entries = append(entries, e)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}

@@ -1,0 +1,149 @@
+// Package markdown turns a page's markdown into a document tree and the tree
+// into HTML. It is the only package that uses goldmark.
+//
+// A [Converter] is configured once per build and is safe for concurrent use.
+// [Converter.Parse] gives a [Doc] whose relative links have been resolved to
+// page URLs; [Validate] reports located problems in it; [Converter.Render]
+// writes HTML. Tables of contents and summaries are derived from the tree
+// ([Doc.Headings], [Doc.Summary]) so that later stages can change the tree
+// first.
+package markdown
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
+	"github.com/alecthomas/chroma/v2/styles"
+	"github.com/yuin/goldmark"
+	highlighting "github.com/yuin/goldmark-highlighting/v2"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// Options configures a [Converter].
+type Options struct {
+	// HighlightStyle is the chroma style whose CSS [Converter.HighlightCSS]
+	// writes. Code is always marked up with classes, never inline styles,
+	// so that pages work under a strict Content-Security-Policy.
+	HighlightStyle string
+}
+
+// Converter parses and renders markdown with the site's extensions: GitHub
+// Flavored Markdown (tables, strikethrough, autolinks, task lists),
+// footnotes, heading IDs and attributes, and syntax highlighting.
+// Raw HTML in markdown is not rendered.
+type Converter struct {
+	md    goldmark.Markdown
+	style string
+}
+
+// New returns a Converter. It fails if the highlight style is unknown.
+func New(opt Options) (*Converter, error) {
+	style := opt.HighlightStyle
+	if style == "" {
+		style = "github"
+	}
+	if _, ok := styles.Registry[strings.ToLower(style)]; !ok {
+		return nil, fmt.Errorf("unknown highlight style %q (see https://xyproto.github.io/splash/docs/)", style)
+	}
+	md := goldmark.New(
+		goldmark.WithExtensions(
+			// GitHub Flavored Markdown, with table alignment as attributes:
+			// style attributes would break the Content-Security-Policy.
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			extension.Strikethrough,
+			extension.Linkify,
+			extension.TaskList,
+			extension.Footnote,
+			highlighting.NewHighlighting(
+				highlighting.WithStyle(style),
+				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
+			),
+		),
+		goldmark.WithParserOptions(
+			parser.WithAutoHeadingID(),
+			parser.WithAttribute(),
+		),
+		goldmark.WithRendererOptions(html.WithXHTML()),
+	)
+	return &Converter{md: md, style: style}, nil
+}
+
+// HighlightCSS returns the style sheet for highlighted code.
+func (c *Converter) HighlightCSS() []byte {
+	var b bytes.Buffer
+	f := chromahtml.New(chromahtml.WithClasses(true))
+	if err := f.WriteCSS(&b, styles.Get(c.style)); err != nil {
+		panic(err) // writing to a bytes.Buffer does not fail
+	}
+	return b.Bytes()
+}
+
+// Doc is a parsed page.
+type Doc struct {
+	Page   *site.Page
+	Root   ast.Node
+	Source []byte
+	// Errors holds problems found while parsing (broken links); see [Validate].
+	Errors diag.List
+}
+
+// Resolver maps a relative link in a page to the URL it should have in the
+// output. ok is false if the target does not exist; hint may explain why.
+type Resolver interface {
+	Resolve(from *site.Page, dest string) (url string, ok bool, hint string)
+}
+
+// Parse parses a page's body. Relative links and images are resolved with
+// r, which may be nil to leave them as written.
+func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
+	doc := &Doc{Page: p, Source: p.Body}
+	ctx := parser.NewContext()
+	doc.Root = c.md.Parser().Parse(text.NewReader(p.Body), parser.WithContext(ctx))
+	if r != nil {
+		doc.resolveLinks(r)
+	}
+	return doc
+}
+
+// Render writes the document as HTML.
+func (c *Converter) Render(w io.Writer, doc *Doc) error {
+	return c.md.Renderer().Render(w, doc.Source, doc.Root)
+}
+
+// Line returns the line of the page's file on which byte offset off of the
+// body lies.
+func (d *Doc) Line(off int) int {
+	off = min(max(off, 0), len(d.Source))
+	return d.Page.BodyLine + bytes.Count(d.Source[:off], []byte("\n"))
+}
+
+// nodeLine returns the file line where n starts, as near as the tree
+// tells: its own lines, its first text, or its nearest block ancestor.
+func (d *Doc) nodeLine(n ast.Node) int {
+	for cur := n; cur != nil; cur = cur.Parent() {
+		if cur.Type() == ast.TypeBlock {
+			if l := cur.Lines(); l != nil && l.Len() > 0 {
+				return d.Line(l.At(0).Start)
+			}
+		}
+		if t, ok := cur.(*ast.Text); ok {
+			return d.Line(t.Segment.Start)
+		}
+		for c := cur.FirstChild(); c != nil; c = c.NextSibling() {
+			if t, ok := c.(*ast.Text); ok {
+				return d.Line(t.Segment.Start)
+			}
+		}
+	}
+	return d.Page.BodyLine
+}

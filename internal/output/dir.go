@@ -1,0 +1,118 @@
+package output
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Marker is the file whose presence identifies a directory as a previous
+// build output that [Dir] may replace.
+const Marker = "SHA256SUMS"
+
+// Dir writes into a fresh temporary directory beside the final one. Commit
+// swaps it into place; until then, and forever if the build fails, the
+// previous output is untouched.
+type Dir struct {
+	ledger
+	final string
+	tmp   string
+	dirs  sync.Map // created subfolders
+}
+
+// NewDir prepares a build of the directory final. It refuses to replace an
+// existing non-empty directory that is not a previous build (holds no
+// SHA256SUMS), so that a mistyped --out cannot delete someone's files.
+func NewDir(final string) (*Dir, error) {
+	final = filepath.Clean(final)
+	info, err := os.Lstat(final)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, err
+	case !info.IsDir():
+		return nil, fmt.Errorf("output %s exists and is not a folder", final)
+	default:
+		entries, err := os.ReadDir(final)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) > 0 {
+			if _, err := os.Stat(filepath.Join(final, Marker)); err != nil {
+				return nil, fmt.Errorf("refusing to replace %s: it is not empty and holds no %s, so it is not a previous build (remove it or choose another --out)", final, Marker)
+			}
+		}
+	}
+	parent := filepath.Dir(final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	return &Dir{final: final, tmp: tmp}, nil
+}
+
+// Path returns the final directory.
+func (d *Dir) Path() string { return d.final }
+
+// WriteFile writes data to p inside the temporary directory.
+func (d *Dir) WriteFile(p string, data []byte) error {
+	if err := d.claim(p, data); err != nil {
+		return err
+	}
+	full := filepath.Join(d.tmp, filepath.FromSlash(p))
+	if err := d.mkdir(filepath.Dir(full)); err != nil {
+		d.unclaim(p)
+		return err
+	}
+	if err := os.WriteFile(full, data, 0o644); err != nil {
+		d.unclaim(p)
+		return err
+	}
+	return nil
+}
+
+func (d *Dir) mkdir(dir string) error {
+	if _, ok := d.dirs.Load(dir); ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	d.dirs.Store(dir, true)
+	return nil
+}
+
+// Commit replaces the final directory with the new build. On Linux the swap
+// is one atomic exchange; elsewhere the old directory is moved aside first.
+func (d *Dir) Commit() error {
+	if _, err := os.Lstat(d.final); errors.Is(err, os.ErrNotExist) {
+		return os.Rename(d.tmp, d.final)
+	}
+	err := exchange(d.tmp, d.final)
+	if err != nil {
+		// No exchange on this file system: move the old build aside.
+		old := d.tmp + ".old"
+		if err := os.Rename(d.final, old); err != nil {
+			return err
+		}
+		if err := os.Rename(d.tmp, d.final); err != nil {
+			_ = os.Rename(old, d.final)
+			return err
+		}
+		return os.RemoveAll(old)
+	}
+	// d.tmp now holds the previous build.
+	return os.RemoveAll(d.tmp)
+}
+
+// Abort removes the temporary directory; the previous output stays as it was.
+func (d *Dir) Abort() { os.RemoveAll(d.tmp) }

@@ -1,0 +1,129 @@
+// Package output is where a build's files go: a directory that is replaced
+// atomically when the build succeeds ([Dir]), or memory ([Memory]) for the
+// preview server.
+//
+// Both record the SHA-256 digest of every file as it is written, refuse a
+// path that could escape the output (absolute, "..", backslashes), refuse
+// to write one path twice, and refuse any file that holds a secret key.
+// They are safe for concurrent use.
+package output
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/conclave-dev/conclave/internal/secret"
+)
+
+// Writer receives a build's files.
+type Writer interface {
+	// WriteFile stores data at the slash-separated relative path p.
+	WriteFile(p string, data []byte) error
+	// Entries lists what was written so far, sorted by path.
+	Entries() []Entry
+}
+
+// Entry is one written file.
+type Entry struct {
+	Path string
+	Sum  [sha256.Size]byte
+	Size int64
+}
+
+// ErrUnsafePath is returned for a path that could escape the output.
+var ErrUnsafePath = errors.New("unsafe output path")
+
+// CheckPath reports whether p is a clean relative slash path that stays in
+// its folder: not empty, not absolute, no "." or ".." elements, no
+// backslash, no control characters.
+func CheckPath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "." ||
+		p == ".." || strings.HasPrefix(p, "../") || strings.ContainsAny(p, "\\\x00") {
+		return fmt.Errorf("%w %q", ErrUnsafePath, p)
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w %q: control character", ErrUnsafePath, p)
+		}
+	}
+	return nil
+}
+
+// ledger is the bookkeeping shared by both writers.
+type ledger struct {
+	mu      sync.Mutex
+	entries map[string]Entry
+}
+
+// claim checks p and data and records them; it fails if p was written before.
+func (l *ledger) claim(p string, data []byte) error {
+	if err := CheckPath(p); err != nil {
+		return err
+	}
+	if line, what, ok := secret.Find(data); ok {
+		return fmt.Errorf("refusing to write %s: line %d holds %s", p, line, what)
+	}
+	e := Entry{Path: p, Sum: sha256.Sum256(data), Size: int64(len(data))}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.entries == nil {
+		l.entries = map[string]Entry{}
+	}
+	if _, dup := l.entries[p]; dup {
+		return fmt.Errorf("two sources write %s (a content file and a theme file or generated page with the same path?)", p)
+	}
+	l.entries[p] = e
+	return nil
+}
+
+func (l *ledger) unclaim(p string) {
+	l.mu.Lock()
+	delete(l.entries, p)
+	l.mu.Unlock()
+}
+
+// Entries lists the files written so far, sorted by byte order of path.
+func (l *ledger) Entries() []Entry {
+	l.mu.Lock()
+	out := make([]Entry, 0, len(l.entries))
+	for _, e := range l.entries {
+		out = append(out, e)
+	}
+	l.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Memory keeps the files in memory.
+type Memory struct {
+	ledger
+	mu    sync.RWMutex
+	files map[string][]byte
+}
+
+// NewMemory returns an empty in-memory output.
+func NewMemory() *Memory { return &Memory{files: map[string][]byte{}} }
+
+// WriteFile stores a copy of data.
+func (m *Memory) WriteFile(p string, data []byte) error {
+	if err := m.claim(p, data); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.files[p] = append([]byte(nil), data...)
+	m.mu.Unlock()
+	return nil
+}
+
+// Get returns the file at p.
+func (m *Memory) Get(p string) ([]byte, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b, ok := m.files[p]
+	return b, ok
+}

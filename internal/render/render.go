@@ -1,0 +1,395 @@
+// Package render turns parsed pages into the site's files: one HTML page
+// per briefing, the home page, section and tag lists, the Atom feed, the
+// sitemap, the 404 page and the theme's static files.
+//
+// Lists, feed and sitemap are built from [PageView] values, which hold
+// only what a list shows (title, date, summary, tags, label), never a
+// page's body: whatever a later stage removes from a page's tree cannot
+// reappear in a list.
+package render
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"html/template"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/site"
+	"github.com/conclave-dev/conclave/internal/tlp"
+)
+
+// CSP is the Content-Security-Policy of every page: only the site's own
+// scripts, styles, images and connections; no plugins, no base rewriting,
+// no form posts.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'"
+
+// PerPage is how many briefings a list page shows.
+const PerPage = 20
+
+// Emit receives one output file: a slash path and its bytes.
+type Emit func(path string, data []byte) error
+
+// Renderer renders one site with one theme.
+type Renderer struct {
+	site  *site.Site
+	theme *Theme
+	conv  *markdown.Converter
+	view  *SiteView
+}
+
+// New returns a Renderer for s.
+func New(s *site.Site, theme *Theme, conv *markdown.Converter) *Renderer {
+	r := &Renderer{site: s, theme: theme, conv: conv}
+	cfg := s.Config
+	r.view = &SiteView{Title: cfg.Title, Language: cfg.Language, Copyright: cfg.Copyright, Description: cfg.Description, BaseURL: cfg.BaseURL}
+	titles := map[string]string{}
+	for _, p := range s.Pages {
+		if p.Kind == site.KindSection && p.Front.Title != "" {
+			titles[p.Section] = p.Front.Title
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range s.Pages {
+		if p.Kind == site.KindPage && p.Section != "" && !seen[p.Section] {
+			seen[p.Section] = true
+			title := titles[p.Section]
+			if title == "" {
+				title = titleCase(p.Section)
+			}
+			r.view.Sections = append(r.view.Sections, SectionRef{Name: p.Section, Title: title, Rel: p.Section + "/"})
+		}
+	}
+	slices.SortFunc(r.view.Sections, func(a, b SectionRef) int { return cmp.Compare(a.Name, b.Name) })
+	return r
+}
+
+// SiteView is what templates see as .Site.
+type SiteView struct {
+	Title, Language, Copyright, Description, BaseURL string
+	Sections                                         []SectionRef
+}
+
+// SectionRef names a section in the navigation.
+type SectionRef struct{ Name, Title, Rel string }
+
+// PageView is a page as templates and lists see it.
+type PageView struct {
+	Path    string // source, e.g. "content/briefings/icasi.md"
+	URL     string // "/briefings/icasi/"
+	Rel     string // URL without the leading slash
+	Title   string
+	Summary string
+	Date    *DateView
+	Tags    []TagRef
+	TLP     *TLPView
+	Section string
+	Weight  int
+	Content template.HTML // only while the page itself is rendered
+	TOC     []markdown.Heading
+	date    time.Time
+}
+
+// DateView formats a date for templates.
+type DateView struct {
+	Text string // "17 July 2007"
+	ISO  string // "2007-07-17" or RFC 3339 with a time
+}
+
+// TagRef links to a tag page.
+type TagRef struct{ Name, Slug, Rel string }
+
+// TLPView is a label as templates show it.
+type TLPView struct{ Display, Class, Meaning string }
+
+// TagView is a tag with its pages.
+type TagView struct {
+	Name, Slug, Rel string
+	Count           int
+	pages           []*PageView
+}
+
+// Pager says where a list page sits among its siblings.
+type Pager struct {
+	Number, Total    int
+	PrevRel, NextRel string
+}
+
+// data is the root object of every template execution.
+type data struct {
+	Site        *SiteView
+	Kind        string
+	Title       string // for <title>; "" on the home page
+	Description string
+	Permalink   string
+	Root        string // relative path from this page to the site root
+	CSP         string
+	Section     string
+	Heading     string
+	Page        *PageView
+	Pages       []*PageView
+	Pager       *Pager
+	Tags        []*TagView
+	Content     template.HTML
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Page renders a briefing and returns its view for lists, with Content
+// cleared.
+func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
+	p := doc.Page
+	v := r.pageView(p)
+	if v.Summary == "" {
+		v.Summary = doc.Summary(50)
+	}
+	v.TOC = doc.Headings(2, 3)
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	if err := r.conv.Render(buf, doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", p.Path, err)
+	}
+	v.Content = template.HTML(buf.String())
+	d := r.data("page", p.URL)
+	d.Title, d.Description, d.Page, d.Section = v.Title, v.Summary, v, v.Section
+	buf.Reset()
+	if err := r.theme.Execute(buf, "page", d); err != nil {
+		return nil, fmt.Errorf("%s: %w", p.Path, err)
+	}
+	if err := emit(outPath(p.URL), buf.Bytes()); err != nil {
+		return nil, err
+	}
+	v.Content, v.TOC = "", nil
+	return v, nil
+}
+
+func (r *Renderer) pageView(p *site.Page) *PageView {
+	v := &PageView{Path: p.Path, URL: p.URL, Rel: p.URL[1:], Title: p.Front.Title, Summary: p.Front.Summary, Section: p.Section, Weight: p.Front.Weight, date: p.Front.Date}
+	if !p.Front.Date.IsZero() {
+		v.Date = dateView(p.Front.Date)
+	}
+	if p.Front.TLP != tlp.None {
+		l := p.Front.TLP
+		v.TLP = &TLPView{Display: l.Display(), Class: l.Class(), Meaning: l.Meaning()}
+	}
+	seen := map[string]bool{}
+	for _, t := range p.Front.Tags {
+		slug := site.Slugify(t)
+		if !seen[slug] {
+			seen[slug] = true
+			v.Tags = append(v.Tags, TagRef{Name: t, Slug: slug, Rel: "tags/" + slug + "/"})
+		}
+	}
+	return v
+}
+
+func dateView(t time.Time) *DateView {
+	iso := t.Format("2006-01-02")
+	if t.Hour() != 0 || t.Minute() != 0 || t.Second() != 0 || t.Location() != time.UTC {
+		iso = t.Format(time.RFC3339)
+	}
+	return &DateView{Text: t.Format("2 January 2006"), ISO: iso}
+}
+
+func (r *Renderer) data(kind, url string) *data {
+	d := &data{Site: r.view, Kind: kind, CSP: CSP, Root: rootFrom(url)}
+	if r.view.BaseURL != "" && kind != "404" {
+		d.Permalink = r.view.BaseURL + strings.TrimPrefix(url, "/")
+	}
+	return d
+}
+
+// rootFrom is the relative path from a page's URL to the site root.
+func rootFrom(url string) string {
+	n := strings.Count(strings.Trim(url, "/"), "/") + 1
+	if url == "/" {
+		return "./"
+	}
+	return strings.Repeat("../", n)
+}
+
+func outPath(url string) string { return strings.TrimPrefix(url, "/") + "index.html" }
+
+// SortPages orders views newest first; then by weight, title and path.
+func SortPages(views []*PageView) {
+	slices.SortFunc(views, func(a, b *PageView) int {
+		if c := b.date.Compare(a.date); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Weight, b.Weight); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Title, b.Title); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Path, b.Path)
+	})
+}
+
+// Intro is the rendered body of a home or section _index.md.
+type Intro struct {
+	Title   string
+	Summary string
+	Content template.HTML
+}
+
+// RenderIntro renders the body of an _index.md page.
+func (r *Renderer) RenderIntro(doc *markdown.Doc) (*Intro, error) {
+	var buf bytes.Buffer
+	if err := r.conv.Render(&buf, doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", doc.Page.Path, err)
+	}
+	return &Intro{Title: doc.Page.Front.Title, Summary: doc.Page.Front.Summary, Content: template.HTML(buf.String())}, nil
+}
+
+// Lists renders the home page, section pages, tag pages and the tag index
+// from the views of every briefing. intros maps "" (home) and section names
+// to their _index.md. It returns the number of tags and of list pages.
+func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit) (tagCount, pages int, err error) {
+	SortPages(views)
+	counted := func(path string, data []byte) error {
+		pages++
+		return emit(path, data)
+	}
+	if err := r.list("home", "/", views, intros[""], "", counted); err != nil {
+		return 0, 0, err
+	}
+	bySection := map[string][]*PageView{}
+	for _, v := range views {
+		if v.Section != "" {
+			bySection[v.Section] = append(bySection[v.Section], v)
+		}
+	}
+	for _, s := range r.view.Sections {
+		if err := r.list("section", "/"+s.Rel, bySection[s.Name], intros[s.Name], s.Title, counted); err != nil {
+			return 0, 0, err
+		}
+	}
+	tags := Tags(views)
+	for _, t := range tags {
+		if err := r.list("tag", "/"+t.Rel, t.pages, nil, t.Name, counted); err != nil {
+			return 0, 0, err
+		}
+	}
+	d := r.data("tags", "/tags/")
+	d.Title, d.Tags = "Tags", tags
+	if err := r.execute("tags", "tags/index.html", d, counted); err != nil {
+		return 0, 0, err
+	}
+	return len(tags), pages, nil
+}
+
+// Tags groups views by tag slug; a tag's name is its first spelling in
+// list order. The result is sorted by name.
+func Tags(views []*PageView) []*TagView {
+	bySlug := map[string]*TagView{}
+	var out []*TagView
+	for _, v := range views {
+		for _, t := range v.Tags {
+			tv := bySlug[t.Slug]
+			if tv == nil {
+				tv = &TagView{Name: t.Name, Slug: t.Slug, Rel: t.Rel}
+				bySlug[t.Slug] = tv
+				out = append(out, tv)
+			}
+			tv.pages = append(tv.pages, v)
+			tv.Count++
+		}
+	}
+	slices.SortFunc(out, func(a, b *TagView) int { return cmp.Compare(a.Slug, b.Slug) })
+	return out
+}
+
+// list renders a paginated list of views at url.
+func (r *Renderer) list(kind, url string, views []*PageView, intro *Intro, heading string, emit Emit) error {
+	total := max(1, (len(views)+PerPage-1)/PerPage)
+	pageURL := func(n int) string {
+		if n == 1 {
+			return url
+		}
+		return url + "page/" + strconv.Itoa(n) + "/"
+	}
+	for n := 1; n <= total; n++ {
+		u := pageURL(n)
+		d := r.data(kind, u)
+		d.Heading = heading
+		d.Pages = views[(n-1)*PerPage : min(n*PerPage, len(views))]
+		d.Pager = &Pager{Number: n, Total: total}
+		if n > 1 {
+			d.Pager.PrevRel = pageURL(n - 1)[1:]
+		}
+		if n < total {
+			d.Pager.NextRel = pageURL(n + 1)[1:]
+		}
+		switch kind {
+		case "section", "tag":
+			d.Section, d.Title = strings.Trim(url, "/"), heading
+			if kind == "tag" {
+				d.Section, d.Title = "", "Tagged "+heading
+			}
+		}
+		if intro != nil {
+			if intro.Title != "" {
+				if kind == "home" {
+					d.Heading = ""
+				} else {
+					d.Heading, d.Title = intro.Title, intro.Title
+				}
+			}
+			d.Description = intro.Summary
+			if n == 1 {
+				d.Content = intro.Content
+			}
+		}
+		if kind == "home" && d.Description == "" {
+			d.Description = r.view.Description
+		}
+		if n > 1 {
+			d.Title = strings.TrimSpace(d.Title + " (page " + strconv.Itoa(n) + ")")
+		}
+		if err := r.execute(kind, outPath(u), d, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Renderer) execute(kind, out string, d *data, emit Emit) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	if err := r.theme.Execute(buf, kind, d); err != nil {
+		return err
+	}
+	return emit(out, buf.Bytes())
+}
+
+// NotFound renders 404.html. Hosts serve it at any depth, so its links are
+// rooted at the base URL's path instead of being relative.
+func (r *Renderer) NotFound(emit Emit) error {
+	d := r.data("404", "/404.html")
+	d.Title = "Page not found"
+	d.Root = "/"
+	if r.view.BaseURL != "" {
+		if i := strings.Index(r.view.BaseURL, "://"); i >= 0 {
+			if j := strings.IndexByte(r.view.BaseURL[i+3:], '/'); j >= 0 {
+				d.Root = r.view.BaseURL[i+3+j:]
+			}
+		}
+	}
+	return r.execute("404", "404.html", d, emit)
+}
+
+func titleCase(s string) string {
+	s = strings.NewReplacer("-", " ", "_", " ").Replace(s)
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,247 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/themes"
+)
+
+// Layouts that a theme may provide. Each page kind is rendered with
+// baseof.html, every partial, and its own file; a kind file that defines
+// no "main" block is a whole page by itself.
+var kinds = []string{"page", "home", "section", "tag", "tags", "404"}
+
+// Theme is a parsed theme: the embedded default with any files of the
+// site's themes/<name>/ laid over it.
+type Theme struct {
+	Name    string
+	sets    map[string]*template.Template // by kind
+	sources map[string]string             // template file name → path for messages
+	static  []staticFile
+}
+
+type staticFile struct {
+	out  string // output path, e.g. "css/conclave.css"
+	fsys fs.FS
+	name string // path in fsys
+	src  string // path for messages
+}
+
+// layer is one source of theme files, in order of precedence.
+type layer struct {
+	fsys  fs.FS
+	label string // how to name its files in messages, e.g. "themes/default"
+}
+
+// LoadTheme parses the theme name for the site at root. The default theme
+// is embedded; a folder themes/<name>/ in the site overrides any of its
+// files by path. Template syntax errors name the file and line.
+func LoadTheme(root, name string) (*Theme, error) {
+	dir := filepath.Join(root, "themes", name)
+	var layers []layer
+	if info, err := os.Stat(dir); err == nil && info.IsDir() {
+		layers = append(layers, layer{os.DirFS(dir), "themes/" + name})
+	} else if name != "default" {
+		return nil, fmt.Errorf("theme %q not found: no folder themes/%s/ in the site", name, name)
+	}
+	layers = append(layers, layer{themes.Default, "themes/default (built in)"})
+
+	t := &Theme{Name: name, sets: map[string]*template.Template{}, sources: map[string]string{}}
+	read := func(p string) (string, []byte, error) {
+		for _, l := range layers {
+			data, err := fs.ReadFile(l.fsys, p)
+			if err == nil {
+				return l.label + "/" + p, data, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return "", nil, err
+			}
+		}
+		return "", nil, fs.ErrNotExist
+	}
+	partials, err := union(layers, "layouts/partials")
+	if err != nil {
+		return nil, err
+	}
+	var errs diag.List
+	for _, kind := range kinds {
+		set := template.New(kind).Funcs(funcs)
+		files := []string{"layouts/baseof.html"}
+		for _, p := range partials {
+			if strings.HasSuffix(p, ".html") {
+				files = append(files, p)
+			}
+		}
+		files = append(files, "layouts/"+kind+".html")
+		for _, f := range files {
+			src, data, err := read(f)
+			if err != nil {
+				errs.Add(fmt.Errorf("theme %s: %s: %w", name, f, err))
+				continue
+			}
+			tname := strings.TrimPrefix(strings.TrimPrefix(f, "layouts/partials/"), "layouts/")
+			t.sources[tname] = src
+			if _, err := set.New(tname).Parse(string(data)); err != nil {
+				errs.Add(t.locate(err))
+			}
+		}
+		t.sets[kind] = set
+	}
+	statics, err := union(layers, "static")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range statics {
+		for _, l := range layers {
+			if _, err := fs.Stat(l.fsys, p); err == nil {
+				t.static = append(t.static, staticFile{out: strings.TrimPrefix(p, "static/"), fsys: l.fsys, name: p, src: l.label + "/" + p})
+				break
+			}
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, dedupe(err)
+	}
+	return t, nil
+}
+
+// dedupe drops repeated messages: a broken partial is parsed once per kind.
+func dedupe(err error) error {
+	var l diag.List
+	if !errors.As(err, &l) {
+		return err
+	}
+	seen := map[string]bool{}
+	var out diag.List
+	for _, e := range l {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return out.Err()
+}
+
+// union lists the regular files under dir in every layer, sorted.
+func union(layers []layer, dir string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, l := range layers {
+		err := fs.WalkDir(l.fsys, dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == dir {
+					return fs.SkipDir
+				}
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && p != dir {
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				seen[p] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Execute renders the layout of kind with data.
+func (t *Theme) Execute(w io.Writer, kind string, data any) error {
+	set := t.sets[kind]
+	name := kind
+	if set.Lookup("main") != nil {
+		name = "baseof.html"
+	}
+	if err := set.ExecuteTemplate(w, name, data); err != nil {
+		return t.locate(err)
+	}
+	return nil
+}
+
+var templateErr = regexp.MustCompile(`^template: ([^:]+):(\d+):(?:(\d+):)? ?(.*)$`)
+
+// locate turns an html/template error into a located error that names the
+// theme file it came from.
+func (t *Theme) locate(err error) error {
+	msg := err.Error()
+	m := templateErr.FindStringSubmatch(msg)
+	if m == nil {
+		return fmt.Errorf("theme %s: %w", t.Name, err)
+	}
+	file := t.sources[m[1]]
+	if file == "" {
+		file = m[1]
+	}
+	line, _ := strconv.Atoi(m[2])
+	col, _ := strconv.Atoi(m[3])
+	return &diag.Error{File: file, Line: line, Col: col, Msg: "template: " + m[4], Err: err}
+}
+
+// Static calls emit for every static file of the theme.
+func (t *Theme) Static(emit func(out string, data []byte) error) error {
+	for _, f := range t.static {
+		data, err := fs.ReadFile(f.fsys, f.name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.src, err)
+		}
+		if err := emit(f.out, data); err != nil {
+			return fmt.Errorf("%s: %w", f.src, err)
+		}
+	}
+	return nil
+}
+
+// HasStatic reports whether the theme ships a static file at out.
+func (t *Theme) HasStatic(out string) bool {
+	for _, f := range t.static {
+		if f.out == out {
+			return true
+		}
+	}
+	return false
+}
+
+var funcs = template.FuncMap{
+	// dict builds a map from key, value pairs for passing to a partial.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, errors.New("dict wants key, value pairs")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	"upper": strings.ToUpper,
+	"lower": strings.ToLower,
+	"base":  path.Base,
+	"join":  strings.Join,
+}

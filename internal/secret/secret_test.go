@@ -1,0 +1,30 @@
+package secret
+
+import "testing"
+
+func TestFind(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		line int
+		what string
+	}{
+		{"none", "hello\nworld\n", 0, ""},
+		{"age", "a\nb\n# created: x\nAGE-SECRET-KEY-1QQQ\n", 4, "an age secret key"},
+		{"age pq", "AGE-SECRET-KEY-PQ-1XYZ", 1, "an age secret key"},
+		{"plugin", "x\nAGE-PLUGIN-YUBIKEY-1ABC\n", 2, "an age plugin identity"},
+		{"rsa", "text\n-----BEGIN RSA PRIVATE KEY-----\nMII\n", 2, "a PEM private key block"},
+		{"openssh", "-----BEGIN OPENSSH PRIVATE KEY-----\n", 1, "a PEM private key block"},
+		{"cosign", "\n\n-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n", 3, "a PEM private key block"},
+		{"public key is fine", "-----BEGIN PUBLIC KEY-----\nMFk\n-----END PUBLIC KEY-----\n", 0, ""},
+		{"prose mention is fine", "the words PRIVATE KEY----- in prose\n", 0, ""},
+		{"prose then header", "PRIVATE KEY----- here\n-----BEGIN EC PRIVATE KEY-----\n", 2, "a PEM private key block"},
+		{"earliest wins", "-----BEGIN EC PRIVATE KEY-----\nAGE-SECRET-KEY-1\n", 1, "a PEM private key block"},
+	}
+	for _, tt := range tests {
+		line, what, ok := Find([]byte(tt.in))
+		if ok != (tt.line > 0) || line != tt.line || what != tt.what {
+			t.Errorf("%s: Find = %d, %q, %v; want %d, %q", tt.name, line, what, ok, tt.line, tt.what)
+		}
+	}
+}

@@ -1,0 +1,413 @@
+package site
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/BurntSushi/toml"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/tlp"
+)
+
+// Front is a page's front matter.
+type Front struct {
+	Title    string
+	Date     time.Time // zero if not given
+	Summary  string
+	Tags     []string
+	Draft    bool
+	Slug     string
+	Weight   int
+	TLP      tlp.Label
+	Audience []string // whole page restricted to these names
+	// Lines gives the 1-based line in the file of each key that was set.
+	Lines map[string]int
+}
+
+var frontKeys = []string{"title", "date", "summary", "tags", "draft", "slug", "weight", "tlp", "audience"}
+
+var slugPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// dateLayouts are the accepted spellings of a date, most specific first.
+var dateLayouts = []string{
+	time.RFC3339,
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+// ParseFront splits src into front matter and body and interprets the front
+// matter. file names the source in messages. bodyLine is the 1-based line
+// of the file on which body starts.
+//
+// YAML front matter sits between "---" lines, TOML between "+++" lines. A
+// file with neither has an empty front matter. Unknown keys are returned as
+// warnings; every other problem is a [diag.List] of located errors.
+func ParseFront(file string, src []byte) (front Front, body []byte, bodyLine int, warns []*diag.Warning, err error) {
+	front.Lines = map[string]int{}
+	delim := firstLine(src)
+	if delim != "---" && delim != "+++" {
+		return front, src, 1, nil, nil
+	}
+	// Find the closing delimiter on a line of its own.
+	rest := src[len(firstLineRaw(src)):]
+	fm, after, ok := cutAtLine(rest, delim)
+	if !ok {
+		return front, nil, 0, nil, diag.Errorf(file, 1, "front matter opened with %q is never closed (add a line %q after it)", delim, delim)
+	}
+	bodyLine = 2 + bytes.Count(fm, []byte("\n")) + 1
+	var fields []field
+	if delim == "---" {
+		fields, err = yamlFields(file, fm)
+	} else {
+		fields, err = tomlFields(file, fm)
+	}
+	if err != nil {
+		return front, nil, 0, nil, err
+	}
+	var errs diag.List
+	for _, f := range fields {
+		w, err := front.set(file, f)
+		errs.Add(err)
+		if w != nil {
+			warns = append(warns, w)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return front, nil, 0, warns, err
+	}
+	return front, after, bodyLine, warns, nil
+}
+
+// field is one top-level front matter key with its decoded value.
+type field struct {
+	key   string
+	line  int
+	value any    // string, bool, int64, float64, time.Time, []any, map[string]any
+	raw   string // the scalar as written, for YAML scalars
+}
+
+func (fr *Front) set(file string, f field) (*diag.Warning, error) {
+	bad := func(format string, args ...any) error {
+		return diag.Errorf(file, f.line, "%s: "+format, append([]any{f.key}, args...)...)
+	}
+	switch f.key {
+	case "title", "summary", "slug":
+		s, ok := scalarString(f)
+		if !ok {
+			return nil, bad("want text, got %s", kindOf(f.value))
+		}
+		s = strings.TrimSpace(s)
+		switch f.key {
+		case "title":
+			fr.Title = s
+		case "summary":
+			fr.Summary = s
+		case "slug":
+			if !slugPattern.MatchString(s) || strings.Contains(s, "..") {
+				return nil, bad("%q is not a valid slug (letters, digits, '.', '_' and '-', no slashes)", s)
+			}
+			fr.Slug = s
+		}
+	case "date":
+		var t time.Time
+		switch v := f.value.(type) {
+		case time.Time:
+			t = v
+		default:
+			s, ok := scalarString(f)
+			if !ok {
+				return nil, bad("want a date such as 2007-07-17, got %s", kindOf(f.value))
+			}
+			var err error
+			if t, err = parseDate(s); err != nil {
+				return nil, bad("%v", err)
+			}
+		}
+		fr.Date = t
+	case "tags", "audience":
+		list, err := stringList(f)
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		if f.key == "tags" {
+			for _, tag := range list {
+				if Slugify(tag) == "" {
+					return nil, bad("tag %q has no letters or digits", tag)
+				}
+			}
+			fr.Tags = list
+		} else {
+			for _, n := range list {
+				if !NamePattern.MatchString(n) {
+					return nil, bad("%q is not a recipient or group name (want lower-case letters, digits, '.', '_' or '-')", n)
+				}
+			}
+			if len(list) == 0 {
+				return nil, bad("empty audience: name at least one recipient or group")
+			}
+			fr.Audience = list
+		}
+	case "draft":
+		b, ok := f.value.(bool)
+		if !ok {
+			return nil, bad("want true or false, got %s", kindOf(f.value))
+		}
+		fr.Draft = b
+	case "weight":
+		switch v := f.value.(type) {
+		case int64:
+			fr.Weight = int(v)
+		case int:
+			fr.Weight = v
+		default:
+			return nil, bad("want a whole number, got %s", kindOf(f.value))
+		}
+	case "tlp":
+		s, ok := scalarString(f)
+		if !ok {
+			return nil, bad("want a TLP label, got %s", kindOf(f.value))
+		}
+		l, err := tlp.Parse(s)
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		fr.TLP = l
+	default:
+		w := diag.Errorf(file, f.line, "unknown front matter key %q", f.key)
+		if s := diag.Suggest(f.key, frontKeys); s != "" {
+			w.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else {
+			w.Msg += " (known: " + strings.Join(frontKeys, ", ") + ")"
+		}
+		return w, nil
+	}
+	fr.Lines[f.key] = f.line
+	return nil, nil
+}
+
+func parseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range dateLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD, optionally with a time such as 2007-07-17T09:30:00Z)", s)
+}
+
+func scalarString(f field) (string, bool) {
+	switch v := f.value.(type) {
+	case string:
+		return v, true
+	case int64, float64, bool:
+		if f.raw != "" {
+			return f.raw, true
+		}
+		return fmt.Sprint(v), true
+	}
+	return "", false
+}
+
+func stringList(f field) ([]string, error) {
+	var items []any
+	switch v := f.value.(type) {
+	case []any:
+		items = v
+	case string:
+		items = []any{v}
+	default:
+		return nil, fmt.Errorf("want a list such as [a, b], got %s", kindOf(f.value))
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		var s string
+		switch v := it.(type) {
+		case string:
+			s = v
+		case int64, float64, bool:
+			s = fmt.Sprint(v)
+		default:
+			return nil, fmt.Errorf("list items must be text, got %s", kindOf(it))
+		}
+		if s = strings.TrimSpace(s); s == "" {
+			return nil, errors.New("empty item in list")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return "text"
+	case bool:
+		return "true/false"
+	case int64, int, float64:
+		return "a number"
+	case time.Time:
+		return "a date"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlFields(file string, fm []byte) ([]field, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(fm, &doc); err != nil {
+		msg := err.Error()
+		line := 2
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			msg = te.Errors[0]
+		}
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			line, msg = 1+n, m[2]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		return nil, &diag.Error{File: file, Line: line, Msg: "front matter: " + msg, Err: err}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, nil // empty front matter
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, diag.Errorf(file, 1+root.Line, "front matter must be a mapping of keys to values, such as \"title: My briefing\"")
+	}
+	var out []field
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		f := field{key: k.Value, line: 1 + k.Line}
+		if v.Kind == yaml.ScalarNode {
+			f.raw = v.Value
+		}
+		if v.Kind == yaml.AliasNode {
+			return nil, diag.Errorf(file, 1+v.Line, "%s: YAML aliases are not supported in front matter", k.Value)
+		}
+		if err := v.Decode(&f.value); err != nil {
+			return nil, diag.Errorf(file, 1+v.Line, "%s: %v", k.Value, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			f.value = nil
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func tomlFields(file string, fm []byte) ([]field, error) {
+	var m map[string]any
+	md, err := toml.Decode(string(fm), &m)
+	if err != nil {
+		return nil, tomlError(file, 1, err)
+	}
+	lines := tomlKeyLines(fm)
+	var out []field
+	for _, k := range md.Keys() {
+		if len(k) != 1 {
+			continue // nested keys belong to a table reported by its parent
+		}
+		key := k[0]
+		f := field{key: key, line: 1 + max(lines[key], 1), value: normalizeTOML(m[key])}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// normalizeTOML turns BurntSushi/toml's values into the kinds yamlFields
+// produces: local dates and times become UTC instants.
+func normalizeTOML(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		if loc := v.Location().String(); strings.HasPrefix(loc, "date") || strings.HasPrefix(loc, "time") {
+			return time.Date(v.Year(), v.Month(), v.Day(), v.Hour(), v.Minute(), v.Second(), v.Nanosecond(), time.UTC)
+		}
+		return v
+	case []any:
+		out := make([]any, len(v))
+		for i := range v {
+			out[i] = normalizeTOML(v[i])
+		}
+		return out
+	case []map[string]any:
+		return fmt.Sprintf("%v", v)
+	}
+	return v
+}
+
+// firstLine returns the first line of src without its line ending and
+// trailing spaces.
+func firstLine(src []byte) string {
+	return strings.TrimRight(string(firstLineRaw(src)), " \t\r\n")
+}
+
+func firstLineRaw(src []byte) []byte {
+	if i := bytes.IndexByte(src, '\n'); i >= 0 {
+		return src[:i+1]
+	}
+	return src
+}
+
+// cutAtLine finds the first line of src that equals delim (ignoring
+// trailing spaces) and returns what comes before and after that line.
+func cutAtLine(src []byte, delim string) (before, after []byte, ok bool) {
+	off := 0
+	for off <= len(src) {
+		end := bytes.IndexByte(src[off:], '\n')
+		line := src[off:]
+		next := len(src)
+		if end >= 0 {
+			line = src[off : off+end]
+			next = off + end + 1
+		}
+		if strings.TrimRight(string(line), " \t\r") == delim {
+			return src[:off], src[next:], true
+		}
+		if end < 0 {
+			break
+		}
+		off = next
+	}
+	return nil, nil, false
+}
+
+// checkText refuses data that is not UTF-8, naming the first bad line.
+func checkText(file string, data []byte) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return &diag.Error{File: file, Line: line, Col: col, Msg: "not valid UTF-8 text (save the file as UTF-8)"}
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return nil
+}

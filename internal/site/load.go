@@ -1,0 +1,389 @@
+// Package site reads a conclave site from disk: the configuration in
+// conclave.toml and the pages and files under content/.
+//
+// [Load] checks everything it reads before any later stage sees it: text
+// must be UTF-8, front matter must be well formed, no two pages may claim
+// the same URL, no link may leave the site, and no file under content/,
+// keys/ or themes/ may hold a secret key. Each problem is a located
+// [diag.Error]; Load reports all of them at once.
+package site
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/secret"
+)
+
+// Kind says what a page is.
+type Kind int
+
+const (
+	// KindPage is a briefing: any .md file other than _index.md.
+	KindPage Kind = iota
+	// KindSection is content/<section>/_index.md: the section list's title and intro.
+	KindSection
+	// KindHome is content/_index.md: the home page's title and intro.
+	KindHome
+)
+
+// Page is one markdown file under content/.
+type Page struct {
+	Path     string // slash path from the site root, e.g. "content/briefings/icasi.md"
+	Kind     Kind
+	Section  string // first folder under content/, "" for top-level pages
+	URL      string // site-relative URL path, e.g. "/briefings/icasi/"
+	Front    Front
+	Body     []byte // markdown after the front matter
+	BodyLine int    // line of the file on which Body starts
+}
+
+// File is a non-markdown file under content/ (an image, a PDF), published
+// at the same relative path.
+type File struct {
+	Path    string // slash path from the site root, e.g. "content/briefings/map.png"
+	OutPath string // slash path in the output, e.g. "briefings/map.png"
+}
+
+// Site is everything Load read.
+type Site struct {
+	Root     string // directory holding conclave.toml
+	Config   *Config
+	Pages    []*Page // sorted by Path; drafts only if asked for
+	Files    []File  // sorted by Path
+	Drafts   int     // drafts left out
+	Warnings []*diag.Warning
+
+	byPath     map[string]*Page
+	files      map[string]File
+	draftPaths map[string]bool
+}
+
+// Options controls [Load].
+type Options struct {
+	// Drafts includes pages whose front matter says draft: true.
+	Drafts bool
+}
+
+// ContentDir is the folder of briefings under the site root.
+const ContentDir = "content"
+
+// Load reads the site at root.
+func Load(root string, opt Options) (*Site, error) {
+	cfg, warns, err := LoadConfig(root)
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{Root: root, Config: cfg, Warnings: warns,
+		byPath: map[string]*Page{}, files: map[string]File{}, draftPaths: map[string]bool{}}
+	var errs diag.List
+	if info, err := os.Stat(joinPath(root, ContentDir)); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("%s/ not found in %s: briefings go in %s/*.md", ContentDir, root, ContentDir)
+	}
+	var mdPaths []string
+	errs.Add(walk(root, ContentDir, func(rel string) {
+		if strings.HasSuffix(rel, ".md") {
+			mdPaths = append(mdPaths, rel)
+		} else {
+			s.Files = append(s.Files, File{Path: rel, OutPath: strings.TrimPrefix(rel, ContentDir+"/")})
+		}
+	}))
+	// keys/ and themes/ are read by later stages, but a secret in them is
+	// refused here, before anything is built.
+	for _, dir := range []string{"keys", "themes"} {
+		if _, err := os.Lstat(joinPath(root, dir)); err == nil {
+			errs.Add(walk(root, dir, func(string) {}))
+		}
+	}
+	for _, f := range s.Files {
+		data, err := os.ReadFile(joinPath(root, f.Path))
+		if err != nil {
+			errs.Add(err)
+			continue
+		}
+		errs.Add(checkSecret(f.Path, data))
+	}
+
+	pages := make([]*Page, len(mdPaths))
+	pageWarns := make([][]*diag.Warning, len(mdPaths))
+	pageErrs := make([]error, len(mdPaths))
+	parallel(len(mdPaths), func(i int) {
+		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i])
+	})
+	for i := range pages {
+		errs.Add(pageErrs[i])
+		s.Warnings = append(s.Warnings, pageWarns[i]...)
+		p := pages[i]
+		if p == nil {
+			continue
+		}
+		if p.Front.Draft && !opt.Drafts {
+			s.Drafts++
+			s.draftPaths[p.Path] = true
+			continue
+		}
+		s.Pages = append(s.Pages, p)
+		s.byPath[p.Path] = p
+	}
+	errs.Add(checkURLs(s))
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(s.Files, func(i, j int) bool { return s.Files[i].Path < s.Files[j].Path })
+	for _, f := range s.Files {
+		s.files[f.Path] = f
+	}
+	return s, nil
+}
+
+func readPage(root, rel string) (*Page, []*diag.Warning, error) {
+	data, err := os.ReadFile(joinPath(root, rel))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkText(rel, data); err != nil {
+		return nil, nil, err
+	}
+	if err := checkSecret(rel, data); err != nil {
+		return nil, nil, err
+	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	if bytes.IndexByte(data, '\r') >= 0 {
+		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	}
+	front, body, bodyLine, warns, err := ParseFront(rel, data)
+	if err != nil {
+		return nil, warns, err
+	}
+	p := &Page{Path: rel, Front: front, Body: body, BodyLine: bodyLine}
+	inner := strings.TrimPrefix(rel, ContentDir+"/")
+	dir, base := path.Split(inner)
+	dir = strings.TrimSuffix(dir, "/")
+	if i := strings.IndexByte(inner, '/'); i >= 0 {
+		p.Section = inner[:i]
+	}
+	name := strings.TrimSuffix(base, ".md")
+	switch {
+	case name == "_index" && dir == "":
+		p.Kind, p.URL = KindHome, "/"
+	case name == "_index":
+		p.Kind, p.URL = KindSection, "/"+dir+"/"
+	default:
+		if front.Slug != "" {
+			name = front.Slug
+		}
+		if name == "index" && front.Slug == "" {
+			// A folder's index.md is the page for that folder.
+			p.URL = "/" + dir + "/"
+			if dir == "" {
+				return nil, warns, diag.Errorf(rel, 1, "content/index.md would replace the home page; write the home page's intro in content/_index.md")
+			}
+		} else if dir == "" {
+			p.URL = "/" + name + "/"
+		} else {
+			p.URL = "/" + dir + "/" + name + "/"
+		}
+	}
+	if p.Kind == KindPage && p.Front.Title == "" {
+		p.Front.Title = titleFromName(strings.TrimSuffix(base, ".md"))
+	}
+	return p, warns, nil
+}
+
+// reserved are output paths that the build writes itself.
+var reserved = map[string]string{
+	"/tags/":        "the tag index",
+	"/404/":         "the 404 page",
+	"/css/":         "the theme's styles",
+	"/js/":          "the theme's scripts",
+	"/packets/":     "sealed packets",
+	"/feed.xml/":    "the Atom feed",
+	"/sitemap.xml/": "the sitemap",
+}
+
+func checkURLs(s *Site) error {
+	var errs diag.List
+	seen := map[string]*Page{}
+	for _, p := range s.Pages {
+		line := max(p.Front.Lines["slug"], 1)
+		if what, ok := reserved[p.URL]; ok || strings.HasPrefix(p.URL, "/tags/") {
+			if !ok {
+				what = "tag pages"
+			}
+			errs.Add(diag.Errorf(p.Path, line, "URL %s is reserved for %s; rename the file or set another slug", p.URL, what))
+			continue
+		}
+		if prev, ok := seen[p.URL]; ok {
+			errs.Add(diag.Errorf(p.Path, line, "URL %s is already used by %s; give one of them another slug", p.URL, prev.Path))
+			continue
+		}
+		seen[p.URL] = p
+	}
+	for _, f := range s.Files {
+		u := "/" + f.OutPath
+		if prev, ok := seen[u+"/"]; ok {
+			errs.Add(diag.Errorf(f.Path, 0, "output path %s collides with the page %s", f.OutPath, prev.Path))
+		}
+	}
+	return errs.Err()
+}
+
+// walk visits every regular file under root/dir, calling visit with its
+// slash path from root. Hidden files and folders (".git", ".DS_Store") and
+// editor backups ("x.md~") are skipped. A symbolic link is followed only if
+// it stays inside the site; a link that leaves it, or loops, is an error.
+func walk(root, dir string, visit func(rel string)) error {
+	var errs diag.List
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	if real, err := filepath.EvalSymlinks(absRoot); err == nil {
+		absRoot = real
+	}
+	var visitDir func(rel string, depth int)
+	visitDir = func(rel string, depth int) {
+		entries, err := os.ReadDir(joinPath(root, rel))
+		if err != nil {
+			errs.Add(diag.Errorf(rel, 0, "%v", unwrapPathError(err)))
+			return
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") || strings.HasPrefix(name, "#") {
+				continue
+			}
+			child := rel + "/" + name
+			typ := e.Type()
+			if typ&fs.ModeSymlink != 0 {
+				target, err := filepath.EvalSymlinks(joinPath(root, child))
+				if err != nil {
+					errs.Add(diag.Errorf(child, 0, "broken symbolic link: %v", unwrapPathError(err)))
+					continue
+				}
+				if !within(absRoot, target) {
+					errs.Add(diag.Errorf(child, 0, "symbolic link leaves the site (points to %s); copy the file into the site instead", target))
+					continue
+				}
+				info, err := os.Stat(target)
+				if err != nil {
+					errs.Add(diag.Errorf(child, 0, "%v", unwrapPathError(err)))
+					continue
+				}
+				typ = info.Mode().Type()
+			}
+			switch {
+			case typ.IsDir():
+				if depth > 32 {
+					errs.Add(diag.Errorf(child, 0, "folders nested too deep (a symbolic link loop?)"))
+					continue
+				}
+				visitDir(child, depth+1)
+			case typ.IsRegular():
+				if dir != ContentDir {
+					data, err := os.ReadFile(joinPath(root, child))
+					if err != nil {
+						errs.Add(err)
+						continue
+					}
+					errs.Add(checkSecret(child, data))
+				}
+				visit(child)
+			default:
+				errs.Add(diag.Errorf(child, 0, "not a regular file or folder"))
+			}
+		}
+	}
+	visitDir(dir, 0)
+	return errs.Err()
+}
+
+func within(root, target string) bool {
+	rel, err := filepath.Rel(root, target)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func checkSecret(rel string, data []byte) error {
+	if line, what, ok := secret.Find(data); ok {
+		return diag.Errorf(rel, line, "holds %s: secrets never belong in a site (move it out, and treat it as exposed if it was ever committed or published)", what)
+	}
+	return nil
+}
+
+// joinPath joins the site root and a slash path from it.
+func joinPath(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
+
+// Slugify turns a tag or title into a URL path segment: lower-case letters
+// and digits, other runs of characters replaced by one hyphen.
+func Slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+func titleFromName(name string) string {
+	name = strings.NewReplacer("-", " ", "_", " ").Replace(name)
+	r := []rune(name)
+	if len(r) > 0 {
+		r[0] = unicode.ToUpper(r[0])
+	}
+	return string(r)
+}
+
+// parallel calls f(0..n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// DateString formats a page date for display, e.g. "17 July 2007".
+func DateString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2 January 2006")
+}
