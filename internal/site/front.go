@@ -210,7 +210,7 @@ func scalarString(f field) (string, bool) {
 	switch v := f.value.(type) {
 	case string:
 		return v, true
-	case int64, float64, bool:
+	case int, int64, float64, bool:
 		if f.raw != "" {
 			return f.raw, true
 		}
@@ -235,7 +235,7 @@ func stringList(f field) ([]string, error) {
 		switch v := it.(type) {
 		case string:
 			s = v
-		case int64, float64, bool:
+		case int, int64, float64, bool:
 			s = fmt.Sprint(v)
 		default:
 			return nil, fmt.Errorf("list items must be text, got %s", kindOf(it))
@@ -295,9 +295,14 @@ func yamlFields(file string, fm []byte) ([]field, error) {
 		return nil, diag.Errorf(file, 1+root.Line, "front matter must be a mapping of keys to values, such as \"title: My briefing\"")
 	}
 	var out []field
+	seen := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		f := field{key: k.Value, line: 1 + k.Line}
+		if prev, dup := seen[k.Value]; dup {
+			return nil, diag.Errorf(file, f.line, "front matter: key %q already set on line %d", k.Value, prev)
+		}
+		seen[k.Value] = f.line
 		if v.Kind == yaml.ScalarNode {
 			f.raw = v.Value
 		}

@@ -1,0 +1,203 @@
+package site
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conclave-dev/conclave/internal/tlp"
+)
+
+func TestParseFront(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      string
+		check    func(t *testing.T, f Front)
+		body     string
+		bodyLine int
+	}{
+		{
+			name: "yaml",
+			src:  "---\ntitle: \"ICASI\"\ndate: 2007-07-17\nsummary: Multi-vendor.\ntags: [icasi, Vendors]\ntlp: amber+strict\nweight: 3\nslug: icasi-2007\ndraft: true\n---\nBody\n",
+			check: func(t *testing.T, f Front) {
+				if f.Title != "ICASI" || f.Summary != "Multi-vendor." || f.Slug != "icasi-2007" || f.Weight != 3 || !f.Draft {
+					t.Errorf("front = %+v", f)
+				}
+				if !f.Date.Equal(time.Date(2007, 7, 17, 0, 0, 0, 0, time.UTC)) {
+					t.Errorf("date = %v", f.Date)
+				}
+				if !slices.Equal(f.Tags, []string{"icasi", "Vendors"}) || f.TLP != tlp.AmberStrict {
+					t.Errorf("tags %v tlp %v", f.Tags, f.TLP)
+				}
+				if f.Lines["tlp"] != 6 || f.Lines["title"] != 2 {
+					t.Errorf("lines = %v", f.Lines)
+				}
+			},
+			body: "Body\n", bodyLine: 11,
+		},
+		{
+			name: "toml",
+			src:  "+++\ntitle = \"SCP\"\ndate = 2005-02-02\ntags = [\"governments\"]\ntlp = \"green\"\nweight = -1\n+++\n\nText",
+			check: func(t *testing.T, f Front) {
+				if f.Title != "SCP" || f.TLP != tlp.Green || f.Weight != -1 || !slices.Equal(f.Tags, []string{"governments"}) {
+					t.Errorf("front = %+v", f)
+				}
+				if !f.Date.Equal(time.Date(2005, 2, 2, 0, 0, 0, 0, time.UTC)) {
+					t.Errorf("date = %v (%v)", f.Date, f.Date.Location())
+				}
+				if f.Lines["tlp"] != 5 {
+					t.Errorf("lines = %v", f.Lines)
+				}
+			},
+			body: "\nText", bodyLine: 8,
+		},
+		{
+			name: "toml offset datetime",
+			src:  "+++\ndate = 2024-05-01T10:00:00+02:00\n+++\n",
+			check: func(t *testing.T, f Front) {
+				if !f.Date.Equal(time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)) {
+					t.Errorf("date = %v", f.Date)
+				}
+			},
+			bodyLine: 4,
+		},
+		{
+			name: "yaml quoted datetime and single tag",
+			src:  "---\ndate: \"2024-05-01 10:30\"\ntags: solo\naudience: [board, cisco-psirt]\n---\n",
+			check: func(t *testing.T, f Front) {
+				if !f.Date.Equal(time.Date(2024, 5, 1, 10, 30, 0, 0, time.UTC)) {
+					t.Errorf("date = %v", f.Date)
+				}
+				if !slices.Equal(f.Tags, []string{"solo"}) || !slices.Equal(f.Audience, []string{"board", "cisco-psirt"}) {
+					t.Errorf("tags %v audience %v", f.Tags, f.Audience)
+				}
+			},
+			bodyLine: 6,
+		},
+		{name: "no front matter", src: "# Hello\n", body: "# Hello\n", bodyLine: 1},
+		{name: "empty yaml", src: "---\n---\nx", body: "x", bodyLine: 3},
+		{name: "trailing spaces on delimiters", src: "--- \ntitle: A\n---  \nx", body: "x", bodyLine: 4,
+			check: func(t *testing.T, f Front) {
+				if f.Title != "A" {
+					t.Errorf("title = %q", f.Title)
+				}
+			}},
+		{name: "numeric title", src: "---\ntitle: 2024\n---\n", bodyLine: 4,
+			check: func(t *testing.T, f Front) {
+				if f.Title != "2024" {
+					t.Errorf("title = %q", f.Title)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, body, line, warns, err := ParseFront("x.md", []byte(tt.src))
+			if err != nil {
+				t.Fatalf("error: %v", err)
+			}
+			if len(warns) > 0 {
+				t.Errorf("warnings: %v", warns)
+			}
+			if string(body) != tt.body || line != tt.bodyLine {
+				t.Errorf("body = %q at line %d, want %q at %d", body, line, tt.body, tt.bodyLine)
+			}
+			if tt.check != nil {
+				tt.check(t, f)
+			}
+		})
+	}
+}
+
+func TestParseFrontErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unclosed yaml", "---\ntitle: x\n", `x.md:1: front matter opened with "---" is never closed`},
+		{"unclosed toml", "+++\ntitle = 'x'\n", `x.md:1: front matter opened with "+++" is never closed`},
+		{"yaml syntax", "---\ntitle: x\ntags: [a, b\n---\n", "x.md:"},
+		{"yaml bad indentation", "---\ntitle: x\n  date: y\n---\n", "x.md:3: front matter:"},
+		{"yaml not a mapping", "---\n- a\n- b\n---\n", "x.md:2: front matter must be a mapping"},
+		{"yaml duplicate key", "---\ntitle: a\ntitle: b\n---\n", `x.md:3: front matter: key "title" already set on line 2`},
+		{"toml syntax", "+++\ntitle = \n+++\n", "x.md:2:"},
+		{"bad date", "---\ntitle: a\ndate: 17/07/2007\n---\n", `x.md:3: date: "17/07/2007" is not a date`},
+		{"impossible date", "---\ndate: 2007-02-30\n---\n", `x.md:2: date:`},
+		{"bad tlp", "---\ntlp: white\n---\n", `x.md:2: tlp: unknown TLP label "white": TLP 2.0 calls it "clear"`},
+		{"bad draft", "---\ndraft: maybe\n---\n", "x.md:2: draft: want true or false, got text"},
+		{"bad weight", "---\nweight: heavy\n---\n", "x.md:2: weight: want a whole number"},
+		{"title list", "---\ntitle: [a]\n---\n", "x.md:2: title: want text, got a list"},
+		{"slug with slash", "---\nslug: a/b\n---\n", `x.md:2: slug: "a/b" is not a valid slug`},
+		{"slug dotdot", "---\nslug: ..x\n---\n", `not a valid slug`},
+		{"tags map", "---\ntags: {a: 1}\n---\n", "x.md:2: tags: want a list"},
+		{"empty tag", "---\ntags: [a, '']\n---\n", "x.md:2: tags: empty item"},
+		{"punctuation tag", "---\ntags: ['!!']\n---\n", `tag "!!" has no letters or digits`},
+		{"bad audience name", "---\naudience: [Board]\n---\n", `x.md:2: audience: "Board" is not a recipient or group name`},
+		{"empty audience", "---\naudience: []\n---\n", "x.md:2: audience: empty audience"},
+		{"yaml alias", "---\na: &x t\ntitle: *x\n---\n", "aliases are not supported"},
+		{"toml bad tlp line", "+++\ntitle = 'a'\n\ntlp = 'purple'\n+++\n", `x.md:4: tlp: unknown TLP label "purple"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, _, err := ParseFront("x.md", []byte(tt.src))
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseFrontWarnsUnknownKeys(t *testing.T) {
+	_, _, _, warns, err := ParseFront("x.md", []byte("---\ntitle: a\ntitel: b\nauthor: c\n---\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 2 {
+		t.Fatalf("warnings = %v, want 2", warns)
+	}
+	if got := warns[0].Error(); got != `x.md:3: unknown front matter key "titel" (did you mean "title"?)` {
+		t.Errorf("warning = %q", got)
+	}
+	if got := warns[1].Error(); !strings.HasPrefix(got, `x.md:4: unknown front matter key "author" (known: title, date`) {
+		t.Errorf("warning = %q", got)
+	}
+}
+
+func FuzzParseFront(f *testing.F) {
+	seeds := []string{
+		"---\ntitle: a\ndate: 2007-07-17\ntags: [a, b]\ntlp: green\n---\nbody",
+		"+++\ntitle = 'a'\ndate = 2007-07-17\n+++\nbody",
+		"---\n---\n", "+++\n+++\n", "---\n", "no front matter",
+		"---\ntitle: [\n---\n", "---\n- a\n---\n", "---\naudience: [x]\nweight: 3\ndraft: true\nslug: s\n---\n",
+		"+++\n[params]\nx = 1\n+++\n", "---\r\ntitle: crlf\r\n---\r\n",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		front, body, line, _, err := ParseFront("f.md", src)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.md:") {
+				t.Fatalf("error without location: %v", err)
+			}
+			return
+		}
+		if line < 1 {
+			t.Fatalf("body line %d", line)
+		}
+		// The body is a suffix of the source that starts on bodyLine.
+		if len(body) > 0 && !strings.HasSuffix(string(src), string(body)) {
+			t.Fatalf("body is not a suffix of the source")
+		}
+		if front.Slug != "" && (strings.Contains(front.Slug, "/") || strings.Contains(front.Slug, "..")) {
+			t.Fatalf("unsafe slug accepted: %q", front.Slug)
+		}
+		for _, n := range front.Audience {
+			if !NamePattern.MatchString(n) {
+				t.Fatalf("bad audience name accepted: %q", n)
+			}
+		}
+	})
+}

@@ -1,0 +1,269 @@
+package site
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeSite creates a site from a map of slash paths to contents.
+func writeSite(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	if _, ok := files[ConfigFile]; !ok {
+		files[ConfigFile] = "title = \"T\"\nbaseURL = \"https://example.org/sub\"\n"
+	}
+	for p, body := range files {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestLoad(t *testing.T) {
+	root := writeSite(t, map[string]string{
+		"content/_index.md":           "---\ntitle: Home\n---\nIntro",
+		"content/about.md":            "---\ntitle: About\n---\n",
+		"content/briefings/_index.md": "---\ntitle: Briefings\n---\n",
+		"content/briefings/icasi.md":  "---\ntitle: ICASI\nslug: icasi-2007\n---\n",
+		"content/briefings/scp.md":    "---\ntitle: SCP\ndraft: true\n---\n",
+		"content/briefings/map.png":   "PNG",
+		"content/briefings/deep/x.md": "no front matter",
+		"content/bundle/index.md":     "---\ntitle: Bundle\n---\n",
+		"content/.hidden.md":          "ignored",
+		"content/briefings/notes.md~": "editor backup",
+		"content/briefings/.DS_Store": "junk",
+	})
+	s, err := Load(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range s.Pages {
+		got[p.Path] = p.URL
+	}
+	want := map[string]string{
+		"content/_index.md":           "/",
+		"content/about.md":            "/about/",
+		"content/briefings/_index.md": "/briefings/",
+		"content/briefings/icasi.md":  "/briefings/icasi-2007/",
+		"content/briefings/deep/x.md": "/briefings/deep/x/",
+		"content/bundle/index.md":     "/bundle/",
+	}
+	if len(got) != len(want) {
+		t.Errorf("pages = %v\nwant %v", got, want)
+	}
+	for p, u := range want {
+		if got[p] != u {
+			t.Errorf("%s: URL %q, want %q", p, got[p], u)
+		}
+	}
+	if s.Drafts != 1 {
+		t.Errorf("drafts = %d, want 1", s.Drafts)
+	}
+	if len(s.Files) != 1 || s.Files[0].OutPath != "briefings/map.png" {
+		t.Errorf("files = %+v", s.Files)
+	}
+	for _, p := range s.Pages {
+		if p.Path == "content/briefings/deep/x.md" && (p.Front.Title != "X" || p.Section != "briefings") {
+			t.Errorf("untitled page: title %q section %q", p.Front.Title, p.Section)
+		}
+	}
+	with, err := Load(root, Options{Drafts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(with.Pages) != len(s.Pages)+1 || with.Drafts != 0 {
+		t.Errorf("with drafts: %d pages, %d drafts", len(with.Pages), with.Drafts)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"duplicate URL", map[string]string{
+			"content/a/x.md": "---\ntitle: X\n---\n",
+			"content/a/y.md": "---\ntitle: Y\nslug: x\n---\n",
+		}, []string{"content/a/y.md:3: URL /a/x/ is already used by content/a/x.md"}},
+		{"reserved URL", map[string]string{
+			"content/tags.md": "x",
+		}, []string{"content/tags.md:1: URL /tags/ is reserved for the tag index"}},
+		{"secret in content", map[string]string{
+			"content/a.md": "---\ntitle: a\n---\n\nAGE-SECRET-KEY-1ABCDEF\n",
+		}, []string{"content/a.md:5: holds an age secret key"}},
+		{"secret in keys", map[string]string{
+			"content/a.md":   "x",
+			"keys/alice.pub": "age1xyz\n-----BEGIN OPENSSH PRIVATE KEY-----\n",
+		}, []string{"keys/alice.pub:2: holds a PEM private key block"}},
+		{"secret in a content file", map[string]string{
+			"content/a.md":      "x",
+			"content/notes.txt": "AGE-SECRET-KEY-1",
+		}, []string{"content/notes.txt:1: holds an age secret key"}},
+		{"not utf-8", map[string]string{
+			"content/a.md": "---\ntitle: caf\xe9\n---\n",
+		}, []string{"content/a.md:2:11: not valid UTF-8"}},
+		{"index at root", map[string]string{
+			"content/index.md": "x",
+		}, []string{"content/index.md:1: content/index.md would replace the home page"}},
+		{"several problems reported together", map[string]string{
+			"content/a.md": "---\ndate: x\n---\n",
+			"content/b.md": "---\ntlp: purple\n---\n",
+		}, []string{"content/a.md:2: date:", "content/b.md:2: tlp:"}},
+		{"bad config", map[string]string{
+			ConfigFile:     "title = \"T\"\nbaseURL = \"example.org\"\n",
+			"content/a.md": "x",
+		}, []string{"conclave.toml:2: baseURL \"example.org\" must be an absolute http or https URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(writeSite(t, tt.files), Options{})
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error = %q\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadSymlinks(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.md")
+	if err := os.WriteFile(outside, []byte("---\ntitle: outside\n---\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := writeSite(t, map[string]string{"content/a.md": "---\ntitle: A\n---\n", "shared/b.md": "---\ntitle: B\n---\n"})
+	// A link inside the site is followed.
+	if err := os.Symlink(filepath.Join(root, "shared", "b.md"), filepath.Join(root, "content", "b.md")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(root, Options{})
+	if err != nil {
+		t.Fatalf("link inside the site: %v", err)
+	}
+	if len(s.Pages) != 2 {
+		t.Errorf("pages = %d, want 2", len(s.Pages))
+	}
+	// A link leaving the site is refused.
+	if err := os.Symlink(outside, filepath.Join(root, "content", "c.md")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(root, Options{})
+	if err == nil || !strings.Contains(err.Error(), "content/c.md: symbolic link leaves the site") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestLoadNoSite(t *testing.T) {
+	_, err := Load(t.TempDir(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "conclave.toml not found") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	cfg, warns, err := ParseConfig([]byte("title = \"T\"\nbaseURL = \"https://example.org/sub\"\ntheme = \"dark\"\ntitel = \"x\"\n[tlp]\namber = [\"members\"]\n[markup]\nhighlightStyle = \"monokai\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BaseURL != "https://example.org/sub/" || cfg.Theme != "dark" || cfg.Language != "en" || cfg.HighlightStyle != "monokai" {
+		t.Errorf("config = %+v", cfg)
+	}
+	if len(cfg.TLP) != 1 {
+		t.Errorf("tlp = %v", cfg.TLP)
+	}
+	if len(warns) != 1 || warns[0].Error() != `conclave.toml:4: unknown key "titel" (did you mean "title"?)` {
+		t.Errorf("warnings = %v", warns)
+	}
+	for _, bad := range []struct{ src, want string }{
+		{"baseURL = 'x'", "conclave.toml:1: title is missing"},
+		{"title = 'T'\ntheme = '../x'", "conclave.toml:2: theme \"../x\" is not a folder name"},
+		{"title = 'T'\n[tlp]\nwhite = ['a']", "conclave.toml:3: [tlp]: unknown TLP label \"white\""},
+		{"title = 'T'\n[tlp]\nred = ['Bad Name']", "is not a recipient or group name"},
+		{"title = 'T'\ntitle = 'U'", "conclave.toml:2:"},
+		{"title = \"T\xff\"", "conclave.toml:1:11: not valid UTF-8"},
+	} {
+		if _, _, err := ParseConfig([]byte(bad.src)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("ParseConfig(%q) = %v, want %q", bad.src, err, bad.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	root := writeSite(t, map[string]string{
+		"content/briefings/a.md":    "---\ntitle: A\n---\n",
+		"content/briefings/b.md":    "---\ntitle: B\nslug: bee\n---\n",
+		"content/briefings/d.md":    "---\ntitle: D\ndraft: true\n---\n",
+		"content/briefings/map.png": "PNG",
+		"content/top.md":            "x",
+	})
+	s, err := Load(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a *Page
+	for _, p := range s.Pages {
+		if p.Path == "content/briefings/a.md" {
+			a = p
+		}
+	}
+	tests := []struct {
+		dest, want string
+		ok         bool
+		hint       string
+	}{
+		{"b.md", "../bee/", true, ""},
+		{"b.md#timeline", "../bee/#timeline", true, ""},
+		{"./b.md?x=1", "../bee/?x=1", true, ""},
+		{"../top.md", "../../top/", true, ""},
+		{"map.png", "../map.png", true, ""},
+		{"a.md", "./", true, ""},
+		{"c.md", "", false, "no such page content/briefings/c.md (did you mean a.md?)"},
+		{"d.md", "", false, "content/briefings/d.md is a draft"},
+		{"../../outside.md", "", false, "points outside content/"},
+		{"../elsewhere/", "../elsewhere/", true, ""},
+	}
+	for _, tt := range tests {
+		got, ok, hint := s.Resolve(a, tt.dest)
+		if got != tt.want || ok != tt.ok || !strings.Contains(hint, tt.hint) {
+			t.Errorf("Resolve(%q) = %q, %v, %q; want %q, %v, %q", tt.dest, got, ok, hint, tt.want, tt.ok, tt.hint)
+		}
+	}
+}
+
+func TestRelURL(t *testing.T) {
+	tests := []struct{ from, to, want string }{
+		{"/", "/tags/x/", "tags/x/"},
+		{"/", "/", "./"},
+		{"/briefings/icasi/", "/briefings/scp/", "../scp/"},
+		{"/briefings/icasi/", "/css/site.css", "../../css/site.css"},
+		{"/briefings/icasi/", "/briefings/icasi/", "./"},
+		{"/briefings/icasi/", "/briefings/icasi/map.png", "map.png"},
+		{"/a/b/c/", "/a/x.png", "../../x.png"},
+		{"/a/", "/", "../"},
+	}
+	for _, tt := range tests {
+		if got := RelURL(tt.from, tt.to); got != tt.want {
+			t.Errorf("RelURL(%q, %q) = %q, want %q", tt.from, tt.to, got, tt.want)
+		}
+	}
+}
+
+func TestSlugify(t *testing.T) {
+	for in, want := range map[string]string{"Incident Response": "incident-response", "TLP:AMBER+STRICT": "tlp-amber-strict", "  x  ": "x", "Öffentlich": "öffentlich", "--": ""} {
+		if got := Slugify(in); got != want {
+			t.Errorf("Slugify(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
