@@ -1,0 +1,87 @@
+package build
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// TestGolden builds testdata/site and compares every output file with
+// testdata/golden. Run with -update after an intended change.
+func TestGolden(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "public")
+	rep, err := Run(Options{Source: "testdata/site", Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "golden")
+	if *update {
+		if err := os.RemoveAll(golden); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.CopyFS(golden, os.DirFS(out)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readTree(t, out)
+	want := readTree(t, golden)
+	for p, w := range want {
+		g, ok := got[p]
+		if !ok {
+			t.Errorf("%s: missing from the build", p)
+			continue
+		}
+		if !bytes.Equal(g, w) {
+			t.Errorf("%s differs from the golden file (run go test ./internal/build -run TestGolden -update after checking the change):\n%s", p, firstDiff(w, g))
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			t.Errorf("%s: written but not in the golden files", p)
+		}
+	}
+	if rep.Briefings != 3 || rep.Drafts != 1 || rep.Tags != 3 || rep.Files != len(got) {
+		t.Errorf("report = %+v (files on disk %d)", rep, len(got))
+	}
+}
+
+func readTree(t *testing.T, root string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func firstDiff(want, got []byte) string {
+	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, w, g)
+		}
+	}
+	return "(same lines)"
+}

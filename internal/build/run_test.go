@@ -1,0 +1,160 @@
+package build
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// copySite copies testdata/site to a temporary folder and returns it.
+func copySite(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "site")
+	if err := os.CopyFS(dst, os.DirFS("testdata/site")); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestFailedBuildLeavesOutputUntouched(t *testing.T) {
+	breakers := map[string]func(t *testing.T, src string){
+		"front matter": func(t *testing.T, src string) {
+			write(t, src, "content/briefings/alpha.md", "---\ntitle: [unclosed\n---\n")
+		},
+		"broken link": func(t *testing.T, src string) {
+			write(t, src, "content/briefings/beta.md", "See [x](nope.md).\n")
+		},
+		"template": func(t *testing.T, src string) {
+			write(t, src, "themes/default/layouts/page.html", "{{define \"main\"}}{{.Page.NoSuchField}}{{end}}")
+		},
+		"duplicate output path": func(t *testing.T, src string) {
+			write(t, src, "content/favicon.svg", "<svg/>")
+		},
+		"secret": func(t *testing.T, src string) {
+			write(t, src, "content/notes/key.txt", "AGE-SECRET-KEY-1XYZ")
+		},
+	}
+	for name, breakSite := range breakers {
+		t.Run(name, func(t *testing.T) {
+			src := copySite(t)
+			out := filepath.Join(src, "public")
+			if _, err := Run(Options{Source: src}); err != nil {
+				t.Fatal(err)
+			}
+			before := readTree(t, out)
+			breakSite(t, src)
+			if _, err := Run(Options{Source: src}); err == nil {
+				t.Fatal("broken site built")
+			}
+			after := readTree(t, out)
+			if len(after) != len(before) {
+				t.Fatalf("output changed: %d files before, %d after", len(before), len(after))
+			}
+			for p, b := range before {
+				if !bytes.Equal(after[p], b) {
+					t.Errorf("%s changed", p)
+				}
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(src, ".public.tmp-*"))
+			if len(leftovers) > 0 {
+				t.Errorf("temporary folders left behind: %v", leftovers)
+			}
+		})
+	}
+}
+
+func write(t *testing.T, root, rel, body string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRebuildReplacesOutput(t *testing.T) {
+	src := copySite(t)
+	out := filepath.Join(src, "public")
+	if _, err := Run(Options{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, out, "stale.html", "left from an old build")
+	if err := os.Remove(filepath.Join(src, "content/notes/gamma.md")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(Options{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"stale.html", "notes/gamma/index.html", "tags/notes/index.html"} {
+		if _, err := os.Stat(filepath.Join(out, gone)); err == nil {
+			t.Errorf("%s survived the rebuild", gone)
+		}
+	}
+}
+
+func TestRefusesDangerousOut(t *testing.T) {
+	src := copySite(t)
+	foreign := filepath.Join(t.TempDir(), "home")
+	write(t, foreign, "thesis.tex", "precious")
+	tests := []struct{ out, want string }{
+		{foreign, "refusing to replace"},
+		{src, "would contain the site itself"},
+		{filepath.Dir(src), "would contain the site itself"},
+		{filepath.Join(src, "content", "out"), "inside the site's content/ folder"},
+		{filepath.Join(src, "themes"), "inside the site's themes/ folder"},
+	}
+	for _, tt := range tests {
+		_, err := Run(Options{Source: src, Out: tt.out})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("out %s: error %v, want %q", tt.out, err, tt.want)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(foreign, "thesis.tex")); err != nil || string(data) != "precious" {
+		t.Errorf("foreign folder touched: %q, %v", data, err)
+	}
+}
+
+func TestDeterministicAndMemoryEqualsDisk(t *testing.T) {
+	src := copySite(t)
+	var trees []map[string][]byte
+	for i := range 2 {
+		out := filepath.Join(t.TempDir(), "p"+string(rune('0'+i)))
+		if _, err := Run(Options{Source: src, Out: out}); err != nil {
+			t.Fatal(err)
+		}
+		trees = append(trees, readTree(t, out))
+	}
+	_, mem, err := Memory(Options{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, b := range trees[0] {
+		if !bytes.Equal(trees[1][p], b) {
+			t.Errorf("%s differs between two builds", p)
+		}
+		if m, ok := mem.Get(p); !ok || !bytes.Equal(m, b) {
+			t.Errorf("%s differs between memory and disk", p)
+		}
+	}
+	if n := len(mem.Entries()); n != len(trees[0]) {
+		t.Errorf("memory has %d files, disk %d", n, len(trees[0]))
+	}
+}
+
+func TestDraftsOption(t *testing.T) {
+	src := copySite(t)
+	rep, mem, err := Memory(Options{Source: src, Drafts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Drafts != 0 || rep.Briefings != 4 {
+		t.Errorf("report = %+v", rep)
+	}
+	if _, ok := mem.Get("briefings/draft/index.html"); !ok {
+		t.Error("draft not built with Drafts")
+	}
+}
