@@ -117,7 +117,8 @@ type TagView struct {
 // Pager says where a list page sits among its siblings.
 type Pager struct {
 	Number, Total    int
-	PrevRel, NextRel string
+	HasPrev, HasNext bool
+	PrevRel, NextRel string // relative to the site root; "" is the root itself
 }
 
 // data is the root object of every template execution.
@@ -322,10 +323,10 @@ func (r *Renderer) list(kind, url string, views []*PageView, intro *Intro, headi
 		d.Pages = views[(n-1)*PerPage : min(n*PerPage, len(views))]
 		d.Pager = &Pager{Number: n, Total: total}
 		if n > 1 {
-			d.Pager.PrevRel = pageURL(n - 1)[1:]
+			d.Pager.HasPrev, d.Pager.PrevRel = true, pageURL(n - 1)[1:]
 		}
 		if n < total {
-			d.Pager.NextRel = pageURL(n + 1)[1:]
+			d.Pager.HasNext, d.Pager.NextRel = true, pageURL(n + 1)[1:]
 		}
 		switch kind {
 		case "section", "tag":

@@ -28,6 +28,7 @@ var kinds = []string{"page", "home", "section", "tag", "tags", "404"}
 type Theme struct {
 	Name    string
 	sets    map[string]*template.Template // by kind
+	whole   map[string]bool               // kinds whose file is a whole page, not a "main" block
 	sources map[string]string             // template file name → path for messages
 	static  []staticFile
 }
@@ -58,7 +59,7 @@ func LoadTheme(root, name string) (*Theme, error) {
 	}
 	layers = append(layers, layer{themes.Default, "themes/default (built in)"})
 
-	t := &Theme{Name: name, sets: map[string]*template.Template{}, sources: map[string]string{}}
+	t := &Theme{Name: name, sets: map[string]*template.Template{}, whole: map[string]bool{}, sources: map[string]string{}}
 	read := func(p string) (string, []byte, error) {
 		for _, l := range layers {
 			data, err := fs.ReadFile(l.fsys, p)
@@ -93,6 +94,13 @@ func LoadTheme(root, name string) (*Theme, error) {
 			}
 			tname := strings.TrimPrefix(strings.TrimPrefix(f, "layouts/partials/"), "layouts/")
 			t.sources[tname] = src
+			if tname == kind+".html" {
+				// Does the kind file fill baseof's "main" block, or stand alone?
+				alone, err := template.New(tname).Funcs(funcs).Parse(string(data))
+				if err == nil && alone.Lookup("main") == nil {
+					t.whole[kind] = true
+				}
+			}
 			if _, err := set.New(tname).Parse(string(data)); err != nil {
 				errs.Add(t.locate(err))
 			}
@@ -171,9 +179,9 @@ func union(layers []layer, dir string) ([]string, error) {
 // Execute renders the layout of kind with data.
 func (t *Theme) Execute(w io.Writer, kind string, data any) error {
 	set := t.sets[kind]
-	name := kind
-	if set.Lookup("main") != nil {
-		name = "baseof.html"
+	name := "baseof.html"
+	if t.whole[kind] {
+		name = kind + ".html"
 	}
 	if err := set.ExecuteTemplate(w, name, data); err != nil {
 		return t.locate(err)

@@ -1,0 +1,51 @@
+package diag
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestErrorFormat(t *testing.T) {
+	tests := []struct {
+		e    *Error
+		want string
+	}{
+		{&Error{File: "a.md", Line: 3, Col: 7, Msg: "m"}, "a.md:3:7: m"},
+		{&Error{File: "a.md", Line: 3, Msg: "m"}, "a.md:3: m"},
+		{&Error{File: "a.md", Msg: "m"}, "a.md: m"},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestList(t *testing.T) {
+	var l List
+	if l.Err() != nil {
+		t.Error("empty list is an error")
+	}
+	base := errors.New("plain")
+	l.Add(Errorf("b.md", 2, "x"))
+	l.Add(nil)
+	l.Add(base)
+	l.Add(List{Errorf("a.md", 9, "y"), Errorf("b.md", 1, "z")})
+	err := l.Err()
+	if got, want := err.Error(), "a.md:9: y\nb.md:1: z\nb.md:2: x\nplain"; got != want {
+		t.Errorf("list = %q, want %q", got, want)
+	}
+	if !errors.Is(fmt.Errorf("wrapped: %w", err), base) {
+		t.Error("errors.Is does not see into the list")
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	cands := []string{"title", "date", "tags", "juniper", "cisco-psirt"}
+	for in, want := range map[string]string{"titel": "title", "junper": "juniper", "cisco-psrt": "cisco-psirt", "tag": "tags", "zzzzzz": "", "title": ""} {
+		if got := Suggest(in, cands); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

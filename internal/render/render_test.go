@@ -1,0 +1,151 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRootFrom(t *testing.T) {
+	for url, want := range map[string]string{"/": "./", "/a/": "../", "/a/b/": "../../", "/tags/x/page/2/": "../../../../"} {
+		if got := rootFrom(url); got != want {
+			t.Errorf("rootFrom(%q) = %q, want %q", url, got, want)
+		}
+	}
+}
+
+func writeTheme(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, body := range files {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestThemeOverrideAndFallback(t *testing.T) {
+	root := writeTheme(t, map[string]string{
+		"themes/custom/layouts/404.html":          "custom 404 for {{.Site.Title}}",
+		"themes/custom/layouts/partials/tlp.html": "<p>LABEL {{.Display}}</p>",
+		"themes/custom/static/css/extra.css":      "body{}",
+	})
+	th, err := LoadTheme(root, "custom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := th.Execute(&b, "404", &data{Site: &SiteView{Title: "T"}}); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != "custom 404 for T" {
+		t.Errorf("404 = %q (a kind file without a main block is a whole page)", b.String())
+	}
+	b.Reset()
+	d := &data{Site: &SiteView{Title: "T"}, Kind: "page", Root: "../../", Page: &PageView{Title: "P", TLP: &TLPView{Display: "TLP:RED", Class: "red"}}}
+	if err := th.Execute(&b, "page", d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<p>LABEL TLP:RED</p>") || !strings.Contains(b.String(), `href="../../css/conclave.css"`) {
+		t.Errorf("page did not use the overriding partial within the built-in layout:\n%s", b.String())
+	}
+	var statics []string
+	if err := th.Static(func(out string, _ []byte) error { statics = append(statics, out); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(statics, " "); got != "css/conclave.css css/extra.css favicon.svg" {
+		t.Errorf("static files = %s", got)
+	}
+}
+
+func TestThemeErrors(t *testing.T) {
+	if _, err := LoadTheme(t.TempDir(), "missing"); err == nil || !strings.Contains(err.Error(), `theme "missing" not found`) {
+		t.Errorf("missing theme: %v", err)
+	}
+	root := writeTheme(t, map[string]string{
+		"themes/default/layouts/page.html":          "{{define \"main\"}}\n\n{{if}}{{end}}",
+		"themes/default/layouts/partials/meta.html": "{{.Nope",
+	})
+	_, err := LoadTheme(root, "default")
+	if err == nil {
+		t.Fatal("broken templates accepted")
+	}
+	for _, want := range []string{"themes/default/layouts/page.html:3: template: missing value for if", "themes/default/layouts/partials/meta.html:1: template:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %q\nwant %q", err, want)
+		}
+	}
+	if n := strings.Count(err.Error(), "meta.html"); n != 1 {
+		t.Errorf("a broken partial is reported %d times, want once:\n%s", n, err)
+	}
+
+	root = writeTheme(t, map[string]string{"themes/default/layouts/tags.html": "{{define \"main\"}}\n{{.Missing.Field}}{{end}}"})
+	th, err := LoadTheme(root, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = th.Execute(&bytes.Buffer{}, "tags", &data{Site: &SiteView{}})
+	if err == nil || !strings.HasPrefix(err.Error(), "themes/default/layouts/tags.html:2:") {
+		t.Errorf("execution error = %v", err)
+	}
+}
+
+func TestSortAndTags(t *testing.T) {
+	d := func(s string) time.Time { tm, _ := time.Parse("2006-01-02", s); return tm }
+	views := []*PageView{
+		{Path: "a", Title: "A", date: d("2007-01-01"), Tags: []TagRef{{Name: "ICASI", Slug: "icasi"}}},
+		{Path: "b", Title: "B", date: d("2008-01-01"), Tags: []TagRef{{Name: "icasi", Slug: "icasi"}, {Name: "x", Slug: "x"}}},
+		{Path: "c", Title: "C", date: d("2008-01-01"), Weight: -1},
+		{Path: "d", Title: "D"},
+	}
+	SortPages(views)
+	var order []string
+	for _, v := range views {
+		order = append(order, v.Path)
+	}
+	if got := strings.Join(order, ""); got != "cbad" {
+		t.Errorf("order = %s, want cbad (newest first, then weight, undated last)", got)
+	}
+	tags := Tags(views)
+	if len(tags) != 2 || tags[0].Name != "icasi" || tags[0].Count != 2 || tags[1].Slug != "x" {
+		t.Errorf("tags = %+v", tags)
+	}
+}
+
+func TestPagination(t *testing.T) {
+	th, err := LoadTheme(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Renderer{theme: th, view: &SiteView{Title: "T"}}
+	var views []*PageView
+	for i := range 2*PerPage + 1 {
+		views = append(views, &PageView{Title: fmt.Sprintf("P%02d", i), Rel: fmt.Sprintf("p%d/", i)})
+	}
+	files := map[string]string{}
+	emit := func(p string, b []byte) error { files[p] = string(b); return nil }
+	if err := r.list("home", "/", views, nil, "", emit); err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 {
+		t.Fatalf("files = %d, want 3", len(files))
+	}
+	p2 := files["page/2/index.html"]
+	for _, want := range []string{`href="../../"`, `rel="prev" href="../../"`, `rel="next" href="../../page/3/"`, "Page 2 of 3", `href="../../p20/"`} {
+		if !strings.Contains(p2, want) {
+			t.Errorf("page 2 lacks %q", want)
+		}
+	}
+	if strings.Contains(files["index.html"], "P20") || !strings.Contains(files["page/3/index.html"], "P40") {
+		t.Error("pages split wrongly")
+	}
+}
