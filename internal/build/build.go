@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/output"
+	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -118,7 +118,7 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 		views  = make([]*render.PageView, 0, len(s.Pages))
 		intros = map[string]*render.Intro{}
 	)
-	parallel(len(s.Pages), func(i int) {
+	par.Do(len(s.Pages), par.IO(), func(i int) {
 		p := s.Pages[i]
 		doc := conv.Parse(p, s)
 		if err := markdown.Validate(doc); err != nil {
@@ -237,23 +237,4 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// parallel calls f(0..n-1) on up to GOMAXPROCS goroutines.
-func parallel(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				f(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }

@@ -1,6 +1,7 @@
 package markdown
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -65,6 +66,9 @@ func Validate(d *Doc) error {
 	// reach the output as plaintext: refuse it (fail closed).
 	if line, ok := d.Page.Front.Lines["audience"]; ok {
 		errs.Add(diag.Errorf(d.Page.Path, line, "audience: this version of conclave cannot seal pages yet, so it refuses to publish a restricted page"))
+	}
+	if !bytes.Contains(d.Source, []byte(":::")) {
+		return errs.Err()
 	}
 	for _, loc := range restrictedOpen.FindAllIndex(d.Source, -1) {
 		errs.Add(diag.Errorf(d.Page.Path, d.Line(loc[0]), "restricted block: this version of conclave cannot seal blocks yet, so it refuses to publish one"))

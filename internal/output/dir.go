@@ -26,7 +26,10 @@ type Dir struct {
 // existing non-empty directory that is not a previous build (holds no
 // SHA256SUMS), so that a mistyped --out cannot delete someone's files.
 func NewDir(final string) (*Dir, error) {
-	final = filepath.Clean(final)
+	final, err := filepath.Abs(final)
+	if err != nil {
+		return nil, err
+	}
 	info, err := os.Lstat(final)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -73,18 +76,26 @@ func (d *Dir) WriteFile(p string, data []byte) error {
 		d.unclaim(p)
 		return err
 	}
-	if err := os.WriteFile(full, data, 0o644); err != nil {
+	if err := writeNew(full, data); err != nil {
 		d.unclaim(p)
 		return err
 	}
 	return nil
 }
 
+// mkdir creates dir and its missing parents inside the temporary folder,
+// remembering what exists so that each folder costs one system call.
 func (d *Dir) mkdir(dir string) error {
+	if len(dir) <= len(d.tmp) {
+		return nil // the temporary folder itself, which exists
+	}
 	if _, ok := d.dirs.Load(dir); ok {
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := d.mkdir(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
 	d.dirs.Store(dir, true)

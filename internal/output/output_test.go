@@ -120,3 +120,20 @@ func TestMemory(t *testing.T) {
 		t.Error("second write accepted")
 	}
 }
+
+func TestDirRelativePath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	d, err := NewDir("public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteFile("a/b/c/index.html", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join("public", "a", "b", "c", "index.html")); err != nil || string(got) != "x" {
+		t.Errorf("read back %q, %v", got, err)
+	}
+}

@@ -11,6 +11,7 @@ package render
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"html/template"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
@@ -250,17 +252,12 @@ func (r *Renderer) RenderIntro(doc *markdown.Doc) (*Intro, error) {
 }
 
 // Lists renders the home page, section pages, tag pages and the tag index
-// from the views of every briefing. intros maps "" (home) and section names
-// to their _index.md. It returns the number of tags and of list pages.
+// from the views of every briefing, in parallel. intros maps "" (home) and
+// section names to their _index.md. It returns the number of tags and of
+// list pages.
 func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit) (tagCount, pages int, err error) {
 	SortPages(views)
-	counted := func(path string, data []byte) error {
-		pages++
-		return emit(path, data)
-	}
-	if err := r.list("home", "/", views, intros[""], "", counted); err != nil {
-		return 0, 0, err
-	}
+	jobs := r.listPages("home", "/", views, intros[""], "")
 	bySection := map[string][]*PageView{}
 	for _, v := range views {
 		if v.Section != "" {
@@ -268,22 +265,24 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit)
 		}
 	}
 	for _, s := range r.view.Sections {
-		if err := r.list("section", "/"+s.Rel, bySection[s.Name], intros[s.Name], s.Title, counted); err != nil {
-			return 0, 0, err
-		}
+		jobs = append(jobs, r.listPages("section", "/"+s.Rel, bySection[s.Name], intros[s.Name], s.Title)...)
 	}
 	tags := Tags(views)
 	for _, t := range tags {
-		if err := r.list("tag", "/"+t.Rel, t.pages, nil, t.Name, counted); err != nil {
-			return 0, 0, err
-		}
+		jobs = append(jobs, r.listPages("tag", "/"+t.Rel, t.pages, nil, t.Name)...)
 	}
 	d := r.data("tags", "/tags/")
 	d.Title, d.Tags = "Tags", tags
-	if err := r.execute("tags", "tags/index.html", d, counted); err != nil {
+	jobs = append(jobs, listPage{kind: "tags", out: "tags/index.html", data: d})
+
+	errs := make([]error, len(jobs))
+	par.Do(len(jobs), par.IO(), func(i int) {
+		errs[i] = r.execute(jobs[i].kind, jobs[i].out, jobs[i].data, emit)
+	})
+	if err := errors.Join(errs...); err != nil {
 		return 0, 0, err
 	}
-	return len(tags), pages, nil
+	return len(tags), len(jobs), nil
 }
 
 // Tags groups views by tag slug; a tag's name is its first spelling in
@@ -307,8 +306,14 @@ func Tags(views []*PageView) []*TagView {
 	return out
 }
 
-// list renders a paginated list of views at url.
-func (r *Renderer) list(kind, url string, views []*PageView, intro *Intro, heading string, emit Emit) error {
+// listPage is one page of a list, ready to execute.
+type listPage struct {
+	kind, out string
+	data      *data
+}
+
+// listPages splits a list of views at url into pages of [PerPage].
+func (r *Renderer) listPages(kind, url string, views []*PageView, intro *Intro, heading string) []listPage {
 	total := max(1, (len(views)+PerPage-1)/PerPage)
 	pageURL := func(n int) string {
 		if n == 1 {
@@ -316,6 +321,7 @@ func (r *Renderer) list(kind, url string, views []*PageView, intro *Intro, headi
 		}
 		return url + "page/" + strconv.Itoa(n) + "/"
 	}
+	out := make([]listPage, 0, total)
 	for n := 1; n <= total; n++ {
 		u := pageURL(n)
 		d := r.data(kind, u)
@@ -329,11 +335,10 @@ func (r *Renderer) list(kind, url string, views []*PageView, intro *Intro, headi
 			d.Pager.HasNext, d.Pager.NextRel = true, pageURL(n + 1)[1:]
 		}
 		switch kind {
-		case "section", "tag":
+		case "section":
 			d.Section, d.Title = strings.Trim(url, "/"), heading
-			if kind == "tag" {
-				d.Section, d.Title = "", "Tagged "+heading
-			}
+		case "tag":
+			d.Title = "Tagged " + heading
 		}
 		if intro != nil {
 			if intro.Title != "" {
@@ -354,11 +359,9 @@ func (r *Renderer) list(kind, url string, views []*PageView, intro *Intro, headi
 		if n > 1 {
 			d.Title = strings.TrimSpace(d.Title + " (page " + strconv.Itoa(n) + ")")
 		}
-		if err := r.execute(kind, outPath(u), d, emit); err != nil {
-			return err
-		}
+		out = append(out, listPage{kind: kind, out: outPath(u), data: d})
 	}
-	return nil
+	return out
 }
 
 func (r *Renderer) execute(kind, out string, d *data, emit Emit) error {

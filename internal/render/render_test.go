@@ -132,9 +132,12 @@ func TestPagination(t *testing.T) {
 		views = append(views, &PageView{Title: fmt.Sprintf("P%02d", i), Rel: fmt.Sprintf("p%d/", i)})
 	}
 	files := map[string]string{}
-	emit := func(p string, b []byte) error { files[p] = string(b); return nil }
-	if err := r.list("home", "/", views, nil, "", emit); err != nil {
-		t.Fatal(err)
+	for _, lp := range r.listPages("home", "/", views, nil, "") {
+		var b bytes.Buffer
+		if err := th.Execute(&b, lp.kind, lp.data); err != nil {
+			t.Fatal(err)
+		}
+		files[lp.out] = b.String()
 	}
 	if len(files) != 3 {
 		t.Fatalf("files = %d, want 3", len(files))

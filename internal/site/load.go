@@ -16,14 +16,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 	"unicode"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/secret"
 )
 
@@ -119,7 +117,7 @@ func Load(root string, opt Options) (*Site, error) {
 	pages := make([]*Page, len(mdPaths))
 	pageWarns := make([][]*diag.Warning, len(mdPaths))
 	pageErrs := make([]error, len(mdPaths))
-	parallel(len(mdPaths), func(i int) {
+	par.Do(len(mdPaths), 0, func(i int) {
 		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i])
 	})
 	for i := range pages {
@@ -359,31 +357,4 @@ func titleFromName(name string) string {
 		r[0] = unicode.ToUpper(r[0])
 	}
 	return string(r)
-}
-
-// parallel calls f(0..n-1) on up to GOMAXPROCS goroutines.
-func parallel(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				f(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
-// DateString formats a page date for display, e.g. "17 July 2007".
-func DateString(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format("2 January 2006")
 }

@@ -1,0 +1,34 @@
+// Package par runs independent pieces of work on several goroutines.
+package par
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Do calls f(i) for every i in [0, n) on up to workers goroutines and
+// returns when all calls have returned. workers <= 0 means GOMAXPROCS.
+func Do(n, workers int, f func(i int)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// IO is a worker count for work that mixes computation with file writes:
+// while some goroutines wait in system calls, others keep the cores busy.
+func IO() int { return 4 * runtime.GOMAXPROCS(0) }
