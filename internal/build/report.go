@@ -8,9 +8,9 @@ import (
 
 // Print writes the one-screen summary of a build.
 func (r *Report) Print(w io.Writer) {
-	dest := r.Out
-	if dest == "" {
-		dest = "memory"
+	dest := "in memory"
+	if r.Out != "" {
+		dest = "into " + r.Out
 	}
 	fmt.Fprintf(w, "conclave: built %s in %s\n", dest, round(r.Duration))
 	drafts := ""
