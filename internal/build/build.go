@@ -104,7 +104,7 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	conv, err := markdown.New(markdown.Options{HighlightStyle: s.Config.HighlightStyle})
+	conv, err := markdown.New(markdown.Options{HighlightStyle: s.Config.HighlightStyle, HighlightStyleDark: s.Config.HighlightStyleDark})
 	if err != nil {
 		return rep, &diag.Error{File: site.ConfigFile, Line: 1, Msg: err.Error()}
 	}

@@ -11,6 +11,7 @@ package markdown
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -31,10 +32,11 @@ import (
 
 // Options configures a [Converter].
 type Options struct {
-	// HighlightStyle is the chroma style whose CSS [Converter.HighlightCSS]
-	// writes. Code is always marked up with classes, never inline styles,
-	// so that pages work under a strict Content-Security-Policy.
-	HighlightStyle string
+	// HighlightStyle and HighlightStyleDark are the chroma styles whose CSS
+	// [Converter.HighlightCSS] writes, the second for a dark color scheme.
+	// Code is always marked up with classes, never inline styles, so that
+	// pages work under a strict Content-Security-Policy.
+	HighlightStyle, HighlightStyleDark string
 }
 
 // Converter parses and renders markdown with the site's extensions: GitHub
@@ -42,18 +44,17 @@ type Options struct {
 // footnotes, heading IDs and attributes, and syntax highlighting.
 // Raw HTML in markdown is not rendered.
 type Converter struct {
-	md    goldmark.Markdown
-	style string
+	md               goldmark.Markdown
+	style, darkStyle string
 }
 
 // New returns a Converter. It fails if the highlight style is unknown.
 func New(opt Options) (*Converter, error) {
-	style := opt.HighlightStyle
-	if style == "" {
-		style = "github"
-	}
-	if _, ok := styles.Registry[strings.ToLower(style)]; !ok {
-		return nil, fmt.Errorf("unknown highlight style %q (see https://xyproto.github.io/splash/docs/)", style)
+	style, dark := cmp.Or(opt.HighlightStyle, "github"), cmp.Or(opt.HighlightStyleDark, "github-dark")
+	for _, s := range []string{style, dark} {
+		if _, ok := styles.Registry[strings.ToLower(s)]; !ok {
+			return nil, fmt.Errorf("unknown highlight style %q (see https://xyproto.github.io/splash/docs/)", s)
+		}
 	}
 	md := goldmark.New(
 		goldmark.WithExtensions(
@@ -75,16 +76,19 @@ func New(opt Options) (*Converter, error) {
 		),
 		goldmark.WithRendererOptions(html.WithXHTML()),
 	)
-	return &Converter{md: md, style: style}, nil
+	return &Converter{md: md, style: style, darkStyle: dark}, nil
 }
 
-// HighlightCSS returns the style sheet for highlighted code.
+// HighlightCSS returns the style sheet for highlighted code: the light
+// style, then the dark one inside a prefers-color-scheme media query.
 func (c *Converter) HighlightCSS() []byte {
 	var b bytes.Buffer
 	f := chromahtml.New(chromahtml.WithClasses(true))
-	if err := f.WriteCSS(&b, styles.Get(c.style)); err != nil {
-		panic(err) // writing to a bytes.Buffer does not fail
-	}
+	// Writing to a bytes.Buffer does not fail.
+	_ = f.WriteCSS(&b, styles.Get(c.style))
+	b.WriteString("@media (prefers-color-scheme: dark) {\n")
+	_ = f.WriteCSS(&b, styles.Get(c.darkStyle))
+	b.WriteString("}\n")
 	return b.Bytes()
 }
 

@@ -29,8 +29,10 @@ type Config struct {
 	// TLP maps a label to the audience that a restricted block with that
 	// label and no to= gets by default.
 	TLP map[tlp.Label][]string
-	// HighlightStyle is the chroma style for code blocks, default "github".
-	HighlightStyle string
+	// HighlightStyle is the chroma style for code blocks, default "github";
+	// HighlightStyleDark the one for readers who prefer a dark scheme,
+	// default "github-dark".
+	HighlightStyle, HighlightStyleDark string
 }
 
 type rawConfig struct {
@@ -42,11 +44,12 @@ type rawConfig struct {
 	Theme       string              `toml:"theme"`
 	TLP         map[string][]string `toml:"tlp"`
 	Markup      struct {
-		HighlightStyle string `toml:"highlightStyle"`
+		HighlightStyle     string `toml:"highlightStyle"`
+		HighlightStyleDark string `toml:"highlightStyleDark"`
 	} `toml:"markup"`
 }
 
-var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle"}
+var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle", "markup.highlightStyleDark"}
 
 // NamePattern is what a recipient or group name looks like.
 var NamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -91,13 +94,14 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		warns = append(warns, w)
 	}
 	cfg := &Config{
-		Title:          strings.TrimSpace(raw.Title),
-		Language:       raw.Language,
-		Description:    raw.Description,
-		Copyright:      raw.Copyright,
-		Theme:          raw.Theme,
-		HighlightStyle: raw.Markup.HighlightStyle,
-		TLP:            map[tlp.Label][]string{},
+		Title:              strings.TrimSpace(raw.Title),
+		Language:           raw.Language,
+		Description:        raw.Description,
+		Copyright:          raw.Copyright,
+		Theme:              raw.Theme,
+		HighlightStyle:     raw.Markup.HighlightStyle,
+		HighlightStyleDark: raw.Markup.HighlightStyleDark,
+		TLP:                map[tlp.Label][]string{},
 	}
 	var errs diag.List
 	if cfg.Title == "" {
@@ -114,6 +118,9 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 	}
 	if cfg.HighlightStyle == "" {
 		cfg.HighlightStyle = "github"
+	}
+	if cfg.HighlightStyleDark == "" {
+		cfg.HighlightStyleDark = "github-dark"
 	}
 	if raw.BaseURL != "" {
 		u, err := url.Parse(raw.BaseURL)
