@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -100,13 +101,22 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 	if s.Config.BaseURL == "" {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
 	}
-	theme, err := render.LoadTheme(s.Root, s.Config.Theme)
+	cfg := s.Config
+	theme, err := render.LoadTheme(s.Root, cfg.Theme)
+	var noTheme *render.NoThemeError
+	if errors.As(err, &noTheme) {
+		return rep, &diag.Error{File: site.ConfigFile, Line: cfg.Lines["theme"], Msg: err.Error(), Err: err}
+	}
 	if err != nil {
 		return rep, err
 	}
-	conv, err := markdown.New(markdown.Options{HighlightStyle: s.Config.HighlightStyle, HighlightStyleDark: s.Config.HighlightStyleDark})
+	conv, err := markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark})
 	if err != nil {
-		return rep, &diag.Error{File: site.ConfigFile, Line: 1, Msg: err.Error()}
+		line := max(cfg.Lines["highlightStyle"], 1)
+		if strings.Contains(err.Error(), strconv.Quote(cfg.HighlightStyleDark)) {
+			line = max(cfg.Lines["highlightStyleDark"], 1)
+		}
+		return rep, &diag.Error{File: site.ConfigFile, Line: line, Msg: err.Error(), Err: err}
 	}
 	r := render.New(s, theme, conv)
 	emit := w.WriteFile

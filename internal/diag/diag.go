@@ -69,17 +69,24 @@ func (l *List) Add(err error) {
 	*l = append(*l, err)
 }
 
-// Err returns nil if the list is empty, and the sorted list otherwise.
+// Err returns nil if the list is empty, and otherwise the list sorted and
+// without repeated messages.
 func (l List) Err() error {
 	if len(l) == 0 {
 		return nil
 	}
 	l.Sort()
-	return l
+	out := l[:1]
+	for _, e := range l[1:] {
+		if e.Error() != out[len(out)-1].Error() {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
-// Sort orders located errors by file, line and column; other errors keep
-// their order and come after.
+// Sort orders located errors by file, line and column, then the other
+// errors by message.
 func (l List) Sort() {
 	sort.SliceStable(l, func(i, j int) bool {
 		a, aok := l[i].(*Error)
@@ -93,6 +100,8 @@ func (l List) Sort() {
 				return a.Line < b.Line
 			}
 			return a.Col < b.Col
+		case !aok && !bok:
+			return l[i].Error() < l[j].Error()
 		default:
 			return aok && !bok
 		}

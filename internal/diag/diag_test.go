@@ -32,8 +32,10 @@ func TestList(t *testing.T) {
 	l.Add(nil)
 	l.Add(base)
 	l.Add(List{Errorf("a.md", 9, "y"), Errorf("b.md", 1, "z")})
+	l.Add(errors.New("another"))
+	l.Add(Errorf("b.md", 2, "x"))
 	err := l.Err()
-	if got, want := err.Error(), "a.md:9: y\nb.md:1: z\nb.md:2: x\nplain"; got != want {
+	if got, want := err.Error(), "a.md:9: y\nb.md:1: z\nb.md:2: x\nanother\nplain"; got != want {
 		t.Errorf("list = %q, want %q", got, want)
 	}
 	if !errors.Is(fmt.Errorf("wrapped: %w", err), base) {

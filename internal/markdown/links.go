@@ -70,12 +70,16 @@ func Validate(d *Doc) error {
 	if !bytes.Contains(d.Source, []byte(":::")) {
 		return errs.Err()
 	}
-	for _, loc := range restrictedOpen.FindAllIndex(d.Source, -1) {
-		errs.Add(diag.Errorf(d.Page.Path, d.Line(loc[0]), "restricted block: this version of conclave cannot seal blocks yet, so it refuses to publish one"))
+	for _, m := range fenceWord.FindAllSubmatchIndex(d.Source, -1) {
+		word := strings.ToLower(string(d.Source[m[2]:m[3]]))
+		if word == "restricted" || diag.Suggest(word, []string{"restricted"}) != "" {
+			errs.Add(diag.Errorf(d.Page.Path, d.Line(m[0]), "restricted block: this version of conclave cannot seal blocks yet, so it refuses to publish one"))
+		}
 	}
 	return errs.Err()
 }
 
-// restrictedOpen matches the opening line of a restricted block anywhere,
-// even inside code, so that nothing of the kind slips through.
-var restrictedOpen = regexp.MustCompile(`(?m)^[ \t>]*:{3,}[ \t]*restricted\b`)
+// fenceWord finds ":::" followed by a word anywhere in a line, inside list
+// items, quotes and code alike, so that no restricted block (or a misspelt
+// one) slips through as plain text.
+var fenceWord = regexp.MustCompile(`:{3,}[ 	]*([A-Za-z]+)`)

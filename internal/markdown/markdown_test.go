@@ -117,12 +117,15 @@ func TestHeadingsAndSummary(t *testing.T) {
 
 func TestValidateRefusesRestricted(t *testing.T) {
 	c := newConv(t)
-	d := c.Parse(page("Public.\n\n::: restricted to=board\nSecret.\n:::\n\n> :::: restricted\n"), nil)
+	d := c.Parse(page("Public.\n\n::: restricted to=board\nSecret.\n:::\n\n> :::: restricted\n\n- ::: restricted to=x\n  secret\n  :::\n\n1. :::Restriced\n\n::: note\n"), nil)
 	err := Validate(d)
 	if err == nil {
 		t.Fatal("a restricted block was accepted")
 	}
-	for _, want := range []string{"content/briefings/a.md:7: restricted block", "content/briefings/a.md:11: restricted block"} {
+	if n := strings.Count(err.Error(), "restricted block"); n != 4 {
+		t.Errorf("%d restricted blocks reported, want 4 (not the note):\n%v", n, err)
+	}
+	for _, want := range []string{"content/briefings/a.md:7: restricted block", "content/briefings/a.md:11: restricted block", "content/briefings/a.md:13: restricted block", "content/briefings/a.md:17: restricted block"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error = %q, want %q", err, want)
 		}

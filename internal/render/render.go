@@ -11,7 +11,6 @@ package render
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"html/template"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -279,7 +279,11 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit)
 	par.Do(len(jobs), par.IO(), func(i int) {
 		errs[i] = r.execute(jobs[i].kind, jobs[i].out, jobs[i].data, emit)
 	})
-	if err := errors.Join(errs...); err != nil {
+	var all diag.List
+	for _, err := range errs {
+		all.Add(err)
+	}
+	if err := all.Err(); err != nil {
 		return 0, 0, err
 	}
 	return len(tags), len(jobs), nil

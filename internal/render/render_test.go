@@ -68,7 +68,7 @@ func TestThemeOverrideAndFallback(t *testing.T) {
 }
 
 func TestThemeErrors(t *testing.T) {
-	if _, err := LoadTheme(t.TempDir(), "missing"); err == nil || !strings.Contains(err.Error(), `theme "missing" not found`) {
+	if _, err := LoadTheme(t.TempDir(), "missing"); err == nil || !strings.Contains(err.Error(), `theme "missing" not found: no folder themes/missing/`) {
 		t.Errorf("missing theme: %v", err)
 	}
 	root := writeTheme(t, map[string]string{

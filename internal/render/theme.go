@@ -23,6 +23,13 @@ import (
 // no "main" block is a whole page by itself.
 var kinds = []string{"page", "home", "section", "tag", "tags", "404"}
 
+// NoThemeError is returned for a theme name with no folder in the site.
+type NoThemeError struct{ Name string }
+
+func (e *NoThemeError) Error() string {
+	return fmt.Sprintf("theme %q not found: no folder themes/%s/ in the site", e.Name, e.Name)
+}
+
 // Theme is a parsed theme: the embedded default with any files of the
 // site's themes/<name>/ laid over it.
 type Theme struct {
@@ -55,7 +62,7 @@ func LoadTheme(root, name string) (*Theme, error) {
 	if info, err := os.Stat(dir); err == nil && info.IsDir() {
 		layers = append(layers, layer{os.DirFS(dir), "themes/" + name})
 	} else if name != "default" {
-		return nil, fmt.Errorf("theme %q not found: no folder themes/%s/ in the site", name, name)
+		return nil, &NoThemeError{Name: name}
 	}
 	layers = append(layers, layer{themes.Default, "themes/default (built in)"})
 
@@ -120,26 +127,9 @@ func LoadTheme(root, name string) (*Theme, error) {
 		}
 	}
 	if err := errs.Err(); err != nil {
-		return nil, dedupe(err)
+		return nil, err // a broken partial is parsed once per kind: Err drops the repeats
 	}
 	return t, nil
-}
-
-// dedupe drops repeated messages: a broken partial is parsed once per kind.
-func dedupe(err error) error {
-	var l diag.List
-	if !errors.As(err, &l) {
-		return err
-	}
-	seen := map[string]bool{}
-	var out diag.List
-	for _, e := range l {
-		if !seen[e.Error()] {
-			seen[e.Error()] = true
-			out = append(out, e)
-		}
-	}
-	return out.Err()
 }
 
 // union lists the regular files under dir in every layer, sorted.

@@ -29,6 +29,9 @@ type Config struct {
 	// TLP maps a label to the audience that a restricted block with that
 	// label and no to= gets by default.
 	TLP map[tlp.Label][]string
+	// Lines gives the line of conclave.toml on which each key was set.
+	Lines map[string]int
+
 	// HighlightStyle is the chroma style for code blocks, default "github";
 	// HighlightStyleDark the one for readers who prefer a dark scheme,
 	// default "github-dark".
@@ -102,6 +105,7 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		HighlightStyle:     raw.Markup.HighlightStyle,
 		HighlightStyleDark: raw.Markup.HighlightStyleDark,
 		TLP:                map[tlp.Label][]string{},
+		Lines:              lines,
 	}
 	var errs diag.List
 	if cfg.Title == "" {

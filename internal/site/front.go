@@ -184,6 +184,10 @@ func (fr *Front) set(file string, f field) (*diag.Warning, error) {
 		}
 		fr.TLP = l
 	default:
+		if diag.Suggest(strings.ToLower(f.key), []string{"audience"}) != "" || strings.EqualFold(f.key, "audience") {
+			// A misspelt audience would publish a restricted page in clear.
+			return nil, diag.Errorf(file, f.line, "unknown front matter key %q: did you mean \"audience\"? (refused: a misspelt audience would publish the page to everyone)", f.key)
+		}
 		w := diag.Errorf(file, f.line, "unknown front matter key %q", f.key)
 		if s := diag.Suggest(f.key, frontKeys); s != "" {
 			w.Msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -282,6 +286,11 @@ func yamlFields(file string, fm []byte) ([]field, error) {
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			line, msg = 1+n, m[2]
+			// go-yaml counts lines from 0 in its parser's errors (but not
+			// its scanner's): "did not find expected ..." is one too early.
+			if strings.HasPrefix(msg, "did not find expected") {
+				line++
+			}
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}

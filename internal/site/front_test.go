@@ -134,6 +134,9 @@ func TestParseFrontErrors(t *testing.T) {
 		{"bad audience name", "---\naudience: [Board]\n---\n", `x.md:2: audience: "Board" is not a recipient or group name`},
 		{"empty audience", "---\naudience: []\n---\n", "x.md:2: audience: empty audience"},
 		{"yaml alias", "---\na: &x t\ntitle: *x\n---\n", "aliases are not supported"},
+		{"yaml parser error line", "---\ntitle: a\ntags: [x, y\n---\n", "x.md:3: front matter: did not find expected ',' or ']'"},
+		{"misspelt audience", "---\naudiance: [board]\n---\n", `x.md:2: unknown front matter key "audiance": did you mean "audience"? (refused`},
+		{"audience in capitals", "---\nAudience: [board]\n---\n", `x.md:2: unknown front matter key "Audience"`},
 		{"toml bad tlp line", "+++\ntitle = 'a'\n\ntlp = 'purple'\n+++\n", `x.md:4: tlp: unknown TLP label "purple"`},
 	}
 	for _, tt := range tests {

@@ -266,7 +266,7 @@ func walk(root, dir string, visit func(rel string)) error {
 			child := rel + "/" + name
 			typ := e.Type()
 			if typ&fs.ModeSymlink != 0 {
-				target, err := filepath.EvalSymlinks(joinPath(root, child))
+				target, err := filepath.EvalSymlinks(joinPath(absRoot, child))
 				if err != nil {
 					errs.Add(diag.Errorf(child, 0, "broken symbolic link: %v", unwrapPathError(err)))
 					continue

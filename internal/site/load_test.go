@@ -165,6 +165,21 @@ func TestLoadSymlinks(t *testing.T) {
 	}
 }
 
+func TestLoadSymlinksRelativeRoot(t *testing.T) {
+	root := writeSite(t, map[string]string{"content/a.md": "---\ntitle: A\n---\n", "content/map.svg": "<svg/>"})
+	if err := os.Symlink("map.svg", filepath.Join(root, "content", "copy.svg")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../etc/passwd", filepath.Join(root, "content", "x.txt")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	_, err := Load(".", Options{})
+	if err == nil || !strings.Contains(err.Error(), "content/x.txt: ") || strings.Contains(err.Error(), "copy.svg") {
+		t.Errorf("error = %v, want only content/x.txt refused", err)
+	}
+}
+
 func TestLoadNoSite(t *testing.T) {
 	_, err := Load(t.TempDir(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "conclave.toml not found") {
