@@ -28,9 +28,10 @@
 // each links to one to three others by the relative path of their .md
 // file, such as "../section-2/page-00042.md" or "page-00042.md" within a
 // section, and every such link names a file of the corpus. The home page
-// links to the first briefing of up to three sections. Bodies average about 700 words and range from 200 to 2,000. They
-// hold no raw HTML and no line starting with ":::", so that every markdown
-// renderer reads them the same way.
+// links to the first briefing of up to three sections. Bodies average
+// about 700 words and range from 200 to 2,000. They hold no raw HTML and
+// no line starting with ":::", so that every markdown renderer reads them
+// the same way.
 //
 // The text is assembled from word lists. Its vendors, products, people and
 // identifiers, CVE numbers included, are invented.
