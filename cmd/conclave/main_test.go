@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,20 +131,7 @@ func cmdCmptree(ts *testscript.TestScript, neg bool, args []string) {
 
 // readTree maps the slash path of every file under dir to its contents.
 func readTree(ts *testscript.TestScript, dir string) map[string][]byte {
-	root := ts.MkAbs(dir)
-	files := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		files[filepath.ToSlash(rel)] = data
-		return err
-	})
+	files, err := testtool.ReadTree(ts.MkAbs(dir))
 	ts.Check(err)
 	return files
 }

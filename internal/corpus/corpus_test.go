@@ -2,7 +2,6 @@ package corpus
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // write writes a corpus into a new temporary folder and returns its files
@@ -26,19 +27,7 @@ func write(t *testing.T, opt Options) map[string][]byte {
 
 func readTree(t *testing.T, root string) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		files[filepath.ToSlash(rel)] = data
-		return err
-	})
+	files, err := testtool.ReadTree(root)
 	if err != nil {
 		t.Fatal(err)
 	}

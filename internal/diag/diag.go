@@ -131,15 +131,15 @@ func Suggest(name string, candidates []string) string {
 		if c == name {
 			continue
 		}
-		if d := distance(name, c); d < bestDist {
+		if d := Distance(name, c); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
 	return best
 }
 
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
+// Distance is the Levenshtein edit distance between a and b, in runes.
+func Distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

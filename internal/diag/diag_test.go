@@ -51,3 +51,26 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"", "abc", 3},
+		{"title", "title", 0},
+		{"titel", "title", 2},
+		{"audiance", "audience", 1},
+		{"kitten", "sitting", 3},
+		{"tlp", "TLP", 3},
+		{"né", "ne", 1}, // runes, not bytes
+	} {
+		if got := Distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+		if got := Distance(tc.b, tc.a); got != tc.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d (not symmetric)", tc.b, tc.a, got, tc.want)
+		}
+	}
+}

@@ -3,11 +3,11 @@ package render
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 func TestRootFrom(t *testing.T) {
@@ -21,15 +21,7 @@ func TestRootFrom(t *testing.T) {
 func writeTheme(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	for p, body := range files {
-		full := filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtool.WriteTree(t, root, files)
 	return root
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/conclave-dev/conclave/internal/diag"
 )
 
 // Resolve maps a relative link written in page from to the URL it has in
@@ -55,31 +57,11 @@ func (s *Site) Resolve(from *Page, dest string) (u string, ok bool, hint string)
 func suggestPath(target string, pages map[string]*Page) string {
 	best, bestDist := "", max(3, len(path.Base(target))/3)+1
 	for p := range pages {
-		if d := levenshtein(target, p); d < bestDist || (d == bestDist && p < best) {
+		if d := diag.Distance(target, p); d < bestDist || (d == bestDist && p < best) {
 			best, bestDist = p, d
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // RelURL returns the relative URL from the page at directory URL from (such

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // writeSite creates a site from a map of slash paths to contents.
@@ -14,15 +16,7 @@ func writeSite(t *testing.T, files map[string]string) string {
 	if _, ok := files[ConfigFile]; !ok {
 		files[ConfigFile] = "title = \"T\"\nbaseURL = \"https://example.org/sub\"\n"
 	}
-	for p, body := range files {
-		full := filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtool.WriteTree(t, root, files)
 	return root
 }
 

@@ -1,5 +1,6 @@
-// Package testtool finds the external programs that interoperability tests
-// run (sha256sum, age, chromium, hugo).
+// Package testtool holds helpers shared by the project's tests: finding the
+// external programs that interoperability tests run (sha256sum, age,
+// chromium, hugo) and writing small file trees.
 //
 // A test that needs a program calls [Require]. If the program is missing the
 // test is skipped with a message, unless the environment variable
@@ -8,8 +9,10 @@
 package testtool
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -28,4 +31,37 @@ func Require(t testing.TB, name string) string {
 	}
 	t.Skipf("%s is not installed; skipping (set CONCLAVE_REQUIRE_TOOLS=1 to make this a failure)", name)
 	return ""
+}
+
+// WriteTree writes files, a map from slash-separated paths to contents,
+// under root, creating folders as needed.
+func WriteTree(t testing.TB, root string, files map[string]string) {
+	t.Helper()
+	for p, body := range files {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// ReadTree maps the slash path of every file under root to its contents.
+func ReadTree(root string) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	return files, err
 }
