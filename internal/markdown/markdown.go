@@ -113,10 +113,33 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 	doc := &Doc{Page: p, Source: p.Body}
 	ctx := parser.NewContext()
 	doc.Root = c.md.Parser().Parse(text.NewReader(p.Body), parser.WithContext(ctx))
+	keepAttributes(doc.Root)
 	if r != nil {
 		doc.resolveLinks(r)
 	}
 	return doc
+}
+
+// keepAttributes drops every attribute written in markdown
+// (`## Title {#id .class style="…"}`) except id and class: a style
+// attribute would break the Content-Security-Policy, and goldmark already
+// drops event handlers.
+func keepAttributes(root ast.Node) {
+	_ = ast.Walk(root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering || n.Type() != ast.TypeBlock || n.Attributes() == nil {
+			return ast.WalkContinue, nil
+		}
+		if _, ok := n.(*ast.Heading); ok {
+			attrs := n.Attributes()
+			n.RemoveAttributes()
+			for _, a := range attrs {
+				if name := string(a.Name); name == "id" || name == "class" {
+					n.SetAttribute(a.Name, a.Value)
+				}
+			}
+		}
+		return ast.WalkContinue, nil
+	})
 }
 
 // Render writes the document as HTML.

@@ -32,7 +32,7 @@ func render(t *testing.T, c *Converter, d *Doc) string {
 
 func TestRenderFeatures(t *testing.T) {
 	c := newConv(t)
-	src := "## Timeline {#when}\n\n| Date | Event |\n|:-----|------:|\n| 2007 | ICASI |\n\n~~old~~ and https://example.org/x\n\n- [x] done\n- [ ] todo\n\nNote[^1].\n\n[^1]: Public reporting.\n\n```go\nfunc main() {}\n```\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1))\n"
+	src := "## Timeline {#when}\n\n| Date | Event |\n|:-----|------:|\n| 2007 | ICASI |\n\n~~old~~ and https://example.org/x\n\n- [x] done\n- [ ] todo\n\nNote[^1].\n\n[^1]: Public reporting.\n\n```go\nfunc main() {}\n```\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1))\n\n## Styled {#styled .note style=\"color:red\" onclick=\"x()\"}\n"
 	html := render(t, c, c.Parse(page(src), nil))
 	for _, want := range []string{
 		`<h2 id="when">Timeline</h2>`,
@@ -44,12 +44,13 @@ func TestRenderFeatures(t *testing.T) {
 		`<pre class="chroma"><code>`,
 		`<span class="kd">func</span>`,
 		`<!-- raw HTML omitted -->`,
+		`<h2 id="styled" class="note">Styled</h2>`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("output lacks %q:\n%s", want, html)
 		}
 	}
-	for _, bad := range []string{"style=", "<script>", "javascript:"} {
+	for _, bad := range []string{"style=", "onclick", "<script>", "javascript:"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("output contains %q:\n%s", bad, html)
 		}
