@@ -105,16 +105,16 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 	theme, err := render.LoadTheme(s.Root, cfg.Theme)
 	var noTheme *render.NoThemeError
 	if errors.As(err, &noTheme) {
-		return rep, &diag.Error{File: site.ConfigFile, Line: cfg.Lines["theme"], Msg: err.Error(), Err: err}
+		return rep, &diag.Error{File: site.ConfigFile, Line: cfg.Line("theme"), Msg: err.Error(), Err: err}
 	}
 	if err != nil {
 		return rep, err
 	}
 	conv, err := markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark})
 	if err != nil {
-		line := max(cfg.Lines["highlightStyle"], 1)
+		line := max(cfg.Line("highlightStyle"), 1)
 		if strings.Contains(err.Error(), strconv.Quote(cfg.HighlightStyleDark)) {
-			line = max(cfg.Lines["highlightStyleDark"], 1)
+			line = max(cfg.Line("highlightStyleDark"), 1)
 		}
 		return rep, &diag.Error{File: site.ConfigFile, Line: line, Msg: err.Error(), Err: err}
 	}

@@ -29,8 +29,7 @@ type Config struct {
 	// TLP maps a label to the audience that a restricted block with that
 	// label and no to= gets by default.
 	TLP map[tlp.Label][]string
-	// Lines gives the line of conclave.toml on which each key was set.
-	Lines map[string]int
+	lines map[string]int // by lower-case key
 
 	// HighlightStyle is the chroma style for code blocks, default "github";
 	// HighlightStyleDark the one for readers who prefer a dark scheme,
@@ -90,7 +89,7 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		if strings.HasPrefix(key, "tlp.") {
 			continue // decoded as a map; checked below
 		}
-		w := diag.Errorf(file, lines[k[len(k)-1]], "unknown key %q", key)
+		w := diag.Errorf(file, keyLine(lines, k[len(k)-1]), "unknown key %q", key)
 		if s := diag.Suggest(key, configKeys); s != "" {
 			w.Msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
@@ -105,7 +104,7 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		HighlightStyle:     raw.Markup.HighlightStyle,
 		HighlightStyleDark: raw.Markup.HighlightStyleDark,
 		TLP:                map[tlp.Label][]string{},
-		Lines:              lines,
+		lines:              lines,
 	}
 	var errs diag.List
 	if cfg.Title == "" {
@@ -118,7 +117,7 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		cfg.Theme = "default"
 	}
 	if !themePattern.MatchString(cfg.Theme) {
-		errs.Add(diag.Errorf(file, lines["theme"], "theme %q is not a folder name under themes/", cfg.Theme))
+		errs.Add(diag.Errorf(file, keyLine(lines, "theme"), "theme %q is not a folder name under themes/", cfg.Theme))
 	}
 	if cfg.HighlightStyle == "" {
 		cfg.HighlightStyle = "github"
@@ -128,8 +127,9 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 	}
 	if raw.BaseURL != "" {
 		u, err := url.Parse(raw.BaseURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			errs.Add(diag.Errorf(file, lines["baseURL"], "baseURL %q must be an absolute http or https URL such as \"https://briefings.example.org/\"", raw.BaseURL))
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" || u.User != nil ||
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.RawFragment != "" {
+			errs.Add(diag.Errorf(file, keyLine(lines, "baseURL"), "baseURL %q must be an absolute http or https URL such as \"https://briefings.example.org/\"", raw.BaseURL))
 		} else {
 			if !strings.HasSuffix(u.Path, "/") {
 				u.Path += "/"
@@ -140,16 +140,16 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 	for label, names := range raw.TLP {
 		l, err := tlp.Parse(label)
 		if err != nil {
-			errs.Add(diag.Errorf(file, lines[label], "[tlp]: %v", err))
+			errs.Add(diag.Errorf(file, keyLine(lines, label), "[tlp]: %v", err))
 			continue
 		}
 		for _, n := range names {
 			if !NamePattern.MatchString(n) {
-				errs.Add(diag.Errorf(file, lines[label], "[tlp] %s: %q is not a recipient or group name (want lower-case letters, digits, '.', '_' or '-')", label, n))
+				errs.Add(diag.Errorf(file, keyLine(lines, label), "[tlp] %s: %q is not a recipient or group name (want lower-case letters, digits, '.', '_' or '-')", label, n))
 			}
 		}
 		if len(names) == 0 {
-			errs.Add(diag.Errorf(file, lines[label], "[tlp] %s: empty audience", label))
+			errs.Add(diag.Errorf(file, keyLine(lines, label), "[tlp] %s: empty audience", label))
 		}
 		cfg.TLP[l] = slices.Clone(names)
 	}
@@ -161,6 +161,12 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 
 var tomlKeyLine = regexp.MustCompile(`^\s*"?([A-Za-z0-9_+.-]+)"?\s*=`)
 
+// Line returns the line of conclave.toml on which key was set, or 0. Keys
+// match without regard to case, as they do when the file is decoded.
+func (c *Config) Line(key string) int { return keyLine(c.lines, key) }
+
+func keyLine(lines map[string]int, key string) int { return lines[strings.ToLower(key)] }
+
 // tomlKeyLines maps each bare key at the start of a line to its line number,
 // for messages about decoded values (BurntSushi/toml keeps no positions for
 // them). The first occurrence wins.
@@ -168,8 +174,8 @@ func tomlKeyLines(data []byte) map[string]int {
 	lines := map[string]int{}
 	for i, l := range strings.Split(string(data), "\n") {
 		if m := tomlKeyLine.FindStringSubmatch(l); m != nil {
-			if _, ok := lines[m[1]]; !ok {
-				lines[m[1]] = i + 1
+			if key := strings.ToLower(m[1]); lines[key] == 0 {
+				lines[key] = i + 1
 			}
 		}
 	}

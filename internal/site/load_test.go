@@ -202,6 +202,9 @@ func TestConfig(t *testing.T) {
 		{"title = 'T'\n[tlp]\nred = ['Bad Name']", "is not a recipient or group name"},
 		{"title = 'T'\ntitle = 'U'", "conclave.toml:2:"},
 		{"title = \"T\xff\"", "conclave.toml:1:11: not valid UTF-8"},
+		{"title = 'T'\nBaseURL = 'http://x?'", "conclave.toml:2: baseURL \"http://x?\" must be"},
+		{"title = 'T'\nbaseURL = 'https://user:pw@example.org/'", "conclave.toml:2: baseURL"},
+		{"title = 'T'\nbaseURL = 'https://example.org/#top'", "conclave.toml:2: baseURL"},
 	} {
 		if _, _, err := ParseConfig([]byte(bad.src)); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("ParseConfig(%q) = %v, want %q", bad.src, err, bad.want)
