@@ -7,9 +7,9 @@
 package build
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,7 +48,7 @@ type Report struct {
 // Run builds the site into its output folder.
 func Run(opt Options) (*Report, error) {
 	start := time.Now()
-	src := cmpOr(opt.Source, ".")
+	src := cmp.Or(opt.Source, ".")
 	out := opt.Out
 	if out == "" {
 		out = filepath.Join(src, "public")
@@ -82,7 +82,7 @@ func Run(opt Options) (*Report, error) {
 // Memory builds the site into memory, for the preview server.
 func Memory(opt Options) (*Report, *output.Memory, error) {
 	start := time.Now()
-	s, err := site.Load(cmpOr(opt.Source, "."), site.Options{Drafts: opt.Drafts})
+	s, err := site.Load(cmp.Or(opt.Source, "."), site.Options{Drafts: opt.Drafts})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,11 +212,7 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 
 func copyFiles(s *site.Site, emit render.Emit) error {
 	for _, f := range s.Files {
-		data, err := os.ReadFile(filepath.Join(s.Root, filepath.FromSlash(f.Path)))
-		if err != nil {
-			return err
-		}
-		if err := emit(f.OutPath, data); err != nil {
+		if err := emit(f.OutPath, f.Data); err != nil {
 			return &diag.Error{File: f.Path, Msg: err.Error(), Err: err}
 		}
 	}
@@ -230,21 +226,20 @@ func checkOut(src, out string) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	if rel, err := filepath.Rel(absOut, absSrc); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+	if within(absOut, absSrc) {
 		return fmt.Errorf("output %s would contain the site itself: choose a folder such as %s", out, filepath.Join(src, "public"))
 	}
 	for _, d := range []string{site.ContentDir, "keys", "themes", ".conclave"} {
 		inner := filepath.Join(absSrc, d)
-		if rel, err := filepath.Rel(inner, absOut); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		if within(inner, absOut) {
 			return fmt.Errorf("output %s is inside the site's %s/ folder: choose a folder such as %s", out, d, filepath.Join(src, "public"))
 		}
 	}
 	return nil
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+// within reports whether path is dir or lies below it; both are absolute.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

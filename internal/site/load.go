@@ -53,6 +53,7 @@ type Page struct {
 type File struct {
 	Path    string // slash path from the site root, e.g. "content/briefings/map.png"
 	OutPath string // slash path in the output, e.g. "briefings/map.png"
+	Data    []byte // contents, read (and checked for secrets) once by Load
 }
 
 // Site is everything Load read.
@@ -105,19 +106,22 @@ func Load(root string, opt Options) (*Site, error) {
 			errs.Add(walk(root, dir, func(string) {}))
 		}
 	}
-	for _, f := range s.Files {
-		data, err := os.ReadFile(joinPath(root, f.Path))
-		if err != nil {
-			errs.Add(err)
-			continue
+	fileErrs := make([]error, len(s.Files))
+	par.Do(len(s.Files), par.IO(), func(i int) {
+		f := &s.Files[i]
+		f.Data, fileErrs[i] = os.ReadFile(joinPath(root, f.Path))
+		if fileErrs[i] == nil {
+			fileErrs[i] = checkSecret(f.Path, f.Data)
 		}
-		errs.Add(checkSecret(f.Path, data))
+	})
+	for _, err := range fileErrs {
+		errs.Add(err)
 	}
 
 	pages := make([]*Page, len(mdPaths))
 	pageWarns := make([][]*diag.Warning, len(mdPaths))
 	pageErrs := make([]error, len(mdPaths))
-	par.Do(len(mdPaths), 0, func(i int) {
+	par.Do(len(mdPaths), par.IO(), func(i int) {
 		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i])
 	})
 	for i := range pages {
