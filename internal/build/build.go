@@ -226,20 +226,15 @@ func checkOut(src, out string) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	if within(absOut, absSrc) {
+	if site.Within(absOut, absSrc) {
 		return fmt.Errorf("output %s would contain the site itself: choose a folder such as %s", out, filepath.Join(src, "public"))
 	}
 	for _, d := range []string{site.ContentDir, "keys", "themes", ".conclave"} {
 		inner := filepath.Join(absSrc, d)
-		if within(inner, absOut) {
+		if site.Within(inner, absOut) {
 			return fmt.Errorf("output %s is inside the site's %s/ folder: choose a folder such as %s", out, d, filepath.Join(src, "public"))
 		}
 	}
 	return nil
 }
 
-// within reports whether path is dir or lies below it; both are absolute.
-func within(dir, path string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}

@@ -158,21 +158,3 @@ func TestDraftsOption(t *testing.T) {
 		t.Error("draft not built with Drafts")
 	}
 }
-
-func TestWithin(t *testing.T) {
-	for _, tc := range []struct {
-		dir, path string
-		want      bool
-	}{
-		{"/s", "/s", true},
-		{"/s", "/s/public", true},
-		{"/s/content", "/s/content/..x", true},
-		{"/s", "/site", false},
-		{"/s/content", "/s/public", false},
-		{"/s/content", "/s", false},
-	} {
-		if got := within(tc.dir, tc.path); got != tc.want {
-			t.Errorf("within(%q, %q) = %v, want %v", tc.dir, tc.path, got, tc.want)
-		}
-	}
-}

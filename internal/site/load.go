@@ -275,7 +275,7 @@ func walk(root, dir string, visit func(rel string)) error {
 					errs.Add(diag.Errorf(child, 0, "broken symbolic link: %v", unwrapPathError(err)))
 					continue
 				}
-				if !within(absRoot, target) {
+				if !Within(absRoot, target) {
 					errs.Add(diag.Errorf(child, 0, "symbolic link leaves the site (points to %s); copy the file into the site instead", target))
 					continue
 				}
@@ -312,8 +312,10 @@ func walk(root, dir string, visit func(rel string)) error {
 	return errs.Err()
 }
 
-func within(root, target string) bool {
-	rel, err := filepath.Rel(root, target)
+// Within reports whether path is dir or lies below it. Both are absolute
+// and clean, and neither is resolved through symbolic links.
+func Within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 

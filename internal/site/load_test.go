@@ -279,3 +279,21 @@ func TestSlugify(t *testing.T) {
 		}
 	}
 }
+
+func TestWithin(t *testing.T) {
+	for _, tc := range []struct {
+		dir, path string
+		want      bool
+	}{
+		{"/s", "/s", true},
+		{"/s", "/s/public", true},
+		{"/s/content", "/s/content/..x", true},
+		{"/s", "/site", false},
+		{"/s/content", "/s/public", false},
+		{"/s/content", "/s", false},
+	} {
+		if got := Within(tc.dir, tc.path); got != tc.want {
+			t.Errorf("Within(%q, %q) = %v, want %v", tc.dir, tc.path, got, tc.want)
+		}
+	}
+}
