@@ -237,4 +237,3 @@ func checkOut(src, out string) error {
 	}
 	return nil
 }
-
