@@ -62,7 +62,7 @@ func New(s *site.Site, theme *Theme, conv *markdown.Converter) *Renderer {
 			seen[p.Section] = true
 			title := titles[p.Section]
 			if title == "" {
-				title = titleCase(p.Section)
+				title = site.TitleFromName(p.Section)
 			}
 			r.view.Sections = append(r.view.Sections, SectionRef{Name: p.Section, Title: title, Rel: p.Section + "/"})
 		}
@@ -392,12 +392,4 @@ func (r *Renderer) NotFound(emit Emit) error {
 		}
 	}
 	return r.execute("404", "404.html", d, emit)
-}
-
-func titleCase(s string) string {
-	s = strings.NewReplacer("-", " ", "_", " ").Replace(s)
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -199,7 +199,7 @@ func readPage(root, rel string) (*Page, []*diag.Warning, error) {
 		}
 	}
 	if p.Kind == KindPage && p.Front.Title == "" {
-		p.Front.Title = titleFromName(strings.TrimSuffix(base, ".md"))
+		p.Front.Title = TitleFromName(strings.TrimSuffix(base, ".md"))
 	}
 	return p, warns, nil
 }
@@ -356,7 +356,9 @@ func Slugify(s string) string {
 	return b.String()
 }
 
-func titleFromName(name string) string {
+// TitleFromName makes a title from a file or folder name: "board-notes"
+// gives "Board notes".
+func TitleFromName(name string) string {
 	name = strings.NewReplacer("-", " ", "_", " ").Replace(name)
 	r := []rune(name)
 	if len(r) > 0 {
