@@ -1,6 +1,7 @@
 // Package secret recognises private key material that must never be
-// published: age identities and PEM private key blocks (RSA, EC, PKCS#8,
-// OpenSSH, and cosign's encrypted Sigstore keys).
+// published: age identities, PEM private key blocks (RSA, EC, PKCS#8,
+// OpenSSH, and cosign's encrypted Sigstore keys), OpenPGP secret key blocks
+// and PuTTY key files. Keys in binary (DER) form are not recognised.
 package secret
 
 import "bytes"
@@ -12,6 +13,8 @@ var markers = []struct {
 	{[]byte("AGE-SECRET-KEY-"), "an age secret key"},
 	{[]byte("AGE-PLUGIN-"), "an age plugin identity"},
 	{[]byte("PRIVATE KEY-----"), "a PEM private key block"},
+	{[]byte("-----BEGIN PGP PRIVATE KEY BLOCK-----"), "an OpenPGP private key block"},
+	{[]byte("PuTTY-User-Key-File-"), "a PuTTY private key"},
 }
 
 // Find reports the first secret in data: the 1-based line it starts on and

@@ -23,6 +23,9 @@ func TestFind(t *testing.T) {
 		{"public key is fine", "-----BEGIN PUBLIC KEY-----\nMFk\n-----END PUBLIC KEY-----\n", 0, ""},
 		{"prose mention is fine", "the words PRIVATE KEY----- in prose\n", 0, ""},
 		{"prose then header", "PRIVATE KEY----- here\n-----BEGIN EC PRIVATE KEY-----\n", 2, "a PEM private key block"},
+		{"pgp", "Key:\n\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQ\n", 3, "an OpenPGP private key block"},
+		{"pgp public is fine", "-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQ\n", 0, ""},
+		{"putty", "PuTTY-User-Key-File-3: ssh-ed25519\n", 1, "a PuTTY private key"},
 		{"earliest wins", "-----BEGIN EC PRIVATE KEY-----\n" + fakeAgeKey + "\n", 1, "a PEM private key block"},
 	}
 	for _, tt := range tests {
