@@ -34,15 +34,16 @@ type Options struct {
 
 // Report says what a build did.
 type Report struct {
-	Out       string // output folder, or "" for memory
-	Briefings int    // briefing pages
-	Lists     int    // home, section, tag and tag index pages
-	Tags      int
-	Files     int   // every file written, SHA256SUMS included
-	Bytes     int64 // their total size
-	Drafts    int   // drafts left out
-	Duration  time.Duration
-	Warnings  []*diag.Warning
+	Out        string // output folder, or "" for memory
+	Briefings  int    // briefing pages
+	Lists      int    // home, section, tag and tag index pages
+	Tags       int
+	Files      int   // every file written, SHA256SUMS included
+	Bytes      int64 // their total size
+	Drafts     int   // drafts left out
+	DraftFiles int   // content files left out because only drafts link to them
+	Duration   time.Duration
+	Warnings   []*diag.Warning
 }
 
 // Run builds the site into its output folder.
@@ -127,6 +128,7 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 		errs   diag.List
 		views  = make([]*render.PageView, 0, len(s.Pages))
 		intros = map[string]*render.Intro{}
+		linked = map[string]bool{} // content files that published pages link to
 	)
 	par.Do(len(s.Pages), par.IO(), func(i int) {
 		p := s.Pages[i]
@@ -137,6 +139,12 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 			mu.Unlock()
 			return
 		}
+		var files []string
+		for _, l := range doc.Links {
+			if f, ok := s.FileTarget(p, l); ok {
+				files = append(files, f)
+			}
+		}
 		var view *render.PageView
 		var intro *render.Intro
 		if p.Kind == site.KindPage {
@@ -146,6 +154,9 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		for _, f := range files {
+			linked[f] = true
+		}
 		switch {
 		case err != nil:
 			errs.Add(err)
@@ -159,6 +170,8 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 		return rep, err
 	}
 	rep.Briefings = len(views)
+	draftOnly := draftOnlyFiles(s, conv, linked)
+	rep.DraftFiles = len(draftOnly)
 
 	rep.Tags, rep.Lists, err = r.Lists(views, intros, emit)
 	if err != nil {
@@ -178,7 +191,7 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 			}
 			return emit("css/syntax.css", conv.HighlightCSS())
 		}},
-		{"content files", func() error { return copyFiles(s, emit) }},
+		{"content files", func() error { return copyFiles(s, draftOnly, emit) }},
 	}
 	for _, st := range stages {
 		if err := st.run(); err != nil {
@@ -210,8 +223,26 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 	return rep, nil
 }
 
-func copyFiles(s *site.Site, emit render.Emit) error {
+// draftOnlyFiles returns the content files that drafts left out of the
+// build link to and no published page does: they stay out with the drafts.
+func draftOnlyFiles(s *site.Site, conv *markdown.Converter, linked map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range s.DraftPages {
+		for _, l := range conv.Parse(p, nil).Links {
+			if f, ok := s.FileTarget(p, l); ok && !linked[f] {
+				out[f] = true
+			}
+		}
+	}
+	return out
+}
+
+// copyFiles publishes the content files, except those in leaveOut.
+func copyFiles(s *site.Site, leaveOut map[string]bool, emit render.Emit) error {
 	for _, f := range s.Files {
+		if leaveOut[f.Path] {
+			continue
+		}
 		if err := emit(f.OutPath, f.Data); err != nil {
 			return &diag.Error{File: f.Path, Msg: err.Error(), Err: err}
 		}

@@ -14,9 +14,11 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "conclave: built %s in %s\n", dest, round(r.Duration))
 	drafts := ""
-	switch r.Drafts {
-	case 0:
-	case 1:
+	switch {
+	case r.Drafts == 0:
+	case r.DraftFiles > 0:
+		drafts = fmt.Sprintf("  (%s left out with %s; --drafts includes them)", plural(r.Drafts, "draft"), plural(r.DraftFiles, "file"))
+	case r.Drafts == 1:
 		drafts = "  (1 draft left out; --drafts includes it)"
 	default:
 		drafts = fmt.Sprintf("  (%d drafts left out; --drafts includes them)", r.Drafts)
@@ -49,4 +51,11 @@ func Size(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/conclave-dev/conclave/internal/diag"
 )
 
-// resolveLinks rewrites the destination of every relative link and image
-// through r, recording a located error for each target that does not exist.
+// resolveLinks records the destination of every relative link and image
+// in d.Links and, if r is not nil, rewrites it through r, recording a
+// located error for each target that does not exist.
 func (d *Doc) resolveLinks(r Resolver) {
 	_ = ast.Walk(d.Root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
@@ -29,6 +30,10 @@ func (d *Doc) resolveLinks(r Resolver) {
 		}
 		s := string(*dest)
 		if !isRelative(s) {
+			return ast.WalkContinue, nil
+		}
+		d.Links = append(d.Links, s)
+		if r == nil {
 			return ast.WalkContinue, nil
 		}
 		url, ok, hint := r.Resolve(d.Page, s)

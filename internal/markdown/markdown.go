@@ -97,6 +97,8 @@ type Doc struct {
 	Page   *site.Page
 	Root   ast.Node
 	Source []byte
+	// Links are the relative link and image destinations, as written.
+	Links []string
 	// Errors holds problems found while parsing (broken links); see [Validate].
 	Errors diag.List
 }
@@ -108,15 +110,14 @@ type Resolver interface {
 }
 
 // Parse parses a page's body. Relative links and images are resolved with
-// r, which may be nil to leave them as written.
+// r, which may be nil to leave them as written (they are listed in
+// [Doc.Links] either way).
 func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 	doc := &Doc{Page: p, Source: p.Body}
 	ctx := parser.NewContext()
 	doc.Root = c.md.Parser().Parse(text.NewReader(p.Body), parser.WithContext(ctx))
 	keepAttributes(doc.Root)
-	if r != nil {
-		doc.resolveLinks(r)
-	}
+	doc.resolveLinks(r)
 	return doc
 }
 

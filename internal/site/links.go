@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"net/url"
 	"path"
 	"strings"
@@ -14,22 +15,17 @@ import (
 //
 // A link to a .md file becomes the link to that page (keeping any #anchor);
 // a link to another file under content/ becomes the link to its copy. A
-// .md target that is not a page of this build is reported with ok false.
-// Other relative links are returned unchanged.
+// target that is not part of this build (a missing page or file, a draft,
+// a file of a draft folder) is reported with ok false and a hint. Other
+// relative links, such as to a folder, are returned unchanged.
 func (s *Site) Resolve(from *Page, dest string) (u string, ok bool, hint string) {
-	p, suffix := dest, ""
-	if i := strings.IndexAny(dest, "?#"); i >= 0 {
-		p, suffix = dest[:i], dest[i:]
-	}
-	if p == "" {
+	target, suffix, err := linkTarget(from, dest)
+	switch {
+	case err != nil:
+		return "", false, err.Error()
+	case target == "":
 		return dest, true, ""
-	}
-	unescaped, err := url.PathUnescape(p)
-	if err != nil {
-		return "", false, "bad %-escape"
-	}
-	target := path.Join(path.Dir(from.Path), unescaped)
-	if !strings.HasPrefix(target, ContentDir+"/") {
+	case !strings.HasPrefix(target, ContentDir+"/"):
 		if strings.HasSuffix(target, ".md") {
 			return "", false, "it points outside " + ContentDir + "/"
 		}
@@ -42,21 +38,74 @@ func (s *Site) Resolve(from *Page, dest string) (u string, ok bool, hint string)
 		if s.draftPaths[target] {
 			return "", false, target + " is a draft (build with --drafts to include it)"
 		}
-		hint := "no such page " + target
-		if best := suggestPath(target, s.byPath); best != "" {
-			hint += " (did you mean " + RelURL(path.Dir(from.Path)+"/", best) + "?)"
-		}
-		return "", false, hint
+		return "", false, "no such page " + target + didYouMean(from, target, pagePaths(s.byPath))
 	}
 	if f, found := s.files[target]; found {
 		return RelURL(from.URL, "/"+f.OutPath) + suffix, true, ""
 	}
+	if draft, found := s.draftFiles[target]; found {
+		return "", false, target + " belongs to the draft " + draft + " (build with --drafts to include it)"
+	}
+	if path.Ext(target) != "" {
+		return "", false, "no such file " + target + didYouMean(from, target, s.filePaths())
+	}
 	return dest, true, ""
 }
 
-func suggestPath(target string, pages map[string]*Page) string {
+// FileTarget returns the content file that a relative link in page from
+// names, whether or not it will be published.
+func (s *Site) FileTarget(from *Page, dest string) (string, bool) {
+	target, _, err := linkTarget(from, dest)
+	if err != nil || target == "" || strings.HasSuffix(target, ".md") {
+		return "", false
+	}
+	_, ok := s.files[target]
+	return target, ok
+}
+
+// linkTarget splits a relative link into the slash path from the site root
+// that it names ("" for a bare #anchor or ?query) and its suffix.
+func linkTarget(from *Page, dest string) (target, suffix string, err error) {
+	p := dest
+	if i := strings.IndexAny(dest, "?#"); i >= 0 {
+		p, suffix = dest[:i], dest[i:]
+	}
+	if p == "" {
+		return "", suffix, nil
+	}
+	unescaped, err := url.PathUnescape(p)
+	if err != nil {
+		return "", "", errors.New("bad %-escape")
+	}
+	return path.Join(path.Dir(from.Path), unescaped), suffix, nil
+}
+
+func didYouMean(from *Page, target string, candidates []string) string {
+	if best := suggestPath(target, candidates); best != "" {
+		return " (did you mean " + RelURL(path.Dir(from.Path)+"/", best) + "?)"
+	}
+	return ""
+}
+
+func pagePaths(m map[string]*Page) []string {
+	out := make([]string, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (s *Site) filePaths() []string {
+	out := make([]string, 0, len(s.Files))
+	for _, f := range s.Files {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+func suggestPath(target string, candidates []string) string {
 	best, bestDist := "", max(3, len(path.Base(target))/3)+1
-	for p := range pages {
+	for _, p := range candidates {
 		if d := diag.Distance(target, p); d < bestDist || (d == bestDist && p < best) {
 			best, bestDist = p, d
 		}

@@ -65,9 +65,14 @@ type Site struct {
 	Drafts   int     // drafts left out
 	Warnings []*diag.Warning
 
+	// DraftPages are the drafts left out, so that later stages can tell
+	// which content files only drafts use.
+	DraftPages []*Page
+
 	byPath     map[string]*Page
 	files      map[string]File
 	draftPaths map[string]bool
+	draftFiles map[string]string // content file → the draft it belongs to
 }
 
 // Options controls [Load].
@@ -86,7 +91,7 @@ func Load(root string, opt Options) (*Site, error) {
 		return nil, err
 	}
 	s := &Site{Root: root, Config: cfg, Warnings: warns,
-		byPath: map[string]*Page{}, files: map[string]File{}, draftPaths: map[string]bool{}}
+		byPath: map[string]*Page{}, files: map[string]File{}, draftPaths: map[string]bool{}, draftFiles: map[string]string{}}
 	var errs diag.List
 	if info, err := os.Stat(joinPath(root, ContentDir)); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("%s/ not found in %s: briefings go in %s/*.md", ContentDir, root, ContentDir)
@@ -124,6 +129,14 @@ func Load(root string, opt Options) (*Site, error) {
 	par.Do(len(mdPaths), par.IO(), func(i int) {
 		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i])
 	})
+	// A draft _index.md or index.md makes its whole folder a draft: every
+	// page and file below it stays out unless drafts are asked for.
+	draftDirs := map[string]string{} // folder → the draft index page
+	for _, p := range pages {
+		if p != nil && p.Front.Draft && (path.Base(p.Path) == "_index.md" || path.Base(p.Path) == "index.md") {
+			draftDirs[path.Dir(p.Path)] = p.Path
+		}
+	}
 	for i := range pages {
 		errs.Add(pageErrs[i])
 		s.Warnings = append(s.Warnings, pageWarns[i]...)
@@ -131,23 +144,49 @@ func Load(root string, opt Options) (*Site, error) {
 		if p == nil {
 			continue
 		}
-		if p.Front.Draft && !opt.Drafts {
+		if !opt.Drafts && (p.Front.Draft || draftFolder(draftDirs, p.Path) != "") {
 			s.Drafts++
 			s.draftPaths[p.Path] = true
+			s.DraftPages = append(s.DraftPages, p)
 			continue
 		}
 		s.Pages = append(s.Pages, p)
 		s.byPath[p.Path] = p
 	}
+	if !opt.Drafts && len(draftDirs) > 0 {
+		kept := s.Files[:0]
+		for _, f := range s.Files {
+			if page := draftFolder(draftDirs, f.Path); page != "" {
+				s.draftFiles[f.Path] = page
+			} else {
+				kept = append(kept, f)
+			}
+		}
+		s.Files = kept
+	}
 	errs.Add(checkURLs(s))
 	if err := errs.Err(); err != nil {
 		return nil, err
+	}
+	if len(s.Pages) == 0 {
+		s.Warnings = append(s.Warnings, diag.Errorf(ContentDir, 0, "no pages to publish: add briefings as %s/<section>/<name>.md", ContentDir))
 	}
 	sort.Slice(s.Files, func(i, j int) bool { return s.Files[i].Path < s.Files[j].Path })
 	for _, f := range s.Files {
 		s.files[f.Path] = f
 	}
 	return s, nil
+}
+
+// draftFolder returns the draft index page of the nearest folder above p
+// that has one, or "".
+func draftFolder(draftDirs map[string]string, p string) string {
+	for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if page, ok := draftDirs[dir]; ok {
+			return page
+		}
+	}
+	return ""
 }
 
 func readPage(root, rel string) (*Page, []*diag.Warning, error) {

@@ -219,6 +219,9 @@ func TestResolve(t *testing.T) {
 		"content/briefings/d.md":    "---\ntitle: D\ndraft: true\n---\n",
 		"content/briefings/map.png": "PNG",
 		"content/top.md":            "x",
+		"content/secret/_index.md":  "---\ndraft: true\n---\n",
+		"content/secret/plan.md":    "---\ntitle: Plan\n---\n",
+		"content/secret/plan.pdf":   "PDF",
 	})
 	s, err := Load(root, Options{})
 	if err != nil {
@@ -245,6 +248,10 @@ func TestResolve(t *testing.T) {
 		{"d.md", "", false, "content/briefings/d.md is a draft"},
 		{"../../outside.md", "", false, "points outside content/"},
 		{"../elsewhere/", "../elsewhere/", true, ""},
+		{"mpa.png", "", false, "no such file content/briefings/mpa.png (did you mean map.png?)"},
+		{"report.pdf", "", false, "no such file content/briefings/report.pdf"},
+		{"../secret/plan.pdf", "", false, "content/secret/plan.pdf belongs to the draft content/secret/_index.md (build with --drafts"},
+		{"../secret/plan.md", "", false, "content/secret/plan.md is a draft"},
 	}
 	for _, tt := range tests {
 		got, ok, hint := s.Resolve(a, tt.dest)
@@ -295,5 +302,57 @@ func TestWithin(t *testing.T) {
 		if got := Within(tc.dir, tc.path); got != tc.want {
 			t.Errorf("Within(%q, %q) = %v, want %v", tc.dir, tc.path, got, tc.want)
 		}
+	}
+}
+
+func TestLoadDraftFolder(t *testing.T) {
+	files := map[string]string{
+		"content/briefings/a.md":             "---\ntitle: A\n---\n",
+		"content/secret/_index.md":           "---\ntitle: Secret\ndraft: true\n---\n",
+		"content/secret/plan.md":             "---\ntitle: Plan\n---\n",
+		"content/secret/deep/map.png":        "PNG",
+		"content/briefings/bundle/index.md":  "---\ntitle: Bundle\ndraft: true\n---\n",
+		"content/briefings/bundle/chart.svg": "<svg/>",
+		"content/briefings/chart.svg":        "<svg/>",
+	}
+	root := writeSite(t, files)
+	s, err := Load(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages, outFiles []string
+	for _, p := range s.Pages {
+		pages = append(pages, p.Path)
+	}
+	for _, f := range s.Files {
+		outFiles = append(outFiles, f.Path)
+	}
+	if got := strings.Join(pages, " "); got != "content/briefings/a.md" {
+		t.Errorf("pages = %s", got)
+	}
+	if got := strings.Join(outFiles, " "); got != "content/briefings/chart.svg" {
+		t.Errorf("files = %s", got)
+	}
+	if s.Drafts != 3 || len(s.DraftPages) != 3 {
+		t.Errorf("drafts = %d, draft pages = %d; want 3", s.Drafts, len(s.DraftPages))
+	}
+
+	s, err = Load(root, Options{Drafts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Pages) != 4 || len(s.Files) != 3 || s.Drafts != 0 {
+		t.Errorf("with drafts: %d pages, %d files, %d drafts; want 4, 3, 0", len(s.Pages), len(s.Files), s.Drafts)
+	}
+}
+
+func TestLoadWarnsWhenNothingToPublish(t *testing.T) {
+	root := writeSite(t, map[string]string{"content/notes.txt": "x"})
+	s, err := Load(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0].Error(), "no pages to publish") {
+		t.Errorf("warnings = %v", s.Warnings)
 	}
 }
