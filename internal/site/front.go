@@ -184,9 +184,12 @@ func (fr *Front) set(file string, f field) (*diag.Warning, error) {
 		}
 		fr.TLP = l
 	default:
-		if diag.Suggest(strings.ToLower(f.key), []string{"audience"}) != "" || strings.EqualFold(f.key, "audience") {
-			// A misspelt audience would publish a restricted page in clear.
-			return nil, diag.Errorf(file, f.line, "unknown front matter key %q: did you mean \"audience\"? (refused: a misspelt audience would publish the page to everyone)", f.key)
+		// A misspelt audience or draft would publish the page to everyone:
+		// refuse it rather than warn.
+		for _, guard := range []string{"audience", "draft"} {
+			if strings.EqualFold(f.key, guard) || diag.Suggest(strings.ToLower(f.key), []string{guard}) != "" {
+				return nil, diag.Errorf(file, f.line, "unknown front matter key %q: did you mean %q? (refused: a misspelt %s would publish the page to everyone)", f.key, guard, guard)
+			}
 		}
 		w := diag.Errorf(file, f.line, "unknown front matter key %q", f.key)
 		if s := diag.Suggest(f.key, frontKeys); s != "" {

@@ -136,6 +136,8 @@ func TestParseFrontErrors(t *testing.T) {
 		{"yaml alias", "---\na: &x t\ntitle: *x\n---\n", "aliases are not supported"},
 		{"yaml parser error line", "---\ntitle: a\ntags: [x, y\n---\n", "x.md:3: front matter: did not find expected ',' or ']'"},
 		{"misspelt audience", "---\naudiance: [board]\n---\n", `x.md:2: unknown front matter key "audiance": did you mean "audience"? (refused`},
+		{"misspelt draft", "---\ntitle: t\nDraft: true\n---\n", `x.md:3: unknown front matter key "Draft": did you mean "draft"? (refused: a misspelt draft would publish the page to everyone)`},
+		{"misspelt draft toml", "+++\ndarft = true\n+++\n", `x.md:2: unknown front matter key "darft": did you mean "draft"?`},
 		{"audience in capitals", "---\nAudience: [board]\n---\n", `x.md:2: unknown front matter key "Audience"`},
 		{"toml bad tlp line", "+++\ntitle = 'a'\n\ntlp = 'purple'\n+++\n", `x.md:4: tlp: unknown TLP label "purple"`},
 	}
