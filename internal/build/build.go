@@ -58,7 +58,7 @@ func Run(opt Options) (*Report, error) {
 		return nil, err
 	}
 	// Load first, so that a site with errors never creates a temporary folder.
-	s, err := site.Load(src, site.Options{Drafts: opt.Drafts})
+	s, err := site.Load(src, site.Options{Drafts: opt.Drafts, Out: out})
 	if err != nil {
 		return nil, err
 	}

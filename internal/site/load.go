@@ -10,6 +10,7 @@ package site
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -79,6 +80,10 @@ type Site struct {
 type Options struct {
 	// Drafts includes pages whose front matter says draft: true.
 	Drafts bool
+	// Out is the build's output folder (default <root>/public). A symbolic
+	// link into it is refused, so that a build never republishes an
+	// earlier one.
+	Out string
 }
 
 // ContentDir is the folder of briefings under the site root.
@@ -97,7 +102,8 @@ func Load(root string, opt Options) (*Site, error) {
 		return nil, fmt.Errorf("%s/ not found in %s: briefings go in %s/*.md", ContentDir, root, ContentDir)
 	}
 	var mdPaths []string
-	errs.Add(walk(root, ContentDir, func(rel string) {
+	out := cmp.Or(opt.Out, filepath.Join(root, "public"))
+	errs.Add(walk(root, out, ContentDir, func(rel string) {
 		if strings.HasSuffix(rel, ".md") {
 			mdPaths = append(mdPaths, rel)
 		} else {
@@ -108,7 +114,7 @@ func Load(root string, opt Options) (*Site, error) {
 	// refused here, before anything is built.
 	for _, dir := range []string{"keys", "themes"} {
 		if _, err := os.Lstat(joinPath(root, dir)); err == nil {
-			errs.Add(walk(root, dir, func(string) {}))
+			errs.Add(walk(root, out, dir, func(string) {}))
 		}
 	}
 	fileErrs := make([]error, len(s.Files))
@@ -284,15 +290,17 @@ func checkURLs(s *Site) error {
 // walk visits every regular file under root/dir, calling visit with its
 // slash path from root. Hidden files and folders (".git", ".DS_Store") and
 // editor backups ("x.md~") are skipped. A symbolic link is followed only if
-// it stays inside the site; a link that leaves it, or loops, is an error.
-func walk(root, dir string, visit func(rel string)) error {
+// it stays inside the site, out of hidden folders and out of the output
+// folder out; any other link, or a loop, is an error.
+func walk(root, out, dir string, visit func(rel string)) error {
 	var errs diag.List
-	absRoot, err := filepath.Abs(root)
+	absRoot, err := realPath(root)
 	if err != nil {
 		return err
 	}
-	if real, err := filepath.EvalSymlinks(absRoot); err == nil {
-		absRoot = real
+	absOut, err := realPath(out)
+	if err != nil {
+		return err
 	}
 	var visitDir func(rel string, depth int)
 	visitDir = func(rel string, depth int) {
@@ -316,6 +324,14 @@ func walk(root, dir string, visit func(rel string)) error {
 				}
 				if !Within(absRoot, target) {
 					errs.Add(diag.Errorf(child, 0, "symbolic link leaves the site (points to %s); copy the file into the site instead", target))
+					continue
+				}
+				if Within(absOut, target) {
+					errs.Add(diag.Errorf(child, 0, "symbolic link points into the output folder (%s); link to the source instead", target))
+					continue
+				}
+				if rel, _ := filepath.Rel(absRoot, target); hiddenPath(rel) {
+					errs.Add(diag.Errorf(child, 0, "symbolic link points into a hidden file or folder (%s), which is never published", target))
 					continue
 				}
 				info, err := os.Stat(target)
@@ -349,6 +365,35 @@ func walk(root, dir string, visit func(rel string)) error {
 	}
 	visitDir(dir, 0)
 	return errs.Err()
+}
+
+// realPath makes p absolute and resolves symbolic links in as much of it
+// as exists.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if dir == filepath.Dir(dir) {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
+}
+
+// hiddenPath reports whether a relative path has a part starting with ".".
+func hiddenPath(rel string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if strings.HasPrefix(part, ".") && part != "." {
+			return true
+		}
+	}
+	return false
 }
 
 // Within reports whether path is dir or lies below it. Both are absolute

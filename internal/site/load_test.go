@@ -356,3 +356,33 @@ func TestLoadWarnsWhenNothingToPublish(t *testing.T) {
 		t.Errorf("warnings = %v", s.Warnings)
 	}
 }
+
+func TestLoadSymlinksIntoOutputOrHidden(t *testing.T) {
+	for _, tc := range []struct {
+		name, target, out, want string
+	}{
+		{"default output", "public", "", "content/old: symbolic link points into the output folder"},
+		{"chosen output", "site-out", "site-out", "content/old: symbolic link points into the output folder"},
+		{"cache", ".conclave", "", "content/old: symbolic link points into a hidden file or folder"},
+		{"git", ".git/objects", "", "content/old: symbolic link points into a hidden file or folder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := writeSite(t, map[string]string{
+				"content/a.md":                 "---\ntitle: A\n---\n",
+				tc.target + "/index.html":      "old build",
+				tc.target + "/briefing/x.html": "old build",
+			})
+			if err := os.Symlink(filepath.Join(root, tc.target), filepath.Join(root, "content", "old")); err != nil {
+				t.Fatal(err)
+			}
+			opt := Options{}
+			if tc.out != "" {
+				opt.Out = filepath.Join(root, tc.out)
+			}
+			_, err := Load(root, opt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
