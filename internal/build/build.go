@@ -181,7 +181,11 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 		name string
 		run  func() error
 	}{
-		{"feed", func() error { return r.Feed(views, emit) }},
+		{"feed", func() error {
+			warns, err := r.Feed(views, emit)
+			rep.Warnings = append(rep.Warnings, warns...)
+			return err
+		}},
 		{"sitemap", func() error { return r.Sitemap(views, emit) }},
 		{"404 page", func() error { return r.NotFound(emit) }},
 		{"theme files", func() error { return theme.Static(emit) }},

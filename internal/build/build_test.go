@@ -51,6 +51,13 @@ func TestGolden(t *testing.T) {
 	if rep.Briefings != 3 || rep.Drafts != 1 || rep.Tags != 3 || rep.Files != len(got) {
 		t.Errorf("report = %+v (files on disk %d)", rep, len(got))
 	}
+	var warns []string
+	for _, w := range rep.Warnings {
+		warns = append(warns, w.Error())
+	}
+	if want := "content/notes/gamma.md:1: no date: left out of the feed (add date: YYYY-MM-DD)"; len(warns) != 1 || warns[0] != want {
+		t.Errorf("warnings = %q, want only %q", warns, want)
+	}
 }
 
 func readTree(t *testing.T, root string) map[string][]byte {

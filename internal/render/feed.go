@@ -3,8 +3,11 @@ package render
 import (
 	"bytes"
 	"encoding/xml"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/conclave-dev/conclave/internal/diag"
 )
 
 // FeedEntries is how many of the newest briefings the Atom feed carries.
@@ -17,6 +20,7 @@ type atomFeed struct {
 	ID       string      `xml:"id"`
 	Links    []atomLink  `xml:"link"`
 	Updated  string      `xml:"updated"`
+	Author   atomPerson  `xml:"author"`
 	Rights   string      `xml:"rights,omitempty"`
 	Gen      string      `xml:"generator"`
 	Entries  []atomEntry `xml:"entry"`
@@ -26,6 +30,11 @@ type atomLink struct {
 	Rel  string `xml:"rel,attr,omitempty"`
 	Type string `xml:"type,attr,omitempty"`
 	Href string `xml:"href,attr"`
+}
+
+// atomPerson is an Atom person construct; entries inherit the feed's.
+type atomPerson struct {
+	Name string `xml:"name"`
 }
 
 type atomEntry struct {
@@ -51,9 +60,16 @@ func (r *Renderer) abs(url string) string {
 	return r.view.BaseURL + strings.TrimPrefix(url, "/")
 }
 
-// Feed writes feed.xml, an Atom feed of the newest briefings with their
-// titles, summaries and tags. views must be sorted with [SortPages].
-func (r *Renderer) Feed(views []*PageView, emit Emit) error {
+// NoDate is the feed's <updated> when no briefing has a date: the Unix
+// epoch, a fixed instant, so that a build never depends on the clock.
+const NoDate = "1970-01-01T00:00:00Z"
+
+// Feed writes feed.xml, an Atom feed of the newest dated briefings with
+// their titles, summaries and tags, authored by the site. views must be
+// sorted with [SortPages]. A briefing without a date has no instant to
+// give its entry's <updated>, so it is left out of the feed: Feed returns
+// a warning for each one, in file order.
+func (r *Renderer) Feed(views []*PageView, emit Emit) ([]*diag.Warning, error) {
 	f := atomFeed{
 		Title:    r.view.Title,
 		Subtitle: r.view.Description,
@@ -62,34 +78,37 @@ func (r *Renderer) Feed(views []*PageView, emit Emit) error {
 			{Href: r.abs("/")},
 			{Rel: "self", Type: "application/atom+xml", Href: r.abs("/feed.xml")},
 		},
+		Author: atomPerson{Name: r.view.Title},
 		Rights: r.view.Copyright,
 		Gen:    "conclave",
 	}
+	var warns []*diag.Warning
 	var newest time.Time
-	for i, v := range views {
-		if i == FeedEntries {
-			break
+	for _, v := range views {
+		if v.date.IsZero() {
+			warns = append(warns, diag.Errorf(v.Path, 1, "no date: left out of the feed (add date: YYYY-MM-DD)"))
+			continue
+		}
+		if len(f.Entries) == FeedEntries {
+			continue
 		}
 		e := atomEntry{Title: v.Title, ID: r.abs(v.URL), Link: atomLink{Href: r.abs(v.URL)}, Summary: v.Summary}
-		if !v.date.IsZero() {
-			e.Updated = v.date.UTC().Format(time.RFC3339)
-			e.Published = e.Updated
-			if v.date.After(newest) {
-				newest = v.date
-			}
-		} else {
-			e.Updated = time.Unix(0, 0).UTC().Format(time.RFC3339)
+		e.Updated = v.date.UTC().Format(time.RFC3339)
+		e.Published = e.Updated
+		if v.date.After(newest) {
+			newest = v.date
 		}
 		for _, t := range v.Tags {
 			e.Categories = append(e.Categories, atomCategory{Term: t.Name})
 		}
 		f.Entries = append(f.Entries, e)
 	}
-	if newest.IsZero() {
-		newest = time.Unix(0, 0)
+	slices.SortFunc(warns, func(a, b *diag.Warning) int { return strings.Compare(a.File, b.File) })
+	f.Updated = NoDate
+	if !newest.IsZero() {
+		f.Updated = newest.UTC().Format(time.RFC3339)
 	}
-	f.Updated = newest.UTC().Format(time.RFC3339)
-	return emitXML("feed.xml", f, emit)
+	return warns, emitXML("feed.xml", f, emit)
 }
 
 type urlset struct {
