@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/xml"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -52,12 +53,14 @@ type atomCategory struct {
 }
 
 // abs makes a site path absolute with the base URL, or leaves it relative
-// to the site root when there is no base URL.
-func (r *Renderer) abs(url string) string {
+// to the site root when there is no base URL. The path is percent-encoded,
+// as a browser sends it: "/café/" becomes "/caf%C3%A9/".
+func (r *Renderer) abs(p string) string {
+	esc := strings.TrimPrefix((&url.URL{Path: p}).EscapedPath(), "/")
 	if r.view.BaseURL == "" {
-		return strings.TrimPrefix(url, "/")
+		return esc
 	}
-	return r.view.BaseURL + strings.TrimPrefix(url, "/")
+	return r.view.BaseURL + esc
 }
 
 // NoDate is the feed's <updated> when no briefing has a date: the Unix

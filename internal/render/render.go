@@ -203,7 +203,7 @@ func dateView(t time.Time) *DateView {
 func (r *Renderer) data(kind, url string) *data {
 	d := &data{Site: r.view, Kind: kind, CSP: CSP, Root: rootFrom(url)}
 	if r.view.BaseURL != "" && kind != "404" {
-		d.Permalink = r.view.BaseURL + strings.TrimPrefix(url, "/")
+		d.Permalink = r.abs(url) // encoded as in the feed and sitemap
 	}
 	return d
 }
