@@ -202,6 +202,10 @@ func dateView(t time.Time) *DateView {
 
 func (r *Renderer) data(kind, url string) *data {
 	d := &data{Site: r.view, Kind: kind, CSP: CSP, Root: rootFrom(url)}
+	switch kind {
+	case "home", "tag", "tags", "404":
+		d.Description = r.view.Description // the site's, unless the page has its own
+	}
 	if r.view.BaseURL != "" && kind != "404" {
 		d.Permalink = r.abs(url) // encoded as in the feed and sitemap
 	}
@@ -352,13 +356,12 @@ func (r *Renderer) listPages(kind, url string, views []*PageView, intro *Intro, 
 					d.Heading, d.Title = intro.Title, intro.Title
 				}
 			}
-			d.Description = intro.Summary
+			if intro.Summary != "" {
+				d.Description = intro.Summary
+			}
 			if n == 1 {
 				d.Content = intro.Content
 			}
-		}
-		if kind == "home" && d.Description == "" {
-			d.Description = r.view.Description
 		}
 		if n > 1 {
 			d.Title = strings.TrimSpace(d.Title + " (page " + strconv.Itoa(n) + ")")

@@ -144,3 +144,35 @@ func TestPagination(t *testing.T) {
 		t.Error("pages split wrongly")
 	}
 }
+
+func TestDescriptionFallsBackToSite(t *testing.T) {
+	th, err := LoadTheme(t.TempDir(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, desc := range []string{"Briefings for the circle.", ""} {
+		r := &Renderer{theme: th, view: &SiteView{Title: "T", Description: desc}}
+		views := []*PageView{{Path: "content/a.md", URL: "/a/", Rel: "a/", Title: "A", Tags: []TagRef{{Name: "x", Slug: "x", Rel: "tags/x/"}}}}
+		files := map[string]string{}
+		emit := func(p string, data []byte) error { files[p] = string(data); return nil }
+		if _, _, err := r.Lists(views, nil, emit); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.NotFound(emit); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"index.html", "tags/index.html", "tags/x/index.html", "404.html"} {
+			got, ok := files[p]
+			if !ok {
+				t.Fatalf("%s not rendered", p)
+			}
+			has := strings.Contains(got, `<meta name="description" content="`+desc+`">`)
+			if desc != "" && !has {
+				t.Errorf("%s has no description; want the site's", p)
+			}
+			if desc == "" && strings.Contains(got, `name="description"`) {
+				t.Errorf("%s has an empty description meta tag", p)
+			}
+		}
+	}
+}
