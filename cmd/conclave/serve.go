@@ -26,7 +26,12 @@ func serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Build the site in memory and serve it for preview",
 		Long: `Serve builds the site in memory (nothing is written to disk) and serves it
-on http://127.0.0.1:1313/ for preview. Stop it with Ctrl-C.`,
+on http://127.0.0.1:1313/ for preview. Stop it with Ctrl-C.
+
+It answers only requests for localhost, 127.0.0.1, ::1 or the --bind address,
+so that a web page cannot read the preview through a host name of its own
+(DNS rebinding). With --bind 0.0.0.0 or :: it serves every interface and
+answers any host name.`,
 		Example: `  conclave serve
   conclave serve --port 8080 --drafts`,
 		Args: exactArgs(0),
@@ -43,7 +48,7 @@ on http://127.0.0.1:1313/ for preview. Stop it with Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: serve.Handler(files), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: serve.Handler(files, serve.ListenOptions(bind)), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Fprintf(cmd.OutOrStdout(), "conclave: serving on http://%s/ (Ctrl-C to stop)\n", ln.Addr())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -66,7 +71,7 @@ on http://127.0.0.1:1313/ for preview. Stop it with Ctrl-C.`,
 	f := cmd.Flags()
 	f.StringVarP(&opt.Source, "source", "s", ".", "site folder, holding conclave.toml")
 	f.BoolVarP(&opt.Drafts, "drafts", "D", false, "include pages marked draft: true")
-	f.StringVar(&bind, "bind", "127.0.0.1", "address to listen on")
+	f.StringVar(&bind, "bind", "127.0.0.1", "address or host name to listen on and answer to; 0.0.0.0 or :: listens on every interface and answers any host")
 	f.IntVarP(&port, "port", "p", 1313, "port to listen on")
 	return cmd
 }

@@ -1,7 +1,9 @@
 package serve
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/output"
@@ -21,7 +23,7 @@ func TestHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h := Handler(m)
+	h := Handler(m, Options{})
 	tests := []struct {
 		method, path string
 		status       int
@@ -67,5 +69,55 @@ func TestHandler(t *testing.T) {
 		if tt.method == "HEAD" && rec.Body.Len() != 0 {
 			t.Errorf("HEAD returned a body")
 		}
+	}
+}
+
+func TestHostCheck(t *testing.T) {
+	m := output.NewMemory()
+	if err := m.WriteFile("index.html", []byte("home")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		bind, host string
+		status     int
+	}{
+		{"127.0.0.1", "127.0.0.1:1313", 200},
+		{"127.0.0.1", "localhost:1313", 200},
+		{"127.0.0.1", "LocalHost", 200},
+		{"127.0.0.1", "[::1]:1313", 200},
+		{"127.0.0.1", "[0:0::1]:1313", 200},
+		{"127.0.0.1", "evil.example:1313", 421},
+		{"127.0.0.1", "evil.example", 421},
+		{"127.0.0.1", "127.0.0.1.evil.example", 421},
+		{"127.0.0.1", "192.168.1.5:1313", 421},
+		{"127.0.0.1", "", 421},
+		{"192.168.1.5", "192.168.1.5:1313", 200},
+		{"192.168.1.5", "localhost:1313", 200},
+		{"192.168.1.5", "192.168.1.6:1313", 421},
+		{"preview.lan", "Preview.LAN:8080", 200},
+		{"preview.lan", "evil.example", 421},
+		{"::1", "[::1]:1313", 200},
+		{"0.0.0.0", "evil.example:1313", 200},
+		{"::", "anything.example", 200},
+	}
+	for _, tt := range tests {
+		h := Handler(m, ListenOptions(tt.bind))
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Host = tt.host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.status {
+			t.Errorf("bind %s, Host %q: status %d, want %d", tt.bind, tt.host, rec.Code, tt.status)
+		}
+		if tt.status == 421 && strings.Contains(rec.Body.String(), "home") {
+			t.Errorf("bind %s, Host %q: served the page with a refusal", tt.bind, tt.host)
+		}
+	}
+	// The zero Options answer the loopback names only.
+	req := httptest.NewRequest("GET", "http://evil.example/", nil)
+	rec := httptest.NewRecorder()
+	Handler(m, Options{}).ServeHTTP(rec, req)
+	if rec.Code != http.StatusMisdirectedRequest {
+		t.Errorf("zero Options served Host evil.example: %d", rec.Code)
 	}
 }
