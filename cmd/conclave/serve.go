@@ -36,6 +36,9 @@ answers any host name.`,
   conclave serve --port 8080 --drafts`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if port < 0 || port > 65535 {
+				return usageError{fmt.Errorf("invalid port %d: must be between 1 and 65535 (or 0 for any free port)", port)}
+			}
 			rep, files, err := build.Memory(opt)
 			if rep != nil {
 				printWarnings(cmd, rep.Warnings)
@@ -72,6 +75,6 @@ answers any host name.`,
 	f.StringVarP(&opt.Source, "source", "s", ".", "site folder, holding conclave.toml")
 	f.BoolVarP(&opt.Drafts, "drafts", "D", false, "include pages marked draft: true")
 	f.StringVar(&bind, "bind", "127.0.0.1", "address or host name to listen on and answer to; 0.0.0.0 or :: listens on every interface and answers any host")
-	f.IntVarP(&port, "port", "p", 1313, "port to listen on")
+	f.IntVarP(&port, "port", "p", 1313, "port to listen on, 1-65535; 0 picks any free port")
 	return cmd
 }
