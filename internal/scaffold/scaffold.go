@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -87,9 +88,11 @@ line. Only public keys belong here: never a secret key.
 `
 
 // Briefing writes content/<section>/<slug>.md under the site root with the
-// given title, marked as a draft. It refuses to overwrite a file.
+// given title, marked as a draft. The slug is the title's, shortened to
+// [MaxSlug] bytes; the front matter keeps the whole title. It refuses to
+// overwrite a file.
 func Briefing(root, section, title string, now time.Time) (string, error) {
-	slug := site.Slugify(title)
+	slug := shortSlug(site.Slugify(title))
 	if slug == "" {
 		return "", fmt.Errorf("title %q has no letters or digits to make a file name from", title)
 	}
@@ -118,4 +121,26 @@ func Briefing(root, section, title string, now time.Time) (string, error) {
 		return "", err
 	}
 	return rel, f.Close()
+}
+
+// MaxSlug is the most bytes of a title that a new briefing's file name
+// keeps: well within the 255-byte limit of common file systems.
+const MaxSlug = 80
+
+// shortSlug cuts a slug made by [site.Slugify] to at most [MaxSlug] bytes:
+// after the last whole word that fits, unless that would drop more than
+// half of it, and otherwise at a character boundary. It never ends in a
+// hyphen.
+func shortSlug(slug string) string {
+	if len(slug) <= MaxSlug {
+		return slug
+	}
+	n := strings.LastIndexByte(slug[:MaxSlug+1], '-')
+	if n < MaxSlug/2 {
+		n = MaxSlug
+		for n > 0 && !utf8.RuneStart(slug[n]) {
+			n--
+		}
+	}
+	return strings.TrimRight(slug[:n], "-")
 }
