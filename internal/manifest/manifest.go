@@ -13,12 +13,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
 	"github.com/conclave-dev/conclave/internal/diag"
-	"github.com/conclave-dev/conclave/internal/output"
 )
 
 // Name is the manifest's file name at the root of a built site.
@@ -34,6 +35,25 @@ type Entry struct {
 // manifest: the manifest itself and its signatures ("SHA256SUMS*").
 func Excluded(p string) bool { return strings.HasPrefix(p, Name) && !strings.Contains(p, "/") }
 
+// ErrUnsafePath is returned for a path that could escape the output.
+var ErrUnsafePath = errors.New("unsafe output path")
+
+// CheckPath reports whether p is a clean relative slash path that stays in
+// its folder: not empty, not absolute, no "." or ".." elements, no
+// backslash, no control characters.
+func CheckPath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "." ||
+		p == ".." || strings.HasPrefix(p, "../") || strings.ContainsAny(p, "\\\x00") {
+		return fmt.Errorf("%w %q", ErrUnsafePath, p)
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w %q: control character", ErrUnsafePath, p)
+		}
+	}
+	return nil
+}
+
 // Build returns the manifest of entries, leaving out [Excluded] paths. It
 // fails on an unsafe or repeated path.
 func Build(entries []Entry) ([]byte, error) {
@@ -42,7 +62,7 @@ func Build(entries []Entry) ([]byte, error) {
 		if Excluded(e.Path) {
 			continue
 		}
-		if err := output.CheckPath(e.Path); err != nil {
+		if err := CheckPath(e.Path); err != nil {
 			return nil, err
 		}
 		sorted = append(sorted, e)
@@ -92,7 +112,7 @@ func Parse(file string, data []byte) ([]Entry, error) {
 			continue
 		}
 		e.Path = line[66:]
-		if err := output.CheckPath(e.Path); err != nil {
+		if err := CheckPath(e.Path); err != nil {
 			errs.Add(diag.Errorf(file, n, "%v", err))
 			continue
 		}

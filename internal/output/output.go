@@ -10,13 +10,11 @@ package output
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"path"
 	"sort"
-	"strings"
 	"sync"
 
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/secret"
 )
 
@@ -35,25 +33,6 @@ type Entry struct {
 	Size int64
 }
 
-// ErrUnsafePath is returned for a path that could escape the output.
-var ErrUnsafePath = errors.New("unsafe output path")
-
-// CheckPath reports whether p is a clean relative slash path that stays in
-// its folder: not empty, not absolute, no "." or ".." elements, no
-// backslash, no control characters.
-func CheckPath(p string) error {
-	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "." ||
-		p == ".." || strings.HasPrefix(p, "../") || strings.ContainsAny(p, "\\\x00") {
-		return fmt.Errorf("%w %q", ErrUnsafePath, p)
-	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w %q: control character", ErrUnsafePath, p)
-		}
-	}
-	return nil
-}
-
 // ledger is the bookkeeping shared by both writers.
 type ledger struct {
 	mu      sync.Mutex
@@ -62,7 +41,7 @@ type ledger struct {
 
 // claim checks p and data and records them; it fails if p was written before.
 func (l *ledger) claim(p string, data []byte) error {
-	if err := CheckPath(p); err != nil {
+	if err := manifest.CheckPath(p); err != nil {
 		return err
 	}
 	if line, what, ok := secret.Find(data); ok {

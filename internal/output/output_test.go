@@ -7,19 +7,6 @@ import (
 	"testing"
 )
 
-func TestCheckPath(t *testing.T) {
-	for _, ok := range []string{"index.html", "a/b/c.css", "tags/x/index.html", "SHA256SUMS", "a..b"} {
-		if err := CheckPath(ok); err != nil {
-			t.Errorf("CheckPath(%q) = %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", ".", "..", "../x", "a/../b", "/abs", "a//b", "a/", "./a", "a\\b", "a\x00b", "new\nline", "tab\there", "\x7f"} {
-		if err := CheckPath(bad); err == nil {
-			t.Errorf("CheckPath(%q) accepted", bad)
-		}
-	}
-}
-
 func TestDirCommitAndAbort(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "public")
 	d, err := NewDir(final)
