@@ -82,17 +82,26 @@ func TestRebuildReplacesOutput(t *testing.T) {
 	if _, err := Run(Options{Source: src}); err != nil {
 		t.Fatal(err)
 	}
-	write(t, out, "stale.html", "left from an old build")
 	if err := os.Remove(filepath.Join(src, "content/notes/gamma.md")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Run(Options{Source: src}); err != nil {
 		t.Fatal(err)
 	}
-	for _, gone := range []string{"stale.html", "notes/gamma/index.html", "tags/notes/index.html"} {
+	for _, gone := range []string{"notes/gamma/index.html", "tags/notes/index.html"} {
 		if _, err := os.Stat(filepath.Join(out, gone)); err == nil {
 			t.Errorf("%s survived the rebuild", gone)
 		}
+	}
+
+	// A file that SHA256SUMS does not list was not built: refuse to delete it.
+	write(t, out, "briefings/notes.txt", "mine")
+	_, err := Run(Options{Source: src})
+	if want := "briefings/notes.txt is not listed in its SHA256SUMS"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("rebuild over an unlisted file: %v, want %q", err, want)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "briefings", "notes.txt")); string(data) != "mine" {
+		t.Errorf("unlisted file: %q, %v", data, err)
 	}
 }
 

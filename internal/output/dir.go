@@ -3,14 +3,16 @@ package output
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
-)
 
-// Marker is the file whose presence identifies a directory as a previous
-// build output that [Dir] may replace.
-const Marker = "SHA256SUMS"
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/manifest"
+)
 
 // Dir writes into a fresh temporary directory beside the final one. Commit
 // swaps it into place; until then, and forever if the build fails, the
@@ -23,8 +25,8 @@ type Dir struct {
 }
 
 // NewDir prepares a build of the directory final. It refuses to replace an
-// existing non-empty directory that is not a previous build (holds no
-// SHA256SUMS), so that a mistyped --out cannot delete someone's files.
+// existing non-empty directory that is not a previous build (see
+// [checkPrevious]), so that a mistyped --out cannot delete someone's files.
 func NewDir(final string) (*Dir, error) {
 	final, err := filepath.Abs(final)
 	if err != nil {
@@ -43,8 +45,8 @@ func NewDir(final string) (*Dir, error) {
 			return nil, err
 		}
 		if len(entries) > 0 {
-			if _, err := os.Stat(filepath.Join(final, Marker)); err != nil {
-				return nil, fmt.Errorf("refusing to replace %s: it is not empty and holds no %s, so it is not a previous build (remove it or choose another --out)", final, Marker)
+			if err := checkPrevious(final, entries); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -61,6 +63,64 @@ func NewDir(final string) (*Dir, error) {
 		return nil, err
 	}
 	return &Dir{final: final, tmp: tmp}, nil
+}
+
+// checkPrevious returns an error unless dir, which holds entries, is a
+// previous build: its SHA256SUMS parses and lists every file in dir except
+// itself, its signature and the hidden top-level entries that Commit keeps.
+// Files are not hashed: being listed is enough to tell a build from a
+// folder of someone's files that happens to hold a SHA256SUMS.
+func checkPrevious(dir string, entries []os.DirEntry) error {
+	refuse := func(why string) error {
+		return fmt.Errorf("refusing to replace %s: %s, so it is not a previous conclave build (remove it or choose another --out)", dir, why)
+	}
+	i := slices.IndexFunc(entries, func(e os.DirEntry) bool { return e.Name() == manifest.Name })
+	if i < 0 || !entries[i].Type().IsRegular() {
+		return refuse("it is not empty and holds no " + manifest.Name)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, manifest.Name))
+	if err != nil {
+		return err
+	}
+	list, err := manifest.Parse(manifest.Name, data)
+	if err != nil {
+		var errs diag.List
+		if errors.As(err, &errs) {
+			err = errs[0] // the first problem is enough
+		}
+		return refuse(fmt.Sprintf("its %s is not one conclave writes (%v)", manifest.Name, err))
+	}
+	listed := make(map[string]bool, len(list))
+	for _, e := range list {
+		listed[e.Path] = true
+	}
+	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("refusing to replace %s: %w", dir, err)
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == ".", rel == manifest.Name, rel == manifest.Name+".sigstore.json":
+		case hidden(rel):
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+		case e.IsDir():
+		case !listed[rel]:
+			return refuse(rel + " is not listed in its " + manifest.Name)
+		}
+		return nil
+	})
+}
+
+// hidden reports whether the slash path rel is a hidden top-level entry
+// (".git", ".nojekyll"), which Commit keeps and manifests leave out.
+func hidden(rel string) bool {
+	return strings.HasPrefix(rel, ".") && !strings.Contains(rel, "/")
 }
 
 // Path returns the final directory.

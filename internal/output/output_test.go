@@ -5,7 +5,31 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conclave-dev/conclave/internal/manifest"
 )
+
+// writeBuild writes each of files, holding its own name, and their
+// manifest into d.
+func writeBuild(t *testing.T, d *Dir, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		if err := d.WriteFile(f, []byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var list []manifest.Entry
+	for _, e := range d.Entries() {
+		list = append(list, manifest.Entry{Path: e.Path, Sum: e.Sum})
+	}
+	sums, err := manifest.Build(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteFile(manifest.Name, sums); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestDirCommitAndAbort(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "public")
@@ -13,11 +37,7 @@ func TestDirCommitAndAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{Marker, "a/index.html"} {
-		if err := d.WriteFile(f, []byte(f)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeBuild(t, d, "a/index.html")
 	if err := d.WriteFile("a/index.html", []byte("again")); err == nil || !strings.Contains(err.Error(), "two sources write a/index.html") {
 		t.Errorf("second write: %v", err)
 	}
@@ -45,9 +65,7 @@ func TestDirCommitAndAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d2.WriteFile(Marker, []byte("v2")); err != nil {
-		t.Fatal(err)
-	}
+	writeBuild(t, d2, "b.html")
 	if err := d2.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +76,13 @@ func TestDirCommitAndAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = d3.WriteFile(Marker, []byte("v3"))
+	writeBuild(t, d3, "c.html")
 	d3.Abort()
-	if got, _ := os.ReadFile(filepath.Join(final, Marker)); string(got) != "v2" {
-		t.Errorf("after abort: %q", got)
+	if _, err := os.Stat(filepath.Join(final, "b.html")); err != nil {
+		t.Errorf("after abort: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(final, "c.html")); err == nil {
+		t.Error("aborted build published c.html")
 	}
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(final), ".public.tmp-*"))
 	if len(left) != 0 {
@@ -90,6 +111,70 @@ func TestNewDirRefusesForeignFolder(t *testing.T) {
 		t.Errorf("NewDir on an empty folder: %v", err)
 	} else {
 		d.Abort()
+	}
+}
+
+// TestNewDirWantsEveryFileListed: a folder is a previous build only if its
+// SHA256SUMS parses and lists every file in it.
+func TestNewDirWantsEveryFileListed(t *testing.T) {
+	const notBuild = ", so it is not a previous conclave build (remove it or choose another --out)"
+	tests := []struct {
+		name  string
+		files map[string]string // added to a previous build; "" removes
+		want  string            // error, or "" if NewDir must accept
+	}{
+		{"unlisted file", map[string]string{"notes.txt": "mine"}, "notes.txt is not listed in its SHA256SUMS" + notBuild},
+		{"unlisted nested file", map[string]string{"a/thesis.tex": "mine"}, "a/thesis.tex is not listed in its SHA256SUMS" + notBuild},
+		{"nested hidden file", map[string]string{"a/.notes": "mine"}, "a/.notes is not listed"},
+		{"unrelated manifest", map[string]string{manifest.Name: strings.Repeat("0", 64) + "  ubuntu.iso\n"}, "a/b.html is not listed in its SHA256SUMS" + notBuild},
+		{"GNU binary-mode manifest", map[string]string{manifest.Name: strings.Repeat("0", 64) + " *index.html\n"}, "its SHA256SUMS is not one conclave writes (SHA256SUMS:1: want"},
+		{"no manifest", map[string]string{manifest.Name: ""}, "it is not empty and holds no SHA256SUMS" + notBuild},
+		{"previous build", nil, ""},
+		{"listed file deleted", map[string]string{"index.html": ""}, ""},
+		{"hidden top-level entries", map[string]string{".git/config": "x", ".nojekyll": ""}, ""},
+		{"signature", map[string]string{manifest.Name + ".sigstore.json": "{}"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			final := filepath.Join(t.TempDir(), "dl")
+			d, err := NewDir(final)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeBuild(t, d, "index.html", "a/b.html")
+			if err := d.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			for name, body := range tt.files {
+				p := filepath.Join(final, filepath.FromSlash(name))
+				if body == "" && !strings.HasPrefix(name, ".") {
+					if err := os.Remove(p); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d, err = NewDir(final)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("previous build refused: %v", err)
+				}
+				d.Abort()
+				return
+			}
+			if want := "refusing to replace " + final + ": " + tt.want; err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("NewDir = %v\nwant %s", err, want)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(final), ".dl.tmp-*")); len(left) > 0 {
+				t.Errorf("temporary folder created: %v", left)
+			}
+		})
 	}
 }
 
