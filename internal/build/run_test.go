@@ -105,6 +105,31 @@ func TestRebuildReplacesOutput(t *testing.T) {
 	}
 }
 
+func TestRebuildKeepsHiddenEntries(t *testing.T) {
+	src := copySite(t)
+	out := filepath.Join(src, "public")
+	if _, err := Run(Options{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, out, ".git/HEAD", "ref: refs/heads/gh-pages\n")
+	write(t, out, ".nojekyll", "")
+	for range 2 {
+		if _, err := Run(Options{Source: src}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(out, ".git", "HEAD")); string(data) != "ref: refs/heads/gh-pages\n" {
+		t.Errorf(".git/HEAD after rebuilds: %q, %v", data, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, ".nojekyll")); err != nil {
+		t.Error(err)
+	}
+	sums, err := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
+	if err != nil || bytes.Contains(sums, []byte("  .")) {
+		t.Errorf("SHA256SUMS lists hidden entries (%v):\n%s", err, sums)
+	}
+}
+
 func TestRefusesDangerousOut(t *testing.T) {
 	src := copySite(t)
 	foreign := filepath.Join(t.TempDir(), "home")

@@ -16,12 +16,16 @@ import (
 
 // Dir writes into a fresh temporary directory beside the final one. Commit
 // swaps it into place; until then, and forever if the build fails, the
-// previous output is untouched.
+// previous output is untouched. Hidden top-level entries of the previous
+// output (".git" of a gh-pages worktree, ".nojekyll") are moved into the
+// new build, unless it wrote an entry of the same name; they are not in
+// its SHA256SUMS.
 type Dir struct {
 	ledger
-	final string
-	tmp   string
-	dirs  sync.Map // created subfolders
+	final    string
+	tmp      string
+	dirs     sync.Map // created subfolders
+	stranded bool     // tmp holds entries of the previous output
 }
 
 // NewDir prepares a build of the directory final. It refuses to replace an
@@ -162,28 +166,92 @@ func (d *Dir) mkdir(dir string) error {
 	return nil
 }
 
-// Commit replaces the final directory with the new build. On Linux the swap
-// is one atomic exchange; elsewhere the old directory is moved aside first.
+// Commit replaces the final directory with the new build. It first moves
+// into the build the previous output's hidden top-level entries that the
+// build did not write itself. On Linux the swap is one atomic exchange;
+// elsewhere the old directory is moved aside first. If Commit fails, the
+// previous output is as it was.
 func (d *Dir) Commit() error {
 	if _, err := os.Lstat(d.final); errors.Is(err, os.ErrNotExist) {
 		return os.Rename(d.tmp, d.final)
 	}
-	err := exchange(d.tmp, d.final)
-	if err != nil {
-		// No exchange on this file system: move the old build aside.
-		old := d.tmp + ".old"
-		if err := os.Rename(d.final, old); err != nil {
-			return err
+	kept, err := d.keepHidden()
+	if err == nil {
+		var old string
+		if old, err = d.swap(); err == nil {
+			return os.RemoveAll(old)
 		}
-		if err := os.Rename(d.tmp, d.final); err != nil {
-			_ = os.Rename(old, d.final)
-			return err
-		}
-		return os.RemoveAll(old)
 	}
-	// d.tmp now holds the previous build.
-	return os.RemoveAll(d.tmp)
+	return errors.Join(err, d.giveBack(kept))
 }
 
-// Abort removes the temporary directory; the previous output stays as it was.
-func (d *Dir) Abort() { os.RemoveAll(d.tmp) }
+// swap puts the new build in place of the previous one, and returns where
+// the previous one now is.
+func (d *Dir) swap() (string, error) {
+	if err := exchange(d.tmp, d.final); err == nil {
+		return d.tmp, nil
+	}
+	// No exchange on this file system: move the old build aside.
+	old := d.tmp + ".old"
+	if err := os.Rename(d.final, old); err != nil {
+		return "", err
+	}
+	if err := os.Rename(d.tmp, d.final); err != nil {
+		if err2 := os.Rename(old, d.final); err2 != nil {
+			return "", fmt.Errorf("%w; the previous output is in %s", err, old)
+		}
+		return "", err
+	}
+	return old, nil
+}
+
+// keepHidden moves the previous output's hidden top-level entries (".git",
+// ".nojekyll") that the new build did not write into the new build, and
+// returns the names it moved, even if it fails.
+func (d *Dir) keepHidden() ([]string, error) {
+	entries, err := os.ReadDir(d.final)
+	if err != nil {
+		return nil, err
+	}
+	var moved []string
+	for _, e := range entries {
+		if !hidden(e.Name()) {
+			continue
+		}
+		src, dst := filepath.Join(d.final, e.Name()), filepath.Join(d.tmp, e.Name())
+		_, err := os.Lstat(dst)
+		if err == nil {
+			continue // the build wrote its own
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			err = os.Rename(src, dst)
+		}
+		if err != nil {
+			return moved, fmt.Errorf("keeping %s: %w", src, err)
+		}
+		moved = append(moved, e.Name())
+	}
+	return moved, nil
+}
+
+// giveBack moves the entries names that keepHidden moved back into the
+// previous output. What it cannot move back stays in the temporary folder,
+// which Abort then leaves in place.
+func (d *Dir) giveBack(names []string) error {
+	var errs []error
+	for _, name := range names {
+		if err := os.Rename(filepath.Join(d.tmp, name), filepath.Join(d.final, name)); err != nil {
+			d.stranded = true
+			errs = append(errs, fmt.Errorf("could not move %s back: it is in %s (%w)", filepath.Join(d.final, name), d.tmp, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Abort removes the temporary directory; the previous output stays as it
+// was. It leaves the folder if it holds entries Commit could not move back.
+func (d *Dir) Abort() {
+	if !d.stranded {
+		os.RemoveAll(d.tmp)
+	}
+}
