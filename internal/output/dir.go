@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -58,15 +60,27 @@ func NewDir(final string) (*Dir, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+".tmp-")
+	tmp, err := mkdirUnique(filepath.Join(parent, "."+filepath.Base(final)+".tmp-"))
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
 	return &Dir{final: final, tmp: tmp}, nil
+}
+
+// mkdirUnique creates a new folder named prefix and a random suffix, with
+// mode 0o777 less the umask, as mkdir(1) would.
+func mkdirUnique(prefix string) (string, error) {
+	for range 100 {
+		dir := prefix + strconv.FormatUint(rand.Uint64(), 36)
+		err := os.Mkdir(dir, 0o777)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("cannot create a temporary folder %s…: every name tried exists", prefix)
 }
 
 // checkPrevious returns an error unless dir, which holds entries, is a
