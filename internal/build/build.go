@@ -10,6 +10,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -254,21 +256,60 @@ func copyFiles(s *site.Site, leaveOut map[string]bool, emit render.Emit) error {
 	return nil
 }
 
-// checkOut refuses an output folder that would overwrite the site itself.
+// checkOut refuses an output folder that would overwrite the site itself,
+// comparing the paths with symbolic links resolved.
 func checkOut(src, out string) error {
 	absSrc, err1 := filepath.Abs(src)
 	absOut, err2 := filepath.Abs(out)
-	if err := errors.Join(err1, err2); err != nil {
-		return err
+	realSrc, err3 := resolve(src)
+	realOut, err4 := resolve(out)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return fmt.Errorf("checking output %s: %w", out, err)
 	}
-	if site.Within(absOut, absSrc) {
-		return fmt.Errorf("output %s would contain the site itself: choose a folder such as %s", out, filepath.Join(src, "public"))
+	// how explains a refusal that only symbolic links lead to.
+	how := func(lexical bool) string {
+		if lexical {
+			return ""
+		}
+		return " once symbolic links are resolved (it is " + realOut + ")"
+	}
+	if site.Within(realOut, realSrc) {
+		return fmt.Errorf("output %s would contain the site itself%s: choose a folder such as %s", out, how(site.Within(absOut, absSrc)), filepath.Join(src, "public"))
 	}
 	for _, d := range []string{site.ContentDir, "keys", "themes", ".conclave"} {
-		inner := filepath.Join(absSrc, d)
-		if site.Within(inner, absOut) {
-			return fmt.Errorf("output %s is inside the site's %s/ folder: choose a folder such as %s", out, d, filepath.Join(src, "public"))
+		inner, err := resolve(filepath.Join(realSrc, d))
+		if err != nil {
+			return fmt.Errorf("checking output %s: %w", out, err)
+		}
+		if site.Within(inner, realOut) {
+			return fmt.Errorf("output %s is inside the site's %s/ folder%s: choose a folder such as %s", out, d, how(site.Within(filepath.Join(absSrc, d), absOut)), filepath.Join(src, "public"))
 		}
 	}
 	return nil
+}
+
+// resolve returns the absolute path of p with symbolic links resolved. The
+// part of p that does not exist yet is joined to its deepest existing
+// ancestor, resolved.
+func resolve(p string) (string, error) {
+	dir, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for {
+		_, err := os.Lstat(dir)
+		if err == nil {
+			real, err := filepath.EvalSymlinks(dir)
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = filepath.Dir(dir)
+	}
 }

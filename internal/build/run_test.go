@@ -134,21 +134,41 @@ func TestRefusesDangerousOut(t *testing.T) {
 	src := copySite(t)
 	foreign := filepath.Join(t.TempDir(), "home")
 	write(t, foreign, "thesis.tex", "precious")
-	tests := []struct{ out, want string }{
-		{foreign, "refusing to replace"},
-		{src, "would contain the site itself"},
-		{filepath.Dir(src), "would contain the site itself"},
-		{filepath.Join(src, "content", "out"), "inside the site's content/ folder"},
-		{filepath.Join(src, "themes"), "inside the site's themes/ folder"},
+	// Symbolic links to the site's content/ folder, to the site, and to
+	// the folder holding it.
+	links := t.TempDir()
+	for name, target := range map[string]string{"pubs": filepath.Join(src, "content"), "site": src, "up": filepath.Dir(src)} {
+		if err := os.Symlink(target, filepath.Join(links, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(p string) string { return filepath.Join(links, p) }
+	tests := []struct{ src, out, want string }{
+		{src, foreign, "refusing to replace"},
+		{src, src, "would contain the site itself"},
+		{src, filepath.Dir(src), "would contain the site itself"},
+		{src, filepath.Join(src, "content", "out"), "inside the site's content/ folder"},
+		{src, filepath.Join(src, "themes"), "inside the site's themes/ folder"},
+		{src, link("pubs/x"), "output " + link("pubs/x") + " is inside the site's content/ folder once symbolic links are resolved (it is " + filepath.Join(src, "content", "x") + ")"},
+		{src, link("pubs/new/deeper"), "inside the site's content/ folder"},
+		{src, link("up/site/content/x"), "inside the site's content/ folder"},
+		{src, link("up"), "would contain the site itself"},
+		{link("site"), filepath.Join(src, "content", "x"), "inside the site's content/ folder"},
+		{link("site"), src, "would contain the site itself"},
 	}
 	for _, tt := range tests {
-		_, err := Run(Options{Source: src, Out: tt.out})
+		_, err := Run(Options{Source: tt.src, Out: tt.out})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("out %s: error %v, want %q", tt.out, err, tt.want)
+			t.Errorf("source %s, out %s: error %v, want %q", tt.src, tt.out, err, tt.want)
 		}
 	}
 	if data, err := os.ReadFile(filepath.Join(foreign, "thesis.tex")); err != nil || string(data) != "precious" {
 		t.Errorf("foreign folder touched: %q, %v", data, err)
+	}
+	for _, p := range []string{"content/x", "content/new"} {
+		if _, err := os.Lstat(filepath.Join(src, p)); err == nil {
+			t.Errorf("%s written into the site", p)
+		}
 	}
 }
 
