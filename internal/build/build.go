@@ -10,8 +10,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -261,8 +259,8 @@ func copyFiles(s *site.Site, leaveOut map[string]bool, emit render.Emit) error {
 func checkOut(src, out string) error {
 	absSrc, err1 := filepath.Abs(src)
 	absOut, err2 := filepath.Abs(out)
-	realSrc, err3 := resolve(src)
-	realOut, err4 := resolve(out)
+	realSrc, err3 := site.RealPath(src)
+	realOut, err4 := site.RealPath(out)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return fmt.Errorf("checking output %s: %w", out, err)
 	}
@@ -277,7 +275,7 @@ func checkOut(src, out string) error {
 		return fmt.Errorf("output %s would contain the site itself%s: choose a folder such as %s", out, how(site.Within(absOut, absSrc)), filepath.Join(src, "public"))
 	}
 	for _, d := range []string{site.ContentDir, "keys", "themes", ".conclave"} {
-		inner, err := resolve(filepath.Join(realSrc, d))
+		inner, err := site.RealPath(filepath.Join(realSrc, d))
 		if err != nil {
 			return fmt.Errorf("checking output %s: %w", out, err)
 		}
@@ -286,30 +284,4 @@ func checkOut(src, out string) error {
 		}
 	}
 	return nil
-}
-
-// resolve returns the absolute path of p with symbolic links resolved. The
-// part of p that does not exist yet is joined to its deepest existing
-// ancestor, resolved.
-func resolve(p string) (string, error) {
-	dir, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	rest := ""
-	for {
-		_, err := os.Lstat(dir)
-		if err == nil {
-			real, err := filepath.EvalSymlinks(dir)
-			if err != nil {
-				return "", err
-			}
-			return filepath.Join(real, rest), nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
-			return "", err
-		}
-		rest = filepath.Join(filepath.Base(dir), rest)
-		dir = filepath.Dir(dir)
-	}
 }

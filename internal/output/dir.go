@@ -50,7 +50,9 @@ func NewDir(final string) (*Dir, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(entries) > 0 {
+		// Hidden entries alone (a fresh gh-pages worktree's .git) are kept
+		// by Commit, so such a folder is as good as empty.
+		if slices.ContainsFunc(entries, func(e os.DirEntry) bool { return !hidden(e.Name()) }) {
 			if err := checkPrevious(final, entries); err != nil {
 				return nil, err
 			}

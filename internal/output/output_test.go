@@ -112,6 +112,28 @@ func TestNewDirRefusesForeignFolder(t *testing.T) {
 	} else {
 		d.Abort()
 	}
+
+	// A fresh gh-pages worktree holds only .git, which Commit keeps.
+	worktree := filepath.Join(dir, "worktree")
+	if err := os.MkdirAll(filepath.Join(worktree, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(worktree, ".git", "HEAD"), []byte("ref: refs/heads/gh-pages\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err = NewDir(worktree)
+	if err != nil {
+		t.Fatalf("NewDir on a folder holding only .git: %v", err)
+	}
+	if err := d.WriteFile("index.html", []byte("<p>hi</p>")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if head, err := os.ReadFile(filepath.Join(worktree, ".git", "HEAD")); err != nil || !strings.Contains(string(head), "gh-pages") {
+		t.Errorf(".git/HEAD after the build: %q, %v", head, err)
+	}
 }
 
 // TestNewDirWantsEveryFileListed: a folder is a previous build only if its

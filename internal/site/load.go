@@ -294,11 +294,11 @@ func checkURLs(s *Site) error {
 // folder out; any other link, or a loop, is an error.
 func walk(root, out, dir string, visit func(rel string)) error {
 	var errs diag.List
-	absRoot, err := realPath(root)
+	absRoot, err := RealPath(root)
 	if err != nil {
 		return err
 	}
-	absOut, err := realPath(out)
+	absOut, err := RealPath(out)
 	if err != nil {
 		return err
 	}
@@ -367,22 +367,29 @@ func walk(root, out, dir string, visit func(rel string)) error {
 	return errs.Err()
 }
 
-// realPath makes p absolute and resolves symbolic links in as much of it
-// as exists.
-func realPath(p string) (string, error) {
-	abs, err := filepath.Abs(p)
+// RealPath returns the absolute path of p with symbolic links resolved.
+// The part of p that does not exist yet is joined to its deepest existing
+// ancestor, resolved.
+func RealPath(p string) (string, error) {
+	dir, err := filepath.Abs(p)
 	if err != nil {
 		return "", err
 	}
 	rest := ""
-	for dir := abs; ; dir = filepath.Dir(dir) {
-		if real, err := filepath.EvalSymlinks(dir); err == nil {
+	for {
+		_, err := os.Lstat(dir)
+		if err == nil {
+			real, err := filepath.EvalSymlinks(dir)
+			if err != nil {
+				return "", err
+			}
 			return filepath.Join(real, rest), nil
 		}
-		if dir == filepath.Dir(dir) {
-			return abs, nil
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+			return "", err
 		}
 		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = filepath.Dir(dir)
 	}
 }
 
