@@ -203,7 +203,7 @@ func dateView(t time.Time) *DateView {
 func (r *Renderer) data(kind, url string) *data {
 	d := &data{Site: r.view, Kind: kind, CSP: CSP, Root: rootFrom(url)}
 	switch kind {
-	case "home", "tag", "tags", "404":
+	case "home", "section", "tag", "tags", "404":
 		d.Description = r.view.Description // the site's, unless the page has its own
 	}
 	if r.view.BaseURL != "" && kind != "404" {
