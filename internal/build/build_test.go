@@ -31,8 +31,8 @@ func TestGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := readTree(t, out)
-	want := readTree(t, golden)
+	got := testtool.Tree(t, out)
+	want := testtool.Tree(t, golden)
 	for p, w := range want {
 		g, ok := got[p]
 		if !ok {
@@ -58,15 +58,6 @@ func TestGolden(t *testing.T) {
 	if want := "content/notes/gamma.md:1: no date: left out of the feed (add date: YYYY-MM-DD)"; len(warns) != 1 || warns[0] != want {
 		t.Errorf("warnings = %q, want only %q", warns, want)
 	}
-}
-
-func readTree(t *testing.T, root string) map[string][]byte {
-	t.Helper()
-	files, err := testtool.ReadTree(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
 }
 
 func firstDiff(want, got []byte) string {

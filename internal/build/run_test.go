@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // copySite copies testdata/site to a temporary folder and returns it.
@@ -43,12 +45,12 @@ func TestFailedBuildLeavesOutputUntouched(t *testing.T) {
 			if _, err := Run(Options{Source: src}); err != nil {
 				t.Fatal(err)
 			}
-			before := readTree(t, out)
+			before := testtool.Tree(t, out)
 			breakSite(t, src)
 			if _, err := Run(Options{Source: src}); err == nil {
 				t.Fatal("broken site built")
 			}
-			after := readTree(t, out)
+			after := testtool.Tree(t, out)
 			if len(after) != len(before) {
 				t.Fatalf("output changed: %d files before, %d after", len(before), len(after))
 			}
@@ -180,7 +182,7 @@ func TestDeterministicAndMemoryEqualsDisk(t *testing.T) {
 		if _, err := Run(Options{Source: src, Out: out}); err != nil {
 			t.Fatal(err)
 		}
-		trees = append(trees, readTree(t, out))
+		trees = append(trees, testtool.Tree(t, out))
 	}
 	_, mem, err := Memory(Options{Source: src})
 	if err != nil {

@@ -22,16 +22,7 @@ func write(t *testing.T, opt Options) map[string][]byte {
 	if err := Write(dir, opt); err != nil {
 		t.Fatal(err)
 	}
-	return readTree(t, filepath.Join(dir, "content"))
-}
-
-func readTree(t *testing.T, root string) map[string][]byte {
-	t.Helper()
-	files, err := testtool.ReadTree(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return testtool.Tree(t, filepath.Join(dir, "content"))
 }
 
 func sameTree(a, b map[string][]byte) bool {

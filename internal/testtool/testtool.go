@@ -65,3 +65,13 @@ func ReadTree(root string) (map[string][]byte, error) {
 	})
 	return files, err
 }
+
+// Tree is [ReadTree] for tests: it ends the test if the tree cannot be read.
+func Tree(t testing.TB, root string) map[string][]byte {
+	t.Helper()
+	files, err := ReadTree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
