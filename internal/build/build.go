@@ -145,8 +145,11 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 				files = append(files, f)
 			}
 		}
-		var view *render.PageView
-		var intro *render.Intro
+		var (
+			view  *render.PageView
+			intro *render.Intro
+			err   error
+		)
 		if p.Kind == site.KindPage {
 			view, err = r.Page(doc, emit)
 		} else {

@@ -34,7 +34,8 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 // PerPage is how many briefings a list page shows.
 const PerPage = 20
 
-// Emit receives one output file: a slash path and its bytes.
+// Emit receives one output file: a slash path and its bytes. It is called
+// from several goroutines at once.
 type Emit func(path string, data []byte) error
 
 // Renderer renders one site with one theme.
