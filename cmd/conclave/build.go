@@ -12,7 +12,7 @@ import (
 
 func buildCmd() *cobra.Command {
 	var opt build.Options
-	var quiet bool
+	var quiet, noCache bool
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Build the site into public/",
@@ -25,6 +25,9 @@ as it was.`,
   conclave build --drafts`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !noCache {
+				opt.CacheKey = cacheKey(cmd)
+			}
 			rep, err := build.Run(opt)
 			if rep != nil {
 				printWarnings(cmd, rep.Warnings)
@@ -43,6 +46,7 @@ as it was.`,
 	f.StringVarP(&opt.Out, "out", "o", "", "output folder (default SOURCE/public)")
 	f.BoolVarP(&opt.Drafts, "drafts", "D", false, "include pages marked draft: true")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
+	f.BoolVar(&noCache, "no-cache", false, "encrypt every restricted block anew, without reading or writing the seal cache in .conclave/")
 	return cmd
 }
 

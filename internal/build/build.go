@@ -11,17 +11,21 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/render"
+	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -30,7 +34,14 @@ type Options struct {
 	Source string // site root, holding conclave.toml; default "."
 	Out    string // output folder; default <Source>/public
 	Drafts bool   // include pages marked draft: true
+	// CacheKey opens the seal cache in <Source>/.conclave (see
+	// [seal.Cache]); nil builds without it, encrypting every block anew.
+	// Memory builds read the cache but never write it.
+	CacheKey []byte
 }
+
+// CacheDir is the folder of a site's local cache, never published.
+const CacheDir = ".conclave"
 
 // Report says what a build did.
 type Report struct {
@@ -44,6 +55,7 @@ type Report struct {
 	DraftFiles int   // content files left out because only drafts link to them
 	Duration   time.Duration
 	Warnings   []*diag.Warning
+	Seal       seal.Stats
 }
 
 // Run builds the site into its output folder.
@@ -62,11 +74,18 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	cache, warn, err := openCache(src, opt.CacheKey)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := output.NewDir(out)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := run(s, dir)
+	rep, err := run(s, dir, cache)
+	if rep != nil && warn != nil {
+		rep.Warnings = append(rep.Warnings, warn)
+	}
 	if err != nil {
 		dir.Abort()
 		return rep, err
@@ -74,6 +93,10 @@ func Run(opt Options) (*Report, error) {
 	if err := dir.Commit(); err != nil {
 		dir.Abort()
 		return rep, fmt.Errorf("replacing %s: %w", out, err)
+	}
+	// Only a published build's ciphertext is worth keeping.
+	if err := cache.Save(); err != nil {
+		rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the seal cache: %v (the next build encrypts every block anew)", err))
 	}
 	rep.Out = out
 	rep.Duration = time.Since(start)
@@ -83,12 +106,20 @@ func Run(opt Options) (*Report, error) {
 // Memory builds the site into memory, for the preview server.
 func Memory(opt Options) (*Report, *output.Memory, error) {
 	start := time.Now()
-	s, err := site.Load(cmp.Or(opt.Source, "."), site.Options{Drafts: opt.Drafts})
+	src := cmp.Or(opt.Source, ".")
+	s, err := site.Load(src, site.Options{Drafts: opt.Drafts})
+	if err != nil {
+		return nil, nil, err
+	}
+	cache, warn, err := openCache(src, opt.CacheKey)
 	if err != nil {
 		return nil, nil, err
 	}
 	mem := output.NewMemory()
-	rep, err := run(s, mem)
+	rep, err := run(s, mem, cache)
+	if rep != nil && warn != nil {
+		rep.Warnings = append(rep.Warnings, warn)
+	}
 	if err != nil {
 		return rep, nil, err
 	}
@@ -97,7 +128,7 @@ func Memory(opt Options) (*Report, *output.Memory, error) {
 }
 
 // run renders the loaded site s into w and writes its manifest.
-func run(s *site.Site, w output.Writer) (*Report, error) {
+func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 	rep := &Report{Drafts: s.Drafts, Warnings: s.Warnings}
 	if s.Config.BaseURL == "" {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
@@ -119,17 +150,51 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 		}
 		return rep, &diag.Error{File: site.ConfigFile, Line: line, Msg: err.Error(), Err: err}
 	}
+	// keys/ is read even when no page restricts anything, so that a broken
+	// key file is found before the first restricted block needs it.
+	reg, err := audience.Load(s.Root)
+	if err != nil {
+		return rep, err
+	}
 	r := render.New(s, theme, conv)
 	emit := w.WriteFile
 
-	// Briefings, in parallel; intros of the home and section lists.
 	var (
-		mu     sync.Mutex
-		errs   diag.List
-		views  = make([]*render.PageView, 0, len(s.Pages))
-		intros = map[string]*render.Intro{}
-		linked = map[string]bool{} // content files that published pages link to
+		mu      sync.Mutex
+		errs    diag.List
+		views   = make([]*render.PageView, 0, len(s.Pages))
+		intros  = map[string]*render.Intro{}
+		linked  = map[string]bool{} // content files that published pages link to
+		private []privateLink       // links to content files from restricted text
+		sealed  []*markdown.Doc     // pages with restricted blocks, rendered once sealed
 	)
+	// renderDoc renders a page, or the intro of a list, once it holds no
+	// restricted block.
+	renderDoc := func(doc *markdown.Doc) {
+		var (
+			view  *render.PageView
+			intro *render.Intro
+			err   error
+		)
+		if doc.Page.Kind == site.KindPage {
+			view, err = r.Page(doc, emit)
+		} else {
+			intro, err = r.RenderIntro(doc)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			errs.Add(err)
+		case view != nil:
+			views = append(views, view)
+		default:
+			intros[doc.Page.Section] = intro
+		}
+	}
+
+	// Parse every page, in parallel; render at once those that restrict
+	// nothing.
 	par.Do(len(s.Pages), par.IO(), func(i int) {
 		p := s.Pages[i]
 		doc := conv.Parse(p, s)
@@ -139,39 +204,63 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 			mu.Unlock()
 			return
 		}
-		var files []string
+		mu.Lock()
 		for _, l := range doc.Links {
-			if f, ok := s.FileTarget(p, l); ok {
-				files = append(files, f)
+			if f, ok := s.FileTarget(p, l.Dest); ok {
+				if l.Restricted {
+					private = append(private, privateLink{file: f, page: p.Path, line: l.Line})
+				} else {
+					linked[f] = true
+				}
 			}
 		}
-		var (
-			view  *render.PageView
-			intro *render.Intro
-			err   error
-		)
-		if p.Kind == site.KindPage {
-			view, err = r.Page(doc, emit)
-		} else {
-			intro, err = r.RenderIntro(doc)
+		if len(doc.Blocks) > 0 {
+			sealed = append(sealed, doc)
+			mu.Unlock()
+			return
 		}
+		mu.Unlock()
+		renderDoc(doc)
+	})
+	errs.Add(privateFiles(private, linked))
+
+	// Seal: check every audience and label, then encrypt, then render.
+	var secrets []leakcheck.Secret
+	sort.Slice(sealed, func(i, j int) bool { return sealed[i].Page.Path < sealed[j].Page.Path })
+	plan, err := seal.NewPlan(sealed, reg, cfg)
+	errs.Add(err)
+	if err := errs.Err(); err != nil {
+		return rep, err
+	}
+	sealer, err := seal.NewSealer(plan, conv, cache)
+	if err != nil {
+		return rep, err
+	}
+	var sealOut []leakcheck.File // packets and keyrings, scanned with the rest
+	emitSealed := func(p string, data []byte) error {
 		mu.Lock()
-		defer mu.Unlock()
-		for _, f := range files {
-			linked[f] = true
-		}
-		switch {
-		case err != nil:
-			errs.Add(err)
-		case view != nil:
-			views = append(views, view)
-		default:
-			intros[p.Section] = intro
+		sealOut = append(sealOut, leakcheck.File{Path: p, Data: data})
+		mu.Unlock()
+		return emit(p, data)
+	}
+	par.Do(len(sealed), par.IO(), func(i int) {
+		doc := sealed[i]
+		sec, err := sealer.Seal(doc, emitSealed)
+		mu.Lock()
+		secrets = append(secrets, sec...)
+		errs.Add(err)
+		mu.Unlock()
+		if err == nil {
+			renderDoc(doc)
 		}
 	})
 	if err := errs.Err(); err != nil {
 		return rep, err
 	}
+	if err := sealer.Keyrings(reg, emitSealed); err != nil {
+		return rep, err
+	}
+	rep.Seal = sealer.Stats()
 	rep.Briefings = len(views)
 	draftOnly := draftOnlyFiles(s, conv, linked)
 	rep.DraftFiles = len(draftOnly)
@@ -210,6 +299,13 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 		}
 	}
 
+	// The safety net: no restricted text, recipient name or public key in
+	// any byte written.
+	secrets = append(secrets, recipientSecrets(reg)...)
+	if err := scanOutput(s, conv, w, secrets, sealOut); err != nil {
+		return rep, err
+	}
+
 	// The manifest covers every file written above.
 	entries := w.Entries()
 	list := make([]manifest.Entry, len(entries))
@@ -230,13 +326,48 @@ func run(s *site.Site, w output.Writer) (*Report, error) {
 	return rep, nil
 }
 
+// privateLink is a link from restricted text to a content file.
+type privateLink struct {
+	file, page string
+	line       int
+}
+
+// privateFiles refuses content files that only restricted text links to:
+// files are published as they are, so the file would be public although
+// only the block's recipients were meant to see it.
+func privateFiles(links []privateLink, linked map[string]bool) error {
+	var errs diag.List
+	for _, l := range links {
+		if !linked[l.file] {
+			errs.Add(diag.Errorf(l.page, l.line, "restricted text links to %s, which would be published in clear: files are not sealed (link it from public text if it may be public, or put its content in the block)", l.file))
+		}
+	}
+	return errs.Err()
+}
+
+// openCache opens the seal cache of the site at src, if a key is given.
+// A cache that cannot be used is a warning: the build goes on without it.
+func openCache(src string, key []byte) (*seal.Cache, *diag.Warning, error) {
+	if key == nil {
+		return nil, nil, nil
+	}
+	c, warning, err := seal.OpenCache(filepath.Join(src, CacheDir), key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the seal cache: %w", err)
+	}
+	if warning != "" {
+		return c, diag.Errorf(CacheDir, 0, "%s", warning), nil
+	}
+	return c, nil, nil
+}
+
 // draftOnlyFiles returns the content files that drafts left out of the
 // build link to and no published page does: they stay out with the drafts.
 func draftOnlyFiles(s *site.Site, conv *markdown.Converter, linked map[string]bool) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range s.DraftPages {
 		for _, l := range conv.Parse(p, nil).Links {
-			if f, ok := s.FileTarget(p, l); ok && !linked[f] {
+			if f, ok := s.FileTarget(p, l.Dest); ok && !linked[f] {
 				out[f] = true
 			}
 		}

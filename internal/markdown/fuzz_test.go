@@ -5,6 +5,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/yuin/goldmark/ast"
+
+	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 )
 
 var (
@@ -19,7 +23,10 @@ var (
 
 // FuzzMarkdown checks that no markdown, however malformed, panics the
 // converter, renders script, a style or event attribute, or a script URL,
-// or lets a restricted block through validation.
+// or lets restricted text out: after any prefix, a restricted block's text
+// is either inside a restricted block of the tree, or the page fails
+// validation; the renderer refuses an unsealed block; and once blocks are
+// replaced by placeholders, the HTML holds none of their text.
 func FuzzMarkdown(f *testing.F) {
 	for _, s := range []string{
 		"# Title\n\nText with *emphasis*, `code` and a [link](other.md#x).\n",
@@ -29,6 +36,8 @@ func FuzzMarkdown(f *testing.F) {
 		"![i](data:text/html,x)\n", "> ::: restricted to=a\n> x\n> :::\n", "- :::restricted\n",
 		"## H {onclick=\"x()\" style=\"color:red\"}\n", "<a href=\"x\" onmouseover=\"y\">z</a>\n",
 		"[a]: JAVASCRIPT:x\n\n[a]\n", "Setext {style=\"a\"}\n===\n",
+		"::: restricted to=a\n```\n", "<div>\n", "    indented\n", "::: restricted to=a\n:::: restricted to=a\n",
+		"- item\n  ::: restricted to=a\n  text\n", "> quote\n", "```\n", "::: note\n", "Para\n",
 	} {
 		f.Add(s)
 	}
@@ -38,33 +47,121 @@ func FuzzMarkdown(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		doc := c.Parse(page(src), fakeResolver{"other.md": "../other/"})
-		_ = Validate(doc)
+		valid := Validate(doc) == nil
 		doc.Headings(2, 3)
 		doc.Summary(50)
 		var b bytes.Buffer
-		if err := c.Render(&b, doc); err != nil {
+		err := c.Render(&b, doc)
+		switch {
+		case len(doc.Blocks) > 0 && err == nil:
+			t.Fatalf("an unsealed restricted block rendered:\n%s", b.String())
+		case len(doc.Blocks) == 0 && err != nil:
 			t.Fatalf("render: %v", err)
 		}
+		sealAll(doc)
+		b.Reset()
+		if err := c.Render(&b, doc); err != nil {
+			t.Fatalf("render after sealing: %v", err)
+		}
 		html := b.String()
-		if strings.Contains(strings.ToLower(html), "<script") {
-			t.Fatalf("script element rendered:\n%s", html)
-		}
-		if m := unsafeAttr.FindString(html); m != "" {
-			t.Fatalf("unsafe attribute rendered: %s\n%s", m, html)
-		}
-		for _, m := range urlAttr.FindAllStringSubmatch(html, -1) {
-			u := strings.ToLower(schemeNoise.ReplaceAllString(m[2], ""))
-			for _, scheme := range []string{"javascript:", "vbscript:", "data:text", "file:"} {
-				if strings.HasPrefix(u, scheme) {
-					t.Fatalf("%s URL rendered: %s\n%s", scheme, m[0], html)
-				}
-			}
+		if valid {
+			checkSafeHTML(t, html)
 		}
 
-		// Whatever comes before it, a restricted block is refused.
-		sealed := c.Parse(page(src+"\n\n::: restricted to=board\nEmbargoed detail\n:::\n"), nil)
-		if Validate(sealed) == nil {
-			t.Fatalf("restricted block passed validation after:\n%q", src)
+		// Whatever comes before it, a restricted block's text stays in a
+		// block, or the page is refused.
+		const canary = "Embargoed detail QX7"
+		for _, tail := range []string{
+			"\n\n::: restricted to=board\n" + canary + "\n:::\n",
+			"\n\n::: restricted to=board\n## " + canary + "\n\n- " + canary + "\n:::\n",
+		} {
+			doc := c.Parse(page(src+tail), nil)
+			if Validate(doc) != nil {
+				continue
+			}
+			if out := textOutsideBlocks(doc); strings.Contains(out, "QX7") {
+				t.Fatalf("restricted text outside a block after:\n%q\ntext outside blocks: %q", src, out)
+			}
+			for _, h := range doc.Headings(1, 6) {
+				if strings.Contains(h.Text+h.ID, "QX7") || strings.Contains(h.ID, "qx7") {
+					t.Fatalf("restricted heading listed: %+v", h)
+				}
+			}
+			if strings.Contains(doc.Summary(50), "QX7") {
+				t.Fatalf("restricted text in the summary after:\n%q", src)
+			}
+			sealAll(doc)
+			b.Reset()
+			if err := c.Render(&b, doc); err != nil {
+				t.Fatalf("render after sealing: %v", err)
+			}
+			if strings.Contains(b.String(), "QX7") || strings.Contains(strings.ToLower(b.String()), "qx7") {
+				t.Fatalf("restricted text rendered after sealing, after:\n%q\n%s", src, b.String())
+			}
 		}
 	})
+}
+
+// sealAll replaces every restricted block of doc with a placeholder, as
+// the sealing stage does, innermost first.
+func sealAll(doc *Doc) {
+	for i := len(doc.Blocks) - 1; i >= 0; i-- {
+		restricted.Replace(doc.Blocks[i], &restricted.Sealed{Packet: "packets/x.age", Audience: "board"})
+	}
+	doc.Blocks = nil
+}
+
+// textOutsideBlocks is every text of doc's tree that no restricted block
+// holds.
+func textOutsideBlocks(doc *Doc) string {
+	var b strings.Builder
+	_ = ast.Walk(doc.Root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *restricted.Block:
+			return ast.WalkSkipChildren, nil
+		case *ast.Text:
+			b.Write(n.Segment.Value(doc.Source))
+			b.WriteByte(' ')
+		case *ast.String:
+			b.Write(n.Value)
+			b.WriteByte(' ')
+		case *ast.CodeBlock, *ast.FencedCodeBlock, *ast.HTMLBlock:
+			lines := n.Lines()
+			for i := 0; i < lines.Len(); i++ {
+				seg := lines.At(i)
+				b.Write(seg.Value(doc.Source))
+			}
+		}
+		if l, ok := n.(*ast.Link); ok {
+			b.Write(l.Destination)
+		}
+		if h, ok := n.(*ast.Heading); ok {
+			if id, ok := headingID(h); ok {
+				b.Write(id)
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return b.String()
+}
+
+func checkSafeHTML(t *testing.T, html string) {
+	t.Helper()
+	if strings.Contains(strings.ToLower(html), "<script") {
+		t.Fatalf("script element rendered:\n%s", html)
+	}
+	if m := unsafeAttr.FindString(html); m != "" {
+		t.Fatalf("unsafe attribute rendered: %s\n%s", m, html)
+	}
+	for _, m := range urlAttr.FindAllStringSubmatch(html, -1) {
+		u := strings.ToLower(schemeNoise.ReplaceAllString(m[2], ""))
+		for _, scheme := range []string{"javascript:", "vbscript:", "data:text", "file:"} {
+			if strings.HasPrefix(u, scheme) {
+				t.Fatalf("%s URL rendered: %s\n%s", scheme, m[0], html)
+			}
+		}
+	}
 }

@@ -1,14 +1,13 @@
 package markdown
 
 import (
-	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/site"
 )
 
 // resolveLinks records the destination of every relative link and image
@@ -32,7 +31,7 @@ func (d *Doc) resolveLinks(r Resolver) {
 		if !isRelative(s) {
 			return ast.WalkContinue, nil
 		}
-		d.Links = append(d.Links, s)
+		d.Links = append(d.Links, Link{Dest: s, Line: d.nodeLine(n), Restricted: InBlock(n) != nil})
 		if r == nil {
 			return ast.WalkContinue, nil
 		}
@@ -62,29 +61,15 @@ func isRelative(dest string) bool {
 	return true
 }
 
-// Validate returns the located problems of a parsed page: broken links, and
-// the features this build cannot publish safely.
+// Validate returns the located problems of a parsed page: broken links,
+// mistakes in restricted blocks, and text that looks like a restricted
+// block but did not parse as one.
 func Validate(d *Doc) error {
 	var errs diag.List
 	errs.Add(d.Errors.Err())
-	// Until blocks can be sealed, a restricted passage or page must never
-	// reach the output as plaintext: refuse it (fail closed).
-	if line, ok := d.Page.Front.Lines["audience"]; ok {
-		errs.Add(diag.Errorf(d.Page.Path, line, "audience: this version of conclave cannot seal pages yet, so it refuses to publish a restricted page"))
-	}
-	if !bytes.Contains(d.Source, []byte(":::")) {
-		return errs.Err()
-	}
-	for _, m := range fenceWord.FindAllSubmatchIndex(d.Source, -1) {
-		word := strings.ToLower(string(d.Source[m[2]:m[3]]))
-		if word == "restricted" || diag.Suggest(word, []string{"restricted"}) != "" {
-			errs.Add(diag.Errorf(d.Page.Path, d.Line(m[0]), "restricted block: this version of conclave cannot seal blocks yet, so it refuses to publish one"))
-		}
+	errs.Add(d.checkStray())
+	if line, ok := d.Page.Front.Lines["audience"]; ok && d.Page.Kind != site.KindPage {
+		errs.Add(diag.Errorf(d.Page.Path, line, "audience: a home or section page cannot be restricted as a whole; put restricted blocks in its text instead"))
 	}
 	return errs.Err()
 }
-
-// fenceWord finds ":::" followed by a word anywhere in a line, inside list
-// items, quotes and code alike, so that no restricted block (or a misspelt
-// one) slips through as plain text.
-var fenceWord = regexp.MustCompile(`:{3,}[ 	]*([A-Za-z]+)`)

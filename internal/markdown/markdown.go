@@ -25,8 +25,10 @@ import (
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -69,10 +71,14 @@ func New(opt Options) (*Converter, error) {
 				highlighting.WithStyle(style),
 				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
 			),
+			restricted.Extension,
 		),
 		goldmark.WithParserOptions(
 			parser.WithAutoHeadingID(),
 			parser.WithAttribute(),
+			// Before the footnote parser (999), which would move a
+			// definition out of its block.
+			parser.WithBlockParsers(util.Prioritized(observer{}, 998)),
 		),
 		goldmark.WithRendererOptions(html.WithXHTML()),
 	)
@@ -97,10 +103,22 @@ type Doc struct {
 	Page   *site.Page
 	Root   ast.Node
 	Source []byte
-	// Links are the relative link and image destinations, as written.
-	Links []string
-	// Errors holds problems found while parsing (broken links); see [Validate].
+	// Links are the relative links and images, as written.
+	Links []Link
+	// Blocks are the page's restricted blocks in document order, each
+	// before the blocks nested in it. Sealing replaces them in the tree.
+	Blocks []*restricted.Block
+	// Errors holds problems found while parsing (broken links, mistakes in
+	// restricted blocks); see [Validate].
 	Errors diag.List
+}
+
+// Link is a relative link or image destination of a page.
+type Link struct {
+	Dest string // as written
+	Line int
+	// Restricted is set for a link inside a restricted block.
+	Restricted bool
 }
 
 // Resolver maps a relative link in a page to the URL it should have in the
@@ -114,9 +132,22 @@ type Resolver interface {
 // [Doc.Links] either way).
 func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 	doc := &Doc{Page: p, Source: p.Body}
-	ctx := parser.NewContext()
+	ids := &deferredIDs{}
+	ctx := parser.NewContext(parser.WithIDs(ids))
 	doc.Root = c.md.Parser().Parse(text.NewReader(p.Body), parser.WithContext(ctx))
 	keepAttributes(doc.Root)
+	if p.Front.Audience != nil && p.Kind == site.KindPage {
+		// The whole body is one restricted block.
+		w := restricted.NewWhole(p.Front.Audience, p.Front.TLP, p.Front.Lines["audience"])
+		for c := doc.Root.FirstChild(); c != nil; {
+			next := c.NextSibling()
+			w.AppendChild(w, c)
+			c = next
+		}
+		doc.Root.AppendChild(doc.Root, w)
+	}
+	doc.collectBlocks(ctx)
+	ids.assign(doc.Root)
 	doc.resolveLinks(r)
 	return doc
 }
@@ -143,9 +174,31 @@ func keepAttributes(root ast.Node) {
 	})
 }
 
-// Render writes the document as HTML.
+// Render writes the document as HTML. It fails if the document still holds
+// a restricted block: only sealed placeholders are rendered.
 func (c *Converter) Render(w io.Writer, doc *Doc) error {
 	return c.md.Renderer().Render(w, doc.Source, doc.Root)
+}
+
+// RenderChildren writes the HTML of n's children, for the sealing stage
+// to encrypt a block's content.
+func (c *Converter) RenderChildren(w io.Writer, doc *Doc, n ast.Node) error {
+	r := c.md.Renderer()
+	for child := n.FirstChild(); child != nil; child = child.NextSibling() {
+		if err := r.Render(w, doc.Source, child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BlockLine returns the line of the page's file where b opens: its opening
+// line, or the audience key of a whole page.
+func (d *Doc) BlockLine(b *restricted.Block) int {
+	if b.Whole {
+		return b.Line
+	}
+	return d.Line(b.Offset)
 }
 
 // Line returns the line of the page's file on which byte offset off of the

@@ -116,28 +116,6 @@ func TestHeadingsAndSummary(t *testing.T) {
 	}
 }
 
-func TestValidateRefusesRestricted(t *testing.T) {
-	c := newConv(t)
-	d := c.Parse(page("Public.\n\n::: restricted to=board\nSecret.\n:::\n\n> :::: restricted\n\n- ::: restricted to=x\n  secret\n  :::\n\n1. :::Restriced\n\n::: note\n"), nil)
-	err := Validate(d)
-	if err == nil {
-		t.Fatal("a restricted block was accepted")
-	}
-	if n := strings.Count(err.Error(), "restricted block"); n != 4 {
-		t.Errorf("%d restricted blocks reported, want 4 (not the note):\n%v", n, err)
-	}
-	for _, want := range []string{"content/briefings/a.md:7: restricted block", "content/briefings/a.md:11: restricted block", "content/briefings/a.md:13: restricted block", "content/briefings/a.md:17: restricted block"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error = %q, want %q", err, want)
-		}
-	}
-	p := page("x")
-	p.Front.Lines["audience"] = 3
-	if err := Validate(c.Parse(p, nil)); err == nil || !strings.Contains(err.Error(), "content/briefings/a.md:3: audience:") {
-		t.Errorf("audience page: %v", err)
-	}
-}
-
 func TestNewRejectsUnknownStyle(t *testing.T) {
 	if _, err := New(Options{HighlightStyle: "no-such-style"}); err == nil {
 		t.Error("unknown style accepted")

@@ -1,10 +1,13 @@
 package markdown
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
+
+	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 )
 
 // Heading is an entry of a table of contents.
@@ -21,6 +24,9 @@ func (d *Doc) Headings(minLevel, maxLevel int) []Heading {
 	_ = ast.Walk(d.Root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
+		}
+		if _, ok := n.(*restricted.Block); ok {
+			return ast.WalkSkipChildren, nil // never list a restricted heading
 		}
 		h, ok := n.(*ast.Heading)
 		if !ok {
@@ -89,4 +95,58 @@ func truncateWords(s string, n int) string {
 		return s
 	}
 	return strings.Join(words[:n], " ") + "…"
+}
+
+// Texts returns the text of n and everything below it, as the pieces in
+// which it could reach a page or a list: the plain text of every
+// paragraph, heading and table cell, every run of text, every line of
+// code, every heading ID and every absolute link address. The sealing
+// stage gives them to the leak scan.
+func (d *Doc) Texts(n ast.Node) []string {
+	var out []string
+	add := func(b []byte) {
+		if s := strings.TrimSpace(string(b)); s != "" {
+			out = append(out, s)
+		}
+	}
+	_ = ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch c := c.(type) {
+		case *ast.Paragraph, *ast.TextBlock, *east.TableCell:
+			add([]byte(d.plainText(c)))
+		case *ast.Heading:
+			add([]byte(d.plainText(c)))
+			if id, ok := headingID(c); ok {
+				add(id)
+			}
+		case *ast.Text:
+			add(c.Segment.Value(d.Source))
+		case *ast.String:
+			add(c.Value)
+		case *ast.CodeBlock, *ast.FencedCodeBlock:
+			lines := c.Lines()
+			for i := 0; i < lines.Len(); i++ {
+				seg := lines.At(i)
+				add(seg.Value(d.Source))
+			}
+		case *ast.Link:
+			addURL(add, c.Destination, c.Title)
+		case *ast.Image:
+			addURL(add, c.Destination, c.Title)
+		case *ast.AutoLink:
+			add(c.URL(d.Source))
+		}
+		return ast.WalkContinue, nil
+	})
+	return out
+}
+
+func addURL(add func([]byte), dest, title []byte) {
+	// Relative links were resolved to the site's own URLs, which are public.
+	if bytes.Contains(dest, []byte(":")) {
+		add(dest)
+	}
+	add(title)
 }

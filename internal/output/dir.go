@@ -264,6 +264,14 @@ func (d *Dir) giveBack(names []string) error {
 	return errors.Join(errs...)
 }
 
+// ReadFile reads back a file written since NewDir.
+func (d *Dir) ReadFile(p string) ([]byte, error) {
+	if err := manifest.CheckPath(p); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(d.tmp, filepath.FromSlash(p)))
+}
+
 // Abort removes the temporary directory; the previous output stays as it
 // was. It leaves the folder if it holds entries Commit could not move back.
 func (d *Dir) Abort() {

@@ -11,6 +11,7 @@ package output
 import (
 	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"sort"
 	"sync"
 
@@ -24,6 +25,9 @@ type Writer interface {
 	WriteFile(p string, data []byte) error
 	// Entries lists what was written so far, sorted by path.
 	Entries() []Entry
+	// ReadFile returns the contents written at p, for checks of the whole
+	// output before it is committed.
+	ReadFile(p string) ([]byte, error)
 }
 
 // Entry is one written file.
@@ -97,6 +101,14 @@ func (m *Memory) WriteFile(p string, data []byte) error {
 	m.files[p] = append([]byte(nil), data...)
 	m.mu.Unlock()
 	return nil
+}
+
+// ReadFile returns the file at p.
+func (m *Memory) ReadFile(p string) ([]byte, error) {
+	if b, ok := m.Get(p); ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 }
 
 // Get returns the file at p.

@@ -29,7 +29,10 @@ type Config struct {
 	// TLP maps a label to the audience that a restricted block with that
 	// label and no to= gets by default.
 	TLP   map[tlp.Label][]string
-	lines map[string]int // by lower-case key
+	// PostQuantum makes every audience key a hybrid post-quantum one, even
+	// for audiences whose members have classic keys only.
+	PostQuantum bool
+	lines       map[string]int // by lower-case key
 
 	// HighlightStyle is the chroma style for code blocks, default "github";
 	// HighlightStyleDark the one for readers who prefer a dark scheme,
@@ -49,9 +52,12 @@ type rawConfig struct {
 		HighlightStyle     string `toml:"highlightStyle"`
 		HighlightStyleDark string `toml:"highlightStyleDark"`
 	} `toml:"markup"`
+	Seal struct {
+		PostQuantum bool `toml:"postQuantum"`
+	} `toml:"seal"`
 }
 
-var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle", "markup.highlightStyleDark"}
+var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle", "markup.highlightStyleDark", "seal", "seal.postQuantum"}
 
 // NamePattern is what a recipient or group name looks like.
 var NamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -104,6 +110,7 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		HighlightStyle:     raw.Markup.HighlightStyle,
 		HighlightStyleDark: raw.Markup.HighlightStyleDark,
 		TLP:                map[tlp.Label][]string{},
+		PostQuantum:        raw.Seal.PostQuantum,
 		lines:              lines,
 	}
 	var errs diag.List

@@ -1,0 +1,381 @@
+// Package seal encrypts restricted passages so that only their audiences
+// can read them, in two levels that keep every file a standard age file
+// (DESIGN §4):
+//
+//  1. Each distinct audience (a set of recipients after group expansion)
+//     gets an age identity for the release: X25519, or hybrid post-quantum
+//     when every member's keys are post-quantum or the site asks for it.
+//  2. Each restricted block is rendered to HTML, padded, and encrypted to
+//     its audience's key: packets/<name>.age. The page keeps a placeholder
+//     naming the packet, the TLP label and the audience's display label.
+//  3. Each recipient gets a keyring, packets/keyrings/<name>.age, encrypted
+//     to all of that recipient's keys, whose plaintext is an age identity
+//     file holding the keys of every audience the recipient belongs to.
+//
+// The cost is one stanza per packet and one per recipient key: it grows
+// with the number of blocks plus the number of recipients, not with their
+// product. File names are digests of the ciphertext: no recipient name,
+// public key or plaintext is in the output.
+//
+// With a [Cache], unchanged blocks of unchanged audiences keep their
+// ciphertext between builds, and so their packet names.
+//
+// [NewPlan] checks every block's audience and label before anything is
+// encrypted; a [Sealer] then seals the documents, replacing each block in
+// the tree by a placeholder before any page is rendered.
+package seal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+	"sync"
+
+	"filippo.io/age"
+
+	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/leakcheck"
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/markdown/restricted"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// Output paths.
+const (
+	PacketDir  = "packets"
+	KeyringDir = "packets/keyrings"
+)
+
+// RestrictedTitle is the public title of a page restricted as a whole.
+const RestrictedTitle = "Restricted briefing"
+
+// Emit receives one output file; it is called from several goroutines.
+type Emit func(path string, data []byte) error
+
+// Sealer seals the documents of one build. It is safe for concurrent use.
+type Sealer struct {
+	plan  *Plan
+	conv  *markdown.Converter
+	cache *Cache // nil: no cache
+
+	ids map[string]age.Identity // audience ID → its identity
+	rcp map[string]age.Recipient
+
+	mu      sync.Mutex
+	emitted map[string]bool // packet paths written
+	stats   Stats
+}
+
+// Stats counts what a Sealer did.
+type Stats struct {
+	Blocks, Pages        int // blocks sealed; whole pages among them
+	Packets, Keyrings    int // files written
+	Audiences            int
+	Recipients           int // recipients with a keyring
+	CachedPackets, Fresh int // packets reused from the cache, and encrypted anew
+}
+
+// NewSealer makes or reuses the key of every audience of plan. cache may
+// be nil.
+func NewSealer(plan *Plan, conv *markdown.Converter, cache *Cache) (*Sealer, error) {
+	s := &Sealer{plan: plan, conv: conv, cache: cache, ids: map[string]age.Identity{}, rcp: map[string]age.Recipient{}, emitted: map[string]bool{}}
+	for _, a := range plan.Audiences() {
+		id, r, err := cache.audienceKey(a)
+		if err != nil {
+			return nil, fmt.Errorf("audience key: %w", err)
+		}
+		s.ids[a.ID], s.rcp[a.ID] = id, r
+	}
+	s.stats.Audiences = len(plan.audiences)
+	return s, nil
+}
+
+// Stats returns what the sealer did so far.
+func (s *Sealer) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Seal replaces every restricted block of d with a placeholder, emitting
+// one packet per block, innermost blocks first. A page restricted as a
+// whole gets a public stand-in: d.Page is replaced by a copy titled
+// [RestrictedTitle], without summary or tags. A page without a label
+// takes its strictest block's.
+//
+// It returns the text of each block, for the leak scan.
+func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]leakcheck.Secret, error) {
+	if len(d.Blocks) == 0 {
+		return nil, nil
+	}
+	var secrets []leakcheck.Secret
+	page := *d.Page
+	page.Front.TLP = s.plan.PageLabel(d)
+	for i := len(d.Blocks) - 1; i >= 0; i-- {
+		b := d.Blocks[i]
+		pb := s.plan.blocks[b]
+		if pb == nil {
+			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "restricted block was not planned (a bug in conclave; refused)")
+		}
+		texts := d.Texts(b)
+		var buf bytes.Buffer
+		if b.Whole {
+			f := d.Page.Front
+			texts = append(texts, f.Title, f.Summary)
+			texts = append(texts, f.Tags...)
+			writeHeader(&buf, d.Page)
+			page.Front.Title, page.Front.Summary, page.Front.Tags = RestrictedTitle, "", nil
+		}
+		if err := s.conv.RenderChildren(&buf, d, b); err != nil {
+			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "rendering restricted block: %v", err)
+		}
+		path, err := s.packet(pb.aud, pad(buf.Bytes()), emit)
+		if err != nil {
+			return nil, &diag.Error{File: d.Page.Path, Line: d.BlockLine(b), Msg: "sealing: " + err.Error(), Err: err}
+		}
+		restricted.Replace(b, &restricted.Sealed{Packet: path, TLP: pb.label, Audience: pb.display, Whole: b.Whole})
+		secrets = append(secrets, leakcheck.Secret{File: d.Page.Path, Line: d.BlockLine(b), Texts: texts})
+		s.mu.Lock()
+		s.stats.Blocks++
+		if b.Whole {
+			s.stats.Pages++
+		}
+		s.mu.Unlock()
+	}
+	d.Blocks = nil
+	d.Page = &page
+	return secrets, nil
+}
+
+// writeHeader writes the title, summary and tags of a page restricted as a
+// whole at the top of its packet: they are as secret as its body.
+func writeHeader(b *bytes.Buffer, p *site.Page) {
+	b.WriteString(`<header class="sealed-header">` + "\n")
+	b.WriteString("<h1>" + html.EscapeString(p.Front.Title) + "</h1>\n")
+	if p.Front.Summary != "" {
+		b.WriteString(`<p class="summary">` + html.EscapeString(p.Front.Summary) + "</p>\n")
+	}
+	if len(p.Front.Tags) > 0 {
+		b.WriteString(`<p class="tags">Tags: ` + html.EscapeString(strings.Join(p.Front.Tags, ", ")) + "</p>\n")
+	}
+	b.WriteString("</header>\n")
+}
+
+// packet encrypts plaintext to aud, or takes the ciphertext the cache
+// holds for the same plaintext and audience, and emits it once.
+func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, error) {
+	key := packetKey(aud, plaintext)
+	ct, cached := s.cache.packet(key)
+	if !cached {
+		var err error
+		if ct, err = encrypt(plaintext, s.rcp[aud.ID]); err != nil {
+			return "", err
+		}
+		// The first ciphertext stored wins, so that identical blocks of
+		// one build share one packet.
+		ct = s.cache.putPacket(key, ct)
+	}
+	path := PacketDir + "/" + digestName(ct) + ".age"
+	s.mu.Lock()
+	dup := s.emitted[path]
+	s.emitted[path] = true
+	if cached {
+		s.stats.CachedPackets++
+	} else {
+		s.stats.Fresh++
+	}
+	if !dup {
+		s.stats.Packets++
+	}
+	s.mu.Unlock()
+	if dup {
+		return path, nil
+	}
+	return path, emit(path, ct)
+}
+
+// Keyrings emits one keyring per recipient of any audience: an age file,
+// encrypted to the recipient's keys, holding the identities of the
+// recipient's audiences. A recipient with both classic and post-quantum
+// keys gets one keyring for each kind, as age does not mix them in one
+// file.
+func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
+	byMember := map[string][]*Audience{}
+	for _, a := range s.plan.Audiences() {
+		for _, m := range a.Members {
+			byMember[m] = append(byMember[m], a)
+		}
+	}
+	names := make([]string, 0, len(byMember))
+	for m := range byMember {
+		names = append(names, m)
+	}
+	slices.Sort(names)
+	var errs diag.List
+	for _, m := range names {
+		r, _ := reg.Recipient(m)
+		plaintext := s.keyringText(byMember[m])
+		for _, keys := range splitKeys(r.Keys) {
+			ct, err := s.keyring(keys, plaintext)
+			if err != nil {
+				errs.Add(diag.Errorf(r.File, keys[0].Line, "encrypting %s's keyring: %v", m, err))
+				continue
+			}
+			path := KeyringDir + "/" + digestName(ct) + ".age"
+			if err := emit(path, ct); err != nil {
+				errs.Add(err)
+				continue
+			}
+			s.mu.Lock()
+			s.stats.Keyrings++
+			s.mu.Unlock()
+		}
+	}
+	s.mu.Lock()
+	s.stats.Recipients = len(names)
+	s.mu.Unlock()
+	return errs.Err()
+}
+
+// keyringText is an age identity file with the keys of auds.
+func (s *Sealer) keyringText(auds []*Audience) []byte {
+	var b bytes.Buffer
+	b.WriteString("# conclave keyring: the keys of the audiences this recipient belongs to.\n")
+	b.WriteString("# Decrypt a packet with: age -d -i THIS_FILE packets/NAME.age\n")
+	for _, a := range auds {
+		fmt.Fprintf(&b, "%s\n", identityString(s.ids[a.ID]))
+	}
+	return b.Bytes()
+}
+
+// keyring encrypts a keyring to keys, or takes the ciphertext the cache
+// holds for the same keys and text.
+func (s *Sealer) keyring(keys []audience.Key, plaintext []byte) ([]byte, error) {
+	h := sha256.New()
+	h.Write([]byte("conclave keyring v1\n"))
+	texts := make([]string, len(keys))
+	for i, k := range keys {
+		texts[i] = k.Text
+	}
+	slices.Sort(texts)
+	for _, t := range texts {
+		fmt.Fprintf(h, "%s\n", t)
+	}
+	h.Write([]byte{0})
+	h.Write(plaintext)
+	key := hex.EncodeToString(h.Sum(nil))
+	if ct, ok := s.cache.keyring(key); ok {
+		return ct, nil
+	}
+	rs := make([]age.Recipient, len(keys))
+	for i, k := range keys {
+		rs[i] = k.Recipient
+	}
+	ct, err := encrypt(plaintext, rs...)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.putKeyring(key, ct)
+	return ct, nil
+}
+
+// splitKeys groups a recipient's keys into sets age can encrypt one file
+// to: classic keys together, post-quantum keys together.
+func splitKeys(keys []audience.Key) [][]audience.Key {
+	var classic, pq []audience.Key
+	for _, k := range keys {
+		if k.PostQuantum {
+			pq = append(pq, k)
+		} else {
+			classic = append(classic, k)
+		}
+	}
+	var out [][]audience.Key
+	for _, set := range [][]audience.Key{classic, pq} {
+		if len(set) > 0 {
+			out = append(out, set)
+		}
+	}
+	return out
+}
+
+func encrypt(plaintext []byte, rs ...age.Recipient) ([]byte, error) {
+	var b bytes.Buffer
+	w, err := age.Encrypt(&b, rs...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(plaintext); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// packetKey identifies a packet's plaintext and audience in the cache.
+func packetKey(aud *Audience, plaintext []byte) string {
+	h := sha256.New()
+	h.Write([]byte("conclave packet v1\n" + aud.ID + "\n"))
+	h.Write(plaintext)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// digestName names a file by its content: 128 bits of its SHA-256.
+func digestName(ct []byte) string {
+	sum := sha256.Sum256(ct)
+	return hex.EncodeToString(sum[:16])
+}
+
+// pad grows a packet's plaintext with trailing newlines to a size that
+// says little about its length: at least 512 bytes, then the Padmé
+// scheme, which leaks O(log log n) bits of the length for at most 12%
+// more bytes. Without it, the size of a packet tells "affected: yes" from
+// "affected: no".
+func pad(b []byte) []byte {
+	n := padmeSize(max(len(b), 512))
+	out := make([]byte, n)
+	copy(out, b)
+	for i := len(b); i < n; i++ {
+		out[i] = '\n'
+	}
+	return out
+}
+
+// padmeSize is the Padmé padded length of n (Nikitin et al., "Reducing
+// Metadata Leakage from Encrypted Files and Communication with PURBs").
+func padmeSize(n int) int {
+	if n < 2 {
+		return n
+	}
+	e := bitLen(n) - 1     // floor(log2 n)
+	s := bitLen(e)         // floor(log2 e) + 1
+	lastBits := max(e-s, 0) // low bits set to zero
+	mask := (1 << lastBits) - 1
+	return (n + mask) &^ mask
+}
+
+func bitLen(n int) int {
+	l := 0
+	for ; n > 0; n >>= 1 {
+		l++
+	}
+	return l
+}
+
+// identityString returns an identity in age's text form.
+func identityString(id age.Identity) string {
+	switch id := id.(type) {
+	case *age.X25519Identity:
+		return id.String()
+	case *age.HybridIdentity:
+		return id.String()
+	}
+	panic(fmt.Sprintf("seal: unexpected identity type %T", id))
+}
