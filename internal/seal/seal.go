@@ -354,8 +354,8 @@ func padmeSize(n int) int {
 	if n < 2 {
 		return n
 	}
-	e := bitLen(n) - 1     // floor(log2 n)
-	s := bitLen(e)         // floor(log2 e) + 1
+	e := bitLen(n) - 1      // floor(log2 n)
+	s := bitLen(e)          // floor(log2 e) + 1
 	lastBits := max(e-s, 0) // low bits set to zero
 	mask := (1 << lastBits) - 1
 	return (n + mask) &^ mask

@@ -28,7 +28,7 @@ type Config struct {
 	Theme       string // folder under themes/; "default" is embedded
 	// TLP maps a label to the audience that a restricted block with that
 	// label and no to= gets by default.
-	TLP   map[tlp.Label][]string
+	TLP map[tlp.Label][]string
 	// PostQuantum makes every audience key a hybrid post-quantum one, even
 	// for audiences whose members have classic keys only.
 	PostQuantum bool
