@@ -14,7 +14,7 @@
 //	date: 2003-01-01 to 2026-12-31
 //	summary: "One sentence, double-quoted"
 //	tags: [one, to-four]
-//	tlp: clear or green
+//	tlp: clear or green, or stricter with restricted blocks (below)
 //
 // Quoted values contain no double quote and no backslash. Tags are drawn
 // from a fixed pool of 60 lowercase, hyphenated words, a few of them far
@@ -29,12 +29,53 @@
 // file, such as "../section-2/page-00042.md" or "page-00042.md" within a
 // section, and every such link names a file of the corpus. The home page
 // links to the first briefing of up to three sections. Bodies average
-// about 700 words and range from 200 to 2,000. They hold no raw HTML and
-// no line starting with ":::", so that every markdown renderer reads them
-// the same way.
+// about 700 words and range from 200 to 2,000, not counting restricted
+// blocks. They hold no raw HTML, and no line starting with ":::" outside
+// the fences of restricted blocks, so that without [Options.Restricted]
+// every markdown renderer reads them the same way.
 //
 // The text is assembled from word lists. Its vendors, products, people and
 // identifiers, CVE numbers included, are invented.
+//
+// # Recipients and restricted blocks
+//
+// With [Options.Recipients] set to N, Write also writes:
+//
+//   - DIR/keys/r-0001.pub to r-NNNN.pub, each a comment line and one age
+//     X25519 recipient (age1…), and DIR/keys/groups.toml: groups g-01,
+//     g-02, … of about 20 recipients each, one per line, some recipients
+//     in two groups, and "members" holding every group;
+//   - DIR/identities/r-NNNN.txt, the matching age identity files, outside
+//     content/ and keys/ so that a site build never meets a secret;
+//   - DIR/blocks.json, the listing of restricted blocks, read by
+//     [ReadBlocks] (see [Block]).
+//
+// Key pairs come from a random stream of their own: recipient r-0001 has
+// the same key whatever the other options, for a given Seed. With
+// [Options.Restricted] set to F, the nearest whole number to F × Pages of
+// the briefings get one to three restricted blocks each (DESIGN §2):
+//
+//	::: restricted to=g-03,r-0042 tlp=amber+strict
+//	### A level-3 heading
+//
+//	Paragraphs, and sometimes a list, a short code block or a small table.
+//
+//	:::
+//
+// Blocks sit before a heading or a paragraph, or at the end of the body,
+// never inside a list, table or code block, and never nest. They hold 40
+// to 250 words, not counting canaries, and no footnote, link or link
+// reference definition. As on a real site, a few audiences serve most
+// blocks: they come from a pool that grows with the number of recipients
+// (98 distinct audiences in 5,000 briefings of Seed 1, 200 recipients,
+// Restricted 0.3): one group (half the blocks, TLP amber), two groups
+// (amber), a group and one or two recipients outside it (amber+strict), or
+// one to three recipients (red, which never names a group). A briefing's
+// front matter label is raised to its strictest block's. Blocks draw from
+// random streams of their own, so that the rest of every file, that label
+// aside, is the same as without them. [Options.Canaries] puts a token
+// matching [CanaryPattern] in every text element of every block, and
+// changes nothing else.
 package corpus
 
 import (
@@ -58,13 +99,24 @@ type Options struct {
 	// Sections is the number of sections the briefings are spread over;
 	// 0 means 5. A section that draws no briefing has no folder.
 	Sections int
+	// Recipients is the number of recipients written to keys/ (0: no keys/
+	// folder and no restricted blocks).
+	Recipients int
+	// Restricted is the fraction of briefings that get 1 to 3 restricted
+	// blocks (e.g. 0.3); it needs Recipients > 0.
+	Restricted float64
+	// Canaries puts a unique token matching [CanaryPattern] in every text
+	// element of every restricted block: its heading, each paragraph, list
+	// item and table cell, and each line of code. It changes nothing else.
+	Canaries bool
 }
 
 // DefaultSections is the number of sections when Options.Sections is 0.
 const DefaultSections = 5
 
 // Write writes the corpus described by opt under dir, creating dir if
-// needed. It fails if dir/content already exists, so that a corpus never
+// needed. It fails if dir/content already exists, or with recipients
+// dir/keys, dir/identities or dir/blocks.json, so that a corpus never
 // mixes with older files.
 func Write(dir string, opt Options) error {
 	if opt.Pages < 0 {
@@ -76,14 +128,39 @@ func Write(dir string, opt Options) error {
 	if opt.Sections < 0 {
 		return fmt.Errorf("corpus: %d sections requested, want 1 or more", opt.Sections)
 	}
+	if opt.Recipients < 0 {
+		return fmt.Errorf("corpus: %d recipients requested, want 0 or more", opt.Recipients)
+	}
+	if !(opt.Restricted >= 0 && opt.Restricted <= 1) {
+		return fmt.Errorf("corpus: restricted fraction %v, want 0 to 1", opt.Restricted)
+	}
+	if opt.Restricted > 0 && opt.Recipients == 0 {
+		return errors.New("corpus: restricted blocks need recipients: set Recipients too")
+	}
 	content := filepath.Join(dir, "content")
-	if _, err := os.Lstat(content); err == nil {
-		return fmt.Errorf("corpus: %s already exists; write the corpus to a new folder", content)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("corpus: %w", err)
+	outputs := []string{content}
+	if opt.Recipients > 0 {
+		outputs = append(outputs, filepath.Join(dir, "keys"), filepath.Join(dir, IdentitiesDir), filepath.Join(dir, BlocksFile))
+	}
+	for _, name := range outputs {
+		if _, err := os.Lstat(name); err == nil {
+			return fmt.Errorf("corpus: %s already exists; write the corpus to a new folder", name)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("corpus: %w", err)
+		}
 	}
 
 	g := newGen(opt)
+	if opt.Recipients > 0 {
+		g.keys = newKeyring(opt.Seed, opt.Recipients)
+		g.rb = rand.New(rand.NewPCG(uint64(opt.Seed), streamBlocks))
+		g.rc = rand.New(rand.NewPCG(uint64(opt.Seed), streamCanary))
+		g.canaries = opt.Canaries
+		g.planBlocks(opt)
+		if err := g.writeKeys(dir); err != nil {
+			return fmt.Errorf("corpus: %w", err)
+		}
+	}
 	if err := os.MkdirAll(content, 0o755); err != nil {
 		return fmt.Errorf("corpus: %w", err)
 	}
@@ -104,7 +181,36 @@ func Write(dir string, opt Options) error {
 			return fmt.Errorf("corpus: %w", err)
 		}
 	}
+	if g.keys != nil {
+		if err := os.WriteFile(filepath.Join(dir, BlocksFile), blocksFile(g.listing), 0o644); err != nil {
+			return fmt.Errorf("corpus: %w", err)
+		}
+	}
 	return nil
+}
+
+// IdentitiesDir is the folder of DIR where [Write] puts the recipients'
+// secret keys, outside content/ and keys/.
+const IdentitiesDir = "identities"
+
+// writeKeys writes keys/ and the identities.
+func (g *gen) writeKeys(dir string) error {
+	keys, ids := filepath.Join(dir, "keys"), filepath.Join(dir, IdentitiesDir)
+	for _, d := range []string{keys, ids} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	for i := range g.keys.recipients {
+		rc := &g.keys.recipients[i]
+		if err := os.WriteFile(filepath.Join(keys, rc.name+".pub"), rc.pubFile(), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(ids, rc.name+".txt"), rc.identityFile(), 0o600); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(keys, "groups.toml"), g.keys.groupsFile(), 0o644)
 }
 
 func sectionName(n int) string { return fmt.Sprintf("section-%d", n) }
@@ -120,6 +226,7 @@ type page struct {
 	tags    []string
 	tlp     string
 	t       topic
+	blocks  []*audience // restricted blocks, in order
 }
 
 // topic is what a briefing is about; slots draw on it so that a page
@@ -146,6 +253,13 @@ type gen struct {
 	cur  *page           // page being written
 	used map[string]bool // templates already used on cur
 	link string          // value of the {link} slot
+
+	// With recipients only: the keys, the streams of restricted blocks
+	// and of canaries, and the blocks written so far.
+	keys     *keyring
+	rb, rc   *rand.Rand
+	canaries bool
+	listing  []Block
 }
 
 var (
@@ -155,7 +269,7 @@ var (
 
 func newGen(opt Options) *gen {
 	// The second PCG seed is fixed: "corpus" in ASCII.
-	r := rand.New(rand.NewPCG(uint64(opt.Seed), 0x636f72707573))
+	r := rand.New(rand.NewPCG(uint64(opt.Seed), streamMain))
 	g := &gen{r: r, tags: rand.NewZipf(r, 1.1, 2, uint64(len(tagPool)-1))}
 
 	// Sections get uneven shares: section k in proportion to 1/(k+1).
@@ -421,11 +535,16 @@ func (g *gen) home() []byte {
 func (g *gen) page(p *page) []byte {
 	g.cur = p
 	g.used = map[string]bool{}
-	var b strings.Builder
-	fmt.Fprintf(&b, "---\ntitle: \"%s\"\ndate: %s\nsummary: \"%s\"\ntags: [%s]\ntlp: %s\n---\n\n",
+	front := fmt.Sprintf("---\ntitle: \"%s\"\ndate: %s\nsummary: \"%s\"\ntags: [%s]\ntlp: %s\n---\n\n",
 		p.title, p.day.Format(time.DateOnly), p.summary, strings.Join(p.tags, ", "), p.tlp)
+	var b strings.Builder
+	b.Grow(8192)
 	g.body(&b)
-	return []byte(b.String())
+	body := b.String()
+	if len(p.blocks) > 0 {
+		body = g.restrict(p, body, strings.Count(front, "\n")+1)
+	}
+	return []byte(front + body)
 }
 
 // Bodies have minWords to maxWords words.

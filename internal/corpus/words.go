@@ -556,3 +556,34 @@ func main() {
 
 // codeLangs fixes the order in which languages are drawn.
 var codeLangs = []string{"go", "bash", "yaml", "json", "c", "python"}
+
+// Restricted blocks: their level-3 headings, the kinds of section their
+// paragraphs draw sentences from, and their short code snippets, which
+// have no blank line and no line ending in a backslash, so that a comment
+// can end every line.
+var blockHeadings = []string{
+	"Exploit details", "Indicators shared under embargo", "Proof of concept",
+	"Affected members", "Unpublished indicators", "Vendor coordination notes",
+	"Attribution assessment", "Detection signatures", "Victims known to the circle",
+	"Internal timeline", "Before the advisory", "Contacts for this case",
+	"Notes from the coordination call", "What the vendor told us", "Unreleased fix",
+}
+
+var blockSources = []int{secTechnical, secExploitation, secVendor, secDetection, secMembers}
+
+var blockCode = []struct{ lang, text string }{
+	{"bash", "grep -c 'POST /{path}' /var/log/{bin}/access.log\nzgrep -h '{cve}' /var/log/{bin}/audit.log.*.gz | tail -n 5"},
+	{"bash", "{bin} --debug-dump --config /etc/{bin}/{bin}.conf\nsystemctl restart {bin}"},
+	{"bash", "curl -sk -X POST -H 'Content-Length: 65535' \"$TARGET:{port}/{path}\""},
+	{"yaml", "rule: {bin}-exploit-attempt\nmatch:\n  uri: '/{path}'\n  min_header_size: {size}\naction: alert"},
+	{"python", "payload = b\"A\" * {size}\npayload += struct.pack(\"<I\", 0x41414141)\nsend(\"/{path}\", payload)"},
+	{"go", "req.Header.Set(\"X-Debug\", \"1\")\nreq.ContentLength = {size}\nresp, err := client.Do(req)"},
+	{"c", "len = ntohs(*(uint16_t *)p); /* attacker-controlled */\nmemcpy(buf, p + 2, len);"},
+}
+
+var blockRoles = []string{
+	"Duty officer", "PSIRT lead", "Incident coordinator", "Liaison to the vendor",
+	"Analyst on call", "Legal contact",
+}
+
+var blockSectors = []string{"Finance", "Energy", "Health", "Government", "Telecoms", "Manufacturing", "Transport"}
