@@ -97,7 +97,8 @@ its files and their digests.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(buildCmd(), serveCmd(), newCmd(), versionCmd())
+	root.AddCommand(buildCmd(), serveCmd(), newCmd(), keysCmd(), versionCmd())
+	root.AddCommand(openCmd(), auditCmd())
 	return root
 }
 

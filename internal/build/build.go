@@ -167,6 +167,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 		linked  = map[string]bool{} // content files that published pages link to
 		private []privateLink       // links to content files from restricted text
 		sealed  []*markdown.Doc     // pages with restricted blocks, rendered once sealed
+		public  = publicText(s)     // what the site publishes on purpose
 	)
 	// renderDoc renders a page, or the intro of a list, once it holds no
 	// restricted block.
@@ -176,6 +177,12 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 			intro *render.Intro
 			err   error
 		)
+		// Public headings reach tables of contents and anchors as plain
+		// text and as IDs: both are published on purpose.
+		var headings [][]byte
+		for _, h := range doc.Headings(1, 6) {
+			headings = append(headings, []byte(h.Text), []byte(h.ID))
+		}
 		if doc.Page.Kind == site.KindPage {
 			view, err = r.Page(doc, emit)
 		} else {
@@ -183,11 +190,13 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		public = append(public, headings...)
 		switch {
 		case err != nil:
 			errs.Add(err)
 		case view != nil:
 			views = append(views, view)
+			public = append(public, []byte(view.Summary))
 		default:
 			intros[doc.Page.Section] = intro
 		}
@@ -205,6 +214,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 			return
 		}
 		mu.Lock()
+		public = append(public, doc.PublicSource())
 		for _, l := range doc.Links {
 			if f, ok := s.FileTarget(p, l.Dest); ok {
 				if l.Restricted {
@@ -302,7 +312,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 	// The safety net: no restricted text, recipient name or public key in
 	// any byte written.
 	secrets = append(secrets, recipientSecrets(reg)...)
-	if err := scanOutput(s, conv, w, secrets, sealOut); err != nil {
+	if err := scanOutput(w, secrets, public, sealOut); err != nil {
 		return rep, err
 	}
 

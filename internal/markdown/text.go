@@ -150,3 +150,26 @@ func addURL(add func([]byte), dest, title []byte) {
 	}
 	add(title)
 }
+
+// PublicSource returns the page's markdown without its restricted blocks:
+// nothing, for a page restricted as a whole.
+func (d *Doc) PublicSource() []byte {
+	if len(d.Blocks) == 0 {
+		return d.Source
+	}
+	var b bytes.Buffer
+	off := 0
+	for _, blk := range d.Blocks {
+		if blk.Whole {
+			return nil
+		}
+		if blk.Offset < off {
+			continue // nested in a block already cut out
+		}
+		b.Write(d.Source[off:blk.Offset])
+		b.WriteByte('\n')
+		off = max(blk.End, blk.Offset)
+	}
+	b.Write(d.Source[min(off, len(d.Source)):])
+	return b.Bytes()
+}

@@ -169,7 +169,7 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	if err := emit(outPath(p.URL), buf.Bytes()); err != nil {
 		return nil, err
 	}
-	v.Content, v.TOC = "", nil
+	v.Content = ""
 	return v, nil
 }
 

@@ -32,6 +32,7 @@ type Audience struct {
 // block is what the plan decided for one restricted block.
 type block struct {
 	aud     *Audience
+	names   []string  // as written, or the [tlp] default
 	label   tlp.Label // shown on the placeholder; tlp.None if none
 	display string    // the audience as the placeholder shows it
 }
@@ -80,6 +81,15 @@ func (p *Plan) Blocks() int { return len(p.blocks) }
 func (p *Plan) Of(b *restricted.Block) *Audience {
 	if pb := p.blocks[b]; pb != nil {
 		return pb.aud
+	}
+	return nil
+}
+
+// Names returns the recipient and group names of a planned block: its to=,
+// or the default audience of its label.
+func (p *Plan) Names(b *restricted.Block) []string {
+	if pb := p.blocks[b]; pb != nil {
+		return pb.names
 	}
 	return nil
 }
@@ -192,7 +202,7 @@ func (p *Plan) planDoc(d *markdown.Doc, cfg *site.Config) error {
 		if label > strictest {
 			strictest, strictestLine = label, line
 		}
-		p.blocks[b] = &block{aud: p.audience(members, cfg.PostQuantum), label: label, display: p.display(names)}
+		p.blocks[b] = &block{aud: p.audience(members, cfg.PostQuantum), names: names, label: label, display: p.display(names)}
 	}
 	if strictest != tlp.None {
 		switch {

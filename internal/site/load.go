@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
@@ -243,10 +244,25 @@ func readPage(root, rel string) (*Page, []*diag.Warning, error) {
 			p.URL = "/" + dir + "/" + name + "/"
 		}
 	}
+	if p.Kind == KindPage && p.Front.Audience != nil && front.Slug == "" {
+		// The URL would come from the file name, which often names what
+		// the page is about ("cve-2026-1234-embargo.md").
+		return nil, warns, diag.Errorf(rel, p.Front.Lines["audience"], "audience: a restricted page's URL must not come from its file name, which may tell what it is about: give it a slug, e.g. \"slug: %s\" (random), or one that may be public", randomSlug())
+	}
 	if p.Kind == KindPage && p.Front.Title == "" {
 		p.Front.Title = TitleFromName(strings.TrimSuffix(base, ".md"))
 	}
 	return p, warns, nil
+}
+
+// randomSlug suggests an opaque slug for a restricted page.
+func randomSlug() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 10)
+	for i := range b {
+		b[i] = alphabet[rand.IntN(len(alphabet))]
+	}
+	return "r-" + string(b)
 }
 
 // reserved are output paths that the build writes itself.

@@ -53,8 +53,9 @@ type Block struct {
 	// TLP is the block's own label, or tlp.None if it has no tlp=.
 	TLP tlp.Label
 	// Offset is the byte offset in the source of the block's opening line,
-	// from which a caller computes its line number.
-	Offset int
+	// from which a caller computes its line number; End is the offset just
+	// after its closing line. Source[Offset:End] holds the whole block.
+	Offset, End int
 	// Fence is the number of colons of the opening line; 0 for a block that
 	// was not written as one (a page whose front matter names an audience).
 	Fence int

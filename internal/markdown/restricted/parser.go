@@ -111,12 +111,12 @@ func (blockParser) Open(parent ast.Node, reader text.Reader, pc parser.Context) 
 
 func (blockParser) Continue(node ast.Node, reader text.Reader, pc parser.Context) parser.State {
 	b := node.(*Block)
-	line, _ := reader.PeekLine()
+	line, seg := reader.PeekLine()
 	if w, pos := util.IndentWidth(line, reader.LineOffset()); w < 4 {
 		n, rest := colons(line[pos:])
 		if n >= b.Fence && util.IsBlank(rest) && !deeperTakes(b, n, pc) {
 			reader.AdvanceToEOL()
-			b.closed = true
+			b.closed, b.End = true, seg.Stop
 			return parser.Close
 		}
 	}

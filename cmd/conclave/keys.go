@@ -1,0 +1,336 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+func keysCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Make recipients' keys; list the recipients and groups of a site",
+		Long: `A site's keys/ folder holds its recipients' PUBLIC keys, keys/NAME.pub, and
+keys/groups.toml, which names groups of recipients. Never a secret.`,
+		Example: `  conclave keys gen alice
+  conclave keys list`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageError{fmt.Errorf("keys needs what to do: gen NAME, or list")}
+		},
+	}
+	cmd.AddCommand(keysGenCmd(), keysListCmd())
+	return cmd
+}
+
+func keysGenCmd() *cobra.Command {
+	var source, out string
+	var pq, add bool
+	cmd := &cobra.Command{
+		Use:   "gen NAME",
+		Short: "Make an age identity for NAME and put its public key in keys/NAME.pub",
+		Long: `Gen makes a new age identity, the secret key with which the recipient NAME
+reads, and writes its public key to keys/NAME.pub in the site: that file is
+the one that goes in the site's repository.
+
+The identity is written, readable by you only, to -o FILE, by default to
+conclave/identities/NAME.txt in your configuration folder (~/.config on
+Linux). It is in age-keygen's format: "age -d -i FILE" reads with it too.
+Gen never overwrites a file, and refuses to write an identity inside the
+site's content/, keys/, themes/ or public/ folder. If the identity is for
+someone else, give it to them over a secure channel and delete your copy.
+
+Gen refuses to replace an existing keys/NAME.pub; with --add it adds the new
+key to it, for a recipient who reads on several devices. With --pq the
+identity is post-quantum (ML-KEM-768 + X25519); the age CLI reads with it
+from version 1.3 on.`,
+		Example: `  conclave keys gen alice
+  conclave keys gen alice --pq -o ~/keys/alice-laptop.txt
+  conclave keys gen alice --add -o /media/usb/alice-phone.txt
+  conclave keys gen cisco-psirt -s ~/briefings`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return keysGen(cmd, source, args[0], out, pq, add)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&source, "source", "s", ".", "site folder, holding conclave.toml")
+	f.StringVarP(&out, "output", "o", "", "identity file to write (default: conclave/identities/NAME.txt in your configuration folder)")
+	f.BoolVar(&pq, "pq", false, "make a post-quantum (ML-KEM-768 + X25519) identity")
+	f.BoolVar(&add, "add", false, "add the key to an existing keys/NAME.pub")
+	return cmd
+}
+
+func keysGen(cmd *cobra.Command, source, name, out string, pq, add bool) error {
+	if !site.NamePattern.MatchString(name) {
+		return usageError{fmt.Errorf("invalid recipient name %q: want lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", name)}
+	}
+	if err := checkSite(source); err != nil {
+		return err
+	}
+	if err := checkNotGroup(source, name); err != nil {
+		return err
+	}
+	pubRel := audience.KeysDir + "/" + name + ".pub"
+	pubPath := filepath.Join(source, filepath.FromSlash(pubRel))
+	pubShown := filepath.ToSlash(filepath.Join(source, filepath.FromSlash(pubRel)))
+	_, err := os.Stat(pubPath)
+	exists := err == nil
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	case exists && !add:
+		return hintError{
+			err:  fmt.Errorf("%s already exists", pubShown),
+			hint: "--add adds a new key to it, for a recipient who reads on several devices; to replace a key, edit the file",
+		}
+	}
+
+	defaultOut := out == ""
+	if defaultOut {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return hintError{err: fmt.Errorf("no folder for identities: %v", err), hint: "choose the identity file with -o FILE"}
+		}
+		out = filepath.Join(dir, "conclave", "identities", name+".txt")
+	}
+	inSite, err := checkIdentityPath(source, out)
+	if err != nil {
+		return err
+	}
+
+	now := time.Now()
+	identity, publicKey, err := audience.GenerateIdentity(pq, now)
+	if err != nil {
+		return err
+	}
+	if defaultOut {
+		if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+			return err
+		}
+	}
+	if err := writeNew(out, identity, 0o600); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return hintError{
+				err:  fmt.Errorf("%s already exists: conclave never overwrites an identity", out),
+				hint: "choose another file with -o FILE",
+			}
+		}
+		return err
+	}
+	kind := "x25519"
+	if pq {
+		kind = "post-quantum mlkem768x25519"
+	}
+	comment := fmt.Sprintf("# %s key made by conclave keys gen on %s\n", kind, now.Format(time.DateOnly))
+	if err := writePublicKey(pubPath, exists, comment+publicKey+"\n"); err != nil {
+		os.Remove(out) // useless without its public key in the site
+		return err
+	}
+
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "conclave: wrote a new %s identity for %s to %s\n", kind, name, out)
+	if exists {
+		fmt.Fprintf(w, "conclave: added its public key to %s\n", pubShown)
+	} else {
+		fmt.Fprintf(w, "conclave: wrote its public key to %s\n", pubShown)
+	}
+	e := cmd.ErrOrStderr()
+	if inSite {
+		fmt.Fprintf(e, "conclave: warning: the identity %s is inside the site folder: keep it out of the site's repository, or better, move it out of the site\n", out)
+	}
+	fmt.Fprintf(e, "conclave: hint: the identity is a SECRET: if it is for someone else, give it to them over a secure channel (in person, or an end-to-end encrypted messenger) and delete your copy\n")
+	fmt.Fprintf(e, "conclave: hint: %s holds only the public key: it is the file that goes in the site's repository\n", pubShown)
+	return nil
+}
+
+// checkSite fails unless source holds conclave.toml.
+func checkSite(source string) error {
+	_, err := os.Stat(filepath.Join(source, site.ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s not found in %s: is this a conclave site? (create one with: conclave new site DIR)", site.ConfigFile, source)
+	}
+	return err
+}
+
+// checkNotGroup fails if keys/groups.toml defines a group called name, or
+// cannot be read.
+func checkNotGroup(source, name string) error {
+	data, err := os.ReadFile(filepath.Join(source, filepath.FromSlash(audience.GroupsFile)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	groups, err := audience.ParseGroups(audience.GroupsFile, data)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if g.Name == name {
+			return fmt.Errorf("%q is a group (%s:%d): a recipient needs a name of its own", name, audience.GroupsFile, g.Line)
+		}
+	}
+	return nil
+}
+
+// checkIdentityPath refuses an identity file inside a folder of the site
+// that is published or committed, symbolic links resolved. It reports
+// whether the file is elsewhere in the site folder.
+func checkIdentityPath(source, out string) (inSite bool, err error) {
+	realOut, err := site.RealPath(out)
+	if err != nil {
+		return false, err
+	}
+	for _, d := range []string{site.ContentDir, audience.KeysDir, "themes", "public"} {
+		realDir, err := site.RealPath(filepath.Join(source, d))
+		if err != nil {
+			return false, err
+		}
+		if site.Within(realDir, realOut) {
+			return false, hintError{
+				err:  fmt.Errorf("identity %s would be inside the site's %s/ folder: an identity is a secret and never belongs in a site", out, d),
+				hint: "leave out -o to write it to your configuration folder, or choose a file outside the site",
+			}
+		}
+	}
+	realSite, err := site.RealPath(source)
+	if err != nil {
+		return false, err
+	}
+	return site.Within(realSite, realOut), nil
+}
+
+// writeNew creates the file path with data, and fails if it exists. A
+// failed write leaves no file.
+func writeNew(path string, data []byte, perm fs.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// writePublicKey creates the .pub file at path with text, or appends text
+// to it if it exists, on a line of its own.
+func writePublicKey(path string, exists bool, text string) error {
+	if !exists {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		return writeNew(path, []byte(text), 0o644)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, info.Size()-1); err != nil && err != io.EOF {
+			return err
+		}
+		if last[0] != '\n' {
+			text = "\n" + text
+		}
+	}
+	if _, err := f.WriteString(text); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func keysListCmd() *cobra.Command {
+	var source string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the recipients and groups of a site",
+		Long: `List reads keys/ and prints each recipient with the types of its keys and the
+groups it belongs to, then each group with its members and how many
+recipients it covers. Problems in keys/ are reported like build errors.`,
+		Example: `  conclave keys list
+  conclave keys list -s ~/briefings`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkSite(source); err != nil {
+				return err
+			}
+			reg, err := audience.Load(source)
+			if err != nil {
+				return err
+			}
+			printRegistry(cmd.OutOrStdout(), reg)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&source, "source", "s", ".", "site folder, holding conclave.toml")
+	return cmd
+}
+
+func printRegistry(w io.Writer, reg *audience.Registry) {
+	recipients, groups := reg.Recipients(), reg.Groups()
+	if len(recipients) == 0 && len(groups) == 0 {
+		fmt.Fprintln(w, "conclave: no recipients yet: add one with conclave keys gen NAME, or put its public keys in keys/NAME.pub")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECIPIENT\tKEYS\tGROUPS")
+	for _, r := range recipients {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, keyTypes(r.Keys), orDash(strings.Join(reg.GroupsOf(r.Name), ", ")))
+	}
+	if len(groups) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "GROUP\tMEMBERS\tRECIPIENTS")
+		for _, g := range groups {
+			names, _ := reg.Expand([]string{g.Name})
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", g.Name, strings.Join(g.Members, ", "), len(names))
+		}
+	}
+	tw.Flush()
+}
+
+// keyTypes describes keys by type, in the order of the file, with a count
+// where a type is there more than once: "x25519, 2 ssh-ed25519".
+func keyTypes(keys []audience.Key) string {
+	var order []string
+	count := map[string]int{}
+	for _, k := range keys {
+		t := k.Type()
+		if count[t] == 0 {
+			order = append(order, t)
+		}
+		count[t]++
+	}
+	for i, t := range order {
+		if count[t] > 1 {
+			order[i] = fmt.Sprintf("%d %s", count[t], t)
+		}
+	}
+	return strings.Join(order, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

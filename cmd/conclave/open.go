@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/conclave-dev/conclave/internal/open"
+)
+
+// testOnlyPassphrase, when set, answers passphrase prompts in tests,
+// which have no terminal.
+var testOnlyPassphrase func(prompt string) ([]byte, error)
+
+func openCmd() *cobra.Command {
+	var (
+		identities []string
+		out        string
+	)
+	cmd := &cobra.Command{
+		Use:   "open -i IDENTITY [-o DIR] SITE | FILE.age",
+		Short: "Write a readable copy of a sealed site, or decrypt one packet",
+		Long: `Open decrypts what your identity may read, on your own machine.
+
+Given a site's output folder, it finds the keyrings your identities open,
+decrypts every sealed passage their keys open, and writes a readable copy of
+the site to DIR (default: the site's folder name with "-opened" added). The
+copy holds restricted text: it is written with private file modes and a
+.gitignore, and must stay on your machine.
+
+Given one packet (packets/NAME.age), it prints the passage's HTML.
+
+Identities (-i, repeatable) are age identity files (X25519, post-quantum,
+plugins such as age-plugin-yubikey), passphrase-protected age identity files,
+and SSH private keys (ssh-ed25519, ssh-rsa), which ask for their passphrase.
+
+The site's signature is not checked yet: open only sites you got from their
+authors over a channel you trust.`,
+		Example: `  conclave open -i ~/.config/conclave/identities/alice.txt public
+  conclave open -i ~/.ssh/id_ed25519 -o ~/briefings-opened ./briefings
+  conclave open -i key.txt public/packets/3f9a0c1d2e4b5a6978877665544332211.age`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(identities) == 0 {
+				return usageError{errors.New("no identity: give your age identity or SSH private key with -i FILE")}
+			}
+			ids, err := readIdentities(cmd, identities)
+			if err != nil {
+				return err
+			}
+			target := args[0]
+			info, err := os.Stat(target)
+			if err != nil {
+				return err
+			}
+			if !info.IsDir() {
+				plain, err := open.File(target, ids)
+				if err != nil {
+					return err
+				}
+				if out == "" || out == "-" {
+					_, err = cmd.OutOrStdout().Write(plain)
+					return err
+				}
+				return writePrivate(out, plain)
+			}
+			if out == "" {
+				out = filepath.Clean(target) + "-opened"
+			}
+			rep, err := open.Site(target, out, ids)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "conclave: wrote a readable copy to %s (start at %s)\n", rep.Out, filepath.Join(rep.Out, "index.html"))
+			fmt.Fprintf(w, "  opened      %6d  sealed passages your identities may read, on %d pages\n", rep.Opened, rep.Pages)
+			fmt.Fprintf(w, "  not for you %6d  sealed for audiences you are not in\n", rep.NotForYou)
+			fmt.Fprintf(w, "  keyrings    %6d  of %d opened by your identities\n", rep.KeyringsOpened, rep.Keyrings)
+			fmt.Fprintln(cmd.ErrOrStderr(), "conclave: warning: the copy holds restricted text: keep it on this machine, never commit or publish it")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&identities, "identity", "i", nil, "identity file: age identity or SSH private key (repeatable)")
+	f.StringVarP(&out, "out", "o", "", "output folder for a site (default SITE-opened), or file for a packet (default standard output)")
+	return cmd
+}
+
+// readIdentities reads every -i file.
+func readIdentities(cmd *cobra.Command, names []string) ([]age.Identity, error) {
+	ui := open.UI{Prompt: passphrase, Log: cmd.ErrOrStderr()}
+	var ids []age.Identity
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		got, err := open.ParseIdentities(name, data, ui)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+// passphrase asks on the terminal, never on standard input, which may
+// carry data.
+func passphrase(prompt string) ([]byte, error) {
+	if testOnlyPassphrase != nil {
+		return testOnlyPassphrase(prompt)
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s is needed, but there is no terminal to ask on", prompt)
+	}
+	defer tty.Close()
+	fmt.Fprintf(tty, "Enter %s: ", prompt)
+	pass, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s: %v", prompt, err)
+	}
+	if strings.TrimSpace(string(pass)) == "" {
+		return nil, fmt.Errorf("empty %s", prompt)
+	}
+	return pass, nil
+}
+
+// writePrivate writes restricted plaintext to a new file only its owner
+// can read.
+func writePrivate(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}

@@ -1,0 +1,332 @@
+// Package audience reads the recipients of a site, their public keys and
+// their groups, from the site's keys/ folder, and resolves names to
+// recipients.
+//
+// # Files
+//
+// keys/NAME.pub holds the public keys of the recipient NAME, one a line;
+// blank lines and lines starting with "#" are ignored. A recipient who holds
+// several identities (a laptop, a YubiKey) can read with any of them. The
+// recognised keys are those of age: X25519 ("age1…"), post-quantum hybrid
+// ("age1pq1…"), tagged ("age1tag1…", "age1tagpq1…"), SSH ("ssh-ed25519 …",
+// "ssh-rsa …" of 2048 bits or more, optionally followed by a comment) and
+// plugin recipients ("age1yubikey1…").
+//
+// keys/groups.toml defines groups of recipients and other groups:
+//
+//	board   = ["alice", "bob"]
+//	members = ["board", "vendors"]
+//
+// Names of recipients and groups match [site.NamePattern], and no group has
+// the name of a recipient. Groups may nest, but not in a cycle.
+//
+// keys/ holds public keys only. A secret key in it, or any file other than
+// these and a README (another file could be an identity saved in the wrong
+// place), is an error.
+//
+// # Resolving names
+//
+// A [Registry] holds the recipients and groups of a site; [Registry.Expand]
+// turns the names an author wrote into the recipients they cover.
+package audience
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// KeysDir is the folder, under the site root, that holds public keys and
+// groups.
+const KeysDir = "keys"
+
+// Recipient is a person or team who can read restricted passages, and the
+// public keys they read with.
+type Recipient struct {
+	Name string
+	File string // slash path of the .pub file from the site root, such as "keys/alice.pub"
+	Keys []Key
+}
+
+func (r *Recipient) file() string {
+	if r.File == "" {
+		return KeysDir + "/" + r.Name + ".pub"
+	}
+	return r.File
+}
+
+// Registry is the recipients and groups of a site. It is not modified after
+// [New] returns it, so it is safe for concurrent use.
+type Registry struct {
+	recipients map[string]*Recipient
+	groups     map[string]*Group
+	expanded   map[string][]string // group name → sorted recipient names
+	names      []string            // every recipient and group name, sorted
+}
+
+// New builds a registry from recipients and groups, and checks them
+// together: names are valid and unique, every recipient has a key, no group
+// has the name of a recipient, every member of a group is a recipient or a
+// group, and groups do not contain themselves, directly or not.
+//
+// Problems are returned as a [diag.List] of located errors, and a nil
+// registry. The registry keeps the given values: do not modify them
+// afterwards.
+func New(recipients []*Recipient, groups []*Group) (*Registry, error) {
+	return build(recipients, groups, nil)
+}
+
+// build is New; recipients whose names are in broken had errors already
+// reported, and are only checked as names.
+func build(recipients []*Recipient, groups []*Group, broken map[string]bool) (*Registry, error) {
+	r := &Registry{
+		recipients: map[string]*Recipient{},
+		groups:     map[string]*Group{},
+		expanded:   map[string][]string{},
+	}
+	var errs diag.List
+	for _, rec := range recipients {
+		switch {
+		case !site.NamePattern.MatchString(rec.Name):
+			errs.Add(diag.Errorf(rec.file(), 0, "recipient name %q: want %s", rec.Name, nameRule))
+		case r.recipients[rec.Name] != nil:
+			errs.Add(diag.Errorf(rec.file(), 0, "recipient %q is defined twice (also in %s)", rec.Name, r.recipients[rec.Name].file()))
+		case len(rec.Keys) == 0 && !broken[rec.Name]:
+			errs.Add(noKeys(rec.file()))
+		}
+		if r.recipients[rec.Name] == nil {
+			r.recipients[rec.Name] = rec
+		}
+	}
+	for _, g := range groups {
+		switch {
+		case !site.NamePattern.MatchString(g.Name):
+			errs.Add(diag.Errorf(g.file(), g.Line, "group name %q: want %s", g.Name, nameRule))
+		case r.groups[g.Name] != nil:
+			errs.Add(diag.Errorf(g.file(), g.Line, "group %q is defined twice (also on line %d)", g.Name, r.groups[g.Name].Line))
+		case r.recipients[g.Name] != nil:
+			errs.Add(diag.Errorf(g.file(), g.Line, "group %q has the name of a recipient (%s): rename one of them", g.Name, r.recipients[g.Name].file()))
+		case len(g.Members) == 0:
+			errs.Add(diag.Errorf(g.file(), g.Line, "group %q is empty: list at least one recipient or group", g.Name))
+		}
+		if r.groups[g.Name] == nil {
+			r.groups[g.Name] = g
+		}
+	}
+	r.names = slices.Sorted(maps.Keys(r.recipients))
+	for name := range r.groups {
+		if r.recipients[name] == nil {
+			r.names = append(r.names, name)
+		}
+	}
+	slices.Sort(r.names)
+	for _, g := range groups {
+		seen := map[string]bool{}
+		for _, m := range g.Members {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			if r.recipients[m] == nil && r.groups[m] == nil {
+				err := r.unknown(m)
+				errs.Add(diag.Errorf(g.file(), g.Line, "group %q: %s", g.Name, err.memberMsg()))
+			}
+		}
+	}
+	errs.Add(r.checkCycles())
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	for name := range r.groups {
+		r.expanded[name] = r.expand(name)
+	}
+	return r, nil
+}
+
+// checkCycles reports each cycle of groups once, at the line of the
+// cycle's first group in name order.
+func (r *Registry) checkCycles() error {
+	const (
+		unvisited = iota
+		onStack
+		done
+	)
+	var errs diag.List
+	state := map[string]int{}
+	var stack []string
+	reported := map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		state[name] = onStack
+		stack = append(stack, name)
+		for _, m := range r.groups[name].Members {
+			if r.groups[m] == nil {
+				continue
+			}
+			switch state[m] {
+			case unvisited:
+				visit(m)
+			case onStack:
+				cycle := slices.Clone(stack[slices.Index(stack, m):])
+				first := slices.Index(cycle, slices.Min(cycle))
+				cycle = append(cycle[first:], cycle[:first]...)
+				key := strings.Join(cycle, " ")
+				if reported[key] {
+					continue
+				}
+				reported[key] = true
+				g := r.groups[cycle[0]]
+				errs.Add(diag.Errorf(g.file(), g.Line, "group cycle: %s → %s (a group cannot contain itself)", strings.Join(cycle, " → "), cycle[0]))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[name] = done
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.groups)) {
+		if state[name] == unvisited {
+			visit(name)
+		}
+	}
+	return errs.Err()
+}
+
+// expand returns the sorted recipients that the group name covers. The
+// groups have no cycles.
+func (r *Registry) expand(name string) []string {
+	set := map[string]bool{}
+	var add func(n string)
+	add = func(n string) {
+		if r.recipients[n] != nil {
+			set[n] = true
+			return
+		}
+		for _, m := range r.groups[n].Members {
+			add(m)
+		}
+	}
+	add(name)
+	return slices.Sorted(maps.Keys(set))
+}
+
+// Recipient returns the recipient called name.
+func (r *Registry) Recipient(name string) (*Recipient, bool) {
+	rec, ok := r.recipients[name]
+	return rec, ok
+}
+
+// Group returns the group called name.
+func (r *Registry) Group(name string) (*Group, bool) {
+	g, ok := r.groups[name]
+	return g, ok
+}
+
+// IsGroup reports whether name is a group.
+func (r *Registry) IsGroup(name string) bool { return r.groups[name] != nil }
+
+// Recipients returns every recipient, sorted by name.
+func (r *Registry) Recipients() []*Recipient {
+	out := make([]*Recipient, 0, len(r.recipients))
+	for _, name := range slices.Sorted(maps.Keys(r.recipients)) {
+		out = append(out, r.recipients[name])
+	}
+	return out
+}
+
+// Groups returns every group, sorted by name.
+func (r *Registry) Groups() []*Group {
+	out := make([]*Group, 0, len(r.groups))
+	for _, name := range slices.Sorted(maps.Keys(r.groups)) {
+		out = append(out, r.groups[name])
+	}
+	return out
+}
+
+// Names returns every recipient and group name, sorted: the candidates for
+// a "did you mean" suggestion.
+func (r *Registry) Names() []string { return slices.Clone(r.names) }
+
+// Expand resolves recipient and group names, groups recursively, to the
+// recipient names they cover: sorted, each once. The first name that is
+// neither a recipient nor a group gives an [*UnknownNameError].
+func (r *Registry) Expand(names []string) ([]string, error) {
+	set := map[string]bool{}
+	for _, n := range names {
+		switch {
+		case r.recipients[n] != nil:
+			set[n] = true
+		case r.groups[n] != nil:
+			for _, m := range r.expanded[n] {
+				set[m] = true
+			}
+		default:
+			return nil, r.unknown(n)
+		}
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// GroupsOf returns the names of the groups that contain name, a recipient
+// or a group, directly or through nested groups, sorted. It is empty for a
+// name that no group contains, and for an unknown name.
+func (r *Registry) GroupsOf(name string) []string {
+	out := []string{}
+	for _, gname := range slices.Sorted(maps.Keys(r.groups)) {
+		if gname != name && r.contains(gname, name, map[string]bool{}) {
+			out = append(out, gname)
+		}
+	}
+	return out
+}
+
+// contains reports whether group g contains name, directly or not.
+func (r *Registry) contains(g, name string, seen map[string]bool) bool {
+	if seen[g] {
+		return false
+	}
+	seen[g] = true
+	for _, m := range r.groups[g].Members {
+		if m == name || (r.groups[m] != nil && r.contains(m, name, seen)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Registry) unknown(name string) *UnknownNameError {
+	return &UnknownNameError{Name: name, Suggestion: diag.Suggest(name, r.names)}
+}
+
+// UnknownNameError is a name that is neither a recipient nor a group.
+// Suggestion is the known name closest to it, or "" if none is close.
+type UnknownNameError struct{ Name, Suggestion string }
+
+// Error reads `unknown recipient or group "junper" (did you mean
+// "juniper"?)`, or says how to add the recipient when there is no
+// suggestion.
+func (e *UnknownNameError) Error() string {
+	return "unknown recipient or group " + e.detail()
+}
+
+func (e *UnknownNameError) memberMsg() string {
+	return "unknown member " + e.detail()
+}
+
+func (e *UnknownNameError) detail() string {
+	switch {
+	case e.Suggestion != "":
+		return fmt.Sprintf("%q (did you mean %q?)", e.Name, e.Suggestion)
+	case !site.NamePattern.MatchString(e.Name):
+		return fmt.Sprintf("%q (names are %s)", e.Name, nameRule)
+	default:
+		return fmt.Sprintf("%q (add the recipient's public key as %s/%s.pub, or define the group in %s)", e.Name, KeysDir, e.Name, GroupsFile)
+	}
+}

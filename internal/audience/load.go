@@ -1,0 +1,194 @@
+package audience
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/secret"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// maxFile is the largest file read from keys/.
+const maxFile = 1 << 20
+
+// Load reads the recipients and groups of the site at root from root/keys:
+// every NAME.pub file and groups.toml, as [ParseKeys], [ParseGroups] and
+// [New] do, and checks that no key belongs to two recipients. A site without
+// keys/ has an empty registry.
+//
+// Hidden files, editor backups ("alice.pub~") and README files are
+// ignored, except that a README must not hold a secret; any other file, and
+// any folder, in keys/ is an error. A symbolic link is followed if
+// it stays inside the site.
+//
+// Every problem is reported at once, as a [diag.List] of errors located by
+// their slash path from root; the registry is then nil.
+func Load(root string) (*Registry, error) {
+	entries, err := os.ReadDir(filepath.Join(root, KeysDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return New(nil, nil)
+	}
+	if err != nil {
+		return nil, diag.Errorf(KeysDir, 0, "%v", unwrapPathError(err))
+	}
+	absRoot, err := site.RealPath(root)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		errs       diag.List
+		recipients []*Recipient
+		groups     []*Group
+		broken     = map[string]bool{}
+	)
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") || strings.HasPrefix(name, "#") {
+			continue
+		}
+		rel := KeysDir + "/" + name
+		typ, err := entryType(absRoot, rel, e)
+		if err != nil {
+			errs.Add(err)
+			continue
+		}
+		if typ.IsDir() {
+			errs.Add(diag.Errorf(rel, 0, "a folder in %s/: put every NAME.pub file directly in %s/", KeysDir, KeysDir))
+			continue
+		}
+		if !typ.IsRegular() {
+			errs.Add(diag.Errorf(rel, 0, "not a regular file"))
+			continue
+		}
+		data, err := readFile(filepath.Join(root, KeysDir, name))
+		if err != nil {
+			errs.Add(diag.Errorf(rel, 0, "%v", err))
+			continue
+		}
+		switch {
+		case isReadme(name):
+			if line, what, ok := secret.Find(data); ok {
+				errs.Add(exposed(rel, line, what))
+			}
+		case name == "groups.toml":
+			gs, err := ParseGroups(rel, data)
+			errs.Add(err)
+			groups = gs
+		case strings.HasSuffix(name, ".pub"):
+			rname := strings.TrimSuffix(name, ".pub")
+			if !site.NamePattern.MatchString(rname) {
+				errs.Add(diag.Errorf(rel, 0, "recipient name %q: want %s (rename the file)", rname, nameRule))
+				continue
+			}
+			keys, err := parseKeys(rel, data)
+			if err != nil {
+				errs.Add(err)
+				broken[rname] = true
+			}
+			recipients = append(recipients, &Recipient{Name: rname, File: rel, Keys: keys})
+		default:
+			errs.Add(strayFile(rel, data))
+		}
+	}
+	errs.Add(checkSharedKeys(recipients))
+	reg, err := build(recipients, groups, broken)
+	errs.Add(err)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// entryType returns the type of a folder entry, following a symbolic link
+// that stays inside the site.
+func entryType(absRoot, rel string, e fs.DirEntry) (fs.FileMode, error) {
+	typ := e.Type()
+	if typ&fs.ModeSymlink == 0 {
+		return typ, nil
+	}
+	target, err := filepath.EvalSymlinks(filepath.Join(absRoot, filepath.FromSlash(rel)))
+	if err != nil {
+		return 0, diag.Errorf(rel, 0, "broken symbolic link: %v", unwrapPathError(err))
+	}
+	if !site.Within(absRoot, target) {
+		return 0, diag.Errorf(rel, 0, "symbolic link leaves the site (points to %s); copy the file into the site instead", target)
+	}
+	info, err := os.Stat(target)
+	if err != nil {
+		return 0, diag.Errorf(rel, 0, "%v", unwrapPathError(err))
+	}
+	return info.Mode().Type(), nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if len(data) > maxFile {
+		return nil, fmt.Errorf("too large for a keys file (more than %d bytes)", maxFile)
+	}
+	return data, nil
+}
+
+// isReadme reports whether name is a README file ("README", "README.md"),
+// which documents the folder.
+func isReadme(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	return strings.EqualFold(base, "README")
+}
+
+// strayFile is the error for a file in keys/ that is neither NAME.pub,
+// groups.toml nor a README.
+func strayFile(rel string, data []byte) error {
+	if line, what, ok := secret.Find(data); ok {
+		return exposed(rel, line, what)
+	}
+	return diag.Errorf(rel, 0, "not a keys file: %s/ holds only NAME.pub files of public keys, groups.toml and a README "+
+		"(if this file is an identity, it is a secret: move it out of the site)", KeysDir)
+}
+
+func exposed(rel string, line int, what string) error {
+	return diag.Errorf(rel, line, "holds %s, a SECRET key: secrets must never be in %s/; "+
+		"move it out of the site and treat the key as exposed (make a new one, and put only its public key in %s/NAME.pub)", what, KeysDir, KeysDir)
+}
+
+// checkSharedKeys reports a key that is in the files of two recipients:
+// either could read what is meant for the other.
+func checkSharedKeys(recipients []*Recipient) error {
+	type place struct {
+		file string
+		line int
+	}
+	var errs diag.List
+	seen := map[string]place{}
+	for _, rec := range recipients {
+		for _, k := range rec.Keys {
+			if p, ok := seen[k.Text]; ok {
+				errs.Add(diag.Errorf(rec.File, k.Line, "the same %s key as %s:%d: each recipient needs keys of their own (use a group for people who read the same)", k.Type(), p.file, p.line))
+				continue
+			}
+			seen[k.Text] = place{rec.File, k.Line}
+		}
+	}
+	return errs.Err()
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

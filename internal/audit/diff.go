@@ -1,0 +1,178 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Change is a difference in access to one passage between two reports.
+type Change struct {
+	Page  string `json:"page"`
+	Index int    `json:"index"`
+	Line  int    `json:"line"` // in the new version; in the old one for a removed passage
+	Kind  string `json:"kind"` // "new", "removed" or "changed"
+	// Gained and Lost are the recipients who may read the passage now and
+	// could not before, and the reverse. For a new passage, Gained is
+	// every reader; for a removed one, Lost is.
+	Gained []string `json:"gained,omitempty"`
+	Lost   []string `json:"lost,omitempty"`
+	OldTLP string   `json:"oldTLP,omitempty"`
+	TLP    string   `json:"tlp,omitempty"`
+}
+
+// DiffJSON returns changes as indented JSON: a list, empty when nothing
+// changed.
+func DiffJSON(changes []Change) []byte {
+	if changes == nil {
+		changes = []Change{}
+	}
+	b, _ := json.MarshalIndent(changes, "", "  ")
+	return append(b, '\n')
+}
+
+// Diff lists what changed in access from old to cur, passage by passage,
+// in page order. A passage is known by its page and its rank there.
+func Diff(old, cur *Report) []Change {
+	before := map[string]Passage{}
+	for _, p := range old.Passages {
+		before[p.key()] = p
+	}
+	var out []Change
+	seen := map[string]bool{}
+	for _, p := range cur.Passages {
+		seen[p.key()] = true
+		o, ok := before[p.key()]
+		if !ok {
+			out = append(out, Change{Page: p.Page, Index: p.Index, Line: p.Line, Kind: "new", Gained: p.Readers, TLP: p.TLP})
+			continue
+		}
+		gained, lost := minus(p.Readers, o.Readers), minus(o.Readers, p.Readers)
+		if len(gained) > 0 || len(lost) > 0 || o.TLP != p.TLP {
+			out = append(out, Change{Page: p.Page, Index: p.Index, Line: p.Line, Kind: "changed", Gained: gained, Lost: lost, OldTLP: o.TLP, TLP: p.TLP})
+		}
+	}
+	for _, o := range old.Passages {
+		if !seen[o.key()] {
+			out = append(out, Change{Page: o.Page, Index: o.Index, Line: o.Line, Kind: "removed", Lost: o.Readers, OldTLP: o.TLP})
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int {
+		return comparePassages(Passage{Page: a.Page, Index: a.Index}, Passage{Page: b.Page, Index: b.Index})
+	})
+	return out
+}
+
+// minus returns the names of a not in b.
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Print writes the report for a terminal: each page's passages with their
+// label, audience and readers, then each recipient's count.
+func (r *Report) Print(w io.Writer) {
+	if len(r.Passages) == 0 {
+		fmt.Fprintln(w, "No restricted passages: every page is public.")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	page := ""
+	for _, p := range r.Passages {
+		if p.Page != page {
+			if page != "" {
+				fmt.Fprintln(tw)
+			}
+			page = p.Page
+			fmt.Fprintln(tw, p.Page)
+		}
+		where := fmt.Sprintf("line %d", p.Line)
+		if p.Whole {
+			where = "whole page"
+		}
+		if p.Nested > 0 {
+			where += fmt.Sprintf(" (in #%d)", p.Nested)
+		}
+		label := "-"
+		if p.TLP != "" {
+			label = "TLP:" + strings.ToUpper(p.TLP)
+		}
+		fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%s\n", p.Index, where, label, p.Audience, strings.Join(p.Readers, ", "))
+	}
+	tw.Flush()
+	if len(r.Recipients) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Recipients:")
+	names := make([]string, 0, len(r.Recipients))
+	for n := range r.Recipients {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, n := range names {
+		pages := map[string]bool{}
+		for _, k := range r.Recipients[n] {
+			pages[k[:strings.LastIndexByte(k, '#')]] = true
+		}
+		fmt.Fprintf(tw, "  %s\t%s on %s\n", n, plural(len(r.Recipients[n]), "passage"), plural(len(pages), "page"))
+	}
+	tw.Flush()
+}
+
+// PrintDiff writes changes for a terminal: + for a reader gained, - for
+// one lost.
+func PrintDiff(w io.Writer, changes []Change) {
+	if len(changes) == 0 {
+		fmt.Fprintln(w, "No change in who can read what.")
+		return
+	}
+	for _, c := range changes {
+		head := fmt.Sprintf("%s:%d #%d", c.Page, c.Line, c.Index)
+		switch c.Kind {
+		case "new":
+			fmt.Fprintf(w, "%s  new passage%s\n", head, tlpNote("", c.TLP))
+		case "removed":
+			fmt.Fprintf(w, "%s  passage removed\n", head)
+		default:
+			fmt.Fprintf(w, "%s  access changed%s\n", head, tlpNote(c.OldTLP, c.TLP))
+		}
+		for _, n := range c.Gained {
+			fmt.Fprintf(w, "  + %s\n", n)
+		}
+		for _, n := range c.Lost {
+			fmt.Fprintf(w, "  - %s\n", n)
+		}
+	}
+}
+
+func tlpNote(old, cur string) string {
+	up := func(s string) string {
+		if s == "" {
+			return "no label"
+		}
+		return "TLP:" + strings.ToUpper(s)
+	}
+	switch {
+	case old == cur && cur == "":
+		return ""
+	case old == cur || old == "":
+		return " (" + up(cur) + ")"
+	}
+	return " (" + up(old) + " → " + up(cur) + ")"
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

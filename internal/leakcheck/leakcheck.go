@@ -1,0 +1,301 @@
+// Package leakcheck is the build's last line of defence: it scans every
+// byte of the rendered output for the text of every restricted passage.
+//
+// Sealing removes restricted text from the document tree before anything
+// is rendered. A bug there (a restricted heading that reaches a table of
+// contents, a summary in a feed, a title in a <meta> tag, a block rendered
+// in clear) would publish the text; this scan turns such a bug into a
+// failed build, reported by [Errors], before the output replaces the
+// previous one.
+//
+// # What is found
+//
+// Each passage is given as a [Secret]: a set of text fragments, such as the
+// plain text of each paragraph and heading, each text run and link target.
+// [Scanner.Scan] reports every fragment of at least [MinLen] bytes that
+// occurs in an output file, where:
+//
+//   - the output is compared after decoding HTML and XML character
+//     references (&amp;, &#39;, &#x27;, &quot;, &copy; ...), the way
+//     [html.UnescapeString] decodes them, so text escaped by goldmark,
+//     html/template or encoding/xml is found, in element content and in
+//     attribute values alike (tags are not stripped);
+//   - whitespace does not count: in fragments and output alike, a run of
+//     spaces, tabs, carriage returns and newlines is one space, so a
+//     paragraph is found however its lines were broken;
+//   - the comparison is otherwise exact: bytes, case-sensitive;
+//   - each file's path is checked too (without decoding), for fragments
+//     such as the slug of a restricted heading used as a file name.
+//
+// # What is not found
+//
+// Text transformed beyond character references and whitespace is not
+// found: changed case, percent-encoded URLs, JSON escapes such as \u003c,
+// slugs, text truncated or split into pieces shorter than [MinLen], or
+// text that only appears split across two elements. The build therefore
+// adds such forms (the slug of a restricted heading, for one) as fragments
+// of their own, and fragments shorter than [MinLen] bytes are not looked
+// for at all, since they would match ordinary words.
+//
+// A fragment that also occurs in text the site publishes on purpose, given
+// to [New], is not looked for either: finding it would prove nothing.
+//
+// # Cost
+//
+// The scan reads each output byte a constant number of times, however many
+// fragments there are (a Rabin–Karp search over windows of [MinLen] bytes
+// with a bit-set filter), and scans files in parallel.
+package leakcheck
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+)
+
+// Secret is the text of one restricted passage.
+type Secret struct {
+	File string // source file, e.g. "content/briefings/icasi.md"
+	Line int    // line of the passage's opening
+
+	// Texts are fragments of the passage's text: the plain text of each
+	// paragraph, heading, table cell and list item, each text run, link
+	// targets, code lines, recipient public keys ... Fragments are plain
+	// text, not HTML: they are not decoded.
+	Texts []string
+}
+
+// File is one output file.
+type File struct {
+	Path string // slash-separated output path, e.g. "briefings/icasi/index.html"
+	Data []byte
+}
+
+// Leak is one restricted fragment found in the output.
+type Leak struct {
+	// Secret is the passage the fragment belongs to. It points into the
+	// slice given to [New]; when several passages share a fragment, it is
+	// the first of them.
+	Secret *Secret
+	// Text is the fragment as it was searched for, whitespace normalised.
+	Text string
+	// Path is the output file whose contents hold the fragment, or "" if
+	// the fragment was found in a file's name; Name is then that file's
+	// path.
+	Path string
+	Name string
+	// Offset is the byte offset of the fragment's first occurrence in the
+	// file's normalised text (decoded, whitespace collapsed), or in its
+	// path for a leak in a name. It is meant for messages.
+	Offset int
+}
+
+// where is the output path a leak is in, whether in the file's contents or
+// its name.
+func (l *Leak) where() string {
+	if l.Path == "" {
+		return l.Name
+	}
+	return l.Path
+}
+
+// MinLen is the shortest fragment, in bytes, that Scan looks for; shorter
+// fragments are ignored (they would match ordinary words).
+const MinLen = 8
+
+// The search reads windows of MinLen bytes as one uint64: this fails to
+// compile if MinLen is changed.
+const _ = uint(MinLen-8) + uint(8-MinLen)
+
+// Scanner searches output for the fragments given to [New]. It is safe for
+// concurrent use.
+type Scanner struct {
+	secrets []*Secret
+	m       *matcher
+}
+
+// New prepares a scanner for secrets.
+//
+// public holds the text that the site publishes on purpose: the plain text
+// of every public paragraph, heading, code block and front matter value,
+// the configuration, the theme's files. A fragment that occurs in one of
+// them is not a leak, and is not looked for. Each public text is compared
+// with whitespace normalised as in output, both as it is and with its
+// character references decoded, so that plain text and HTML can both be
+// given.
+func New(secrets []Secret, public [][]byte) *Scanner {
+	s := &Scanner{secrets: make([]*Secret, len(secrets))}
+	var arena []byte
+	var frags []frag
+	index := map[string]int32{}
+	for i := range secrets {
+		s.secrets[i] = &secrets[i]
+		for _, t := range secrets[i].Texts {
+			off := len(arena)
+			arena = appendFragment(arena, t)
+			f := arena[off:]
+			if len(f) < MinLen {
+				arena = arena[:off]
+				continue
+			}
+			if _, dup := index[string(f)]; dup {
+				arena = arena[:off]
+				continue
+			}
+			index[string(f)] = int32(len(frags))
+			frags = append(frags, frag{off: int32(off), n: int32(len(f)), secret: int32(i)})
+		}
+	}
+	s.m = newMatcher(arena, frags, public)
+	return s
+}
+
+// Scan returns every leak in files, sorted by output path (a leak in a
+// file's name first), then offset; at most one per fragment and file, at
+// its first occurrence. It checks each file's contents and its path.
+//
+// Scan is safe for concurrent use, and uses up to GOMAXPROCS goroutines
+// for large inputs.
+func (s *Scanner) Scan(files []File) []Leak {
+	m := s.m
+	if len(m.frags) == 0 || len(files) == 0 {
+		return nil
+	}
+	var total int
+	for i := range files {
+		total += len(files[i].Data)
+	}
+	// Largest files first, so that no worker is left with a big one at the
+	// end.
+	order := make([]int32, len(files))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int {
+		return cmp.Compare(len(files[b].Data), len(files[a].Data))
+	})
+	states := spread(len(order), total, m.newState, func(st *state, k int) {
+		i := order[k]
+		f := &files[i]
+		st.id++
+		st.path = append(st.path[:0], f.Path...)
+		st.buf = normPlain(st.buf[:0], st.path)
+		st.find(st.buf, i, true)
+		st.id++
+		st.buf = normText(st.buf[:0], f.Data)
+		st.find(st.buf, i, false)
+	})
+	var leaks []Leak
+	for _, st := range states {
+		for _, h := range st.hits {
+			f := m.frags[h.frag]
+			l := Leak{
+				Secret: s.secrets[f.secret],
+				Text:   string(m.text(f)),
+				Path:   files[h.file].Path,
+				Offset: h.pos,
+			}
+			if h.name {
+				l.Path, l.Name = "", files[h.file].Path
+			}
+			leaks = append(leaks, l)
+		}
+	}
+	slices.SortFunc(leaks, compareLeaks)
+	return leaks
+}
+func compareLeaks(a, b Leak) int {
+	if c := cmp.Compare(a.where(), b.where()); c != 0 {
+		return c
+	}
+	// A leak in the name first.
+	if an, bn := a.Path == "", b.Path == ""; an != bn {
+		if an {
+			return -1
+		}
+		return 1
+	}
+	if c := cmp.Compare(a.Offset, b.Offset); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Text, b.Text); c != 0 {
+		return c
+	}
+	return compareSecrets(a.Secret, b.Secret)
+}
+
+func compareSecrets(a, b *Secret) int {
+	switch {
+	case a == b:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	if c := cmp.Compare(a.File, b.File); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Line, b.Line)
+}
+
+// Errors turns leaks into located errors, one per passage and output file,
+// each naming the passage's source file and line and quoting (the start
+// of) the longest of its fragments found there:
+//
+//	content/x.md:14: restricted text "…" appears in briefings/x/index.html (a bug in conclave: please report it); the build was stopped and nothing was published
+//
+// The result is a [diag.List], or nil if there are no leaks.
+func Errors(leaks []Leak) error {
+	type key struct {
+		secret *Secret
+		where  string
+		name   bool
+	}
+	best := map[key]Leak{}
+	var order []key
+	for _, l := range leaks {
+		k := key{l.Secret, l.where(), l.Path == ""}
+		b, ok := best[k]
+		if !ok {
+			order = append(order, k)
+		}
+		if !ok || len(l.Text) > len(b.Text) || len(l.Text) == len(b.Text) && l.Offset < b.Offset {
+			best[k] = l
+		}
+	}
+	var list diag.List
+	for _, k := range order {
+		l := best[k]
+		place := k.where
+		if k.name {
+			place = "the file name " + place
+		}
+		msg := fmt.Sprintf("restricted text %s appears in %s (a bug in conclave: please report it); the build was stopped and nothing was published", quote(l.Text), place)
+		if l.Secret == nil {
+			list.Add(errors.New(msg))
+			continue
+		}
+		list.Add(diag.Errorf(l.Secret.File, l.Secret.Line, "%s", msg))
+	}
+	return list.Err()
+}
+
+// quoteMax is how many characters of a fragment an error quotes.
+const quoteMax = 60
+
+// quote quotes the first quoteMax characters of s, marking a cut with "…".
+func quote(s string) string {
+	n := 0
+	for i := range s {
+		if n == quoteMax {
+			return strconv.Quote(s[:i] + "…")
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}
