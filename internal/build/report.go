@@ -26,6 +26,16 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  briefings  %6d%s\n", r.Briefings, drafts)
 	fmt.Fprintf(w, "  lists      %6d  home, sections, tags\n", r.Lists)
 	fmt.Fprintf(w, "  tags       %6d\n", r.Tags)
+	if st := r.Seal; st.Blocks > 0 {
+		whole := ""
+		if st.Pages > 0 {
+			whole = fmt.Sprintf(" (%s restricted as a whole)", plural(st.Pages, "page"))
+		}
+		fmt.Fprintf(w, "  sealed     %6d  passages%s, for %s; %s for %s\n", st.Blocks, whole, plural(st.Audiences, "audience"), plural(st.Keyrings, "keyring"), plural(st.Recipients, "recipient"))
+		if st.CachedPackets > 0 {
+			fmt.Fprintf(w, "             %6d  packets unchanged since the last build (seal cache)\n", st.CachedPackets)
+		}
+	}
 	fmt.Fprintf(w, "  files      %6d  %s, listed in SHA256SUMS\n", r.Files, Size(r.Bytes))
 }
 

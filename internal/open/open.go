@@ -47,6 +47,7 @@ var (
 	packetAttr = regexp.MustCompile(`\sdata-packet="([^"]*)"`)
 	packetPath = regexp.MustCompile(`^packets/[0-9a-f]{32}\.age$`)
 	labelPara  = regexp.MustCompile(`(?s)<p class="sealed-label">.*?</p>`)
+	helpPara   = regexp.MustCompile(`(?s)<p class="sealed-help">.*?</p>`)
 )
 
 // maxDepth bounds how deep sealed passages nest, against a hostile site
@@ -204,7 +205,9 @@ func (r *Reader) unseal(page []byte, depth int) ([]byte, int, int, error) {
 		}
 		out.Write(rest[:i])
 		if !ok {
-			out.Write(bytes.Replace(elem, []byte(placeholderStart), []byte(placeholderStart+" not-for-you"), 1))
+			elem = bytes.Replace(elem, []byte(placeholderStart), []byte(placeholderStart+" not-for-you"), 1)
+			elem = helpPara.ReplaceAll(elem, []byte(`<p class="sealed-help">Not for your identities: sealed for another audience.</p>`))
+			out.Write(elem)
 			notForYou++
 		} else {
 			inner, o, n, err := r.unseal(plain, depth+1)
