@@ -1,0 +1,334 @@
+package build
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/conclave-dev/conclave/internal/corpus"
+	"github.com/conclave-dev/conclave/internal/open"
+	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/testtool"
+)
+
+// corpusSite writes a generated corpus with a configuration and returns
+// its folder.
+func corpusSite(t *testing.T, opt corpus.Options) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "site")
+	if err := corpus.Write(dir, opt); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "conclave.toml", "title = \"Corpus\"\nbaseURL = \"https://corpus.example.org/\"\n")
+	return dir
+}
+
+var (
+	packetRef  = regexp.MustCompile(`data-packet="(packets/[0-9a-f]{32}\.age)"`)
+	ageKey     = regexp.MustCompile(`age1[02-9ac-hj-np-z]{20,}`)
+	recipients = regexp.MustCompile(`\br-[0-9]{4}\b`)
+)
+
+// Every restricted block of the corpus carries a unique canary in each of
+// its text elements (headings, paragraphs, list items, table cells, code
+// lines). None may appear in any byte of the output or in any file name,
+// in any letter case; neither may a recipient's name or public key.
+func TestSealedCorpusLeaksNothing(t *testing.T) {
+	dir := corpusSite(t, corpus.Options{Pages: 300, Seed: 11, Recipients: 40, Restricted: 0.5, Canaries: true})
+	blocks, err := corpus.ReadBlocks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) < 200 {
+		t.Fatalf("only %d blocks in the corpus", len(blocks))
+	}
+	out := filepath.Join(t.TempDir(), "public")
+	rep, err := Run(Options{Source: dir, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Seal.Blocks != len(blocks) {
+		t.Fatalf("sealed %d blocks, the corpus has %d", rep.Seal.Blocks, len(blocks))
+	}
+	tree := testtool.Tree(t, out)
+	var checked int64
+	for p, data := range tree {
+		lower := bytes.ToLower(append([]byte(p+"\n"), data...))
+		checked += int64(len(lower))
+		if i := bytes.Index(lower, []byte("canary")); i >= 0 {
+			t.Errorf("%s holds restricted text: %q", p, lower[max(0, i-40):min(len(lower), i+60)])
+		}
+		if m := recipients.Find(lower); m != nil {
+			t.Errorf("%s names recipient %s", p, m)
+		}
+		if m := ageKey.Find(lower); m != nil {
+			t.Errorf("%s holds a public key %s", p, m)
+		}
+		if bytes.Contains(lower, []byte("age-secret-key")) {
+			t.Errorf("%s holds a secret key", p)
+		}
+	}
+	// The check above must have had something to find: the canaries are
+	// in the sources.
+	src := testtool.Tree(t, filepath.Join(dir, "content"))
+	n := 0
+	for _, data := range src {
+		n += bytes.Count(data, []byte("canary-"))
+	}
+	if n < len(blocks)*3 {
+		t.Fatalf("only %d canaries in the sources", n)
+	}
+	t.Logf("%d blocks sealed, %d canaries, %d files and %d bytes of output checked", len(blocks), n, len(tree), checked)
+}
+
+// Over a generated corpus, every (recipient, block) pair opens if and only
+// if the recipient is in the block's audience after group expansion, and
+// what opens is the block's text.
+func TestSealedAccessIsExact(t *testing.T) {
+	dir := corpusSite(t, corpus.Options{Pages: 120, Seed: 5, Recipients: 24, Restricted: 0.6, Canaries: true})
+	blocks, err := corpus.ReadBlocks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := Run(Options{Source: dir, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	// The corpus never nests blocks: a page's placeholders follow its
+	// blocks' order.
+	packets := make([]string, len(blocks))
+	byPage := map[string][]int{}
+	for i, b := range blocks {
+		byPage[b.Page] = append(byPage[b.Page], i)
+	}
+	for page, idx := range byPage {
+		html, err := os.ReadFile(filepath.Join(out, strings.TrimSuffix(strings.TrimPrefix(page, "content/"), ".md"), "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := packetRef.FindAllSubmatch(html, -1)
+		if len(refs) != len(idx) {
+			t.Fatalf("%s: %d placeholders for %d blocks", page, len(refs), len(idx))
+		}
+		for j, i := range idx {
+			packets[i] = string(refs[j][1])
+		}
+	}
+	names, err := filepath.Glob(filepath.Join(dir, corpus.IdentitiesDir, "*.txt"))
+	if err != nil || len(names) != 24 {
+		t.Fatalf("identities: %v %v", names, err)
+	}
+	pairs, opened := 0, 0
+	for _, name := range names {
+		who := strings.TrimSuffix(filepath.Base(name), ".txt")
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := open.ParseIdentities(name, data, open.UI{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := open.NewReader(out, ids)
+		for i, b := range blocks {
+			want := slices.Contains(b.Recipients, who)
+			got := false
+			var plain []byte
+			if err == nil {
+				var perr error
+				plain, got, perr = r.Packet(packets[i])
+				if perr != nil {
+					t.Fatal(perr)
+				}
+			}
+			pairs++
+			if got != want {
+				t.Errorf("%s, block at %s:%d (to=%s): opens %t, want %t", who, b.Page, b.Line, strings.Join(b.To, ","), got, want)
+				continue
+			}
+			if got {
+				opened++
+				for _, c := range b.Canaries {
+					if !bytes.Contains(plain, []byte(c)) {
+						t.Errorf("%s, block at %s:%d: packet lacks %s", who, b.Page, b.Line, c)
+					}
+				}
+			}
+		}
+	}
+	if opened == 0 || opened == pairs {
+		t.Fatalf("%d of %d pairs opened: the corpus does not test access", opened, pairs)
+	}
+	t.Logf("%d recipient-block pairs checked, %d open", pairs, opened)
+}
+
+// sealSite is a small site with two groups over three recipients, whose
+// identities it returns by name.
+func sealSite(t *testing.T) (string, map[string]*age.X25519Identity) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "site")
+	ids := map[string]*age.X25519Identity{}
+	files := map[string]string{
+		"conclave.toml":    "title = \"T\"\nbaseURL = \"https://t.example.org/\"\n",
+		"keys/groups.toml": "board = [\"alice\", \"bob\"]\nall = [\"board\", \"carol\"]\n",
+		"content/briefings/a.md": "---\ntitle: A\ntlp: amber\n---\n\nPublic.\n\n" +
+			"::: restricted to=board tlp=amber\nBoard detail one.\n:::\n\n" +
+			"::: restricted to=all tlp=amber\nAll detail.\n:::\n",
+		"content/briefings/b.md": "---\ntitle: B\ntlp: amber\n---\n\n::: restricted to=board tlp=amber\nBoard detail two.\n:::\n",
+	}
+	for _, n := range []string{"alice", "bob", "carol"} {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[n] = id
+		files["keys/"+n+".pub"] = id.Recipient().String() + "\n"
+	}
+	testtool.WriteTree(t, dir, files)
+	return dir, ids
+}
+
+func packetsOf(t *testing.T, out, page string) []string {
+	t.Helper()
+	html, err := os.ReadFile(filepath.Join(out, page, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out2 []string
+	for _, m := range packetRef.FindAllSubmatch(html, -1) {
+		out2 = append(out2, string(m[1]))
+	}
+	return out2
+}
+
+// With the seal cache, a rebuild keeps unchanged blocks' packets byte for
+// byte, so a deploy uploads only what changed; removing a member gives
+// the audience a new key, which the removed member cannot open.
+func TestSealCacheKeepsPacketsAndRekeysOnRemoval(t *testing.T) {
+	dir, ids := sealSite(t)
+	out := filepath.Join(dir, "public")
+	key := make([]byte, seal.KeySize)
+	rand.Read(key)
+	opt := Options{Source: dir, Out: out, CacheKey: key}
+
+	if _, err := Run(opt); err != nil {
+		t.Fatal(err)
+	}
+	first := testtool.Tree(t, out)
+	rep, err := Run(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Seal.CachedPackets != 3 || rep.Seal.Fresh != 0 {
+		t.Errorf("second build: %d packets from the cache, %d fresh; want 3 and 0", rep.Seal.CachedPackets, rep.Seal.Fresh)
+	}
+	second := testtool.Tree(t, out)
+	if len(first) != len(second) {
+		t.Fatalf("%d files, then %d", len(first), len(second))
+	}
+	for p, b := range first {
+		if !bytes.Equal(second[p], b) {
+			t.Errorf("%s changed between two builds of the same site", p)
+		}
+	}
+
+	// Without the cache, every packet is encrypted anew; with it again,
+	// the cached ones come back.
+	cached := packetsOf(t, out, "briefings/a")
+	if _, err := Run(Options{Source: dir, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	if fresh := packetsOf(t, out, "briefings/a"); fresh[0] == cached[0] || fresh[1] == cached[1] {
+		t.Errorf("packets without the cache %v equal the cached ones %v", fresh, cached)
+	}
+	if _, err := Run(opt); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]string{"a": packetsOf(t, out, "briefings/a"), "b": packetsOf(t, out, "briefings/b")}
+	if !slices.Equal(before["a"], cached) {
+		t.Errorf("packets %v after a build without the cache, want the cached %v", before["a"], cached)
+	}
+	write(t, dir, "content/briefings/b.md", "---\ntitle: B\ntlp: amber\n---\n\n::: restricted to=board tlp=amber\nBoard detail two, revised.\n:::\n")
+	if _, err := Run(opt); err != nil {
+		t.Fatal(err)
+	}
+	after := map[string][]string{"a": packetsOf(t, out, "briefings/a"), "b": packetsOf(t, out, "briefings/b")}
+	if !slices.Equal(before["a"], after["a"]) || before["b"][0] == after["b"][0] {
+		t.Errorf("after editing b: a %v → %v, b %v → %v", before["a"], after["a"], before["b"], after["b"])
+	}
+
+	// Bob leaves the board: the board's passages get a new key he cannot
+	// open; the passage for everyone keeps its packet, and he still reads it.
+	write(t, dir, "keys/groups.toml", "board = [\"alice\"]\nall = [\"board\", \"bob\", \"carol\"]\n")
+	if _, err := Run(opt); err != nil {
+		t.Fatal(err)
+	}
+	removed := map[string][]string{"a": packetsOf(t, out, "briefings/a"), "b": packetsOf(t, out, "briefings/b")}
+	if removed["a"][0] == after["a"][0] || removed["b"][0] == after["b"][0] {
+		t.Error("the board's packets kept their ciphertext after a member left")
+	}
+	if removed["a"][1] != after["a"][1] {
+		t.Error("the packet for everyone changed although its audience did not")
+	}
+	bob, err := open.NewReader(out, []age.Identity{ids["bob"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{removed["a"][0], removed["b"][0]} {
+		if _, ok, err := bob.Packet(p); ok || err != nil {
+			t.Errorf("bob opens %s after leaving the board (err %v)", p, err)
+		}
+	}
+	if _, ok, _ := bob.Packet(removed["a"][1]); !ok {
+		t.Error("bob no longer opens the passage for everyone")
+	}
+	alice, err := open.NewReader(out, []age.Identity{ids["alice"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, ok, _ := alice.Packet(removed["b"][0]); !ok || !bytes.Contains(plain, []byte("revised")) {
+		t.Errorf("alice cannot read the board's passage: %q", plain)
+	}
+}
+
+// The scan of the output is the safety net: restricted text that reaches
+// the output by a way sealing does not know (here a file copied as it is)
+// fails the build, names the passage and the file, and keeps the previous
+// output.
+func TestLeakScanStopsTheBuild(t *testing.T) {
+	dir, _ := sealSite(t)
+	out := filepath.Join(dir, "public")
+	if _, err := Run(Options{Source: dir, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	before := testtool.Tree(t, out)
+	write(t, dir, "content/briefings/notes.txt", "Copied by mistake: Board detail one.\n")
+	_, err := Run(Options{Source: dir, Out: out})
+	if err == nil {
+		t.Fatal("a copy of restricted text was published")
+	}
+	want := `content/briefings/a.md:8: restricted text "Board detail one." appears in briefings/notes.txt`
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v\nwant it to contain %q", err, want)
+	}
+	after := testtool.Tree(t, out)
+	if len(after) != len(before) {
+		t.Fatalf("output changed: %d files, then %d", len(before), len(after))
+	}
+	for p, b := range before {
+		if !bytes.Equal(after[p], b) {
+			t.Errorf("%s changed", p)
+		}
+	}
+	if _, ok := after[path.Join("briefings", "notes.txt")]; ok {
+		t.Error("the leaking file was published")
+	}
+}
