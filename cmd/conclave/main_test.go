@@ -2,24 +2,40 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"conclave": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"conclave": func() {
+			// Scripts answer passphrase prompts through this variable,
+			// read here, in test code only; each prompt is logged to
+			// stderr, so that a script can check it was (or was not) asked.
+			if pass, ok := os.LookupEnv("CONCLAVE_TEST_PASSPHRASE"); ok {
+				testOnlyPassphrase = func(prompt string) ([]byte, error) {
+					fmt.Fprintf(os.Stderr, "test: prompt: %s\n", prompt)
+					return []byte(pass), nil
+				}
+			}
+			os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		},
 	})
 }
 
@@ -32,6 +48,13 @@ func TestMain(m *testing.M) {
 //	cptree SRC DST             copy the folder SRC to DST
 //	cmptree A B                check that folders A and B hold the same files
 //	ls DIR                     print DIR's entries, hidden ones included
+//	sshkey FILE [PASSPHRASE]   make an ssh-ed25519 key pair: FILE and FILE.pub
+//	packet PAGE N VAR          set $VAR to the packet path of PAGE's Nth
+//	                           sealed placeholder (from 0), e.g. packets/….age
+//
+// and the environment variable CONCLAVE_TEST_PASSPHRASE, which answers
+// conclave's passphrase prompts (each prompt is logged to stderr as
+// "test: prompt: …").
 //
 // and the condition [tool:NAME], true if the program NAME is installed. A
 // missing program fails the script instead when CONCLAVE_REQUIRE_TOOLS=1.
@@ -44,6 +67,8 @@ func TestScripts(t *testing.T) {
 			"cptree":     cmdCptree,
 			"cmptree":    cmdCmptree,
 			"ls":         cmdLs,
+			"sshkey":     cmdSSHKey,
+			"packet":     cmdPacket,
 		},
 		Condition: func(cond string) (bool, error) {
 			name, ok := strings.CutPrefix(cond, "tool:")
@@ -145,4 +170,41 @@ func cmdLs(ts *testscript.TestScript, neg bool, args []string) {
 	for _, e := range entries {
 		fmt.Fprintln(ts.Stdout(), e.Name())
 	}
+}
+
+func cmdSSHKey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: sshkey FILE [PASSPHRASE]")
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	ts.Check(err)
+	var block *pem.Block
+	if len(args) == 2 {
+		block, err = ssh.MarshalPrivateKeyWithPassphrase(priv, "test", []byte(args[1]))
+	} else {
+		block, err = ssh.MarshalPrivateKey(priv, "test")
+	}
+	ts.Check(err)
+	sshPub, err := ssh.NewPublicKey(pub)
+	ts.Check(err)
+	file := ts.MkAbs(args[0])
+	ts.Check(os.WriteFile(file, pem.EncodeToMemory(block), 0o600))
+	ts.Check(os.WriteFile(file+".pub", ssh.MarshalAuthorizedKey(sshPub), 0o644))
+}
+
+var packetAttr = regexp.MustCompile(`<section class="sealed[^>]* data-packet="([^"]*)"`)
+
+func cmdPacket(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: packet PAGE N VAR")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	page, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	all := packetAttr.FindAllSubmatch(page, -1)
+	if n < 0 || n >= len(all) {
+		ts.Fatalf("%s has %d sealed placeholders, not %d", args[0], len(all), n+1)
+	}
+	ts.Setenv(args[2], string(all[n][1]))
 }

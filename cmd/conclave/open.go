@@ -71,7 +71,10 @@ authors over a channel you trust.`,
 				return writePrivate(out, plain)
 			}
 			if out == "" {
-				out = filepath.Clean(target) + "-opened"
+				out, err = defaultOut(target)
+				if err != nil {
+					return err
+				}
 			}
 			rep, err := open.Site(target, out, ids)
 			if err != nil {
@@ -90,6 +93,20 @@ authors over a channel you trust.`,
 	f.StringArrayVarP(&identities, "identity", "i", nil, "identity file: age identity or SSH private key (repeatable)")
 	f.StringVarP(&out, "out", "o", "", "output folder for a site (default SITE-opened), or file for a packet (default standard output)")
 	return cmd
+}
+
+// defaultOut is the folder a site's readable copy goes to without -o: next
+// to the site, named after it, even when the site is given as "." or "..".
+func defaultOut(site string) (string, error) {
+	site = filepath.Clean(site)
+	if base := filepath.Base(site); base == "." || base == ".." || base == string(filepath.Separator) {
+		abs, err := filepath.Abs(site)
+		if err != nil {
+			return "", err
+		}
+		site = abs
+	}
+	return site + "-opened", nil
 }
 
 // readIdentities reads every -i file.

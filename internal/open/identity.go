@@ -3,9 +3,12 @@ package open
 import (
 	"bufio"
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -38,10 +41,21 @@ func ParseIdentities(name string, data []byte, ui UI) ([]age.Identity, error) {
 		return encryptedIdentities(name, data, ui)
 	case bytes.HasPrefix(trimmed, []byte("-----BEGIN")):
 		return sshIdentity(name, trimmed, ui)
-	case bytes.HasPrefix(trimmed, []byte("ssh-")) || bytes.HasPrefix(trimmed, []byte("age1")):
+	case isPublicKey(trimmed):
 		return nil, fmt.Errorf("%s holds a public key, not an identity: -i takes the private key (for SSH, the file without .pub)", name)
 	}
 	return ageIdentities(name, data, ui)
+}
+
+// isPublicKey reports whether data starts like a recipient: an age public
+// key or an SSH public key line.
+func isPublicKey(data []byte) bool {
+	for _, p := range []string{"age1", "ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-"} {
+		if bytes.HasPrefix(data, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 func ageIdentities(name string, data []byte, ui UI) ([]age.Identity, error) {
@@ -89,56 +103,150 @@ func ageIdentities(name string, data []byte, ui UI) ([]age.Identity, error) {
 }
 
 // encryptedIdentities decrypts an identity file protected by a
-// passphrase (age -p), then reads it.
+// passphrase (age -p), then reads it. The passphrase is asked for only if
+// the file is encrypted with one.
 func encryptedIdentities(name string, data []byte, ui UI) ([]age.Identity, error) {
 	var src io.Reader = bytes.NewReader(data)
 	if bytes.HasPrefix(bytes.TrimSpace(data), []byte(armor.Header)) {
 		src = armor.NewReader(src)
 	}
-	pass, err := ui.Prompt(fmt.Sprintf("passphrase for identity file %s", name))
+	id := &lazyScrypt{prompt: func() ([]byte, error) {
+		return ui.Prompt(fmt.Sprintf("passphrase for identity file %s", name))
+	}}
+	plain, err := age.Decrypt(src, id)
+	var b bytes.Buffer
+	if err == nil {
+		_, err = b.ReadFrom(plain)
+	}
+	switch {
+	case err == nil:
+	case id.err != nil:
+		return nil, fmt.Errorf("%s: %w", name, id.err)
+	case !id.asked && isNoMatch(err):
+		return nil, fmt.Errorf("%s is an age-encrypted file, but not one protected by a passphrase: -i takes an identity file (a keyring or packet of a site is not one)", name)
+	case isNoMatch(err):
+		return nil, fmt.Errorf("%s: wrong passphrase", name)
+	default:
+		return nil, fmt.Errorf("%s: cannot decrypt this passphrase-protected identity file%s", name, detail(err, data))
+	}
+	ids, err := ageIdentities(name, b.Bytes(), ui)
 	if err != nil {
+		return nil, fmt.Errorf("passphrase-protected identity file %w", err)
+	}
+	return ids, nil
+}
+
+func isNoMatch(err error) bool {
+	var nm *age.NoIdentityMatchError
+	return errors.As(err, &nm) || errors.Is(err, age.ErrIncorrectIdentity)
+}
+
+// lazyScrypt is an age scrypt identity that asks for its passphrase only
+// when the file has an scrypt stanza.
+type lazyScrypt struct {
+	prompt func() ([]byte, error)
+	asked  bool
+	err    error // from the prompt
+}
+
+func (l *lazyScrypt) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	if !slices.ContainsFunc(stanzas, func(s *age.Stanza) bool { return s.Type == "scrypt" }) {
+		return nil, age.ErrIncorrectIdentity
+	}
+	l.asked = true
+	pass, err := l.prompt()
+	if err != nil {
+		l.err = err
 		return nil, err
 	}
 	id, err := age.NewScryptIdentity(string(pass))
 	if err != nil {
+		l.err = err
 		return nil, err
 	}
-	plain, err := age.Decrypt(src, id)
-	if err != nil {
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) || errors.Is(err, age.ErrIncorrectIdentity) {
-			return nil, fmt.Errorf("%s: wrong passphrase", name)
+	return id.Unwrap(stanzas)
+}
+
+// detail returns ": " and err's message, or "" if the message could quote
+// the secret file data: age and x/crypto/ssh quote the lines they cannot
+// parse.
+func detail(err error, data []byte) string {
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\"`'\n") || !utf8.ValidString(msg) {
+		return ""
+	}
+	for line := range strings.Lines(string(data)) {
+		if line = strings.TrimSpace(line); len(line) >= 4 && strings.Contains(msg, line) {
+			return ""
 		}
-		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(plain); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
-	}
-	return ageIdentities(name, b.Bytes(), ui)
+	return ": " + msg
 }
 
 // sshIdentity reads an SSH private key. A passphrase-protected key is
 // asked for its passphrase only when a keyring was encrypted to it.
 func sshIdentity(name string, pemBytes []byte, ui UI) ([]age.Identity, error) {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil || !sshPEMTypes[block.Type] {
+		return nil, fmt.Errorf("%s: not an SSH private key (want an OpenSSH, PKCS#1 or PKCS#8 private key; age reads ssh-ed25519 and ssh-rsa keys)", name)
+	}
 	id, err := agessh.ParseIdentity(pemBytes)
 	var missing *ssh.PassphraseMissingError
 	if errors.As(err, &missing) {
 		if missing.PublicKey == nil {
 			return nil, fmt.Errorf("%s is a passphrase-protected SSH key in an old format that hides its public key: convert it with: ssh-keygen -p -f %s", name, name)
 		}
+		k := &encryptedSSH{name: name, pem: pemBytes}
 		enc, err := agessh.NewEncryptedSSHIdentity(missing.PublicKey, pemBytes, func() ([]byte, error) {
-			return ui.Prompt(fmt.Sprintf("passphrase for SSH key %s", name))
+			pass, err := ui.Prompt(fmt.Sprintf("passphrase for SSH key %s", name))
+			k.pass, k.err = pass, err
+			return pass, err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", name, err)
+			return nil, fmt.Errorf("%s: not a usable SSH private key%s (age reads ssh-ed25519 and ssh-rsa keys)", name, detail(err, pemBytes))
 		}
-		return []age.Identity{enc}, nil
+		k.EncryptedSSHIdentity = enc
+		return []age.Identity{k}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a usable SSH private key (age reads ssh-ed25519 and ssh-rsa keys): %v", name, err)
+		return nil, fmt.Errorf("%s: not a usable SSH private key%s (age reads ssh-ed25519 and ssh-rsa keys)", name, detail(err, pemBytes))
 	}
 	return []age.Identity{id}, nil
+}
+
+// The PEM block types of the private keys x/crypto/ssh reads.
+var sshPEMTypes = map[string]bool{
+	"OPENSSH PRIVATE KEY": true,
+	"RSA PRIVATE KEY":     true,
+	"PRIVATE KEY":         true,
+	"EC PRIVATE KEY":      true,
+	"DSA PRIVATE KEY":     true,
+}
+
+// encryptedSSH is a passphrase-protected SSH key whose errors say what
+// went wrong in the reader's terms: a wrong passphrase, or no way to ask.
+type encryptedSSH struct {
+	*agessh.EncryptedSSHIdentity
+	name string
+	pem  []byte
+	pass []byte // the last passphrase given, nil before the prompt
+	err  error  // the prompt's error
+}
+
+func (k *encryptedSSH) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	key, err := k.EncryptedSSHIdentity.Unwrap(stanzas)
+	if err == nil || errors.Is(err, age.ErrIncorrectIdentity) {
+		return key, err
+	}
+	switch {
+	case k.err != nil:
+		return nil, fmt.Errorf("SSH key %s: %w", k.name, k.err)
+	case k.pass != nil:
+		if _, perr := ssh.ParseRawPrivateKeyWithPassphrase(k.pem, k.pass); errors.Is(perr, x509.IncorrectPasswordError) {
+			return nil, fmt.Errorf("SSH key %s: wrong passphrase", k.name)
+		}
+	}
+	return nil, fmt.Errorf("SSH key %s cannot be used%s", k.name, detail(err, k.pem))
 }
 
 // pluginUI lets a plugin (age-plugin-yubikey, …) talk to the reader on the

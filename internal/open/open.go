@@ -50,9 +50,15 @@ var (
 	helpPara   = regexp.MustCompile(`(?s)<p class="sealed-help">.*?</p>`)
 )
 
-// maxDepth bounds how deep sealed passages nest, against a hostile site
-// whose packet names itself.
-const maxDepth = 16
+// Bounds on what one page may expand to, against a hostile site: maxDepth
+// stops a packet that names itself, maxPassages and maxPageBytes a packet
+// that names another many times over, which names another many times over
+// (each level multiplies the page's size).
+const (
+	maxDepth     = 16
+	maxPassages  = 100_000
+	maxPageBytes = 256 << 20
+)
 
 // marker is the file that marks a folder as a readable copy, which a later
 // run may replace.
@@ -72,6 +78,8 @@ type Report struct {
 // identities open.
 type Reader struct {
 	site     string
+	fsys     fs.FS          // the site; nothing outside it can be read through it
+	root     *os.Root       // fsys's root, closed by Close
 	ids      []age.Identity // the audience keys from the keyrings
 	report   Report
 	plain    map[string][]byte // packet path → plaintext, nil if not for us
@@ -81,9 +89,26 @@ type Reader struct {
 // NewReader opens every keyring of the site at dir that ids can open.
 // It fails if the site has no keyrings, or if none opens: then the site
 // holds nothing for these identities, or they are the wrong ones.
+//
+// Every file is read through an [os.Root] at dir: a symbolic link in the
+// site that leads out of it is refused.
 func NewReader(dir string, ids []age.Identity) (*Reader, error) {
-	r := &Reader{site: dir, plain: map[string][]byte{}}
-	entries, err := os.ReadDir(filepath.Join(dir, filepath.FromSlash(KeyringDir)))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newReader(dir, root.FS(), ids)
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	r.root = root
+	return r, nil
+}
+
+func newReader(dir string, fsys fs.FS, ids []age.Identity) (*Reader, error) {
+	r := &Reader{site: dir, fsys: fsys, plain: map[string][]byte{}}
+	entries, err := fs.ReadDir(fsys, KeyringDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, KeyringDir)
 	}
@@ -98,21 +123,21 @@ func NewReader(dir string, ids []age.Identity) (*Reader, error) {
 	slices.Sort(r.keyrings)
 	r.report.Keyrings = len(r.keyrings)
 	for _, name := range r.keyrings {
-		p := filepath.Join(dir, filepath.FromSlash(KeyringDir), name)
-		data, err := os.ReadFile(p)
+		p := KeyringDir + "/" + name
+		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return nil, err
 		}
 		plain, ok, err := decrypt(data, ids)
 		if err != nil {
-			return nil, fmt.Errorf("keyring %s: %w", filepath.ToSlash(filepath.Join(KeyringDir, name)), err)
+			return nil, fmt.Errorf("keyring %s: %w", p, err)
 		}
 		if !ok {
 			continue
 		}
 		got, err := age.ParseIdentities(bytes.NewReader(plain))
 		if err != nil {
-			return nil, fmt.Errorf("keyring %s opens but holds no keys: %v", filepath.ToSlash(filepath.Join(KeyringDir, name)), err)
+			return nil, fmt.Errorf("keyring %s opens but holds no keys (a damaged site?)", p)
 		}
 		r.ids = append(r.ids, got...)
 		r.report.KeyringsOpened++
@@ -121,6 +146,15 @@ func NewReader(dir string, ids []age.Identity) (*Reader, error) {
 		return nil, fmt.Errorf("none of the %d keyrings of %s opens with the given identities: the site holds nothing for them, or -i names another key", len(r.keyrings), dir)
 	}
 	return r, nil
+}
+
+// Close releases the site folder. The reader keeps the plaintext of the
+// packets it opened.
+func (r *Reader) Close() error {
+	if r.root == nil {
+		return nil
+	}
+	return r.root.Close()
 }
 
 // decrypt decrypts an age file with ids; ok is false if none of them is a
@@ -151,7 +185,10 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	if plain, seen := r.plain[p]; seen {
 		return plain, plain != nil, nil
 	}
-	data, err := os.ReadFile(filepath.Join(r.site, filepath.FromSlash(p)))
+	data, err := fs.ReadFile(r.fsys, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("%s: the site does not hold this packet", p)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -171,13 +208,22 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 // opens replaced by the passage, nested passages included, and counts the
 // passages opened and those not for the reader. A placeholder left in
 // place gets the class not-for-you.
+//
+// It fails on a page it cannot parse, on a packet path that does not name
+// a packet under packets/, and on passages that nest more than 16 deep or
+// expand to more than 100,000 passages or 256 MiB in all: a hostile site
+// cannot make it loop or exhaust memory.
 func (r *Reader) Unseal(page []byte) (out []byte, opened, notForYou int, err error) {
-	return r.unseal(page, 0)
+	var b budget
+	return r.unseal(page, 0, &b)
 }
 
-func (r *Reader) unseal(page []byte, depth int) ([]byte, int, int, error) {
+// budget counts what one page has expanded to so far.
+type budget struct{ passages, bytes int }
+
+func (r *Reader) unseal(page []byte, depth int, b *budget) ([]byte, int, int, error) {
 	if depth > maxDepth {
-		return nil, 0, 0, fmt.Errorf("sealed passages nested more than %d deep", maxDepth)
+		return nil, 0, 0, fmt.Errorf("sealed passages nested more than %d deep (a packet that names itself?)", maxDepth)
 	}
 	var out bytes.Buffer
 	opened, notForYou := 0, 0
@@ -204,13 +250,20 @@ func (r *Reader) unseal(page []byte, depth int) ([]byte, int, int, error) {
 			return nil, 0, 0, err
 		}
 		out.Write(rest[:i])
+		if ok {
+			b.passages++
+			b.bytes += len(plain)
+			if b.passages > maxPassages || b.bytes > maxPageBytes {
+				return nil, 0, 0, fmt.Errorf("sealed passages expand to more than %d passages or %d MiB in one page (a packet that names another many times over?)", maxPassages, maxPageBytes>>20)
+			}
+		}
 		if !ok {
 			elem = bytes.Replace(elem, []byte(placeholderStart), []byte(placeholderStart+" not-for-you"), 1)
 			elem = helpPara.ReplaceAll(elem, []byte(`<p class="sealed-help">Not for your identities: sealed for another audience.</p>`))
 			out.Write(elem)
 			notForYou++
 		} else {
-			inner, o, n, err := r.unseal(plain, depth+1)
+			inner, o, n, err := r.unseal(plain, depth+1, b)
 			if err != nil {
 				return nil, 0, 0, err
 			}
@@ -243,6 +296,7 @@ func Site(dir, out string, ids []age.Identity) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	if err := checkOut(dir, out); err != nil {
 		return nil, err
 	}
@@ -260,15 +314,10 @@ func Site(dir, out string, ids []age.Identity) (*Report, error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+	err = fs.WalkDir(r.fsys, ".", func(rel string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
 		switch {
 		case rel == ".":
 			return nil
@@ -287,7 +336,7 @@ func Site(dir, out string, ids []age.Identity) (*Report, error) {
 		if !e.Type().IsRegular() {
 			return fmt.Errorf("%s: not a regular file (refused in a site being opened)", rel)
 		}
-		data, err := os.ReadFile(p)
+		data, err := fs.ReadFile(r.fsys, rel)
 		if err != nil {
 			return err
 		}
@@ -327,23 +376,38 @@ func Site(dir, out string, ids []age.Identity) (*Report, error) {
 
 // checkOut refuses an output folder inside the site (the copy would be
 // published with it) and an existing folder that is not a readable copy.
+// Paths are compared with symbolic links resolved, so that no link leads
+// the copy into the site.
 func checkOut(dir, out string) error {
-	absSite, err1 := filepath.Abs(dir)
-	absOut, err2 := filepath.Abs(out)
+	realSite, err1 := site.RealPath(dir)
+	realOut, err2 := site.RealPath(out)
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	if site.Within(absSite, absOut) {
+	if site.Within(realSite, realOut) {
 		return fmt.Errorf("output %s is inside the site %s: the readable copy would be published with it; choose a folder elsewhere", out, dir)
 	}
-	entries, err := os.ReadDir(out)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
+	if site.Within(realOut, realSite) {
+		return fmt.Errorf("output %s holds the site %s: choose a folder elsewhere", out, dir)
+	}
+	info, err := os.Lstat(out)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(out, marker)); err != nil {
+	if !info.IsDir() {
+		return fmt.Errorf("refusing to replace %s: it is not a folder (choose another -o)", out)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if m, err := os.Lstat(filepath.Join(out, marker)); err != nil || !m.Mode().IsRegular() {
 		return fmt.Errorf("refusing to replace %s: it is not empty and not a readable copy made by conclave open (remove it or choose another -o)", out)
 	}
 	return nil
@@ -392,6 +456,7 @@ func File(path string, ids []age.Identity) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	plain, ok, err = r.Packet(PacketDir + "/" + filepath.Base(abs))
 	if err != nil {
 		return nil, err
