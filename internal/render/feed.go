@@ -88,7 +88,7 @@ func (r *Renderer) Feed(views []*PageView, emit Emit) ([]*diag.Warning, error) {
 	var warns []*diag.Warning
 	var newest time.Time
 	for _, v := range views {
-		if v.date.IsZero() {
+		if v.Time.IsZero() {
 			warns = append(warns, diag.Errorf(v.Path, 1, "no date: left out of the feed (add date: YYYY-MM-DD)"))
 			continue
 		}
@@ -96,10 +96,10 @@ func (r *Renderer) Feed(views []*PageView, emit Emit) ([]*diag.Warning, error) {
 			continue
 		}
 		e := atomEntry{Title: v.Title, ID: r.abs(v.URL), Link: atomLink{Href: r.abs(v.URL)}, Summary: v.Summary}
-		e.Updated = v.date.UTC().Format(time.RFC3339)
+		e.Updated = v.Time.UTC().Format(time.RFC3339)
 		e.Published = e.Updated
-		if v.date.After(newest) {
-			newest = v.date
+		if v.Time.After(newest) {
+			newest = v.Time
 		}
 		for _, t := range v.Tags {
 			e.Categories = append(e.Categories, atomCategory{Term: t.Name})

@@ -73,9 +73,9 @@ func TestFeedLeavesOutUndated(t *testing.T) {
 	r := &Renderer{view: &SiteView{Title: "Circle", BaseURL: "https://example.org/"}}
 	d := func(s string) time.Time { tm, _ := time.Parse("2006-01-02", s); return tm }
 	views := []*PageView{
-		{Path: "content/b/old.md", URL: "/b/old/", Title: "Old", date: d("1960-05-01")},
+		{Path: "content/b/old.md", URL: "/b/old/", Title: "Old", Time: d("1960-05-01")},
 		{Path: "content/b/z.md", URL: "/b/z/", Title: "Z undated"},
-		{Path: "content/b/new.md", URL: "/b/new/", Title: "New", date: d("2008-07-07")},
+		{Path: "content/b/new.md", URL: "/b/new/", Title: "New", Time: d("2008-07-07")},
 		{Path: "content/a/undated.md", URL: "/a/undated/", Title: "A undated"},
 	}
 	f, _, warns := feed(t, r, views)

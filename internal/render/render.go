@@ -95,7 +95,7 @@ type PageView struct {
 	Weight  int
 	Content template.HTML // only while the page itself is rendered
 	TOC     []markdown.Heading
-	date    time.Time
+	Time    time.Time // the date; zero if the page has none
 }
 
 // DateView formats a date for templates.
@@ -174,7 +174,7 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 }
 
 func (r *Renderer) pageView(p *site.Page) *PageView {
-	v := &PageView{Path: p.Path, URL: p.URL, Rel: p.URL[1:], Title: p.Front.Title, Summary: p.Front.Summary, Section: p.Section, Weight: p.Front.Weight, date: p.Front.Date}
+	v := &PageView{Path: p.Path, URL: p.URL, Rel: p.URL[1:], Title: p.Front.Title, Summary: p.Front.Summary, Section: p.Section, Weight: p.Front.Weight, Time: p.Front.Date}
 	if !p.Front.Date.IsZero() {
 		v.Date = dateView(p.Front.Date)
 	}
@@ -227,7 +227,7 @@ func outPath(url string) string { return strings.TrimPrefix(url, "/") + "index.h
 // SortPages orders views newest first; then by weight, title and path.
 func SortPages(views []*PageView) {
 	slices.SortFunc(views, func(a, b *PageView) int {
-		if c := b.date.Compare(a.date); c != 0 {
+		if c := b.Time.Compare(a.Time); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.Weight, b.Weight); c != 0 {

@@ -95,9 +95,9 @@ func TestThemeErrors(t *testing.T) {
 func TestSortAndTags(t *testing.T) {
 	d := func(s string) time.Time { tm, _ := time.Parse("2006-01-02", s); return tm }
 	views := []*PageView{
-		{Path: "a", Title: "A", date: d("2007-01-01"), Tags: []TagRef{{Name: "ICASI", Slug: "icasi"}}},
-		{Path: "b", Title: "B", date: d("2008-01-01"), Tags: []TagRef{{Name: "icasi", Slug: "icasi"}, {Name: "x", Slug: "x"}}},
-		{Path: "c", Title: "C", date: d("2008-01-01"), Weight: -1},
+		{Path: "a", Title: "A", Time: d("2007-01-01"), Tags: []TagRef{{Name: "ICASI", Slug: "icasi"}}},
+		{Path: "b", Title: "B", Time: d("2008-01-01"), Tags: []TagRef{{Name: "icasi", Slug: "icasi"}, {Name: "x", Slug: "x"}}},
+		{Path: "c", Title: "C", Time: d("2008-01-01"), Weight: -1},
 		{Path: "d", Title: "D"},
 	}
 	SortPages(views)

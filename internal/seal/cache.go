@@ -264,16 +264,9 @@ func LoadKey(path string) ([]byte, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		err := createKeyFile(path, key)
 		if errors.Is(err, fs.ErrExist) {
 			return LoadKey(path) // another build made it first
-		}
-		if err != nil {
-			return nil, err
-		}
-		_, err = fmt.Fprintf(f, "%s\n", hex.EncodeToString(key))
-		if cerr := f.Close(); err == nil {
-			err = cerr
 		}
 		if err != nil {
 			return nil, err
@@ -288,6 +281,40 @@ func LoadKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return key, nil
+}
+
+// createKeyFile writes key to a new file at path, which appears with its
+// contents at once: a build that starts meanwhile reads the whole key, not
+// an empty file. It fails with fs.ErrExist if path exists.
+func createKeyFile(path string, key []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = fmt.Fprintf(f, "%s\n", hex.EncodeToString(key))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// A hard link, unlike a rename, never replaces a key another build
+	// wrote first.
+	err = os.Link(f.Name(), path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// A file system without hard links: create the file in place.
+	k, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(k, "%s\n", hex.EncodeToString(key))
+	if cerr := k.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // ParseKey reads a cache key written in hex (64 digits) or base64, as in

@@ -161,8 +161,11 @@ func (p *Plan) planDoc(d *markdown.Doc, cfg *site.Config) error {
 		}
 		members, err := p.reg.Expand(names)
 		if err != nil {
+			// A name the author wrote is reported as such; one that
+			// comes from conclave.toml says so, or the author looks
+			// for it in a block that has no to=.
 			var unknown *audience.UnknownNameError
-			if errors.As(err, &unknown) {
+			if errors.As(err, &unknown) && b.To != nil {
 				bad("%v", err)
 			} else {
 				bad("%s: %v", from, err)

@@ -169,7 +169,7 @@ func writeHeader(b *bytes.Buffer, p *site.Page) {
 // packet encrypts plaintext to aud, or takes the ciphertext the cache
 // holds for the same plaintext and audience, and emits it once.
 func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, error) {
-	key := packetKey(aud, plaintext)
+	key := packetKey(aud, s.rcp[aud.ID], plaintext)
 	ct, cached := s.cache.packet(key)
 	if !cached {
 		var err error
@@ -319,10 +319,13 @@ func encrypt(plaintext []byte, rs ...age.Recipient) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// packetKey identifies a packet's plaintext and audience in the cache.
-func packetKey(aud *Audience, plaintext []byte) string {
+// packetKey identifies a packet's plaintext and audience in the cache,
+// and the audience key it is encrypted to: a cached packet never serves
+// after its audience got another key, which the keyrings would hold
+// instead.
+func packetKey(aud *Audience, r age.Recipient, plaintext []byte) string {
 	h := sha256.New()
-	h.Write([]byte("conclave packet v1\n" + aud.ID + "\n"))
+	h.Write([]byte("conclave packet v1\n" + aud.ID + "\n" + recipientString(r) + "\n"))
 	h.Write(plaintext)
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -367,6 +370,17 @@ func bitLen(n int) int {
 		l++
 	}
 	return l
+}
+
+// recipientString returns an audience key's recipient in age's text form.
+func recipientString(r age.Recipient) string {
+	switch r := r.(type) {
+	case *age.X25519Recipient:
+		return r.String()
+	case *age.HybridRecipient:
+		return r.String()
+	}
+	panic(fmt.Sprintf("seal: unexpected recipient type %T", r))
 }
 
 // identityString returns an identity in age's text form.

@@ -1,0 +1,508 @@
+package seal
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// secretKeyPrefix is the start of an age secret key, written in two parts:
+// a repository check refuses files that hold it in one piece.
+const secretKeyPrefix = "AGE-SECRET" + "-KEY"
+
+func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, KeySize) }
+
+// build is one run of the sealing stage over fresh parses of pages.
+type build struct {
+	plan   *Plan
+	sealer *Sealer
+	docs   []*markdown.Doc
+	out    *outputs
+}
+
+// sealBuild plans, seals and writes the keyrings of pages with cache,
+// which may be nil.
+func sealBuild(t *testing.T, reg *audience.Registry, cache *Cache, pages ...*site.Page) *build {
+	t.Helper()
+	conv := newConv(t)
+	var clones []*site.Page
+	for _, p := range pages {
+		clones = append(clones, clonePage(p))
+	}
+	b := &build{docs: parse(t, conv, clones...), out: newOutputs()}
+	var err error
+	if b.plan, err = NewPlan(b.docs, reg, config()); err != nil {
+		t.Fatal(err)
+	}
+	if b.sealer, err = NewSealer(b.plan, conv, cache); err != nil {
+		t.Fatal(err)
+	}
+	sealAll(t, b.sealer, b.docs, b.out.emit)
+	if err := b.sealer.Keyrings(reg, b.out.emit); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// keys returns the audience keys of a build by the audience's members.
+func (b *build) keys() map[string]string {
+	out := map[string]string{}
+	for _, a := range b.plan.Audiences() {
+		out[strings.Join(a.Members, ",")] = identityString(b.sealer.ids[a.ID])
+	}
+	return out
+}
+
+// packetOf returns the packet of the first placeholder of the page at path.
+func (b *build) packetOf(t *testing.T, path string) []byte {
+	t.Helper()
+	for _, d := range b.docs {
+		if d.Page.Path == path {
+			return b.out.files[sealed(t, d)[0].Packet]
+		}
+	}
+	t.Fatalf("no page %s", path)
+	return nil
+}
+
+func openCache(t *testing.T, dir string, key []byte) *Cache {
+	t.Helper()
+	c, warning, err := OpenCache(dir, key)
+	if err != nil || warning != "" {
+		t.Fatalf("OpenCache: %v %q", err, warning)
+	}
+	return c
+}
+
+func isEmpty(c *Cache) bool {
+	return len(c.old.Audiences) == 0 && len(c.old.Packets) == 0 && len(c.old.Keyrings) == 0
+}
+
+func TestOpenCacheMissing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "never-made")
+	c := openCache(t, dir, testKey(1))
+	if !isEmpty(c) {
+		t.Errorf("a missing cache is not empty")
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("OpenCache made the folder")
+	}
+	if _, _, err := OpenCache(dir, testKey(1)[:16]); err == nil || !strings.Contains(err.Error(), "cache key must be 32 bytes, not 16") {
+		t.Errorf("short key: %v", err)
+	}
+}
+
+// A second build with the cache of the first emits the same files, byte
+// for byte, and encrypts nothing anew.
+func TestCacheRoundTrip(t *testing.T) {
+	reg := fixtureRegistry(t)
+	dir := filepath.Join(t.TempDir(), ".conclave")
+	first := sealBuild(t, reg, openCache(t, dir, testKey(1)), sealPages()...)
+	if err := first.sealer.cache.Save(); err != nil {
+		t.Fatal(err)
+	}
+	c := openCache(t, dir, testKey(1))
+	if isEmpty(c) {
+		t.Fatal("the saved cache reads back empty")
+	}
+	second := sealBuild(t, reg, c, sealPages()...)
+	if !maps.Equal(first.keys(), second.keys()) {
+		t.Errorf("audience keys differ between builds")
+	}
+	if !maps.EqualFunc(first.out.files, second.out.files, bytes.Equal) {
+		t.Errorf("the second build emitted other files:\nfirst  %v\nsecond %v", slices.Sorted(maps.Keys(first.out.files)), slices.Sorted(maps.Keys(second.out.files)))
+	}
+	if st := second.sealer.Stats(); st.Fresh != 0 || st.CachedPackets != st.Blocks {
+		t.Errorf("second build: %+v", st)
+	}
+
+	// Without the cache, or with another key, everything is new.
+	for name, c := range map[string]*Cache{"no cache": nil, "empty cache": openCache(t, t.TempDir(), testKey(1))} {
+		cold := sealBuild(t, reg, c, sealPages()...)
+		for path := range cold.out.files {
+			if _, ok := first.out.files[path]; ok {
+				t.Errorf("%s: %s is the same as in the first build", name, path)
+			}
+		}
+	}
+}
+
+func TestCacheUnreadable(t *testing.T) {
+	reg := fixtureRegistry(t)
+	dir := t.TempDir()
+	first := sealBuild(t, reg, openCache(t, dir, testKey(1)), sealPages()...)
+	if err := first.sealer.cache.Save(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, CacheFile)
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(i int) []byte {
+		b := bytes.Clone(good)
+		b[i] ^= 0x01
+		return b
+	}
+	// A cache whose contents another version of conclave wrote, and one
+	// that lacks a part, encrypted with the right key.
+	written := func(edit func(*cacheData)) []byte {
+		d := t.TempDir()
+		c := openCache(t, d, testKey(1))
+		edit(&c.cur)
+		if err := c.Save(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(d, CacheFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		key  []byte
+		want string
+	}{
+		{"another key", good, testKey(2), "it was written with another cache key, or damaged"},
+		{"empty", nil, testKey(1), "too short"},
+		{"truncated to the nonce", good[:24], testKey(1), "too short"},
+		{"truncated by one byte", good[:len(good)-1], testKey(1), "another cache key, or damaged"},
+		{"truncated by half", good[:len(good)/2], testKey(1), "another cache key, or damaged"},
+		{"nonce flipped", flip(0), testKey(1), "another cache key, or damaged"},
+		{"ciphertext flipped", flip(len(good) / 2), testKey(1), "another cache key, or damaged"},
+		{"tag flipped", flip(len(good) - 1), testKey(1), "another cache key, or damaged"},
+		{"not a cache", []byte(strings.Repeat("garbage ", 100)), testKey(1), "another cache key, or damaged"},
+		{"another version", written(func(d *cacheData) { d.Version = cacheVersion + 1 }), testKey(1), "written by another version of conclave"},
+		{"incomplete", written(func(d *cacheData) { d.Packets = nil }), testKey(1), "incomplete"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, warning, err := OpenCache(dir, tc.key)
+			if err != nil {
+				t.Fatalf("error: %v (want a warning)", err)
+			}
+			if !strings.Contains(warning, tc.want) || !strings.Contains(warning, path) || !strings.Contains(warning, "every block is encrypted anew") {
+				t.Errorf("warning = %q, want it to name %s and say %q", warning, path, tc.want)
+			}
+			if !isEmpty(c) {
+				t.Errorf("the cache is not empty")
+			}
+			// The build goes on cold.
+			b := sealBuild(t, reg, c, sealPages()...)
+			if st := b.sealer.Stats(); st.Fresh < st.Packets || st.Fresh+st.CachedPackets != st.Blocks {
+				t.Errorf("stats of a cold build: %+v", st)
+			}
+		})
+	}
+	// A cache that cannot be read at all is an error.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenCache(dir, testKey(1)); err == nil {
+		t.Errorf("a folder in the cache's place: no error")
+	}
+}
+
+// Removing a member from an audience gives it a new key; other audiences
+// keep theirs, and their packets and keyrings.
+func TestCacheMemberRemoved(t *testing.T) {
+	ps := fixturePeople(t)
+	before := registry(t, ps, fixtureGroups)
+	after := registry(t, ps, strings.Replace(fixtureGroups, `board = ["alice", "bob"]`, `board = ["alice"]`, 1))
+	pages := []*site.Page{
+		page("content/board.md", "::: restricted to=board\nBoard passage.\n:::\n"),
+		page("content/vendors.md", "::: restricted to=vendors\nVendor passage.\n:::\n"),
+	}
+	dir := t.TempDir()
+	first := sealBuild(t, before, openCache(t, dir, testKey(1)), pages...)
+	if err := first.sealer.cache.Save(); err != nil {
+		t.Fatal(err)
+	}
+	second := sealBuild(t, after, openCache(t, dir, testKey(1)), pages...)
+	k1, k2 := first.keys(), second.keys()
+	if k1["carol,juniper"] == "" || k1["carol,juniper"] != k2["carol,juniper"] {
+		t.Errorf("vendors lost their key")
+	}
+	if k2["alice"] == "" || k2["alice"] == k1["alice,bob"] {
+		t.Errorf("board kept its key after losing a member")
+	}
+	if !bytes.Equal(first.packetOf(t, "content/vendors.md"), second.packetOf(t, "content/vendors.md")) {
+		t.Errorf("the vendors' packet changed")
+	}
+	if bytes.Equal(first.packetOf(t, "content/board.md"), second.packetOf(t, "content/board.md")) {
+		t.Errorf("the board's packet did not change")
+	}
+	// bob can open the old packet, not the new one.
+	if _, err := decrypt(t, second.packetOf(t, "content/board.md"), first.sealer.ids[first.plan.Audiences()[0].ID], first.sealer.ids[first.plan.Audiences()[1].ID]); err == nil {
+		t.Errorf("the new board packet opens with an old audience key")
+	}
+	// carol's keyring, which holds the vendors' key only, is unchanged.
+	carol := func(b *build) []byte {
+		for _, ct := range b.out.under(KeyringDir) {
+			if _, err := decrypt(t, ct, ps["carol"].ids...); err == nil {
+				return ct
+			}
+		}
+		t.Fatal("carol has no keyring")
+		return nil
+	}
+	if !bytes.Equal(carol(first), carol(second)) {
+		t.Errorf("carol's keyring changed")
+	}
+	// Only what the second build used is kept.
+	if err := second.sealer.cache.Save(); err != nil {
+		t.Fatal(err)
+	}
+	c := openCache(t, dir, testKey(1))
+	if len(c.old.Audiences) != 2 || len(c.old.Packets) != 2 {
+		t.Errorf("saved cache holds %d audiences and %d packets, want 2 and 2", len(c.old.Audiences), len(c.old.Packets))
+	}
+	for _, a := range first.plan.Audiences() {
+		if strings.Join(a.Members, ",") == "alice,bob" && c.old.Audiences[a.ID] != "" {
+			t.Errorf("the old board key is still in the cache")
+		}
+	}
+}
+
+func TestCacheSave(t *testing.T) {
+	reg := fixtureRegistry(t)
+	dir := filepath.Join(t.TempDir(), "site", ".conclave")
+	c := openCache(t, dir, testKey(7))
+	b := sealBuild(t, reg, c, sealPages()...)
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, CacheFile)
+	check := func() os.FileInfo {
+		t.Helper()
+		di, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if di.Mode().Perm() != 0o700 || fi.Mode().Perm() != 0o600 {
+			t.Errorf("folder mode %v, file mode %v; want 0700 and 0600", di.Mode().Perm(), fi.Mode().Perm())
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Name() != CacheFile {
+			t.Errorf("the folder holds %v, want only %s", entries, CacheFile)
+		}
+		return fi
+	}
+	fi1 := check()
+
+	// Nothing secret in clear: no audience key, no text, no recipient
+	// key.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := []string{secretKeyPrefix, "secret A", "Shared passage", "Quarterly merger plan", "conclave"}
+	for _, k := range b.keys() {
+		plain = append(plain, k, k[len(secretKeyPrefix):])
+	}
+	for _, p := range fixturePeople(t) {
+		plain = append(plain, p.keys[0].Text)
+	}
+	for _, a := range b.plan.Audiences() {
+		plain = append(plain, a.ID)
+	}
+	for _, s := range plain {
+		if bytes.Contains(data, []byte(s)) {
+			t.Errorf("the cache file holds %.40q in clear", s)
+		}
+	}
+	if bytes.Contains(bytes.ToLower(data), []byte(strings.ToLower(secretKeyPrefix))) {
+		t.Errorf("the cache file holds a secret key in clear")
+	}
+
+	// A second save replaces the file by renaming a new one over it.
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	fi2 := check()
+	if os.SameFile(fi1, fi2) {
+		t.Errorf("Save wrote over the old file instead of replacing it")
+	}
+	var nilCache *Cache
+	if err := nilCache.Save(); err != nil {
+		t.Errorf("nil cache: %v", err)
+	}
+}
+
+// A save that fails leaves the old cache and no temporary file.
+func TestCacheSaveFails(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes into read-only folders")
+	}
+	dir := t.TempDir()
+	c := openCache(t, dir, testKey(1))
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	if err := c.Save(); err == nil {
+		t.Errorf("Save in a read-only folder: no error")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("folder holds %v", entries)
+	}
+}
+
+func TestLoadKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config", "conclave", "cache.key")
+	key, err := LoadKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(key) != KeySize || bytes.Equal(key, make([]byte, KeySize)) {
+		t.Fatalf("key = %x", key)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	di, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
+		t.Errorf("key file mode %v in a folder of mode %v; want 0600 and 0700", fi.Mode().Perm(), di.Mode().Perm())
+	}
+	data, _ := os.ReadFile(path)
+	if string(data) != hex.EncodeToString(key)+"\n" {
+		t.Errorf("key file holds %q", data)
+	}
+	again, err := LoadKey(path)
+	if err != nil || !bytes.Equal(again, key) {
+		t.Errorf("LoadKey again = %x, %v; want %x", again, err, key)
+	}
+	// Each new file gets its own key.
+	other, err := LoadKey(filepath.Join(filepath.Dir(path), "other.key"))
+	if err != nil || bytes.Equal(other, key) {
+		t.Errorf("a second key file: %x, %v", other, err)
+	}
+	// A key written by hand, in base64.
+	b64 := filepath.Join(t.TempDir(), "b64.key")
+	os.WriteFile(b64, []byte(base64.StdEncoding.EncodeToString(testKey(3))+"\n"), 0o600)
+	if k, err := LoadKey(b64); err != nil || !bytes.Equal(k, testKey(3)) {
+		t.Errorf("base64 key file: %x, %v", k, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.key")
+	os.WriteFile(bad, []byte("not a key\n"), 0o600)
+	if _, err := LoadKey(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": not a cache key") {
+		t.Errorf("bad key file: %v", err)
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	key := testKey(0xab)
+	key[0] = 0x01
+	for _, s := range []string{
+		hex.EncodeToString(key),
+		strings.ToUpper(hex.EncodeToString(key)),
+		"  " + hex.EncodeToString(key) + "\n",
+		base64.StdEncoding.EncodeToString(key),
+		base64.StdEncoding.EncodeToString(key) + "\r\n",
+	} {
+		got, err := ParseKey(s)
+		if err != nil || !bytes.Equal(got, key) {
+			t.Errorf("ParseKey(%q) = %x, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{
+		"",
+		hex.EncodeToString(key[:31]),
+		hex.EncodeToString(append(key, 0)),
+		hex.EncodeToString(key)[:63],
+		base64.StdEncoding.EncodeToString(key[:31]),
+		base64.StdEncoding.EncodeToString(append(key, 0)),
+		base64.RawStdEncoding.EncodeToString(key[:24]),
+		strings.Repeat("z", 64),
+		"0x" + hex.EncodeToString(key),
+	} {
+		got, err := ParseKey(s)
+		if err == nil {
+			t.Errorf("ParseKey(%q) = %x, want an error", s, got)
+			continue
+		}
+		if want := "not a cache key: want 32 bytes in hex (64 digits) or base64, such as the output of: openssl rand -hex 32"; err.Error() != want {
+			t.Errorf("ParseKey(%q): %v", s, err)
+		}
+		if s != "" && strings.Contains(err.Error(), strings.TrimSpace(s)) {
+			t.Errorf("the error quotes the key")
+		}
+	}
+}
+
+// Builds started together on a machine without a key agree on one key.
+func TestLoadKeyConcurrent(t *testing.T) {
+	for range 20 {
+		path := filepath.Join(t.TempDir(), "cache.key")
+		keys := make([][]byte, 8)
+		errs := make([]error, len(keys))
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() { keys[i], errs[i] = LoadKey(path) })
+		}
+		wg.Wait()
+		for i := range keys {
+			if errs[i] != nil {
+				t.Fatalf("LoadKey %d: %v", i, errs[i])
+			}
+			if !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("LoadKey %d returned another key", i)
+			}
+		}
+	}
+}
+
+// A packet in the cache is reused only with the audience key it was
+// encrypted to: if the cache lost or changed that key, the packet is
+// encrypted anew, never published unreadable.
+func TestCachePacketNeedsItsKey(t *testing.T) {
+	reg := fixtureRegistry(t)
+	dir := t.TempDir()
+	pages := []*site.Page{page("content/a.md", "::: restricted to=board\nBoard passage.\n:::\n")}
+	first := sealBuild(t, reg, openCache(t, dir, testKey(1)), pages...)
+	c := first.sealer.cache
+	for id := range c.cur.Audiences {
+		delete(c.cur.Audiences, id) // lost: the next build makes a new key
+	}
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	second := sealBuild(t, reg, openCache(t, dir, testKey(1)), pages...)
+	a := second.plan.Audiences()[0]
+	if _, err := decrypt(t, second.packetOf(t, "content/a.md"), second.sealer.ids[a.ID]); err != nil {
+		t.Errorf("the packet does not open with its audience's key: %v", err)
+	}
+}
