@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/cache"
 )
 
 // cacheKeyEnv names the environment variable that holds the seal cache's
@@ -23,7 +23,7 @@ func cacheKey(cmd *cobra.Command) []byte {
 		return nil
 	}
 	if v, ok := os.LookupEnv(cacheKeyEnv); ok {
-		key, err := seal.ParseKey(v)
+		key, err := cache.ParseKey(v)
 		if err != nil {
 			return warn("%s: %v", cacheKeyEnv, err)
 		}
@@ -33,7 +33,7 @@ func cacheKey(cmd *cobra.Command) []byte {
 	if err != nil {
 		return warn("no folder for the cache key (%v): set %s", err, cacheKeyEnv)
 	}
-	key, err := seal.LoadKey(filepath.Join(dir, "conclave", "cache.key"))
+	key, err := cache.LoadKey(filepath.Join(dir, "conclave", "cache.key"))
 	if err != nil {
 		return warn("cache key: %v", err)
 	}

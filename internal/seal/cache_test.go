@@ -2,14 +2,11 @@ package seal
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/audience"
@@ -374,114 +371,6 @@ func TestCacheSaveFails(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("folder holds %v", entries)
-	}
-}
-
-func TestLoadKey(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "config", "conclave", "cache.key")
-	key, err := LoadKey(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(key) != KeySize || bytes.Equal(key, make([]byte, KeySize)) {
-		t.Fatalf("key = %x", key)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	di, err := os.Stat(filepath.Dir(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
-		t.Errorf("key file mode %v in a folder of mode %v; want 0600 and 0700", fi.Mode().Perm(), di.Mode().Perm())
-	}
-	data, _ := os.ReadFile(path)
-	if string(data) != hex.EncodeToString(key)+"\n" {
-		t.Errorf("key file holds %q", data)
-	}
-	again, err := LoadKey(path)
-	if err != nil || !bytes.Equal(again, key) {
-		t.Errorf("LoadKey again = %x, %v; want %x", again, err, key)
-	}
-	// Each new file gets its own key.
-	other, err := LoadKey(filepath.Join(filepath.Dir(path), "other.key"))
-	if err != nil || bytes.Equal(other, key) {
-		t.Errorf("a second key file: %x, %v", other, err)
-	}
-	// A key written by hand, in base64.
-	b64 := filepath.Join(t.TempDir(), "b64.key")
-	os.WriteFile(b64, []byte(base64.StdEncoding.EncodeToString(testKey(3))+"\n"), 0o600)
-	if k, err := LoadKey(b64); err != nil || !bytes.Equal(k, testKey(3)) {
-		t.Errorf("base64 key file: %x, %v", k, err)
-	}
-	bad := filepath.Join(t.TempDir(), "bad.key")
-	os.WriteFile(bad, []byte("not a key\n"), 0o600)
-	if _, err := LoadKey(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": not a cache key") {
-		t.Errorf("bad key file: %v", err)
-	}
-}
-
-func TestParseKey(t *testing.T) {
-	key := testKey(0xab)
-	key[0] = 0x01
-	for _, s := range []string{
-		hex.EncodeToString(key),
-		strings.ToUpper(hex.EncodeToString(key)),
-		"  " + hex.EncodeToString(key) + "\n",
-		base64.StdEncoding.EncodeToString(key),
-		base64.StdEncoding.EncodeToString(key) + "\r\n",
-	} {
-		got, err := ParseKey(s)
-		if err != nil || !bytes.Equal(got, key) {
-			t.Errorf("ParseKey(%q) = %x, %v", s, got, err)
-		}
-	}
-	for _, s := range []string{
-		"",
-		hex.EncodeToString(key[:31]),
-		hex.EncodeToString(append(key, 0)),
-		hex.EncodeToString(key)[:63],
-		base64.StdEncoding.EncodeToString(key[:31]),
-		base64.StdEncoding.EncodeToString(append(key, 0)),
-		base64.RawStdEncoding.EncodeToString(key[:24]),
-		strings.Repeat("z", 64),
-		"0x" + hex.EncodeToString(key),
-	} {
-		got, err := ParseKey(s)
-		if err == nil {
-			t.Errorf("ParseKey(%q) = %x, want an error", s, got)
-			continue
-		}
-		if want := "not a cache key: want 32 bytes in hex (64 digits) or base64, such as the output of: openssl rand -hex 32"; err.Error() != want {
-			t.Errorf("ParseKey(%q): %v", s, err)
-		}
-		if s != "" && strings.Contains(err.Error(), strings.TrimSpace(s)) {
-			t.Errorf("the error quotes the key")
-		}
-	}
-}
-
-// Builds started together on a machine without a key agree on one key.
-func TestLoadKeyConcurrent(t *testing.T) {
-	for range 20 {
-		path := filepath.Join(t.TempDir(), "cache.key")
-		keys := make([][]byte, 8)
-		errs := make([]error, len(keys))
-		var wg sync.WaitGroup
-		for i := range keys {
-			wg.Go(func() { keys[i], errs[i] = LoadKey(path) })
-		}
-		wg.Wait()
-		for i := range keys {
-			if errs[i] != nil {
-				t.Fatalf("LoadKey %d: %v", i, errs[i])
-			}
-			if !bytes.Equal(keys[i], keys[0]) {
-				t.Fatalf("LoadKey %d returned another key", i)
-			}
-		}
 	}
 }
 
