@@ -161,7 +161,7 @@ func makeCorpus(nfiles, nsecrets, nfrags int) *corpus {
 			para := p.paragraph()
 			s.Texts = append(s.Texts, wrap(para))
 			words := strings.Fields(para)
-			for range 3 {
+			for range 4 {
 				at := r.IntN(len(words))
 				end := min(len(words), at+2+r.IntN(5))
 				s.Texts = append(s.Texts, strings.Join(words[at:end], " "))
@@ -196,7 +196,7 @@ func makeCorpus(nfiles, nsecrets, nfrags int) *corpus {
 			fmt.Fprintf(&body, "      <nav class=\"toc\"><a href=\"#h\">%s</a></nav>\n", template.HTMLEscapeString(headings[i%len(headings)]))
 			c.leaks++
 		}
-		for body.Len() < 8000 {
+		for body.Len() < 9600 {
 			para := p.paragraph()
 			c.public = append(c.public, []byte(para))
 			fmt.Fprintf(&body, "      <p>%s</p>\n", template.HTMLEscapeString(wrap(para)))

@@ -42,15 +42,19 @@
 //
 // # Cost
 //
-// The scan reads each output byte a constant number of times, however many
-// fragments there are (a Rabin–Karp search over windows of [MinLen] bytes
-// with a bit-set filter), and scans files in parallel.
+// The scan decodes each file in one pass and then hashes each window of
+// [MinLen] bytes of it, as in Rabin–Karp, testing the hash in a Bloom
+// filter that nearly all windows fail: its cost grows with the size of
+// the output, and hardly with the number of fragments. Files are scanned
+// in parallel.
 package leakcheck
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 
@@ -129,11 +133,23 @@ type Scanner struct {
 // given.
 func New(secrets []Secret, public [][]byte) *Scanner {
 	s := &Scanner{secrets: make([]*Secret, len(secrets))}
-	var arena []byte
-	var frags []frag
-	index := map[string]int32{}
+	n, size := 0, 0
+	for i := range secrets {
+		n += len(secrets[i].Texts)
+		for _, t := range secrets[i].Texts {
+			size += len(t)
+		}
+	}
+	arena := make([]byte, 0, size)
+	frags := make([]frag, 0, n)
+	// Fragments by hash of their text; same[i] is the next fragment with
+	// the hash of fragment i, or -1.
+	seed := maphash.MakeSeed()
+	byHash := make(map[uint64]int32, n)
+	var same []int32
 	for i := range secrets {
 		s.secrets[i] = &secrets[i]
+	texts:
 		for _, t := range secrets[i].Texts {
 			off := len(arena)
 			arena = appendFragment(arena, t)
@@ -142,11 +158,19 @@ func New(secrets []Secret, public [][]byte) *Scanner {
 				arena = arena[:off]
 				continue
 			}
-			if _, dup := index[string(f)]; dup {
-				arena = arena[:off]
-				continue
+			h := maphash.Bytes(seed, f)
+			first, ok := byHash[h]
+			for j := first; ok && j >= 0; j = same[j] {
+				if bytes.Equal(arena[frags[j].off:][:frags[j].n], f) {
+					arena = arena[:off]
+					continue texts
+				}
 			}
-			index[string(f)] = int32(len(frags))
+			if !ok {
+				first = -1
+			}
+			byHash[h] = int32(len(frags))
+			same = append(same, first)
 			frags = append(frags, frag{off: int32(off), n: int32(len(f)), secret: int32(i)})
 		}
 	}
@@ -208,6 +232,8 @@ func (s *Scanner) Scan(files []File) []Leak {
 	slices.SortFunc(leaks, compareLeaks)
 	return leaks
 }
+
+// compareLeaks orders leaks as Scan returns them.
 func compareLeaks(a, b Leak) int {
 	if c := cmp.Compare(a.where(), b.where()); c != 0 {
 		return c

@@ -287,6 +287,55 @@ func TestScan(t *testing.T) {
 	}
 }
 
+func TestScanLongFragments(t *testing.T) {
+	long := strings.Repeat("A long restricted paragraph, with words & numbers 12345. ", 40)
+	almost := long[:len(long)-2] + "X "
+	wrapped := html.EscapeString(strings.ReplaceAll(long, ". ", ".\n   "))
+	secrets := []Secret{{File: "content/x.md", Line: 1, Texts: []string{long, almost}}}
+	files := []File{{Path: "a.html", Data: []byte("<p>" + wrapped + "</p>")}}
+	got := New(secrets, nil).Scan(files)
+	if d := describe(got); len(d) != 1 || got[0].Offset != 3 || got[0].Text != strings.TrimSpace(long) {
+		t.Errorf("Scan = %q, want the long fragment only, at offset 3", d)
+	}
+}
+
+// TestScanSharedAnchors has fragments that overlap a lot, so that many
+// share their anchors and checks.
+func TestScanSharedAnchors(t *testing.T) {
+	var texts []string
+	for n := MinLen; n < 40; n++ {
+		texts = append(texts, strings.Repeat("x", n), strings.Repeat("x", n)+"y", "y"+strings.Repeat("x", n))
+	}
+	secrets := []Secret{{File: "content/x.md", Line: 1, Texts: texts}}
+	files := []File{
+		{Path: "a", Data: []byte(strings.Repeat("x", 20))},
+		{Path: "b", Data: []byte("y" + strings.Repeat("x", 30) + "y")},
+		{Path: "c", Data: []byte(strings.Repeat("xy", 30))},
+	}
+	got := New(secrets, nil).Scan(files)
+	want := naiveScan(secrets, nil, files)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Scan:\n got %q\nwant %q", describe(got), describe(want))
+	}
+	// In a, x{8} to x{20}; in b, x{n}, x{n}y and yx{n} for n from 8 to 30.
+	if len(got) != 13+3*23 {
+		t.Errorf("found %d leaks", len(got))
+	}
+}
+
+func TestCommonness(t *testing.T) {
+	for _, tc := range []struct {
+		w    string
+		want int
+	}{
+		{"abcdefgh", 8}, {"ABCDEFGH", 0}, {"the cat ", 8}, {"`{az@[AZ", 2}, {"CVE-2024", 0}, {"\xe1\xe2a b 12", 4},
+	} {
+		if got := commonness(window([]byte(tc.w), 0)); got != tc.want {
+			t.Errorf("commonness(%q) = %d, want %d", tc.w, got, tc.want)
+		}
+	}
+}
+
 func xmlEscape(s string) []byte {
 	var b bytes.Buffer
 	if err := xml.EscapeText(&b, []byte(s)); err != nil {
@@ -327,7 +376,7 @@ func TestScanEmpty(t *testing.T) {
 func TestNormText(t *testing.T) {
 	cases := []string{
 		"", "&", "&&", "&;", "&#", "&#;", "&#x", "&#x;", "&#X41", "&#65", "&#65;x", "&#0;", "&#128;", "&#159",
-		"&#xD800;", "&#x110000;", "&#4294967361;", "&#99999999999999999999;", "&amp", "&ampfoo;", "&amp;amp;",
+		"&#xD800;", "&#x110000;", "&#4294967361;", "&#99999999999999999999;", "&#7000000000", "&#xFFFFFFFF;", "&#x80000000", "&amp", "&ampfoo;", "&amp;amp;",
 		"&lt&gt", "&copy=1", "&notit;", "&notin;", "&NotEqualTilde;", "&CounterClockwiseContourIntegral;",
 		"&" + strings.Repeat("a", 100) + ";", "&" + strings.Repeat("amp", 20), "&Tab;&NewLine;x", " a \n\t b ",
 		"&#13;&#10;", "&nbsp;&nbsp;", "&middot; &copy;&reg;&mdash;&hellip;&rarr;&laquo;&raquo;&bull;&shy;&hearts;&euro;", "\xff&#xff;\xfe", "&nLt;abc", "&&amp;&", "a &#x20; b",
@@ -353,7 +402,7 @@ func randomText(r *rand.Rand, n int) string {
 	pieces := []string{
 		"&", "#", "x", "X", ";", "a", "m", "p", "amp", "lt", "gt", "quot", "copy", "not", "in", "0", "9", "1", "f",
 		"&amp;", "&#39;", "&#34;", "&#x27;", "&#43;", "&#xA;", "&#x9;", "&lt;", "&gt;", "&quot;", "&apos;", "&nbsp;",
-		" ", "  ", "\n", "\t", "\r\n", "é", "\xff", "Blue", "Fox",
+		" ", "  ", "\n", "\t", "\r\n", "é", "\xff", "Blue", "Fox", "abcdefghijklmnop", "12345678 ", " \x01\x1f\x7f",
 	}
 	var b strings.Builder
 	for range r.IntN(n + 1) {
@@ -565,6 +614,25 @@ var fuzzSeeds = []struct{ secrets, public, data, path string }{
 	{"AT&T network outage|a=1&copy=2 link", "AT&amp;T network outage|a=1&copy=2 link", "AT&amp;T network outage a=1&amp;copy=2 link", "x"},
 	{"&#4294967361;bcdefgh|Abcdefgh", "", "&#4294967361;bcdefgh &ampfoo; &#x; &#", "y"},
 	{"short|12345678", "", "12345678\x0012345678", "12345678"},
+}
+
+// FuzzNormText checks the one-pass normalisation against the reference.
+func FuzzNormText(f *testing.F) {
+	seeds := []string{"a &amp; b", "&#x27;&#34;&#43;", "x\n\t y", "&ampfoo; &#7000000000 &notin; &noti;", "a  &#32; \r\n b", "&CounterClockwiseContourIntegral;"}
+	if len(seeds) == 0 {
+		f.Fatal("FuzzNormText has no seeds")
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(normText(nil, []byte(s))), collapse(html.UnescapeString(s)); got != want {
+			t.Fatalf("normText(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := string(normPlain([]byte("prefix"), []byte(s))), "prefix"+collapse(s); got != want {
+			t.Fatalf("normPlain(%q) = %q, want %q", s, got, want)
+		}
+	})
 }
 
 func FuzzScan(f *testing.F) {

@@ -21,19 +21,20 @@ type frag struct {
 //
 // Each fragment is indexed by one window of MinLen bytes of its text, its
 // anchor, chosen to be rare in prose. At each position of the text, the
-// window there is hashed and tested in a bit set of anchor hashes; only on
-// a hit is it looked up in the table of anchors. An entry there also holds
-// a second window of the fragment, its check, so that most windows that
-// match an anchor by chance are rejected without reading the fragment.
+// window there is hashed and tested in a Bloom filter of anchors, which
+// few windows pass. A window that does is tested in a second filter: of
+// pairs of the anchor and the window just after or before it, its check,
+// for a fragment that long (most are), or of the anchor alone for a short
+// one. Only then is the window looked up in the table of anchors, whose
+// entries hold the check too: the fragment is read only when both match.
 type matcher struct {
 	arena []byte
 	frags []frag
 
-	// A Bloom filter of the anchors, two bits in one word per anchor:
-	// see [matcher.filter].
-	bits   []uint64
-	shared []uint64 // the bits set by more than one anchor
-	wshift uint     // 64 - log2(len(bits))
+	first  bloom    // anchors; the scan's inner loop inlines its test
+	shared []uint64 // the bits of first set by more than one anchor
+	pairs  bloom    // anchors with their check, MinLen bytes before or after
+	short  bloom    // anchors of the fragments too short for a pair
 
 	slots  []slot // open-addressed table of anchors, at hash>>sshift
 	sshift uint
@@ -54,17 +55,58 @@ type slot struct {
 	more, n uint32 // n fragments: entry, then more[more : more+n-1]; 0: empty slot
 }
 
-// hashMul is the multiplier of window hashes (Fibonacci hashing: the top
-// bits of key*hashMul are well mixed).
-const hashMul = 0x9e3779b97f4a7c15
-
-// filter returns where the anchor key is in the Bloom filter: a word of
-// m.bits, from the top bits of the hash, and two bits in it, from bits of
-// the hash below those (the filter has at most 2^filterMaxBits bits).
-func (m *matcher) filter(key uint64) (w uint64, mask uint64) {
-	h := key * hashMul
-	return h >> (m.wshift & 63), 1<<(h>>39&63) | 1<<(h>>33&63)
+// bloom is a Bloom filter of 64-bit hashes: the top bits of a hash choose
+// a word, and two groups of 6 bits below them two bits in that word, so
+// that a test reads one word.
+type bloom struct {
+	words []uint64
+	shift uint // 64 - log2(len(words))
 }
+
+// newBloom returns a filter with about perItem bits for each of n items,
+// within bounds.
+func newBloom(n, perItem int) bloom {
+	if n == 0 {
+		return bloom{}
+	}
+	lg := max(6, min(filterMaxBits-6, bits.Len(uint(n*perItem/64))))
+	return bloom{words: make([]uint64, 1<<lg), shift: uint(64 - lg)}
+}
+
+// at returns where h is in b: a word and the mask of its bits there.
+func (b *bloom) at(h uint64) (w, mask uint64) {
+	return h >> (b.shift & 63), 1<<(h>>39&63) | 1<<(h>>33&63)
+}
+
+// add adds h to b and returns the bits of its mask that were already set.
+func (b *bloom) add(h uint64) (set uint64) {
+	w, mask := b.at(h)
+	set = b.words[w] & mask
+	b.words[w] |= mask
+	return set
+}
+
+// has reports whether h may be in b; an empty filter has nothing.
+func (b *bloom) has(h uint64) bool {
+	if len(b.words) == 0 {
+		return false
+	}
+	w, mask := b.at(h)
+	return b.words[w]&mask == mask
+}
+
+// hashMul and pairMul are multipliers of window hashes (Fibonacci
+// hashing: the top bits of key*hashMul are well mixed). The filters have
+// at most 2^filterMaxBits bits, so that bits 33 to 44 of a hash are never
+// among those that choose a word.
+const (
+	hashMul       = 0x9e3779b97f4a7c15
+	pairMul       = 0xc2b2ae3d27d4eb4f
+	filterMaxBits = 25
+)
+
+// pairHash is the hash of the window a followed by the window b.
+func pairHash(a, b uint64) uint64 { return a*hashMul ^ b*pairMul }
 
 func (m *matcher) text(f frag) []byte { return m.arena[f.off : f.off+f.n] }
 
@@ -115,14 +157,12 @@ func newMatcher(arena []byte, frags []frag, public [][]byte) *matcher {
 }
 
 const (
-	// filterMaxBits is log2 of the largest filter, in bits (4 MiB).
-	filterMaxBits = 25
 	// anchorSpan bounds the windows of a fragment that may be its anchor:
 	// the first ones. A long paragraph has plenty.
 	anchorSpan = 256
 	// sampleMax bounds the public text sampled to learn which windows are
 	// common.
-	sampleMax = 4 << 20
+	sampleMax = 2 << 20
 )
 
 // chooseAnchors sets each fragment's anchor to the window that is least
@@ -139,13 +179,14 @@ func (m *matcher) chooseAnchors(public [][]byte) {
 	for _, p := range public {
 		pubSize += len(p)
 	}
-	cbits := max(10, min(20, bits.Len(uint(4*(windows+min(pubSize, sampleMax))))))
+	// The counts saturate: a window seen 255 times is common enough.
+	cbits := max(10, min(19, bits.Len(uint(4*(windows+min(pubSize, sampleMax))))))
 	cshift := uint(64 - cbits)
-	counts := make([]uint16, 1<<cbits)
+	counts := make([]uint8, 1<<cbits)
 	add := func(t []byte, n int) {
 		for j := 0; j < n; j++ {
 			h := window(t, j) * hashMul >> cshift
-			if counts[h] < 0xffff {
+			if counts[h] < 0xff {
 				counts[h]++
 			}
 		}
@@ -192,16 +233,24 @@ func lower(w uint64) uint64 {
 	return ge &^ gt &^ w & (ones * 0x80)
 }
 
-// index builds the bit set and the table of anchors of m.frags.
+// index builds the filters and the table of anchors of m.frags.
 func (m *matcher) index() {
 	n := len(m.frags)
-	// The filter has 16 to 32 bits per anchor, so that few windows of
-	// ordinary text pass it, and is small enough to stay in a core's
-	// cache: 128 KiB for 50,000 fragments.
-	nwords := 1 << max(6, min(filterMaxBits-6, bits.Len(uint(n*64/64))))
-	m.bits = make([]uint64, nwords)
-	m.shared = make([]uint64, nwords)
-	m.wshift = uint(64 - bits.TrailingZeros(uint(nwords)))
+	checks := make([]int32, n)
+	long := 0
+	for i, f := range m.frags {
+		checks[i] = checkAt(f)
+		if abs(checks[i]-f.at) == MinLen {
+			long++
+		}
+	}
+	// 32 to 64 bits per anchor in the first filter, so that few windows of
+	// ordinary text pass it, while it stays in a core's cache: 256 KiB for
+	// 50,000 fragments. The second filters are tested far less often.
+	m.first = newBloom(n, 32)
+	m.shared = make([]uint64, len(m.first.words))
+	m.pairs = newBloom(long, 32)
+	m.short = newBloom(n-long, 32)
 	nslots := 1 << max(4, bits.Len(uint(n+n/2)))
 	m.slots = make([]slot, nslots)
 	m.sshift = uint(64 - bits.TrailingZeros(uint(nslots)))
@@ -211,11 +260,14 @@ func (m *matcher) index() {
 	for i, f := range m.frags {
 		t := m.text(f)
 		key := window(t, int(f.at))
-		// The check is the last window, or the first if the anchor is the
-		// last: what the anchor does not cover.
-		c := int(f.n) - MinLen
-		if int(f.at) == c {
-			c = 0
+		c := int(checks[i])
+		switch check := window(t, c); int(f.at) - c {
+		case MinLen:
+			m.pairs.add(pairHash(check, key))
+		case -MinLen:
+			m.pairs.add(pairHash(key, check))
+		default:
+			m.short.add(key * hashMul)
 		}
 		e := entry{check: window(t, c), d: int32(c) - f.at, frag: int32(i)}
 		h := key * hashMul
@@ -226,9 +278,8 @@ func (m *matcher) index() {
 		sl := &m.slots[s]
 		if sl.n == 0 {
 			*sl = slot{key: key, entry: e, n: 1}
-			w, mask := m.filter(key)
-			m.shared[w] |= m.bits[w] & mask
-			m.bits[w] |= mask
+			w, _ := m.first.at(h)
+			m.shared[w] |= m.first.add(h)
 			continue
 		}
 		if sl.n == 1 {
@@ -255,6 +306,28 @@ func (m *matcher) index() {
 	}
 }
 
+// checkAt returns the offset of f's check: the window after its anchor or
+// else the one before, if f has room for either; or else the last window,
+// or the first if the anchor is the last.
+func checkAt(f frag) int32 {
+	switch {
+	case f.at+2*MinLen <= f.n:
+		return f.at + MinLen
+	case f.at >= MinLen:
+		return f.at - MinLen
+	case f.at == f.n-MinLen:
+		return 0
+	}
+	return f.n - MinLen
+}
+
+func abs(x int32) int32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
 // hit is a fragment found in a file.
 type hit struct {
 	frag int32
@@ -272,7 +345,7 @@ type state struct {
 	id    uint32
 	hits  []hit
 
-	// bits is m.bits or, if once, a copy from which the bits of anchors
+	// bits is m.first.words or, if once, a copy from which the bits of anchors
 	// whose fragments have all been found are cleared: then each fragment
 	// is found once, and the anchors of fragments that are common in the
 	// text stop costing a look-up.
@@ -281,7 +354,7 @@ type state struct {
 }
 
 func (m *matcher) newState() *state {
-	return &state{m: m, stamp: make([]uint32, len(m.frags)), bits: m.bits}
+	return &state{m: m, stamp: make([]uint32, len(m.frags)), bits: m.first.words}
 }
 
 // find records the first occurrence in t of each fragment not yet found in
@@ -292,33 +365,59 @@ func (st *state) find(t []byte, file int32, name bool) {
 		return
 	}
 	for q := 0; ; q++ {
-		q = next(t, q, st.bits, m.wshift)
+		q = next(t, q, st.bits, m.first.shift)
 		if q < 0 {
 			return
 		}
-		st.probe(t, q, binary.LittleEndian.Uint64(t[q:]), file, name)
+		key := window(t, q)
+		if m.short.has(key*hashMul) ||
+			q+2*MinLen <= len(t) && m.pairs.has(pairHash(key, window(t, q+MinLen))) ||
+			q >= MinLen && m.pairs.has(pairHash(window(t, q-MinLen), key)) {
+			st.probe(t, q, key, file, name)
+		}
 	}
 }
 
 // next returns the first position from q on where the window of t passes
-// the filter bits, or -1. It is the scan's inner loop.
+// the filter bits, or -1. It is the scan's inner loop: it tests four
+// windows at a time, with one bounds check.
 func next(t []byte, q int, bits []uint64, wshift uint) int {
-	if q+MinLen > len(t) {
-		return -1
-	}
 	wshift &= 63
-	key := binary.LittleEndian.Uint64(t[q:])
-	for i := q + MinLen; ; i++ {
-		h := key * hashMul
+	for ; q+MinLen+3 <= len(t); q += 4 {
+		b := t[q : q+MinLen+3 : q+MinLen+3]
+		h0 := binary.LittleEndian.Uint64(b[0:]) * hashMul
+		h1 := binary.LittleEndian.Uint64(b[1:]) * hashMul
+		h2 := binary.LittleEndian.Uint64(b[2:]) * hashMul
+		h3 := binary.LittleEndian.Uint64(b[3:]) * hashMul
+		m0 := uint64(1)<<(h0>>39&63) | uint64(1)<<(h0>>33&63)
+		m1 := uint64(1)<<(h1>>39&63) | uint64(1)<<(h1>>33&63)
+		m2 := uint64(1)<<(h2>>39&63) | uint64(1)<<(h2>>33&63)
+		m3 := uint64(1)<<(h3>>39&63) | uint64(1)<<(h3>>33&63)
+		x0 := bits[h0>>wshift]&m0 ^ m0
+		x1 := bits[h1>>wshift]&m1 ^ m1
+		x2 := bits[h2>>wshift]&m2 ^ m2
+		x3 := bits[h3>>wshift]&m3 ^ m3
+		if x0 != 0 && x1 != 0 && x2 != 0 && x3 != 0 {
+			continue
+		}
+		switch {
+		case x0 == 0:
+			return q
+		case x1 == 0:
+			return q + 1
+		case x2 == 0:
+			return q + 2
+		}
+		return q + 3
+	}
+	for ; q+MinLen <= len(t); q++ {
+		h := window(t, q) * hashMul
 		mask := uint64(1)<<(h>>39&63) | uint64(1)<<(h>>33&63)
 		if bits[h>>wshift]&mask == mask {
-			return i - MinLen
+			return q
 		}
-		if i >= len(t) {
-			return -1
-		}
-		key = key>>8 | uint64(t[i])<<56
 	}
+	return -1
 }
 
 // probe looks up the window key at t[q:] in the table of anchors, and
@@ -357,7 +456,7 @@ func (st *state) retire(sl *slot, key uint64) {
 			return
 		}
 	}
-	w, mask := m.filter(key)
+	w, mask := m.first.at(key * hashMul)
 	st.bits[w] &^= mask &^ m.shared[w]
 }
 
@@ -378,22 +477,37 @@ func (st *state) verify(t []byte, q int, e *entry, file int32, name bool) {
 
 // findPublic reports which fragments occur in the public texts.
 func (m *matcher) findPublic(public [][]byte) []bool {
-	var total int
-	for _, p := range public {
+	// Texts are searched in batches of about batchSize bytes, each
+	// normalised text after a newline. No match spans two texts: a
+	// normalised fragment has no newline.
+	const batchSize = 64 << 10
+	var batches []int // batch b is public[batches[b]:batches[b+1]]
+	var total, size int
+	for i, p := range public {
+		if i == 0 || size >= batchSize {
+			batches = append(batches, i)
+			size = 0
+		}
+		size += len(p)
 		total += len(p)
 	}
-	states := spread(len(public), total, func() *state {
+	batches = append(batches, len(public))
+	states := spread(len(batches)-1, total, func() *state {
 		st := m.newState()
 		st.id = 1 // one text for all: each fragment is found once
-		st.bits, st.once = slices.Clone(m.bits), true
+		st.bits, st.once = slices.Clone(m.first.words), true
 		return st
-	}, func(st *state, i int) {
-		st.buf = normPlain(st.buf[:0], public[i])
-		st.find(st.buf, 0, false)
-		if bytes.IndexByte(public[i], '&') >= 0 {
-			st.buf = normText(st.buf[:0], public[i])
-			st.find(st.buf, 0, false)
+	}, func(st *state, b int) {
+		st.buf = st.buf[:0]
+		for _, p := range public[batches[b]:batches[b+1]] {
+			st.buf = append(st.buf, '\n')
+			st.buf = normPlain(st.buf, p)
+			if bytes.IndexByte(p, '&') >= 0 {
+				st.buf = append(st.buf, '\n')
+				st.buf = normText(st.buf, p)
+			}
 		}
+		st.find(st.buf, 0, false)
 	})
 	drop := make([]bool, len(m.frags))
 	for _, st := range states {

@@ -95,7 +95,9 @@ func normalize(dst, src []byte, decode bool) []byte {
 			r, n, lit := reference(src[i:])
 			i += n
 			if lit == "" {
-				if r < 0x80 {
+				// r may be negative, from a wrapped-around number, which
+				// EncodeRune writes as U+FFFD, as html does.
+				if 0 <= r && r < 0x80 {
 					if class[r] != space {
 						out[j] = byte(r)
 						j++
@@ -132,10 +134,9 @@ func normalize(dst, src []byte, decode bool) []byte {
 const longestName = 40
 
 // reference decodes the character reference at the start of s (s[0] ==
-// '&') exactly as [html.UnescapeString] does. It returns the consumed
-// length n and either one rune r or, for the rare references that decode
-// otherwise, the decoded text lit. n == 1 with lit == "" means a literal
-// '&'.
+// '&') exactly as [html.UnescapeString] does. It returns the length n it
+// consumed and, if lit is "", the rune r it decodes to, or else the text
+// lit. An '&' that starts no reference decodes to itself, with n == 1.
 func reference(s []byte) (r rune, n int, lit string) {
 	if len(s) <= 1 {
 		return '&', 1, ""
@@ -250,18 +251,4 @@ var windows1252 = [32]rune{
 	'\u02C6', '\u2030', '\u0160', '\u2039', '\u0152', '\u008D', '\u017D', '\u008F',
 	'\u0090', '\u2018', '\u2019', '\u201C', '\u201D', '\u2022', '\u2013', '\u2014',
 	'\u02DC', '\u2122', '\u0161', '\u203A', '\u0153', '\u009D', '\u017E', '\u0178',
-}
-
-// normFragment returns fragment text as it is searched for: whitespace runs
-// collapsed to one space, leading and trailing whitespace dropped. It does
-// not decode character references: fragments are plain text.
-func normFragment(text string) []byte {
-	out := normPlain(nil, []byte(text))
-	if len(out) > 0 && out[0] == ' ' {
-		out = out[1:]
-	}
-	if len(out) > 0 && out[len(out)-1] == ' ' {
-		out = out[:len(out)-1]
-	}
-	return out
 }

@@ -193,4 +193,3 @@ func (c *Cache) putKeyring(key string, ct []byte) {
 	c.cur.Keyrings[key] = ct
 	c.mu.Unlock()
 }
-
