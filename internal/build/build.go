@@ -8,6 +8,7 @@ package build
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -53,6 +54,7 @@ type Report struct {
 	Bytes      int64 // their total size
 	Drafts     int   // drafts left out
 	DraftFiles int   // content files left out because only drafts link to them
+	Reused     int   // pages and intros published again from the last build's records
 	Duration   time.Duration
 	Warnings   []*diag.Warning
 	Seal       seal.Stats
@@ -82,7 +84,18 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := run(s, dir, cache)
+	var inc *incremental
+	if opt.CacheKey != nil {
+		prev, warning, err := loadPages(src, opt.CacheKey)
+		if err != nil {
+			return nil, err
+		}
+		if warning != "" {
+			s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", warning))
+		}
+		inc = &incremental{prev: prev, previous: dir.ReadPrevious}
+	}
+	rep, err := run(s, dir, cache, inc)
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
@@ -94,9 +107,14 @@ func Run(opt Options) (*Report, error) {
 		dir.Abort()
 		return rep, fmt.Errorf("replacing %s: %w", out, err)
 	}
-	// Only a published build's ciphertext is worth keeping.
+	// Only a published build is worth remembering.
 	if err := cache.Save(); err != nil {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the seal cache: %v (the next build encrypts every block anew)", err))
+	}
+	if inc != nil {
+		if err := savePages(src, opt.CacheKey, inc.next); err != nil {
+			rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the page cache: %v (the next build renders every page anew)", err))
+		}
 	}
 	rep.Out = out
 	rep.Duration = time.Since(start)
@@ -116,7 +134,7 @@ func Memory(opt Options) (*Report, *output.Memory, error) {
 		return nil, nil, err
 	}
 	mem := output.NewMemory()
-	rep, err := run(s, mem, cache)
+	rep, err := run(s, mem, cache, nil)
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
@@ -127,8 +145,17 @@ func Memory(opt Options) (*Report, *output.Memory, error) {
 	return rep, mem, nil
 }
 
-// run renders the loaded site s into w and writes its manifest.
-func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
+// incremental is what a build to a directory reuses from the last one.
+type incremental struct {
+	prev     *pagesData                    // the last build's records; nil if none
+	previous func(p string) ([]byte, error) // reads a file of the last build's output
+	next     *pagesData                    // this build's records, set by run
+}
+
+// run renders the loaded site s into w and writes its manifest. With inc,
+// it publishes again the pages whose records still apply, and records
+// every page for the next build.
+func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*Report, error) {
 	rep := &Report{Drafts: s.Drafts, Warnings: s.Warnings}
 	if s.Config.BaseURL == "" {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
@@ -159,6 +186,18 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 	r := render.New(s, theme, conv)
 	emit := w.WriteFile
 
+	// The records of the last build, if they still apply.
+	var prev *pagesData
+	next := &pagesData{Version: pagesVersion, Pages: map[string]*pageRecord{}}
+	if inc != nil {
+		if next.Site, err = siteDigest(s, theme, reg); err != nil {
+			return rep, err
+		}
+		if inc.prev != nil && inc.prev.Site == next.Site {
+			prev = inc.prev
+		}
+	}
+
 	var (
 		mu      sync.Mutex
 		errs    diag.List
@@ -167,55 +206,26 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 		linked  = map[string]bool{} // content files that published pages link to
 		private []privateLink       // links to content files from restricted text
 		sealed  []*markdown.Doc     // pages with restricted blocks, rendered once sealed
-		public  = publicText(s)     // what the site publishes on purpose
+		reused  []seal.Record       // blocks of pages published again from their records
+		secrets []leakcheck.Secret
+		public  = publicText(s) // what the site publishes on purpose
 	)
-	// renderDoc renders a page, or the intro of a list, once it holds no
-	// restricted block.
-	renderDoc := func(doc *markdown.Doc) {
-		var (
-			view  *render.PageView
-			intro *render.Intro
-			err   error
-		)
-		// Public headings reach tables of contents and anchors as plain
-		// text and as IDs: both are published on purpose.
-		var headings [][]byte
-		for _, h := range doc.Headings(1, 6) {
-			headings = append(headings, []byte(h.Text), []byte(h.ID))
-		}
-		if doc.Page.Kind == site.KindPage {
-			view, err = r.Page(doc, emit)
-		} else {
-			intro, err = r.RenderIntro(doc)
-		}
+	// keep takes in what a page gives the rest of the build, whether it
+	// was rendered now or published again from its record.
+	keep := func(p *site.Page, rec *pageRecord) {
 		mu.Lock()
 		defer mu.Unlock()
-		public = append(public, headings...)
-		switch {
-		case err != nil:
-			errs.Add(err)
-		case view != nil:
-			views = append(views, view)
-			public = append(public, []byte(view.Summary))
-		default:
-			intros[doc.Page.Section] = intro
+		next.Pages[p.Path] = rec
+		if rec.View != nil {
+			views = append(views, rec.View)
+		} else {
+			intros[p.Section] = rec.Intro
 		}
-	}
-
-	// Parse every page, in parallel; render at once those that restrict
-	// nothing.
-	par.Do(len(s.Pages), par.IO(), func(i int) {
-		p := s.Pages[i]
-		doc := conv.Parse(p, s)
-		if err := markdown.Validate(doc); err != nil {
-			mu.Lock()
-			errs.Add(err)
-			mu.Unlock()
-			return
+		public = append(public, markdown.Cut(p.Body, rec.Cuts))
+		for _, t := range rec.Public {
+			public = append(public, []byte(t))
 		}
-		mu.Lock()
-		public = append(public, doc.PublicSource())
-		for _, l := range doc.Links {
+		for _, l := range rec.Links {
 			if f, ok := s.FileTarget(p, l.Dest); ok {
 				if l.Restricted {
 					private = append(private, privateLink{file: f, page: p.Path, line: l.Line})
@@ -224,23 +234,87 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 				}
 			}
 		}
-		if len(doc.Blocks) > 0 {
-			sealed = append(sealed, doc)
+		for _, r := range rec.Sealed {
+			secrets = append(secrets, r.Secret)
+		}
+	}
+	// renderDoc renders a page, or the intro of a list, once it holds no
+	// restricted block, and keeps its record.
+	renderDoc := func(doc *markdown.Doc, rec *pageRecord) {
+		// Public headings reach tables of contents and anchors as plain
+		// text and as IDs: both are published on purpose.
+		for _, h := range doc.Headings(1, 6) {
+			rec.Public = append(rec.Public, h.Text, h.ID)
+		}
+		var err error
+		if doc.Page.Kind == site.KindPage {
+			rec.View, err = r.Page(doc, emit)
+			rec.Out = render.OutPath(doc.Page.URL)
+			if err == nil {
+				rec.Public = append(rec.Public, rec.View.Summary)
+			}
+		} else {
+			rec.Intro, err = r.RenderIntro(doc)
+		}
+		if err != nil {
+			mu.Lock()
+			errs.Add(err)
 			mu.Unlock()
 			return
 		}
-		mu.Unlock()
-		renderDoc(doc)
+		keep(doc.Page, rec)
+	}
+
+	// Publish again the pages whose records still apply; parse the others,
+	// and render at once those that restrict nothing.
+	fresh := map[*markdown.Doc]*pageRecord{}
+	par.Do(len(s.Pages), par.IO(), func(i int) {
+		p := s.Pages[i]
+		key := pageKey(p)
+		if rec, html := prev.reusable(p.Path, key, inc, cache); rec != nil {
+			if rec.Out != "" {
+				if err := emit(rec.Out, html); err != nil {
+					mu.Lock()
+					errs.Add(err)
+					mu.Unlock()
+					return
+				}
+			}
+			keep(p, rec)
+			mu.Lock()
+			reused = append(reused, rec.Sealed...)
+			rep.Reused++
+			mu.Unlock()
+			return
+		}
+		doc := conv.Parse(p, s)
+		if err := markdown.Validate(doc); err != nil {
+			mu.Lock()
+			errs.Add(err)
+			mu.Unlock()
+			return
+		}
+		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts()}
+		if len(doc.Blocks) > 0 {
+			mu.Lock()
+			sealed = append(sealed, doc)
+			fresh[doc] = rec
+			mu.Unlock()
+			return
+		}
+		renderDoc(doc, rec)
 	})
 	errs.Add(privateFiles(private, linked))
 
 	// Seal: check every audience and label, then encrypt, then render.
-	var secrets []leakcheck.Secret
 	sort.Slice(sealed, func(i, j int) bool { return sealed[i].Page.Path < sealed[j].Page.Path })
 	plan, err := seal.NewPlan(sealed, reg, cfg)
 	errs.Add(err)
 	if err := errs.Err(); err != nil {
 		return rep, err
+	}
+	for _, r := range reused {
+		plan.Reuse(r)
 	}
 	sealer, err := seal.NewSealer(plan, conv, cache)
 	if err != nil {
@@ -253,16 +327,27 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 		mu.Unlock()
 		return emit(p, data)
 	}
+	for _, r := range reused {
+		ok, err := sealer.Reuse(r, emitSealed)
+		if err != nil {
+			return rep, err
+		}
+		if !ok {
+			return rep, fmt.Errorf("%s:%d: the page cache is out of step with the seal cache (a bug in conclave): build with --no-cache", r.Secret.File, r.Secret.Line)
+		}
+	}
 	par.Do(len(sealed), par.IO(), func(i int) {
 		doc := sealed[i]
-		sec, err := sealer.Seal(doc, emitSealed)
-		mu.Lock()
-		secrets = append(secrets, sec...)
-		errs.Add(err)
-		mu.Unlock()
-		if err == nil {
-			renderDoc(doc)
+		rec := fresh[doc]
+		recs, err := sealer.Seal(doc, emitSealed)
+		if err != nil {
+			mu.Lock()
+			errs.Add(err)
+			mu.Unlock()
+			return
 		}
+		rec.Sealed = recs
+		renderDoc(doc, rec)
 	})
 	if err := errs.Err(); err != nil {
 		return rep, err
@@ -332,6 +417,18 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache) (*Report, error) {
 	for _, e := range w.Entries() {
 		rep.Files++
 		rep.Bytes += e.Size
+	}
+	if inc != nil {
+		sums := map[string][sha256.Size]byte{}
+		for _, e := range w.Entries() {
+			sums[e.Path] = e.Sum
+		}
+		for _, rec := range next.Pages {
+			if rec.Out != "" {
+				rec.Sum = sums[rec.Out]
+			}
+		}
+		inc.next = next
 	}
 	return rep, nil
 }

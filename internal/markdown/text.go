@@ -151,25 +151,36 @@ func addURL(add func([]byte), dest, title []byte) {
 	add(title)
 }
 
-// PublicSource returns the page's markdown without its restricted blocks:
-// nothing, for a page restricted as a whole.
-func (d *Doc) PublicSource() []byte {
-	if len(d.Blocks) == 0 {
-		return d.Source
+// Cuts returns the byte ranges of the body that the page's restricted
+// blocks hold, outermost blocks only; a page restricted as a whole is cut
+// entirely. Call it before sealing.
+func (d *Doc) Cuts() [][2]int {
+	var cuts [][2]int
+	for _, b := range d.Blocks {
+		switch {
+		case b.Whole:
+			return [][2]int{{0, len(d.Source)}}
+		case len(cuts) > 0 && b.Offset < cuts[len(cuts)-1][1]:
+			// nested in the previous block
+		default:
+			cuts = append(cuts, [2]int{b.Offset, max(b.End, b.Offset)})
+		}
 	}
-	var b bytes.Buffer
+	return cuts
+}
+
+// Cut returns src without the byte ranges cuts (as given by [Doc.Cuts]):
+// the page's public markdown.
+func Cut(src []byte, cuts [][2]int) []byte {
+	if len(cuts) == 0 {
+		return src
+	}
+	out := make([]byte, 0, len(src))
 	off := 0
-	for _, blk := range d.Blocks {
-		if blk.Whole {
-			return nil
-		}
-		if blk.Offset < off {
-			continue // nested in a block already cut out
-		}
-		b.Write(d.Source[off:blk.Offset])
-		b.WriteByte('\n')
-		off = max(blk.End, blk.Offset)
+	for _, c := range cuts {
+		out = append(out, src[off:min(c[0], len(src))]...)
+		out = append(out, '\n')
+		off = min(c[1], len(src))
 	}
-	b.Write(d.Source[min(off, len(d.Source)):])
-	return b.Bytes()
+	return append(out, src[off:]...)
 }

@@ -264,6 +264,15 @@ func (d *Dir) giveBack(names []string) error {
 	return errors.Join(errs...)
 }
 
+// ReadPrevious reads a file of the previous output, the one Commit
+// replaces.
+func (d *Dir) ReadPrevious(p string) ([]byte, error) {
+	if err := manifest.CheckPath(p); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(d.final, filepath.FromSlash(p)))
+}
+
 // ReadFile reads back a file written since NewDir.
 func (d *Dir) ReadFile(p string) ([]byte, error) {
 	if err := manifest.CheckPath(p); err != nil {

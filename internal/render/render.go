@@ -166,7 +166,7 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	if err := r.theme.Execute(buf, "page", d); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Path, err)
 	}
-	if err := emit(outPath(p.URL), buf.Bytes()); err != nil {
+	if err := emit(OutPath(p.URL), buf.Bytes()); err != nil {
 		return nil, err
 	}
 	v.Content = ""
@@ -222,7 +222,8 @@ func rootFrom(url string) string {
 	return strings.Repeat("../", n)
 }
 
-func outPath(url string) string { return strings.TrimPrefix(url, "/") + "index.html" }
+// OutPath is the output path of the page at a URL: its index.html.
+func OutPath(url string) string { return strings.TrimPrefix(url, "/") + "index.html" }
 
 // SortPages orders views newest first; then by weight, title and path.
 func SortPages(views []*PageView) {
@@ -367,7 +368,7 @@ func (r *Renderer) listPages(kind, url string, views []*PageView, intro *Intro, 
 		if n > 1 {
 			d.Title = strings.TrimSpace(d.Title + " (page " + strconv.Itoa(n) + ")")
 		}
-		out = append(out, listPage{kind: kind, out: outPath(u), data: d})
+		out = append(out, listPage{kind: kind, out: OutPath(u), data: d})
 	}
 	return out
 }

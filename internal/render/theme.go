@@ -1,15 +1,18 @@
 package render
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +41,7 @@ type Theme struct {
 	whole   map[string]bool               // kinds whose file is a whole page, not a "main" block
 	sources map[string]string             // template file name → path for messages
 	static  []staticFile
+	digest  [sha256.Size]byte // of the layouts
 }
 
 type staticFile struct {
@@ -84,6 +88,7 @@ func LoadTheme(root, name string) (*Theme, error) {
 		return nil, err
 	}
 	var errs diag.List
+	layouts := map[string][]byte{} // every layout read, by path
 	for _, kind := range kinds {
 		set := template.New(kind).Funcs(funcs)
 		files := []string{"layouts/baseof.html"}
@@ -99,6 +104,7 @@ func LoadTheme(root, name string) (*Theme, error) {
 				errs.Add(fmt.Errorf("theme %s: %s: %w", name, f, err))
 				continue
 			}
+			layouts[f] = data
 			tname := strings.TrimPrefix(strings.TrimPrefix(f, "layouts/partials/"), "layouts/")
 			t.sources[tname] = src
 			if tname == kind+".html" {
@@ -114,6 +120,12 @@ func LoadTheme(root, name string) (*Theme, error) {
 		}
 		t.sets[kind] = set
 	}
+	h := sha256.New()
+	for _, f := range slices.Sorted(maps.Keys(layouts)) {
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(layouts[f]))
+		h.Write(layouts[f])
+	}
+	h.Sum(t.digest[:0])
 	statics, err := union(layers, "static")
 	if err != nil {
 		return nil, err
@@ -165,6 +177,10 @@ func union(layers []layer, dir string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// Digest is a digest of the theme's layouts: the same data rendered with
+// layouts of the same digest gives the same page.
+func (t *Theme) Digest() [sha256.Size]byte { return t.digest }
 
 // Execute renders the layout of kind with data.
 func (t *Theme) Execute(w io.Writer, kind string, data any) error {

@@ -193,3 +193,15 @@ func (c *Cache) putKeyring(key string, ct []byte) {
 	c.cur.Keyrings[key] = ct
 	c.mu.Unlock()
 }
+
+// Has reports whether the cache, as read, holds what a build needs to
+// publish a recorded block again: its packet and its audience's key.
+func (c *Cache) Has(r Record) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, packet := c.old.Packets[r.PacketKey]
+	return packet && c.old.Audiences[r.Audience.ID] != ""
+}

@@ -44,6 +44,7 @@ type Plan struct {
 	audiences map[string]*Audience // by ID
 	blocks    map[*restricted.Block]*block
 	pageLabel map[*markdown.Doc]tlp.Label
+	reused    int // blocks of earlier builds published again
 }
 
 // NewPlan resolves the audience of every block of docs with reg and the
@@ -62,6 +63,19 @@ func NewPlan(docs []*markdown.Doc, reg *audience.Registry, cfg *site.Config) (*P
 		return nil, err
 	}
 	return p, nil
+}
+
+// Reuse adds the audience of a block that an earlier build sealed and this
+// build publishes again ([Sealer.Reuse]), so that its key is kept and its
+// members' keyrings hold it. The earlier build checked the block; the
+// caller reuses it only if nothing it depends on changed.
+func (p *Plan) Reuse(r Record) {
+	if _, ok := p.audiences[r.Audience.ID]; !ok {
+		a := r.Audience
+		a.Members = slices.Clone(a.Members)
+		p.audiences[a.ID] = &a
+	}
+	p.reused++
 }
 
 // Audiences lists the distinct audiences of the plan, sorted by ID.

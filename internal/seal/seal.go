@@ -102,18 +102,30 @@ func (s *Sealer) Stats() Stats {
 	return s.stats
 }
 
+// Record is what a build keeps of one sealed block, so that a later build
+// of the same page, with the same keys, can publish the block again
+// without parsing or encrypting it: see [Plan.Reuse] and [Sealer.Reuse].
+type Record struct {
+	Audience  Audience
+	PacketKey string // the packet's key in the [Cache]
+	Packet    string // its output path
+	Whole     bool
+	// Secret is the block's text, for the leak scan.
+	Secret leakcheck.Secret
+}
+
 // Seal replaces every restricted block of d with a placeholder, emitting
 // one packet per block, innermost blocks first. A page restricted as a
 // whole gets a public stand-in: d.Page is replaced by a copy titled
 // [RestrictedTitle], without summary or tags. A page without a label
 // takes its strictest block's.
 //
-// It returns the text of each block, for the leak scan.
-func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]leakcheck.Secret, error) {
+// It returns a record of each block, with its text for the leak scan.
+func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 	if len(d.Blocks) == 0 {
 		return nil, nil
 	}
-	var secrets []leakcheck.Secret
+	var records []Record
 	page := *d.Page
 	page.Front.TLP = s.plan.PageLabel(d)
 	for i := len(d.Blocks) - 1; i >= 0; i-- {
@@ -134,12 +146,13 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]leakcheck.Secret, error) {
 		if err := s.conv.RenderChildren(&buf, d, b); err != nil {
 			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "rendering restricted block: %v", err)
 		}
-		path, err := s.packet(pb.aud, pad(buf.Bytes()), emit)
+		key, path, err := s.packet(pb.aud, pad(buf.Bytes()), emit)
 		if err != nil {
 			return nil, &diag.Error{File: d.Page.Path, Line: d.BlockLine(b), Msg: "sealing: " + err.Error(), Err: err}
 		}
 		restricted.Replace(b, &restricted.Sealed{Packet: path, TLP: pb.label, Audience: pb.display, Whole: b.Whole})
-		secrets = append(secrets, leakcheck.Secret{File: d.Page.Path, Line: d.BlockLine(b), Texts: texts})
+		records = append(records, Record{Audience: *pb.aud, PacketKey: key, Packet: path, Whole: b.Whole,
+			Secret: leakcheck.Secret{File: d.Page.Path, Line: d.BlockLine(b), Texts: texts}})
 		s.mu.Lock()
 		s.stats.Blocks++
 		if b.Whole {
@@ -149,7 +162,37 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]leakcheck.Secret, error) {
 	}
 	d.Blocks = nil
 	d.Page = &page
-	return secrets, nil
+	return records, nil
+}
+
+// Reuse publishes again the packet of a block sealed by an earlier build,
+// from the cache. It reports false, and emits nothing, if the cache no
+// longer holds the packet or its audience's key: the block must then be
+// sealed anew. The record's audience must be in the plan ([Plan.Reuse]).
+func (s *Sealer) Reuse(r Record, emit Emit) (bool, error) {
+	if !s.cache.Has(r) {
+		return false, nil
+	}
+	ct, ok := s.cache.packet(r.PacketKey)
+	if !ok || PacketDir+"/"+digestName(ct)+".age" != r.Packet {
+		return false, nil
+	}
+	s.mu.Lock()
+	dup := s.emitted[r.Packet]
+	s.emitted[r.Packet] = true
+	s.stats.CachedPackets++
+	s.stats.Blocks++
+	if r.Whole {
+		s.stats.Pages++
+	}
+	if !dup {
+		s.stats.Packets++
+	}
+	s.mu.Unlock()
+	if dup {
+		return true, nil
+	}
+	return true, emit(r.Packet, ct)
 }
 
 // writeHeader writes the title, summary and tags of a page restricted as a
@@ -167,14 +210,15 @@ func writeHeader(b *bytes.Buffer, p *site.Page) {
 }
 
 // packet encrypts plaintext to aud, or takes the ciphertext the cache
-// holds for the same plaintext and audience, and emits it once.
-func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, error) {
+// holds for the same plaintext and audience, and emits it once. It returns
+// the packet's key in the cache and its path.
+func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, string, error) {
 	key := packetKey(aud, s.rcp[aud.ID], plaintext)
 	ct, cached := s.cache.packet(key)
 	if !cached {
 		var err error
 		if ct, err = encrypt(plaintext, s.rcp[aud.ID]); err != nil {
-			return "", err
+			return "", "", err
 		}
 		// The first ciphertext stored wins, so that identical blocks of
 		// one build share one packet.
@@ -194,9 +238,9 @@ func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, err
 	}
 	s.mu.Unlock()
 	if dup {
-		return path, nil
+		return key, path, nil
 	}
-	return path, emit(path, ct)
+	return key, path, emit(path, ct)
 }
 
 // Keyrings emits one keyring per recipient of any audience: an age file,

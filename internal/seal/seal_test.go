@@ -105,12 +105,14 @@ func sealAll(t *testing.T, s *Sealer, docs []*markdown.Doc, emit Emit) []leakche
 	)
 	for _, d := range docs {
 		wg.Go(func() {
-			sec, err := s.Seal(d, emit)
+			recs, err := s.Seal(d, emit)
 			if err != nil {
 				t.Errorf("Seal %s: %v", d.Page.Path, err)
 			}
 			mu.Lock()
-			secrets = append(secrets, sec...)
+			for _, r := range recs {
+				secrets = append(secrets, r.Secret)
+			}
 			mu.Unlock()
 		})
 	}

@@ -1,0 +1,174 @@
+package build
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/cache"
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/render"
+	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// PagesFile is the cache file of page records in the site's .conclave
+// folder.
+const PagesFile = "pages.cache"
+
+// pagesVersion changes whenever a record's meaning changes.
+const pagesVersion = 1
+
+// pageRecord is what a build keeps of one page, so that the next build can
+// publish it again without parsing or rendering it: the HTML is read back
+// from the previous output, checked against its digest, and everything
+// the lists, the leak scan and the keyrings need comes from the record.
+//
+// A record is used only if the page's file, and everything every page
+// depends on (the site digest), are as they were: any other change
+// renders the page anew. Records hold restricted text (for the leak
+// scan), so they live in an encrypted cache file.
+type pageRecord struct {
+	Key   [sha256.Size]byte // the page as read: see pageKey
+	Out   string            // output path of the page's HTML; "" for an intro
+	Sum   [sha256.Size]byte // digest of that HTML as written
+	View  *render.PageView  // for lists, the feed and the sitemap
+	Intro *render.Intro     // for a home or section intro
+	Links []markdown.Link
+	// Cuts are the byte ranges of the body that restricted blocks hold:
+	// the rest is public text, for the leak scan.
+	Cuts   [][2]int
+	Public []string // the public headings' text and IDs, and the summary
+	Sealed []seal.Record
+}
+
+// pagesData is the content of the pages cache.
+type pagesData struct {
+	Version int
+	Site    [sha256.Size]byte // see siteDigest
+	Pages   map[string]*pageRecord
+}
+
+// loadPages reads the page records of the site at src, or returns nil when
+// there is no key, no file, or a file the key cannot read (then with a
+// warning).
+func loadPages(src string, key []byte) (*pagesData, string, error) {
+	if key == nil {
+		return nil, "", nil
+	}
+	path := filepath.Join(src, CacheDir, PagesFile)
+	var d pagesData
+	found, err := cache.Load(path, key, &d)
+	if u, ok := err.(*cache.UnreadableError); ok {
+		return nil, fmt.Sprintf("ignoring the page cache %s (%v): every page is rendered anew", path, u), nil
+	}
+	if err != nil || !found || d.Version != pagesVersion || d.Pages == nil {
+		return nil, "", err
+	}
+	return &d, "", nil
+}
+
+// savePages writes the records of a build.
+func savePages(src string, key []byte, d *pagesData) error {
+	return cache.Save(filepath.Join(src, CacheDir, PagesFile), key, d)
+}
+
+// reusable returns the record of the page at path and the HTML the last
+// build wrote for it, if the page can be published again: its record
+// matches key, the last build's output still holds that HTML byte for
+// byte, and the seal cache still holds its packets.
+func (d *pagesData) reusable(path string, key [sha256.Size]byte, inc *incremental, c *seal.Cache) (*pageRecord, []byte) {
+	if d == nil {
+		return nil, nil
+	}
+	rec := d.Pages[path]
+	if rec == nil || rec.Key != key {
+		return nil, nil
+	}
+	for _, r := range rec.Sealed {
+		if !c.Has(r) {
+			return nil, nil
+		}
+	}
+	if rec.Out == "" {
+		return rec, nil
+	}
+	html, err := inc.previous(rec.Out)
+	if err != nil || sha256.Sum256(html) != rec.Sum {
+		return nil, nil
+	}
+	return rec, html
+}
+
+// pageKey identifies a page as read: its path, place, front matter and
+// body.
+func pageKey(p *site.Page) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%d\x00%#v\x00", p.Path, p.Kind, p.Section, p.URL, p.BodyLine, p.Front)
+	h.Write(p.Body)
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// siteDigest is a digest of what every page depends on besides its own
+// file: the program, the configuration, the theme's layouts, the
+// recipients and groups, and the shape of the site (every page's path and
+// URL, the intros that title the sections, the content files). A change to
+// any of them renders every page anew.
+func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry) ([sha256.Size]byte, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "conclave pages v%d\x00", pagesVersion)
+	exe, err := os.Executable()
+	if err == nil {
+		err = hashFile(h, exe)
+	}
+	if err != nil {
+		return [sha256.Size]byte{}, fmt.Errorf("page cache: reading this program: %w", err)
+	}
+	if err := hashFile(h, filepath.Join(s.Root, site.ConfigFile)); err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	d := theme.Digest()
+	h.Write(d[:])
+	for _, r := range reg.Recipients() {
+		fmt.Fprintf(h, "r %s", r.Name)
+		for _, k := range r.Keys {
+			fmt.Fprintf(h, " %s", k.Text)
+		}
+		h.Write([]byte{0})
+	}
+	for _, g := range reg.Groups() {
+		fmt.Fprintf(h, "g %s %s\x00", g.Name, strings.Join(g.Members, ","))
+	}
+	for _, p := range s.Pages {
+		fmt.Fprintf(h, "p %s %s\x00", p.Path, p.URL)
+		if p.Kind != site.KindPage {
+			k := pageKey(p)
+			h.Write(k[:])
+		}
+	}
+	for _, p := range s.DraftPages {
+		fmt.Fprintf(h, "d %s\x00", p.Path)
+	}
+	for _, f := range s.Files {
+		fmt.Fprintf(h, "f %s\x00", f.Path)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum, nil
+}
+
+func hashFile(h io.Writer, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(h, f)
+	return err
+}
