@@ -147,9 +147,9 @@ func Memory(opt Options) (*Report, *output.Memory, error) {
 
 // incremental is what a build to a directory reuses from the last one.
 type incremental struct {
-	prev     *pagesData                    // the last build's records; nil if none
+	prev     *pagesData                     // the last build's records; nil if none
 	previous func(p string) ([]byte, error) // reads a file of the last build's output
-	next     *pagesData                    // this build's records, set by run
+	next     *pagesData                     // this build's records, set by run
 }
 
 // run renders the loaded site s into w and writes its manifest. With inc,
