@@ -360,10 +360,25 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	draftOnly := draftOnlyFiles(s, conv, linked)
 	rep.DraftFiles = len(draftOnly)
 
-	rep.Tags, rep.Lists, err = r.Lists(views, intros, emit)
+	var reuseList render.Reuse
+	if prev != nil {
+		reuseList = func(out string, digest [sha256.Size]byte) bool {
+			rec, ok := prev.Lists[out]
+			if !ok || rec.Digest != digest {
+				return false
+			}
+			html, err := inc.previous(out)
+			if err != nil || sha256.Sum256(html) != rec.Sum {
+				return false
+			}
+			return emit(out, html) == nil
+		}
+	}
+	lists, err := r.Lists(views, intros, emit, reuseList)
 	if err != nil {
 		return rep, err
 	}
+	rep.Tags, rep.Lists, rep.Reused = lists.Tags, lists.Pages, rep.Reused+lists.Reused
 	stages := []struct {
 		name string
 		run  func() error
@@ -427,6 +442,10 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 			if rec.Out != "" {
 				rec.Sum = sums[rec.Out]
 			}
+		}
+		next.Lists = make(map[string]listRecord, len(lists.Digests))
+		for out, d := range lists.Digests {
+			next.Lists[out] = listRecord{Digest: d, Sum: sums[out]}
 		}
 		inc.next = next
 	}

@@ -46,11 +46,18 @@ type pageRecord struct {
 	Sealed []seal.Record
 }
 
+// listRecord is what a build keeps of a list page (home, section, tag):
+// the digest of its data (see render.Reuse) and of its HTML.
+type listRecord struct {
+	Digest, Sum [sha256.Size]byte
+}
+
 // pagesData is the content of the pages cache.
 type pagesData struct {
 	Version int
 	Site    [sha256.Size]byte // see siteDigest
 	Pages   map[string]*pageRecord
+	Lists   map[string]listRecord // by output path
 }
 
 // loadPages reads the page records of the site at src, or returns nil when

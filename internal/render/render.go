@@ -11,6 +11,8 @@ package render
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/gob"
 	"fmt"
 	"html/template"
 	"slices"
@@ -257,11 +259,23 @@ func (r *Renderer) RenderIntro(doc *markdown.Doc) (*Intro, error) {
 	return &Intro{Title: doc.Page.Front.Title, Summary: doc.Page.Front.Summary, Content: template.HTML(buf.String())}, nil
 }
 
+// Reuse is asked before a list page is rendered: digest identifies the
+// page's output path and everything its layout is given. It reports
+// whether it published the page itself, as an earlier build rendered it
+// from the same digest with the same theme and configuration.
+type Reuse func(out string, digest [sha256.Size]byte) bool
+
+// ListsResult says what [Renderer.Lists] did.
+type ListsResult struct {
+	Tags, Pages int
+	Reused      int                          // pages published by Reuse
+	Digests     map[string][sha256.Size]byte // of every list page, by output path
+}
+
 // Lists renders the home page, section pages, tag pages and the tag index
 // from the views of every briefing, in parallel. intros maps "" (home) and
-// section names to their _index.md. It returns the number of tags and of
-// list pages.
-func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit) (tagCount, pages int, err error) {
+// section names to their _index.md. reuse may be nil.
+func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit, reuse Reuse) (*ListsResult, error) {
 	SortPages(views)
 	jobs := r.listPages("home", "/", views, intros[""], "")
 	bySection := map[string][]*PageView{}
@@ -281,18 +295,47 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit)
 	d.Title, d.Tags = "Tags", tags
 	jobs = append(jobs, listPage{kind: "tags", out: "tags/index.html", data: d})
 
+	res := &ListsResult{Tags: len(tags), Pages: len(jobs), Digests: make(map[string][sha256.Size]byte, len(jobs))}
 	errs := make([]error, len(jobs))
+	digests := make([][sha256.Size]byte, len(jobs))
+	reused := make([]bool, len(jobs))
 	par.Do(len(jobs), par.IO(), func(i int) {
-		errs[i] = r.execute(jobs[i].kind, jobs[i].out, jobs[i].data, emit)
+		j := jobs[i]
+		digests[i], errs[i] = listDigest(j)
+		if errs[i] != nil {
+			return
+		}
+		if reuse != nil && reuse(j.out, digests[i]) {
+			reused[i] = true
+			return
+		}
+		errs[i] = r.execute(j.kind, j.out, j.data, emit)
 	})
 	var all diag.List
-	for _, err := range errs {
+	for i, err := range errs {
 		all.Add(err)
+		res.Digests[jobs[i].out] = digests[i]
+		if reused[i] {
+			res.Reused++
+		}
 	}
 	if err := all.Err(); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	return len(tags), len(jobs), nil
+	return res, nil
+}
+
+// listDigest identifies a list page by its output path, its kind and the
+// data its layout is given.
+func listDigest(j listPage) ([sha256.Size]byte, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", j.kind, j.out)
+	if err := gob.NewEncoder(h).Encode(j.data); err != nil {
+		return [sha256.Size]byte{}, fmt.Errorf("%s: %w", j.out, err)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // Tags groups views by tag slug; a tag's name is its first spelling in

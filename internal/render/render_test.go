@@ -162,7 +162,7 @@ func TestDescriptionFallsBackToSite(t *testing.T) {
 			files[p] = string(data)
 			return nil
 		}
-		if _, _, err := r.Lists(views, nil, emit); err != nil {
+		if _, err := r.Lists(views, nil, emit, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := r.NotFound(emit); err != nil {
