@@ -93,7 +93,7 @@ func Run(opt Options) (*Report, error) {
 		if warning != "" {
 			s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", warning))
 		}
-		inc = &incremental{prev: prev, previous: dir.ReadPrevious}
+		inc = &incremental{prev: prev, previous: dir.ReadPrevious, reuse: dir.Reuse}
 	}
 	rep, err := run(s, dir, cache, inc)
 	if rep != nil && warn != nil {
@@ -149,7 +149,9 @@ func Memory(opt Options) (*Report, *output.Memory, error) {
 type incremental struct {
 	prev     *pagesData                     // the last build's records; nil if none
 	previous func(p string) ([]byte, error) // reads a file of the last build's output
-	next     *pagesData                     // this build's records, set by run
+	// reuse publishes such a file again, as output.Dir.Reuse does.
+	reuse func(p string, data []byte) error
+	next  *pagesData // this build's records, set by run
 }
 
 // run renders the loaded site s into w and writes its manifest. With inc,
@@ -184,7 +186,25 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 		return rep, err
 	}
 	r := render.New(s, theme, conv)
-	emit := w.WriteFile
+	// Every file written is kept (up to a budget) for the leak scan, which
+	// then reads back only what did not fit.
+	held := &heldFiles{budget: scanMemory}
+	emit := func(p string, data []byte) error {
+		if err := w.WriteFile(p, data); err != nil {
+			return err
+		}
+		held.add(p, data)
+		return nil
+	}
+
+	// reuseFile publishes again a file of the last build.
+	reuseFile := func(p string, data []byte) error {
+		if err := inc.reuse(p, data); err != nil {
+			return err
+		}
+		held.add(p, data)
+		return nil
+	}
 
 	// The records of the last build, if they still apply.
 	var prev *pagesData
@@ -273,7 +293,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 		key := pageKey(p)
 		if rec, html := prev.reusable(p.Path, key, inc, cache); rec != nil {
 			if rec.Out != "" {
-				if err := emit(rec.Out, html); err != nil {
+				if err := reuseFile(rec.Out, html); err != nil {
 					mu.Lock()
 					errs.Add(err)
 					mu.Unlock()
@@ -320,13 +340,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	if err != nil {
 		return rep, err
 	}
-	var sealOut []leakcheck.File // packets and keyrings, scanned with the rest
-	emitSealed := func(p string, data []byte) error {
-		mu.Lock()
-		sealOut = append(sealOut, leakcheck.File{Path: p, Data: data})
-		mu.Unlock()
-		return emit(p, data)
-	}
+	emitSealed := emit
 	for _, r := range reused {
 		ok, err := sealer.Reuse(r, emitSealed)
 		if err != nil {
@@ -371,7 +385,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 			if err != nil || sha256.Sum256(html) != rec.Sum {
 				return false
 			}
-			return emit(out, html) == nil
+			return reuseFile(out, html) == nil
 		}
 	}
 	lists, err := r.Lists(views, intros, emit, reuseList)
@@ -412,7 +426,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	// The safety net: no restricted text, recipient name or public key in
 	// any byte written.
 	secrets = append(secrets, recipientSecrets(reg)...)
-	if err := scanOutput(w, secrets, public, sealOut); err != nil {
+	if err := scanOutput(w, secrets, public, held); err != nil {
 		return rep, err
 	}
 

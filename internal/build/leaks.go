@@ -1,6 +1,9 @@
 package build
 
 import (
+	"bytes"
+	"sync"
+
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/output"
@@ -9,29 +12,54 @@ import (
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
-// scanBatch is how many output files the leak scan holds in memory at once.
+// scanMemory is how many bytes of output a build keeps in memory for the
+// leak scan; it reads back the rest.
+const scanMemory = 512 << 20
+
+// scanBatch is how many read-back files the leak scan holds at once.
 const scanBatch = 512
 
-// scanOutput reads back every file written to w and fails if any holds a
-// fragment of secrets that the public text does not hold too. sealed are
-// the packets and keyrings, already in memory.
-func scanOutput(w output.Writer, secrets []leakcheck.Secret, public [][]byte, sealed []leakcheck.File) error {
+// heldFiles keeps the files a build wrote, up to a budget, for the leak
+// scan. It is safe for concurrent use.
+type heldFiles struct {
+	mu     sync.Mutex
+	files  []leakcheck.File
+	paths  map[string]bool
+	size   int64
+	budget int64
+}
+
+func (h *heldFiles) add(p string, data []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.size+int64(len(data)) > h.budget {
+		return
+	}
+	if h.paths == nil {
+		h.paths = map[string]bool{}
+	}
+	// A copy: callers reuse their buffers once the file is written.
+	h.files = append(h.files, leakcheck.File{Path: p, Data: bytes.Clone(data)})
+	h.paths[p] = true
+	h.size += int64(len(data))
+}
+
+// scanOutput fails if any file written to w, or its name, holds a
+// fragment of secrets that the public text does not hold too. It scans
+// the files held in memory and reads back the others.
+func scanOutput(w output.Writer, secrets []leakcheck.Secret, public [][]byte, held *heldFiles) error {
 	if len(secrets) == 0 {
 		return nil
 	}
 	sc := leakcheck.New(secrets, public)
-	leaks := sc.Scan(sealed)
-	held := map[string]bool{}
-	for _, f := range sealed {
-		held[f.Path] = true
-	}
+	leaks := sc.Scan(held.files)
 	batch := make([]leakcheck.File, 0, scanBatch)
 	flush := func() {
 		leaks = append(leaks, sc.Scan(batch)...)
 		batch = batch[:0]
 	}
 	for _, e := range w.Entries() {
-		if held[e.Path] {
+		if held.paths[e.Path] {
 			continue
 		}
 		data, err := w.ReadFile(e.Path)

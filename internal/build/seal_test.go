@@ -332,3 +332,33 @@ func TestLeakScanStopsTheBuild(t *testing.T) {
 		t.Error("the leaking file was published")
 	}
 }
+
+// Pages rendered through the renderer's pooled buffers are scanned as they
+// were written: a layout that prints restricted text into every page stops
+// the build and names a page.
+func TestLeakScanSeesRenderedPages(t *testing.T) {
+	dir, _ := sealSite(t)
+	write(t, dir, "themes/default/layouts/partials/meta.html", `<p class="meta">All detail.</p>`)
+	_, err := Run(Options{Source: dir, Out: filepath.Join(dir, "public")})
+	if err == nil {
+		t.Fatal("restricted text in a layout was published")
+	}
+	for _, want := range []string{`content/briefings/a.md:12: restricted text "All detail." appears in briefings/a/index.html`, `appears in briefings/b/index.html`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v\nwant it to contain %q", err, want)
+		}
+	}
+}
+
+// The leak scan must see a file as it was written, although the writer
+// reuses its buffer afterwards; past the budget, files are read back.
+func TestHeldFilesCopyAndBudget(t *testing.T) {
+	h := &heldFiles{budget: 10}
+	buf := []byte("restricted")
+	h.add("a.html", buf)
+	copy(buf, "overwrite!")
+	h.add("b.html", []byte("x"))
+	if len(h.files) != 1 || string(h.files[0].Data) != "restricted" || !h.paths["a.html"] || h.paths["b.html"] {
+		t.Errorf("held %+v (paths %v): want a.html as written, and nothing past the budget", h.files, h.paths)
+	}
+}

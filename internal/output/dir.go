@@ -264,6 +264,32 @@ func (d *Dir) giveBack(names []string) error {
 	return errors.Join(errs...)
 }
 
+// Reuse publishes again the previous output's file at p, whose contents
+// the caller read with ReadPrevious and checked: it is claimed like a
+// written file, then hard-linked into the new build instead of written,
+// unless the file is linked elsewhere too, or links are not supported.
+func (d *Dir) Reuse(p string, data []byte) error {
+	if err := d.claim(p, data); err != nil {
+		return err
+	}
+	full := filepath.Join(d.tmp, filepath.FromSlash(p))
+	if err := d.mkdir(filepath.Dir(full)); err != nil {
+		d.unclaim(p)
+		return err
+	}
+	old := filepath.Join(d.final, filepath.FromSlash(p))
+	if info, err := os.Lstat(old); err == nil && info.Mode().IsRegular() && info.Size() == int64(len(data)) && links(info) == 1 {
+		if err := os.Link(old, full); err == nil {
+			return nil
+		}
+	}
+	if err := writeNew(full, data); err != nil {
+		d.unclaim(p)
+		return err
+	}
+	return nil
+}
+
 // ReadPrevious reads a file of the previous output, the one Commit
 // replaces.
 func (d *Dir) ReadPrevious(p string) ([]byte, error) {

@@ -3,9 +3,18 @@ package output
 import (
 	"errors"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
+
+// links returns the number of hard links to a file, or 0 if unknown.
+func links(info os.FileInfo) uint64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Nlink
+	}
+	return 0
+}
 
 // writeNew creates the file name, which must not exist yet, and writes data
 // to it with three system calls. os.WriteFile also registers the file with
