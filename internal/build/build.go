@@ -375,8 +375,11 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	rep.DraftFiles = len(draftOnly)
 
 	var reuseList render.Reuse
-	if prev != nil {
+	if inc != nil {
 		reuseList = func(out string, digest [sha256.Size]byte) bool {
+			if prev == nil {
+				return false
+			}
 			rec, ok := prev.Lists[out]
 			if !ok || rec.Digest != digest {
 				return false

@@ -12,7 +12,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
-	"encoding/gob"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"slices"
@@ -274,7 +274,8 @@ type ListsResult struct {
 
 // Lists renders the home page, section pages, tag pages and the tag index
 // from the views of every briefing, in parallel. intros maps "" (home) and
-// section names to their _index.md. reuse may be nil.
+// section names to their _index.md. reuse may be nil; without it, the
+// result holds no digests.
 func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit, reuse Reuse) (*ListsResult, error) {
 	SortPages(views)
 	jobs := r.listPages("home", "/", views, intros[""], "")
@@ -299,13 +300,21 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit,
 	errs := make([]error, len(jobs))
 	digests := make([][sha256.Size]byte, len(jobs))
 	reused := make([]bool, len(jobs))
+	var dg *digester
+	if reuse != nil {
+		var err error
+		if dg, err = newDigester(r.view, views); err != nil {
+			return nil, err
+		}
+	}
 	par.Do(len(jobs), par.IO(), func(i int) {
 		j := jobs[i]
-		digests[i], errs[i] = listDigest(j)
-		if errs[i] != nil {
+		if dg == nil {
+			errs[i] = r.execute(j.kind, j.out, j.data, emit)
 			return
 		}
-		if reuse != nil && reuse(j.out, digests[i]) {
+		digests[i] = dg.list(j)
+		if reuse(j.out, digests[i]) {
 			reused[i] = true
 			return
 		}
@@ -314,7 +323,9 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit,
 	var all diag.List
 	for i, err := range errs {
 		all.Add(err)
-		res.Digests[jobs[i].out] = digests[i]
+		if dg != nil {
+			res.Digests[jobs[i].out] = digests[i]
+		}
 		if reused[i] {
 			res.Reused++
 		}
@@ -325,17 +336,62 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit,
 	return res, nil
 }
 
-// listDigest identifies a list page by its output path, its kind and the
-// data its layout is given.
-func listDigest(j listPage) ([sha256.Size]byte, error) {
+// digester computes the digests of list pages: each view and the site's
+// view are encoded once, as a list page holds many views and a view is on
+// several lists.
+type digester struct {
+	site  [sha256.Size]byte
+	views map[*PageView][sha256.Size]byte
+}
+
+func newDigester(site *SiteView, views []*PageView) (*digester, error) {
+	dg := &digester{views: make(map[*PageView][sha256.Size]byte, len(views))}
+	b, err := json.Marshal(site)
+	if err != nil {
+		return nil, err
+	}
+	dg.site = sha256.Sum256(b)
+	for _, v := range views {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Path, err)
+		}
+		dg.views[v] = sha256.Sum256(b)
+	}
+	return dg, nil
+}
+
+// list identifies a list page by its kind, its output path and every field
+// of the data its layout is given (see TestListDigestCoversData).
+func (dg *digester) list(j listPage) [sha256.Size]byte {
+	d := j.data
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", j.kind, j.out)
-	if err := gob.NewEncoder(h).Encode(j.data); err != nil {
-		return [sha256.Size]byte{}, fmt.Errorf("%s: %w", j.out, err)
+	h.Write(dg.site[:]) // d.Site
+	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content))
+	if d.Page != nil {
+		b, _ := json.Marshal(d.Page)
+		h.Write(b)
+	}
+	h.Write([]byte{0})
+	for _, v := range d.Pages {
+		sum, ok := dg.views[v]
+		if !ok {
+			b, _ := json.Marshal(v)
+			sum = sha256.Sum256(b)
+		}
+		h.Write(sum[:])
+	}
+	if d.Pager != nil {
+		fmt.Fprintf(h, "%+v", *d.Pager)
+	}
+	h.Write([]byte{0})
+	for _, t := range d.Tags {
+		fmt.Fprintf(h, "%q %q %q %d\x00", t.Name, t.Slug, t.Rel, t.Count)
 	}
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
-	return sum, nil
+	return sum
 }
 
 // Tags groups views by tag slug; a tag's name is its first spelling in

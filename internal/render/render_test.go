@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -181,5 +182,48 @@ func TestDescriptionFallsBackToSite(t *testing.T) {
 				t.Errorf("%s has an empty description meta tag", p)
 			}
 		}
+	}
+}
+
+// The digest of a list page covers every field of its data: adding a
+// field to data needs a line in digester.list, or list pages built from
+// other data would be taken for unchanged.
+func TestListDigestCoversData(t *testing.T) {
+	covered := []string{"Site", "Kind", "Title", "Description", "Permalink", "Root", "CSP", "Section", "Heading", "Page", "Pages", "Pager", "Tags", "Content"}
+	typ := reflect.TypeOf(data{})
+	if typ.NumField() != len(covered) {
+		t.Fatalf("data has %d fields, the digest covers %d: update digester.list and this list", typ.NumField(), len(covered))
+	}
+	for _, name := range covered {
+		if _, ok := typ.FieldByName(name); !ok {
+			t.Errorf("data has no field %s any more", name)
+		}
+	}
+	// Every field changes the digest.
+	v := &PageView{Path: "p", URL: "/p/", Rel: "p/", Title: "P"}
+	dg, err := newDigester(&SiteView{Title: "S"}, []*PageView{v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := func() *data {
+		return &data{Site: &SiteView{Title: "S"}, Kind: "home", Pages: []*PageView{v}, Pager: &Pager{Number: 1, Total: 1}}
+	}
+	seen := map[[32]byte]string{dg.list(listPage{kind: "home", out: "index.html", data: base()}): "base"}
+	for name, edit := range map[string]func(d *data){
+		"Kind": func(d *data) { d.Kind = "tag" }, "Title": func(d *data) { d.Title = "x" },
+		"Description": func(d *data) { d.Description = "x" }, "Permalink": func(d *data) { d.Permalink = "x" },
+		"Root": func(d *data) { d.Root = "../" }, "CSP": func(d *data) { d.CSP = "x" },
+		"Section": func(d *data) { d.Section = "x" }, "Heading": func(d *data) { d.Heading = "x" },
+		"Page": func(d *data) { d.Page = &PageView{Title: "x"} }, "Pages": func(d *data) { d.Pages = nil },
+		"Pager": func(d *data) { d.Pager.Number = 2 }, "Tags": func(d *data) { d.Tags = []*TagView{{Name: "x"}} },
+		"Content": func(d *data) { d.Content = "x" },
+	} {
+		d := base()
+		edit(d)
+		sum := dg.list(listPage{kind: "home", out: "index.html", data: d})
+		if prev, dup := seen[sum]; dup {
+			t.Errorf("changing %s gives the digest of %s", name, prev)
+		}
+		seen[sum] = name
 	}
 }
