@@ -54,7 +54,7 @@ type Report struct {
 	Bytes      int64 // their total size
 	Drafts     int   // drafts left out
 	DraftFiles int   // content files left out because only drafts link to them
-	Reused     int   // pages and intros published again from the last build's records
+	Reused     int   // pages, intros and lists published again from the last build's records
 	Duration   time.Duration
 	Warnings   []*diag.Warning
 	Seal       seal.Stats

@@ -26,7 +26,7 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  briefings  %6d%s\n", r.Briefings, drafts)
 	fmt.Fprintf(w, "  lists      %6d  home, sections, tags\n", r.Lists)
 	if r.Reused > 0 {
-		fmt.Fprintf(w, "  unchanged  %6d  pages and intros published again from the last build (page cache)\n", r.Reused)
+		fmt.Fprintf(w, "  unchanged  %6d  pages and lists published again from the last build (page cache)\n", r.Reused)
 	}
 	fmt.Fprintf(w, "  tags       %6d\n", r.Tags)
 	if st := r.Seal; st.Blocks > 0 {
