@@ -38,12 +38,8 @@ func TestHugoBuildsRestrictedCorpus(t *testing.T) {
 		t.Fatalf("%d restricted blocks in 60 briefings", len(blocks))
 	}
 
-	// Hugo is a benchmark peer, not a tool the CI installs: skip without it
-	// even under CONCLAVE_REQUIRE_TOOLS.
-	hugo, err := exec.LookPath("hugo")
-	if err != nil {
-		t.Skip("hugo is not installed; skipping the Hugo build (apt-get install hugo)")
-	}
+	// Hugo is the benchmark's peer: the corpus must build with it too.
+	hugo := testtool.Require(t, "hugo")
 	public := filepath.Join(t.TempDir(), "public")
 	cmd := exec.Command(hugo, "--quiet", "--noBuildLock", "-s", dir, "-d", public, "--cacheDir", t.TempDir())
 	if msg, err := cmd.CombinedOutput(); err != nil {
