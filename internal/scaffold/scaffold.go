@@ -79,12 +79,34 @@ title, date, tags and TLP label.
 - Link to another briefing by its file, for example [this page](welcome.md).
 - Preview with ` + "`conclave serve`" + ` and publish the ` + "`public/`" + ` folder that
   ` + "`conclave build`" + ` writes.
+
+## Restricting a passage
+
+Add each recipient's public key as ` + "`keys/NAME.pub`" + ` (` + "`conclave keys gen NAME`" + ` makes a pair),
+then mark the passage:
+
+` + "```markdown" + `
+::: restricted to=alice,board tlp=amber
+Only alice and the board can read this.
+:::
+` + "```" + `
+
+The build seals it with age: the published page shows a placeholder, and only the
+recipients can read the passage, with ` + "`conclave open`" + ` or the ` + "`age`" + ` command.
+` + "`conclave audit`" + ` lists who can read what.
 `
 
 const keysReadme = `# Recipients' public keys
 
-One file per recipient, keys/NAME.pub, holding that recipient's age public keys, one per
-line. Only public keys belong here: never a secret key.
+One file per recipient, keys/NAME.pub, holding that recipient's public keys, one per line
+(age1…, age1pq1…, ssh-ed25519 …, ssh-rsa …, age plugin recipients; # comments allowed).
+Only public keys belong here: never a secret key. keys/groups.toml names groups:
+
+    board = ["alice", "bob"]
+    members = ["board", "carol"]
+
+Make a key pair for a new recipient with: conclave keys gen NAME
+List recipients and groups with:          conclave keys list
 `
 
 // Briefing writes content/<section>/<slug>.md under the site root with the
