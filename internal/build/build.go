@@ -228,7 +228,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 		sealed  []*markdown.Doc     // pages with restricted blocks, rendered once sealed
 		reused  []seal.Record       // blocks of pages published again from their records
 		secrets []leakcheck.Secret
-		public  = publicText(s) // what the site publishes on purpose
+		public  = publicText(s, theme) // what the site publishes on purpose
 	)
 	// keep takes in what a page gives the rest of the build, whether it
 	// was rendered now or published again from its record.

@@ -6,7 +6,9 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
+	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 	"github.com/conclave-dev/conclave/internal/output"
+	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/tlp"
@@ -77,10 +79,11 @@ func scanOutput(w output.Writer, secrets []leakcheck.Secret, public [][]byte, he
 
 // publicText is what the site publishes on purpose besides its pages'
 // text: the front matter of pages not restricted as a whole, the
-// configuration, and the words the build itself writes. The build adds
+// configuration, and the words the build itself writes (the theme's
+// layouts, the placeholders' text, the TLP labels). The build adds
 // each page's markdown outside its restricted blocks, and the plain text
 // of its public headings and summary.
-func publicText(s *site.Site) [][]byte {
+func publicText(s *site.Site, theme *render.Theme) [][]byte {
 	var out [][]byte
 	add := func(texts ...string) {
 		for _, t := range texts {
@@ -91,6 +94,8 @@ func publicText(s *site.Site) [][]byte {
 	}
 	cfg := s.Config
 	add(cfg.Title, cfg.Description, cfg.Copyright, cfg.BaseURL, seal.RestrictedTitle)
+	add(restricted.Boilerplate()...)
+	out = append(out, theme.Layouts()...)
 	for _, l := range []tlp.Label{tlp.Clear, tlp.Green, tlp.Amber, tlp.AmberStrict, tlp.Red} {
 		add(l.Display(), l.Meaning())
 	}

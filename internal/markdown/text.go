@@ -99,8 +99,9 @@ func truncateWords(s string, n int) string {
 
 // Texts returns the text of n and everything below it, as the pieces in
 // which it could reach a page or a list: the plain text of every
-// paragraph, heading and table cell, every run of text, every line of
-// code, every heading ID and every absolute link address. The sealing
+// paragraph, heading and table cell, every run of text of two words or
+// more, every line of code, every heading ID and every absolute link
+// address. The sealing
 // stage gives them to the leak scan.
 func (d *Doc) Texts(n ast.Node) []string {
 	var out []string
@@ -122,9 +123,16 @@ func (d *Doc) Texts(n ast.Node) []string {
 				add(id)
 			}
 		case *ast.Text:
-			add(c.Segment.Value(d.Source))
+			// A run of one word ("passage.") says too little: it would
+			// match the same word anywhere. The plain text of its
+			// paragraph, heading or cell is kept whole above.
+			if v := c.Segment.Value(d.Source); bytes.ContainsAny(bytes.TrimSpace(v), " \t") {
+				add(v)
+			}
 		case *ast.String:
-			add(c.Value)
+			if bytes.ContainsAny(bytes.TrimSpace(c.Value), " \t") {
+				add(c.Value)
+			}
 		case *ast.CodeBlock, *ast.FencedCodeBlock:
 			lines := c.Lines()
 			for i := 0; i < lines.Len(); i++ {

@@ -42,6 +42,7 @@ type Theme struct {
 	sources map[string]string             // template file name → path for messages
 	static  []staticFile
 	digest  [sha256.Size]byte // of the layouts
+	layouts [][]byte          // every layout's text
 }
 
 type staticFile struct {
@@ -124,6 +125,7 @@ func LoadTheme(root, name string) (*Theme, error) {
 	for _, f := range slices.Sorted(maps.Keys(layouts)) {
 		fmt.Fprintf(h, "%s\x00%d\x00", f, len(layouts[f]))
 		h.Write(layouts[f])
+		t.layouts = append(t.layouts, layouts[f])
 	}
 	h.Sum(t.digest[:0])
 	statics, err := union(layers, "static")
@@ -177,6 +179,10 @@ func union(layers []layer, dir string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// Layouts returns the text of every layout: the words the theme writes on
+// every page are published on purpose.
+func (t *Theme) Layouts() [][]byte { return t.layouts }
 
 // Digest is a digest of the theme's layouts: the same data rendered with
 // layouts of the same digest gives the same page.

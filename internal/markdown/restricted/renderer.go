@@ -32,6 +32,17 @@ const (
 	PlaceholderEnd   = "</section>"
 )
 
+// helpText is the placeholder's note to readers.
+func helpText(what string) string {
+	return `Only its recipients can read this ` + what + `. They open it with their age identity: <code>conclave open -i IDENTITY SITE</code>, or the <code>age</code> command with the keyrings in <code>packets/keyrings/</code>.`
+}
+
+// Boilerplate is the text every placeholder carries whatever it seals:
+// text the site publishes on purpose.
+func Boilerplate() []string {
+	return []string{"Sealed passage for", "Sealed briefing for", helpText("passage"), helpText("briefing")}
+}
+
 type htmlRenderer struct{}
 
 // NewRenderer returns the renderer of restricted blocks and placeholders.
@@ -70,7 +81,7 @@ func renderSealed(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.Wa
 		what = "briefing"
 	}
 	w.WriteString("Sealed " + what + " for " + html.EscapeString(s.Audience) + "</p>\n")
-	w.WriteString(`<p class="sealed-help">Only its recipients can read this ` + what + `. They open it with their age identity: <code>conclave open -i IDENTITY SITE</code>, or the <code>age</code> command with the keyrings in <code>packets/keyrings/</code>.</p>` + "\n")
+	w.WriteString(`<p class="sealed-help">` + helpText(what) + `</p>` + "\n")
 	w.WriteString(PlaceholderEnd + "\n")
 	return ast.WalkSkipChildren, nil
 }
