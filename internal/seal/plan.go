@@ -44,7 +44,6 @@ type Plan struct {
 	audiences map[string]*Audience // by ID
 	blocks    map[*restricted.Block]*block
 	pageLabel map[*markdown.Doc]tlp.Label
-	reused    int // blocks of earlier builds published again
 }
 
 // NewPlan resolves the audience of every block of docs with reg and the
@@ -75,7 +74,6 @@ func (p *Plan) Reuse(r Record) {
 		a.Members = slices.Clone(a.Members)
 		p.audiences[a.ID] = &a
 	}
-	p.reused++
 }
 
 // Audiences lists the distinct audiences of the plan, sorted by ID.
