@@ -241,6 +241,7 @@ func (r *Reader) unseal(page []byte, depth int, b *budget) ([]byte, int, int, er
 		}
 		tag := rest[i : i+tagEnd+1]
 		elem := rest[i : i+end+len(placeholderEnd)]
+		next := rest[i+len(elem):] // what follows the placeholder as written
 		m := packetAttr.FindSubmatch(tag)
 		if m == nil {
 			return nil, 0, 0, errors.New("a sealed passage's placeholder names no packet")
@@ -279,7 +280,7 @@ func (r *Reader) unseal(page []byte, depth int, b *budget) ([]byte, int, int, er
 			opened += 1 + o
 			notForYou += n
 		}
-		rest = rest[i+len(elem):]
+		rest = next
 	}
 	return out.Bytes(), opened, notForYou, nil
 }

@@ -446,3 +446,51 @@ func TestUnsealNoPlaceholder(t *testing.T) {
 		}
 	}
 }
+
+// A placeholder not for the reader is rewritten in place, and what follows
+// it is copied once, whatever the rewrite's length.
+func TestUnsealNotForYouKeepsTheRest(t *testing.T) {
+	reader, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyrings := filepath.Join(dir, "packets", "keyrings")
+	if err := os.MkdirAll(keyrings, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := age.GenerateX25519Identity()
+	var ring, packet bytes.Buffer
+	w, _ := age.Encrypt(&ring, reader.Recipient())
+	w.Write([]byte(other.String() + "\n"))
+	w.Close()
+	nobody, _ := age.GenerateX25519Identity()
+	w, _ = age.Encrypt(&packet, nobody.Recipient())
+	w.Write([]byte("<p>not for the reader</p>"))
+	w.Close()
+	os.WriteFile(filepath.Join(keyrings, "00000000000000000000000000000001.age"), ring.Bytes(), 0o644)
+	const p = "packets/00000000000000000000000000000000.age"
+	os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), packet.Bytes(), 0o644)
+	r, err := NewReader(dir, []age.Identity{reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	page := `<p>before</p><section class="sealed tlp-amber" data-packet="` + p + `" aria-label="Sealed passage">
+<p class="sealed-label">Sealed passage for board</p>
+<p class="sealed-help">A long help text, longer than the one that replaces it, so that a wrong offset shows.</p>
+</section>
+<p>after</p>`
+	got, opened, notForYou, err := r.Unseal([]byte(page))
+	if err != nil || opened != 0 || notForYou != 1 {
+		t.Fatalf("Unseal: %v, %d opened, %d not for you", err, opened, notForYou)
+	}
+	want := `<p>before</p><section class="sealed not-for-you tlp-amber" data-packet="` + p + `" aria-label="Sealed passage">
+<p class="sealed-label">Sealed passage for board</p>
+<p class="sealed-help">Not for your identities: sealed for another audience.</p>
+</section>
+<p>after</p>`
+	if string(got) != want {
+		t.Errorf("Unseal =\n%s\nwant\n%s", got, want)
+	}
+}
