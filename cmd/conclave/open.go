@@ -68,7 +68,7 @@ authors over a channel you trust.`,
 					_, err = cmd.OutOrStdout().Write(plain)
 					return err
 				}
-				return writePrivate(out, plain)
+				return writeNew(out, plain, 0o600) // restricted text: for its owner only
 			}
 			if out == "" {
 				out, err = defaultOut(target)
@@ -148,21 +148,4 @@ func passphrase(prompt string) ([]byte, error) {
 		return nil, fmt.Errorf("empty %s", prompt)
 	}
 	return pass, nil
-}
-
-// writePrivate writes restricted plaintext to a new file only its owner
-// can read.
-func writePrivate(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
 }

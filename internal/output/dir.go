@@ -147,7 +147,11 @@ func hidden(rel string) bool {
 func (d *Dir) Path() string { return d.final }
 
 // WriteFile writes data to p inside the temporary directory.
-func (d *Dir) WriteFile(p string, data []byte) error {
+func (d *Dir) WriteFile(p string, data []byte) error { return d.write(p, data, "") }
+
+// write claims p and writes data there, or hard-links the file from when
+// it may (see Reuse).
+func (d *Dir) write(p string, data []byte, from string) error {
 	if err := d.claim(p, data); err != nil {
 		return err
 	}
@@ -155,6 +159,13 @@ func (d *Dir) WriteFile(p string, data []byte) error {
 	if err := d.mkdir(filepath.Dir(full)); err != nil {
 		d.unclaim(p)
 		return err
+	}
+	if from != "" {
+		if info, err := os.Lstat(from); err == nil && info.Mode().IsRegular() && info.Size() == int64(len(data)) && links(info) == 1 {
+			if os.Link(from, full) == nil {
+				return nil
+			}
+		}
 	}
 	if err := writeNew(full, data); err != nil {
 		d.unclaim(p)
@@ -269,25 +280,10 @@ func (d *Dir) giveBack(names []string) error {
 // written file, then hard-linked into the new build instead of written,
 // unless the file is linked elsewhere too, or links are not supported.
 func (d *Dir) Reuse(p string, data []byte) error {
-	if err := d.claim(p, data); err != nil {
+	if err := manifest.CheckPath(p); err != nil {
 		return err
 	}
-	full := filepath.Join(d.tmp, filepath.FromSlash(p))
-	if err := d.mkdir(filepath.Dir(full)); err != nil {
-		d.unclaim(p)
-		return err
-	}
-	old := filepath.Join(d.final, filepath.FromSlash(p))
-	if info, err := os.Lstat(old); err == nil && info.Mode().IsRegular() && info.Size() == int64(len(data)) && links(info) == 1 {
-		if err := os.Link(old, full); err == nil {
-			return nil
-		}
-	}
-	if err := writeNew(full, data); err != nil {
-		d.unclaim(p)
-		return err
-	}
-	return nil
+	return d.write(p, data, filepath.Join(d.final, filepath.FromSlash(p)))
 }
 
 // ReadPrevious reads a file of the previous output, the one Commit

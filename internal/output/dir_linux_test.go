@@ -57,3 +57,62 @@ func TestCommitFailsKeepingPrevious(t *testing.T) {
 		t.Error("temporary folder left")
 	}
 }
+
+// Reuse hard-links a file of the previous output when nothing else links
+// to it, writes a copy when something does, and leaves the previous output
+// as it was either way.
+func TestReuseLinksOrCopies(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "public")
+	first, err := NewDir(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a/index.html", "b/index.html", "SHA256SUMS"} {
+		if err := first.WriteFile(p, []byte("<p>"+p+"</p>")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// b's file is linked from elsewhere too.
+	if err := os.Link(filepath.Join(final, "b/index.html"), filepath.Join(t.TempDir(), "elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDir(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Abort()
+	for _, p := range []string{"a/index.html", "b/index.html"} {
+		data, err := d.ReadPrevious(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Reuse(p, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := func(p string) bool {
+		a, _ := os.Stat(filepath.Join(final, p))
+		b, _ := os.Stat(filepath.Join(d.tmp, p))
+		return os.SameFile(a, b)
+	}
+	if !same("a/index.html") {
+		t.Error("a/index.html was copied, not linked")
+	}
+	if same("b/index.html") {
+		t.Error("b/index.html, linked from elsewhere too, was linked again")
+	}
+	for _, p := range []string{"a/index.html", "b/index.html"} {
+		if got, _ := os.ReadFile(filepath.Join(d.tmp, p)); string(got) != "<p>"+p+"</p>" {
+			t.Errorf("%s = %q", p, got)
+		}
+	}
+	if len(d.Entries()) != 2 {
+		t.Errorf("entries %v", d.Entries())
+	}
+	if err := d.Reuse("../x", nil); err == nil {
+		t.Error("an unsafe path was reused")
+	}
+}

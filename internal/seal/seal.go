@@ -417,23 +417,7 @@ func bitLen(n int) int {
 }
 
 // recipientString returns an audience key's recipient in age's text form.
-func recipientString(r age.Recipient) string {
-	switch r := r.(type) {
-	case *age.X25519Recipient:
-		return r.String()
-	case *age.HybridRecipient:
-		return r.String()
-	}
-	panic(fmt.Sprintf("seal: unexpected recipient type %T", r))
-}
+func recipientString(r age.Recipient) string { return r.(fmt.Stringer).String() }
 
-// identityString returns an identity in age's text form.
-func identityString(id age.Identity) string {
-	switch id := id.(type) {
-	case *age.X25519Identity:
-		return id.String()
-	case *age.HybridIdentity:
-		return id.String()
-	}
-	panic(fmt.Sprintf("seal: unexpected identity type %T", id))
-}
+// identityString returns an audience key in age's text form.
+func identityString(id age.Identity) string { return id.(fmt.Stringer).String() }
