@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conclave-dev/conclave/internal/manifest"
 )
 
 // TestCommitFailsKeepingPrevious makes moving a hidden entry into the new
@@ -67,10 +69,21 @@ func TestReuseLinksOrCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"a/index.html", "b/index.html", "SHA256SUMS"} {
+	for _, p := range []string{"a/index.html", "b/index.html"} {
 		if err := first.WriteFile(p, []byte("<p>"+p+"</p>")); err != nil {
 			t.Fatal(err)
 		}
+	}
+	var list []manifest.Entry
+	for _, e := range first.Entries() {
+		list = append(list, manifest.Entry{Path: e.Path, Sum: e.Sum})
+	}
+	sums, err := manifest.Build(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.WriteFile(manifest.Name, sums); err != nil {
+		t.Fatal(err)
 	}
 	if err := first.Commit(); err != nil {
 		t.Fatal(err)
