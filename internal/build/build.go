@@ -149,8 +149,9 @@ func Memory(opt Options) (*Report, *output.Memory, error) {
 type incremental struct {
 	prev     *pagesData                     // the last build's records; nil if none
 	previous func(p string) ([]byte, error) // reads a file of the last build's output
-	// reuse publishes such a file again, as output.Dir.Reuse does.
-	reuse func(p string, data []byte) error
+	// reuse publishes such a file again, whose digest is sum, as
+	// output.Dir.Reuse does.
+	reuse func(p string, data []byte, sum [sha256.Size]byte) error
 	next  *pagesData // this build's records, set by run
 }
 
@@ -187,8 +188,12 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	}
 	r := render.New(s, theme, conv)
 	// Every file written is kept (up to a budget) for the leak scan, which
-	// then reads back only what did not fit.
-	held := &heldFiles{budget: scanMemory}
+	// then reads back only what did not fit. A site without recipients
+	// can seal nothing, and has nothing to scan for.
+	held := &heldFiles{}
+	if len(reg.Recipients()) > 0 {
+		held.budget = scanMemory
+	}
 	emit := func(p string, data []byte) error {
 		if err := w.WriteFile(p, data); err != nil {
 			return err
@@ -197,12 +202,13 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 		return nil
 	}
 
-	// reuseFile publishes again a file of the last build.
-	reuseFile := func(p string, data []byte) error {
-		if err := inc.reuse(p, data); err != nil {
+	// reuseFile publishes again a file of the last build, read into a
+	// buffer of its own (so the leak scan can keep it without a copy).
+	reuseFile := func(p string, data []byte, sum [sha256.Size]byte) error {
+		if err := inc.reuse(p, data, sum); err != nil {
 			return err
 		}
-		held.add(p, data)
+		held.keep(p, data)
 		return nil
 	}
 
@@ -293,7 +299,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 		key := pageKey(p)
 		if rec, html := prev.reusable(p.Path, key, inc, cache); rec != nil {
 			if rec.Out != "" {
-				if err := reuseFile(rec.Out, html); err != nil {
+				if err := reuseFile(rec.Out, html, rec.Sum); err != nil {
 					mu.Lock()
 					errs.Add(err)
 					mu.Unlock()
@@ -388,7 +394,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 			if err != nil || sha256.Sum256(html) != rec.Sum {
 				return false
 			}
-			return reuseFile(out, html) == nil
+			return reuseFile(out, html, rec.Sum) == nil
 		}
 	}
 	lists, err := r.Lists(views, intros, emit, reuseList)

@@ -31,7 +31,16 @@ type heldFiles struct {
 	budget int64
 }
 
+// add keeps a copy of data: writers reuse their buffers once a file is
+// written.
 func (h *heldFiles) add(p string, data []byte) {
+	if h.fits(data) {
+		h.keep(p, bytes.Clone(data))
+	}
+}
+
+// keep keeps data itself, which nothing else changes.
+func (h *heldFiles) keep(p string, data []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.size+int64(len(data)) > h.budget {
@@ -40,10 +49,15 @@ func (h *heldFiles) add(p string, data []byte) {
 	if h.paths == nil {
 		h.paths = map[string]bool{}
 	}
-	// A copy: callers reuse their buffers once the file is written.
-	h.files = append(h.files, leakcheck.File{Path: p, Data: bytes.Clone(data)})
+	h.files = append(h.files, leakcheck.File{Path: p, Data: data})
 	h.paths[p] = true
 	h.size += int64(len(data))
+}
+
+func (h *heldFiles) fits(data []byte) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.size+int64(len(data)) <= h.budget
 }
 
 // scanOutput fails if any file written to w, or its name, holds a

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -147,12 +148,14 @@ func hidden(rel string) bool {
 func (d *Dir) Path() string { return d.final }
 
 // WriteFile writes data to p inside the temporary directory.
-func (d *Dir) WriteFile(p string, data []byte) error { return d.write(p, data, "") }
+func (d *Dir) WriteFile(p string, data []byte) error {
+	return d.write(p, data, sha256.Sum256(data), "")
+}
 
-// write claims p and writes data there, or hard-links the file from when
-// it may (see Reuse).
-func (d *Dir) write(p string, data []byte, from string) error {
-	if err := d.claim(p, data); err != nil {
+// write claims p, whose data has the digest sum, and writes data there, or
+// hard-links the file from when it may (see Reuse).
+func (d *Dir) write(p string, data []byte, sum [sha256.Size]byte, from string) error {
+	if err := d.claimSum(p, data, sum); err != nil {
 		return err
 	}
 	full := filepath.Join(d.tmp, filepath.FromSlash(p))
@@ -276,14 +279,15 @@ func (d *Dir) giveBack(names []string) error {
 }
 
 // Reuse publishes again the previous output's file at p, whose contents
-// the caller read with ReadPrevious and checked: it is claimed like a
-// written file, then hard-linked into the new build instead of written,
-// unless the file is linked elsewhere too, or links are not supported.
-func (d *Dir) Reuse(p string, data []byte) error {
+// the caller read with ReadPrevious and whose digest sum it checked: it is
+// claimed like a written file, then hard-linked into the new build instead
+// of written, unless the file is linked elsewhere too, or links are not
+// supported.
+func (d *Dir) Reuse(p string, data []byte, sum [sha256.Size]byte) error {
 	if err := manifest.CheckPath(p); err != nil {
 		return err
 	}
-	return d.write(p, data, filepath.Join(d.final, filepath.FromSlash(p)))
+	return d.write(p, data, sum, filepath.Join(d.final, filepath.FromSlash(p)))
 }
 
 // ReadPrevious reads a file of the previous output, the one Commit

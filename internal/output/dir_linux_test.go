@@ -1,6 +1,7 @@
 package output
 
 import (
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,7 +103,7 @@ func TestReuseLinksOrCopies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Reuse(p, data); err != nil {
+		if err := d.Reuse(p, data, sha256.Sum256(data)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,7 +126,7 @@ func TestReuseLinksOrCopies(t *testing.T) {
 	if len(d.Entries()) != 2 {
 		t.Errorf("entries %v", d.Entries())
 	}
-	if err := d.Reuse("../x", nil); err == nil {
+	if err := d.Reuse("../x", nil, [32]byte{}); err == nil {
 		t.Error("an unsafe path was reused")
 	}
 }

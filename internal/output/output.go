@@ -45,13 +45,18 @@ type ledger struct {
 
 // claim checks p and data and records them; it fails if p was written before.
 func (l *ledger) claim(p string, data []byte) error {
+	return l.claimSum(p, data, sha256.Sum256(data))
+}
+
+// claimSum is claim for data whose digest the caller computed.
+func (l *ledger) claimSum(p string, data []byte, sum [sha256.Size]byte) error {
 	if err := manifest.CheckPath(p); err != nil {
 		return err
 	}
 	if line, what, ok := secret.Find(data); ok {
 		return fmt.Errorf("refusing to write %s: line %d holds %s", p, line, what)
 	}
-	e := Entry{Path: p, Sum: sha256.Sum256(data), Size: int64(len(data))}
+	e := Entry{Path: p, Sum: sum, Size: int64(len(data))}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.entries == nil {
