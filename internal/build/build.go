@@ -190,8 +190,9 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	// Every file written is kept (up to a budget) for the leak scan, which
 	// then reads back only what did not fit. A site without recipients
 	// can seal nothing, and has nothing to scan for.
+	scanning := len(reg.Recipients()) > 0
 	held := &heldFiles{}
-	if len(reg.Recipients()) > 0 {
+	if scanning {
 		held.budget = scanMemory
 	}
 	emit := func(p string, data []byte) error {
@@ -268,9 +269,12 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	// restricted block, and keeps its record.
 	renderDoc := func(doc *markdown.Doc, rec *pageRecord) {
 		// Public headings reach tables of contents and anchors as plain
-		// text and as IDs: both are published on purpose.
-		for _, h := range doc.Headings(1, 6) {
-			rec.Public = append(rec.Public, h.Text, h.ID)
+		// text and as IDs: both are published on purpose, as the leak scan
+		// (of this build or, through the record, of the next) must know.
+		if scanning || inc != nil {
+			for _, h := range doc.Headings(1, 6) {
+				rec.Public = append(rec.Public, h.Text, h.ID)
+			}
 		}
 		var err error
 		if doc.Page.Kind == site.KindPage {
@@ -296,7 +300,10 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 	fresh := map[*markdown.Doc]*pageRecord{}
 	par.Do(len(s.Pages), par.IO(), func(i int) {
 		p := s.Pages[i]
-		key := pageKey(p)
+		var key [sha256.Size]byte
+		if inc != nil {
+			key = pageKey(p)
+		}
 		if rec, html := prev.reusable(p.Path, key, inc, cache); rec != nil {
 			if rec.Out != "" {
 				if err := reuseFile(rec.Out, html, rec.Sum); err != nil {

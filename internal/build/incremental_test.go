@@ -7,14 +7,17 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -249,5 +252,37 @@ func compareBuilds(t *testing.T, what, a, b string, reader age.Identity) {
 	}
 	if len(ca) != len(cb) {
 		t.Errorf("%s: opened copies hold %d and %d files", what, len(ca), len(cb))
+	}
+}
+
+// A page's key covers every field of its front matter: adding a field to
+// site.Front needs a line in pageKey, or a page whose new field changed
+// would be published again as it was.
+func TestPageKeyCoversFront(t *testing.T) {
+	covered := []string{"Title", "Date", "Summary", "Tags", "Draft", "Slug", "Weight", "TLP", "Audience", "Lines"}
+	typ := reflect.TypeOf(site.Front{})
+	if typ.NumField() != len(covered) {
+		t.Fatalf("site.Front has %d fields, pageKey covers %d: update pageKey and this list", typ.NumField(), len(covered))
+	}
+	base := func() *site.Page {
+		return &site.Page{Path: "content/a.md", URL: "/a/", BodyLine: 5, Body: []byte("x"), Front: site.Front{Title: "A", Lines: map[string]int{"title": 2}}}
+	}
+	seen := map[[32]byte]string{pageKey(base()): "base"}
+	for name, edit := range map[string]func(p *site.Page){
+		"Title": func(p *site.Page) { p.Front.Title = "B" }, "Date": func(p *site.Page) { p.Front.Date = time.Unix(1, 0) },
+		"Summary": func(p *site.Page) { p.Front.Summary = "s" }, "Tags": func(p *site.Page) { p.Front.Tags = []string{"t"} },
+		"Draft": func(p *site.Page) { p.Front.Draft = true }, "Slug": func(p *site.Page) { p.Front.Slug = "s" },
+		"Weight": func(p *site.Page) { p.Front.Weight = 1 }, "TLP": func(p *site.Page) { p.Front.TLP = 3 },
+		"Audience": func(p *site.Page) { p.Front.Audience = []string{"b"} }, "Lines": func(p *site.Page) { p.Front.Lines["title"] = 3 },
+		"Body": func(p *site.Page) { p.Body = []byte("y") }, "BodyLine": func(p *site.Page) { p.BodyLine = 6 },
+		"URL": func(p *site.Page) { p.URL = "/b/" }, "Path": func(p *site.Page) { p.Path = "content/b.md" },
+	} {
+		p := base()
+		edit(p)
+		k := pageKey(p)
+		if prev, dup := seen[k]; dup {
+			t.Errorf("changing %s gives the key of %s", name, prev)
+		}
+		seen[k] = name
 	}
 }

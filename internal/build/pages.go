@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/conclave-dev/conclave/internal/audience"
@@ -112,10 +114,17 @@ func (d *pagesData) reusable(path string, key [sha256.Size]byte, inc *incrementa
 }
 
 // pageKey identifies a page as read: its path, place, front matter and
-// body.
+// body (see TestPageKeyCoversFront).
 func pageKey(p *site.Page) [sha256.Size]byte {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%d\x00%#v\x00", p.Path, p.Kind, p.Section, p.URL, p.BodyLine, p.Front)
+	f := &p.Front
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%d\x00", p.Path, p.Kind, p.Section, p.URL, p.BodyLine)
+	date, _ := f.Date.MarshalBinary()
+	fmt.Fprintf(h, "%q %x %q %q %t %q %d %d %q\x00", f.Title, date, f.Summary, f.Tags, f.Draft, f.Slug, f.Weight, f.TLP, f.Audience)
+	for _, k := range slices.Sorted(maps.Keys(f.Lines)) {
+		fmt.Fprintf(h, "%s=%d ", k, f.Lines[k])
+	}
+	h.Write([]byte{0})
 	h.Write(p.Body)
 	var k [sha256.Size]byte
 	h.Sum(k[:0])
