@@ -245,10 +245,6 @@ func (r *Registry) Groups() []*Group {
 	return out
 }
 
-// Names returns every recipient and group name, sorted: the candidates for
-// a "did you mean" suggestion.
-func (r *Registry) Names() []string { return slices.Clone(r.names) }
-
 // Expand resolves recipient and group names, groups recursively, to the
 // recipient names they cover: sorted, each once. The first name that is
 // neither a recipient nor a group gives an [*UnknownNameError].

@@ -86,9 +86,6 @@ func (p *Plan) Audiences() []*Audience {
 	return out
 }
 
-// Blocks is the number of restricted blocks in the plan.
-func (p *Plan) Blocks() int { return len(p.blocks) }
-
 // Of returns the audience of a planned block, or nil.
 func (p *Plan) Of(b *restricted.Block) *Audience {
 	if pb := p.blocks[b]; pb != nil {

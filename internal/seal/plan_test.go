@@ -213,8 +213,8 @@ func TestPlanBlocks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(d.Blocks) != len(tc.blocks) || p.Blocks() != len(tc.blocks) {
-				t.Fatalf("%d blocks, %d planned, want %d", len(d.Blocks), p.Blocks(), len(tc.blocks))
+			if len(d.Blocks) != len(tc.blocks) || len(p.blocks) != len(tc.blocks) {
+				t.Fatalf("%d blocks, %d planned, want %d", len(d.Blocks), len(p.blocks), len(tc.blocks))
 			}
 			for i, w := range tc.blocks {
 				b := d.Blocks[i]
