@@ -407,7 +407,7 @@ func TestFile(t *testing.T) {
 			ring = got
 		}
 	}
-	if !bytes.Contains(ring, []byte("AGE-SECRET-" + "KEY-1")) {
+	if !bytes.Contains(ring, []byte("AGE-SECRET-"+"KEY-1")) {
 		t.Errorf("no keyring opened for bob")
 	}
 
