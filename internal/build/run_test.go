@@ -10,6 +10,20 @@ import (
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
+// sameTree fails t unless after holds the same files as before, byte for
+// byte.
+func sameTree(t *testing.T, what string, before, after map[string][]byte) {
+	t.Helper()
+	if len(after) != len(before) {
+		t.Fatalf("%s changed: %d files before, %d after", what, len(before), len(after))
+	}
+	for p, b := range before {
+		if !bytes.Equal(after[p], b) {
+			t.Errorf("%s changed: %s", what, p)
+		}
+	}
+}
+
 // copySite copies testdata/site to a temporary folder and returns it.
 func copySite(t *testing.T) string {
 	t.Helper()
@@ -50,15 +64,7 @@ func TestFailedBuildLeavesOutputUntouched(t *testing.T) {
 			if _, err := Run(Options{Source: src}); err == nil {
 				t.Fatal("broken site built")
 			}
-			after := testtool.Tree(t, out)
-			if len(after) != len(before) {
-				t.Fatalf("output changed: %d files before, %d after", len(before), len(after))
-			}
-			for p, b := range before {
-				if !bytes.Equal(after[p], b) {
-					t.Errorf("%s changed", p)
-				}
-			}
+			sameTree(t, "output", before, testtool.Tree(t, out))
 			leftovers, _ := filepath.Glob(filepath.Join(src, ".public.tmp-*"))
 			if len(leftovers) > 0 {
 				t.Errorf("temporary folders left behind: %v", leftovers)

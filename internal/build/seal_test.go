@@ -230,15 +230,7 @@ func TestSealCacheKeepsPacketsAndRekeysOnRemoval(t *testing.T) {
 	if rep.Seal.CachedPackets != 3 || rep.Seal.Fresh != 0 {
 		t.Errorf("second build: %d packets from the cache, %d fresh; want 3 and 0", rep.Seal.CachedPackets, rep.Seal.Fresh)
 	}
-	second := testtool.Tree(t, out)
-	if len(first) != len(second) {
-		t.Fatalf("%d files, then %d", len(first), len(second))
-	}
-	for p, b := range first {
-		if !bytes.Equal(second[p], b) {
-			t.Errorf("%s changed between two builds of the same site", p)
-		}
-	}
+	sameTree(t, "a rebuild of the same site", first, testtool.Tree(t, out))
 
 	// Without the cache, every packet is encrypted anew; with it again,
 	// the cached ones come back.
@@ -320,14 +312,7 @@ func TestLeakScanStopsTheBuild(t *testing.T) {
 		t.Errorf("error = %v\nwant it to contain %q", err, want)
 	}
 	after := testtool.Tree(t, out)
-	if len(after) != len(before) {
-		t.Fatalf("output changed: %d files, then %d", len(before), len(after))
-	}
-	for p, b := range before {
-		if !bytes.Equal(after[p], b) {
-			t.Errorf("%s changed", p)
-		}
-	}
+	sameTree(t, "output", before, after)
 	if _, ok := after[path.Join("briefings", "notes.txt")]; ok {
 		t.Error("the leaking file was published")
 	}
