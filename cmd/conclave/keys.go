@@ -20,17 +20,20 @@ import (
 func keysCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Make recipients' keys; list the recipients and groups of a site",
+		Short: "Make recipients' keys and signing keys; list the recipients and groups of a site",
 		Long: `A site's keys/ folder holds its recipients' PUBLIC keys, keys/NAME.pub, and
-keys/groups.toml, which names groups of recipients. Never a secret.`,
+keys/groups.toml, which names groups of recipients. Never a secret.
+
+keys signing makes the key pair that signs releases (conclave sign --key).`,
 		Example: `  conclave keys gen alice
-  conclave keys list`,
+  conclave keys list
+  conclave keys signing`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError{fmt.Errorf("keys needs what to do: gen NAME, or list")}
+			return usageError{fmt.Errorf("keys needs what to do: gen NAME, list, or signing [PREFIX]")}
 		},
 	}
-	cmd.AddCommand(keysGenCmd(), keysListCmd())
+	cmd.AddCommand(keysGenCmd(), keysListCmd(), keysSigningCmd())
 	return cmd
 }
 
@@ -105,7 +108,7 @@ func keysGen(cmd *cobra.Command, source, name, out string, pq, add bool) error {
 		}
 		out = filepath.Join(dir, "conclave", "identities", name+".txt")
 	}
-	inSite, err := checkIdentityPath(source, out)
+	inSite, err := checkSecretPath(source, out, "identity", "leave out -o to write it to your configuration folder, or choose a file outside the site")
 	if err != nil {
 		return err
 	}
@@ -186,10 +189,11 @@ func checkNotGroup(source, name string) error {
 	return nil
 }
 
-// checkIdentityPath refuses an identity file inside a folder of the site
-// that is published or committed, symbolic links resolved. It reports
-// whether the file is elsewhere in the site folder.
-func checkIdentityPath(source, out string) (inSite bool, err error) {
+// checkSecretPath refuses a secret file (what: "identity", "signing key")
+// inside a folder of the site that is published or committed, symbolic
+// links resolved. It reports whether the file is elsewhere in the site
+// folder.
+func checkSecretPath(source, out, what, hint string) (inSite bool, err error) {
 	realOut, err := site.RealPath(out)
 	if err != nil {
 		return false, err
@@ -201,8 +205,8 @@ func checkIdentityPath(source, out string) (inSite bool, err error) {
 		}
 		if site.Within(realDir, realOut) {
 			return false, hintError{
-				err:  fmt.Errorf("identity %s would be inside the site's %s/ folder: an identity is a secret and never belongs in a site", out, d),
-				hint: "leave out -o to write it to your configuration folder, or choose a file outside the site",
+				err:  fmt.Errorf("%s %s would be inside the site's %s/ folder: a %s is a secret and never belongs in a site", what, out, d, what),
+				hint: hint,
 			}
 		}
 	}

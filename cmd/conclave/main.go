@@ -60,6 +60,10 @@ func printError(w io.Writer, err error) {
 	} else {
 		fmt.Fprintf(w, "conclave: error: %v\n", err)
 	}
+	var vf verifyFailed
+	if errors.As(err, &vf) {
+		fmt.Fprintf(w, "conclave: verification FAILED: %d problem(s): do not trust this copy of the site\n", len(vf.List))
+	}
 	var he hintError
 	if errors.As(err, &he) {
 		fmt.Fprintf(w, "conclave: hint: %s\n", he.hint)
@@ -98,11 +102,21 @@ its files and their digests.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(buildCmd(), serveCmd(), newCmd(), keysCmd(), versionCmd())
-	root.AddCommand(openCmd(), auditCmd())
+	root.AddCommand(openCmd(), auditCmd(), signCmd(), verifyCmd())
 	return root
 }
 
 // noArgs and exactArgs wrap cobra's argument checks as usage errors.
+// rangeArgs is cobra.RangeArgs with its error marked as a usage error.
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.RangeArgs(lo, hi)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := cobra.ExactArgs(n)(cmd, args); err != nil {

@@ -11,7 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/open"
+	"github.com/conclave-dev/conclave/internal/sign"
 )
 
 // testOnlyPassphrase, when set, answers passphrase prompts in tests,
@@ -22,6 +24,8 @@ func openCmd() *cobra.Command {
 	var (
 		identities []string
 		out        string
+		vf         verifyFlags
+		skipVerify bool
 	)
 	cmd := &cobra.Command{
 		Use:   "open -i IDENTITY [-o DIR] SITE | FILE.age",
@@ -40,27 +44,43 @@ Identities (-i, repeatable) are age identity files (X25519, post-quantum,
 plugins such as age-plugin-yubikey), passphrase-protected age identity files,
 and SSH private keys (ssh-ed25519, ssh-rsa), which ask for their passphrase.
 
-The site's signature is not checked yet: open only sites you got from their
-authors over a channel you trust.`,
-		Example: `  conclave open -i ~/.config/conclave/identities/alice.txt public
-  conclave open -i ~/.ssh/id_ed25519 -o ~/briefings-opened ./briefings
-  conclave open -i key.txt public/packets/3f9a0c1d2e4b5a6978877665544332211.age`,
+Open verifies before it decrypts: the site's signature must verify for the
+signer you name, with the flags of conclave verify (--key, or
+--certificate-identity and --certificate-oidc-issuer), and the site must
+hold exactly the files it lists; each file is checked again as it is read.
+An unsigned or tampered site is refused. --insecure-skip-verify opens it
+anyway: then nothing says who wrote what you read.`,
+		Example: `  conclave open -i ~/.config/conclave/identities/alice.txt --key site.pub public
+  conclave open -i ~/.ssh/id_ed25519 -o ~/briefings-opened ./briefings \
+      --certificate-identity https://github.com/acme/briefings/.github/workflows/publish.yml@refs/heads/main \
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com
+  conclave open -i key.txt --key site.pub public/packets/3f9a0c1d2e4b5a6978877665544332211.age`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(identities) == 0 {
 				return usageError{errors.New("no identity: give your age identity or SSH private key with -i FILE")}
 			}
-			ids, err := readIdentities(cmd, identities)
-			if err != nil {
-				return err
+			if skipVerify && vf.given() {
+				return usageError{errors.New("--insecure-skip-verify and a signer to verify against contradict each other")}
+			}
+			if !skipVerify && !vf.given() {
+				return usageError{errors.New("open verifies the site's signature before it decrypts: name the signer with --key FILE, or --certificate-identity and --certificate-oidc-issuer (as for conclave verify)")}
 			}
 			target := args[0]
 			info, err := os.Stat(target)
 			if err != nil {
 				return err
 			}
+			sums, err := verifyForOpen(cmd, vf, skipVerify, target, info.IsDir())
+			if err != nil {
+				return err
+			}
+			ids, err := readIdentities(cmd, identities)
+			if err != nil {
+				return err
+			}
 			if !info.IsDir() {
-				plain, err := open.File(target, ids)
+				plain, err := open.File(target, ids, sums)
 				if err != nil {
 					return err
 				}
@@ -76,7 +96,7 @@ authors over a channel you trust.`,
 					return err
 				}
 			}
-			rep, err := open.Site(target, out, ids)
+			rep, err := open.Site(target, out, ids, sums)
 			if err != nil {
 				return err
 			}
@@ -92,7 +112,44 @@ authors over a channel you trust.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&identities, "identity", "i", nil, "identity file: age identity or SSH private key (repeatable)")
 	f.StringVarP(&out, "out", "o", "", "output folder for a site (default SITE-opened), or file for a packet (default standard output)")
+	vf.add(f)
+	f.BoolVar(&skipVerify, "insecure-skip-verify", false, "open without checking the site's signature (INSECURE: anyone could have written it)")
 	return cmd
+}
+
+// verifyForOpen checks the signature of the site at target, or of the site
+// holding the packet target, and returns its verified manifest; nil when
+// verification is skipped, which it says loudly.
+func verifyForOpen(cmd *cobra.Command, vf verifyFlags, skip bool, target string, isDir bool) (open.Sums, error) {
+	if skip {
+		fmt.Fprintln(cmd.ErrOrStderr(), "conclave: WARNING: --insecure-skip-verify: the site's signature is NOT checked; anyone who could change the files could have written what you are about to read")
+		return nil, nil
+	}
+	p, err := vf.policy()
+	if err != nil {
+		return nil, err
+	}
+	dir := target
+	verifyAll := sign.VerifySite
+	if !isDir {
+		if dir, err = open.SiteOf(target); err != nil {
+			return nil, err
+		}
+		if dir == "" {
+			return nil, fmt.Errorf("%s is not in a site's packets/ folder: there is no signature to verify it with (--insecure-skip-verify decrypts it anyway)", target)
+		}
+		verifyAll = sign.VerifyManifest // each file read is checked against the manifest
+	}
+	rep, err := verifyAll(dir, p)
+	if err != nil {
+		var l diag.List
+		if errors.As(err, &l) {
+			return nil, verifyFailed{l}
+		}
+		return nil, err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "conclave: verified %s: signed by %s\n", dir, rep.Signature.Signer)
+	return open.VerifiedSums(rep.Entries), nil
 }
 
 // defaultOut is the folder a site's readable copy goes to without -o: next

@@ -63,7 +63,7 @@ func FuzzSiteFiles(f *testing.F) {
 		const packet = "packets/00000000000000000000000000000000.age"
 		write(filepath.Join(dir, filepath.FromSlash(packet)), seal(packetPlain, audience.Recipient()))
 
-		r, err := NewReader(dir, []age.Identity{reader})
+		r, err := NewReader(dir, []age.Identity{reader}, nil)
 		if err != nil {
 			return // refused cleanly
 		}

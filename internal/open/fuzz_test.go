@@ -21,7 +21,7 @@ import (
 func FuzzUnseal(f *testing.F) {
 	p := newPeople(f, "alice", "bob", "carol")
 	site := testSite(f, p)
-	base, err := NewReader(site, parse(f, p["alice"].Identity))
+	base, err := NewReader(site, parse(f, p["alice"].Identity), nil)
 	if err != nil {
 		f.Fatal(err)
 	}

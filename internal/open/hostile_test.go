@@ -35,7 +35,7 @@ func newHostile(t *testing.T) *hostile {
 	}
 	h.page = filepath.Join(h.site, "briefings", "x", "index.html")
 	h.board = packets(readFile(t, h.page))[0]
-	r, err := NewReader(h.site, h.ids)
+	r, err := NewReader(h.site, h.ids, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func placeholder(p string) string {
 func (h *hostile) failOpen(t *testing.T, want string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out")
-	_, err := Site(h.site, out, h.ids)
+	_, err := Site(h.site, out, h.ids, nil)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want an error containing %q", err, want)
 	}
@@ -139,7 +139,7 @@ func TestHostilePacketPath(t *testing.T) {
 			}
 			defer root.Close()
 			rec := &recordFS{FS: root.FS()}
-			r, err := newReader(h.site, rec, h.ids)
+			r, err := newReader(h.site, rec, h.ids, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +232,7 @@ func TestHostileNesting(t *testing.T) {
 		}
 		h.setPacket(t, fmt.Sprintf("packets/%032x.age", 1))
 		out := filepath.Join(t.TempDir(), "out")
-		rep, err := Site(h.site, out, h.ids)
+		rep, err := Site(h.site, out, h.ids, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ package open
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -79,6 +81,7 @@ type Report struct {
 type Reader struct {
 	site     string
 	fsys     fs.FS          // the site; nothing outside it can be read through it
+	sums     Sums           // the verified manifest; nil if unverified
 	root     *os.Root       // fsys's root, closed by Close
 	ids      []age.Identity // the audience keys from the keyrings
 	report   Report
@@ -91,13 +94,15 @@ type Reader struct {
 // holds nothing for these identities, or they are the wrong ones.
 //
 // Every file is read through an [os.Root] at dir: a symbolic link in the
-// site that leads out of it is refused.
-func NewReader(dir string, ids []age.Identity) (*Reader, error) {
+// site that leads out of it is refused. With sums, the site's verified
+// manifest, every file read must be listed with the digest of what was
+// read: a file changed after verification is refused.
+func NewReader(dir string, ids []age.Identity, sums Sums) (*Reader, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	r, err := newReader(dir, root.FS(), ids)
+	r, err := newReader(dir, root.FS(), ids, sums)
 	if err != nil {
 		root.Close()
 		return nil, err
@@ -106,8 +111,8 @@ func NewReader(dir string, ids []age.Identity) (*Reader, error) {
 	return r, nil
 }
 
-func newReader(dir string, fsys fs.FS, ids []age.Identity) (*Reader, error) {
-	r := &Reader{site: dir, fsys: fsys, plain: map[string][]byte{}}
+func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, error) {
+	r := &Reader{site: dir, fsys: fsys, sums: sums, plain: map[string][]byte{}}
 	entries, err := fs.ReadDir(fsys, KeyringDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, KeyringDir)
@@ -124,7 +129,7 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity) (*Reader, error) {
 	r.report.Keyrings = len(r.keyrings)
 	for _, name := range r.keyrings {
 		p := KeyringDir + "/" + name
-		data, err := fs.ReadFile(fsys, p)
+		data, err := r.read(p)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +190,7 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	if plain, seen := r.plain[p]; seen {
 		return plain, plain != nil, nil
 	}
-	data, err := fs.ReadFile(r.fsys, p)
+	data, err := r.read(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("%s: the site does not hold this packet", p)
 	}
@@ -292,8 +297,8 @@ func (r *Reader) unseal(page []byte, depth int, b *budget) ([]byte, int, int, er
 // a readable copy made before. The copy holds restricted text: its folders
 // are made with mode 0700, its files 0600, and it holds a .gitignore that
 // keeps it out of any repository it lands in.
-func Site(dir, out string, ids []age.Identity) (*Report, error) {
-	r, err := NewReader(dir, ids)
+func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
+	r, err := NewReader(dir, ids, sums)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +342,7 @@ func Site(dir, out string, ids []age.Identity) (*Report, error) {
 		if !e.Type().IsRegular() {
 			return fmt.Errorf("%s: not a regular file (refused in a site being opened)", rel)
 		}
-		data, err := fs.ReadFile(r.fsys, rel)
+		data, err := r.read(rel)
 		if err != nil {
 			return err
 		}
@@ -430,13 +435,45 @@ func replace(tmp, out string) error {
 	return os.RemoveAll(old)
 }
 
+// SiteOf returns the site folder that holds the packet or keyring at
+// path, or "" if path is not in a packets/ or keyrings/ folder.
+func SiteOf(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Dir(abs)
+	switch {
+	case filepath.Base(dir) == PacketDir:
+		return filepath.Dir(dir), nil
+	case filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(dir)), filepath.Base(dir))) == KeyringDir:
+		return filepath.Dir(filepath.Dir(dir)), nil
+	}
+	return "", nil
+}
+
 // File decrypts one age file of a site: a packet, with the keyrings of
 // the site that holds it, or any file encrypted to the identities
-// themselves (a keyring).
-func File(path string, ids []age.Identity) ([]byte, error) {
+// themselves (a keyring). With sums, the verified manifest of the site
+// that holds it, every file read is checked against it.
+func File(path string, ids []age.Identity, sums Sums) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if sums != nil {
+		site, err := SiteOf(path)
+		if err != nil {
+			return nil, err
+		}
+		abs, _ := filepath.Abs(path)
+		rel, err := filepath.Rel(site, abs)
+		if site == "" || err != nil {
+			return nil, fmt.Errorf("%s is not in a site's %s/ or %s/ folder: nothing to verify it against", path, PacketDir, KeyringDir)
+		}
+		if err := sums.check(filepath.ToSlash(rel), data); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	plain, ok, err := decrypt(data, ids)
 	if err != nil {
@@ -453,7 +490,7 @@ func File(path string, ids []age.Identity) ([]byte, error) {
 	if filepath.Base(dir) != PacketDir {
 		return nil, fmt.Errorf("%s is not encrypted to the given identities, and is not a packet of a site (in a %s/ folder) whose keyrings could open it", path, PacketDir)
 	}
-	r, err := NewReader(filepath.Dir(dir), ids)
+	r, err := NewReader(filepath.Dir(dir), ids, sums)
 	if err != nil {
 		return nil, err
 	}
@@ -466,4 +503,47 @@ func File(path string, ids []age.Identity) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not for these identities: none of the keyrings they open holds its audience's key", path)
 	}
 	return plain, nil
+}
+
+// Sums maps each file of a verified release to its SHA-256 digest: the
+// entries of a manifest whose signature was checked.
+type Sums map[string][sha256.Size]byte
+
+// VerifiedSums returns the sums of a verified manifest's entries.
+func VerifiedSums(entries []manifest.Entry) Sums {
+	s := make(Sums, len(entries))
+	for _, e := range entries {
+		s[e.Path] = e.Sum
+	}
+	return s
+}
+
+// Errors for files that do not match a verified manifest.
+var (
+	ErrUnlisted = errors.New("not listed in the verified " + manifest.Name + ": refused")
+	ErrChanged  = errors.New("changed since its signature was verified: refused")
+)
+
+func (s Sums) check(p string, data []byte) error {
+	want, ok := s[p]
+	if !ok {
+		return ErrUnlisted
+	}
+	if sha256.Sum256(data) != want {
+		return ErrChanged
+	}
+	return nil
+}
+
+// read reads the file at the slash path p of the site, checked against
+// the verified manifest if there is one.
+func (r *Reader) read(p string) ([]byte, error) {
+	data, err := fs.ReadFile(r.fsys, p)
+	if err != nil || r.sums == nil {
+		return data, err
+	}
+	if err := r.sums.check(p, data); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return data, nil
 }

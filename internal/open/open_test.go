@@ -67,7 +67,7 @@ func testSite(t testing.TB, p people) string {
 func openCopy(t *testing.T, site string, ids []age.Identity) (*Report, map[string][]byte) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "opened")
-	rep, err := Site(site, out, ids)
+	rep, err := Site(site, out, ids, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,14 +156,14 @@ func TestSiteNotARecipient(t *testing.T) {
 		parse(t, hybridKey(t).Identity),
 		parse(t, sshEd25519Key(t, "").Identity),
 	} {
-		_, err := Site(site, filepath.Join(t.TempDir(), "out"), ids)
+		_, err := Site(site, filepath.Join(t.TempDir(), "out"), ids, nil)
 		want := fmt.Sprintf("none of the 3 keyrings of %s opens with the given identities", site)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("a stranger's identity: %v, want %q", err, want)
 		}
 	}
 	// A folder that is not a sealed site.
-	_, err := Site(t.TempDir(), filepath.Join(t.TempDir(), "out"), parse(t, p["alice"].Identity))
+	_, err := Site(t.TempDir(), filepath.Join(t.TempDir(), "out"), parse(t, p["alice"].Identity), nil)
 	if err == nil || !strings.Contains(err.Error(), "has no packets/keyrings/ folder") {
 		t.Errorf("not a site: %v", err)
 	}
@@ -231,7 +231,7 @@ func TestSiteSSHPassphrase(t *testing.T) {
 
 	wrong := &prompter{answer: "not it"}
 	ids, _ = ParseIdentities("id_sam", sam.Identity, UI{Prompt: wrong.prompt})
-	_, err = Site(samSite, filepath.Join(t.TempDir(), "out"), ids)
+	_, err = Site(samSite, filepath.Join(t.TempDir(), "out"), ids, nil)
 	if err == nil || !strings.HasSuffix(err.Error(), ": SSH key id_sam: wrong passphrase") {
 		t.Errorf("wrong passphrase: %v", err)
 	}
@@ -269,7 +269,7 @@ func TestSiteCopy(t *testing.T) {
 	site := testSite(t, p)
 	ids := parse(t, p["alice"].Identity)
 	out := filepath.Join(t.TempDir(), "copy", "opened")
-	if _, err := Site(site, out, ids); err != nil {
+	if _, err := Site(site, out, ids, nil); err != nil {
 		t.Fatal(err)
 	}
 	files := testtool.Tree(t, out)
@@ -318,7 +318,7 @@ func TestSiteCopy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "stray.txt"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Site(site, out, parse(t, p["carol"].Identity))
+	rep, err := Site(site, out, parse(t, p["carol"].Identity), nil)
 	if err != nil {
 		t.Fatalf("replacing a copy: %v", err)
 	}
@@ -333,7 +333,7 @@ func TestSiteCopy(t *testing.T) {
 	// An empty folder may be used.
 	empty := filepath.Join(t.TempDir(), "empty")
 	os.Mkdir(empty, 0o755)
-	if _, err := Site(site, empty, ids); err != nil {
+	if _, err := Site(site, empty, ids, nil); err != nil {
 		t.Errorf("empty folder: %v", err)
 	}
 }
@@ -360,7 +360,7 @@ func TestSiteRefusesOut(t *testing.T) {
 		{filepath.Join(link, "opened"), "is inside the site"},
 		{filepath.Dir(site), "holds the site"},
 	} {
-		_, err := Site(site, tc.out, ids)
+		_, err := Site(site, tc.out, ids, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("-o %s: %v, want %q", tc.out, err, tc.want)
 		}
@@ -387,7 +387,7 @@ func TestFile(t *testing.T) {
 	board, carol := filepath.Join(site, pk[0]), filepath.Join(site, pk[1])
 	bob := parse(t, p["bob"].Identity)
 
-	html, err := File(board, bob)
+	html, err := File(board, bob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func TestFile(t *testing.T) {
 		t.Errorf("the board's packet: want its HTML, alice's placeholder in it, padding removed:\n%q", html)
 	}
 
-	_, err = File(carol, bob)
+	_, err = File(carol, bob, nil)
 	if want := carol + " is not for these identities: none of the keyrings they open holds its audience's key"; err == nil || err.Error() != want {
 		t.Errorf("carol's packet for bob: %v\nwant %s", err, want)
 	}
@@ -403,7 +403,7 @@ func TestFile(t *testing.T) {
 	// A keyring encrypted to the reader opens with the identity itself.
 	var ring []byte
 	for _, k := range keyrings(t, site) {
-		if got, err := File(k, bob); err == nil {
+		if got, err := File(k, bob, nil); err == nil {
 			ring = got
 		}
 	}
@@ -414,10 +414,10 @@ func TestFile(t *testing.T) {
 	// Any other file is neither.
 	other := filepath.Join(t.TempDir(), "x.age")
 	os.WriteFile(other, readFile(t, carol), 0o644)
-	if _, err := File(other, bob); err == nil || !strings.Contains(err.Error(), "is not a packet of a site") {
+	if _, err := File(other, bob, nil); err == nil || !strings.Contains(err.Error(), "is not a packet of a site") {
 		t.Errorf("an age file outside a site: %v", err)
 	}
-	if _, err := File(filepath.Join(site, "index.html"), bob); err == nil {
+	if _, err := File(filepath.Join(site, "index.html"), bob, nil); err == nil {
 		t.Errorf("an HTML page opened as an age file")
 	}
 }
@@ -425,7 +425,7 @@ func TestFile(t *testing.T) {
 func TestUnsealNoPlaceholder(t *testing.T) {
 	p := newPeople(t, "alice", "bob", "carol")
 	site := testSite(t, p)
-	r, err := NewReader(site, parse(t, p["alice"].Identity))
+	r, err := NewReader(site, parse(t, p["alice"].Identity), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +471,7 @@ func TestUnsealNotForYouKeepsTheRest(t *testing.T) {
 	os.WriteFile(filepath.Join(keyrings, "00000000000000000000000000000001.age"), ring.Bytes(), 0o644)
 	const p = "packets/00000000000000000000000000000000.age"
 	os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), packet.Bytes(), 0o644)
-	r, err := NewReader(dir, []age.Identity{reader})
+	r, err := NewReader(dir, []age.Identity{reader}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/sign"
+)
+
+// verifyFlags say whose signature a site must carry; verify and open
+// share them.
+type verifyFlags struct {
+	key, identity, identityRegexp, issuer, issuerRegexp, trustedRoot string
+}
+
+func (v *verifyFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&v.key, "key", "", "public key the site was signed with (cosign's .pub format)")
+	f.StringVar(&v.identity, "certificate-identity", "", "keyless: the signer's identity, e.g. https://github.com/ORG/REPO/.github/workflows/publish.yml@refs/heads/main")
+	f.StringVar(&v.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the signer's identity must match")
+	f.StringVar(&v.issuer, "certificate-oidc-issuer", "", "keyless: the identity's OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+	f.StringVar(&v.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the OIDC issuer must match")
+	f.StringVar(&v.trustedRoot, "trusted-root", "", "keyless: Sigstore trusted root file, for offline checks or a private deployment (default: the public deployment's, fetched)")
+}
+
+func (v *verifyFlags) given() bool {
+	return v.key != "" || v.identity != "" || v.identityRegexp != "" || v.issuer != "" || v.issuerRegexp != "" || v.trustedRoot != ""
+}
+
+// policy turns the flags into a policy, reading the key or trusted root.
+func (v *verifyFlags) policy() (sign.Policy, error) {
+	p := sign.Policy{Identity: v.identity, IdentityRegexp: v.identityRegexp, Issuer: v.issuer, IssuerRegexp: v.issuerRegexp}
+	if v.key != "" {
+		if v.trustedRoot != "" {
+			return p, usageError{errors.New("--trusted-root is for keyless signatures, not --key")}
+		}
+		data, err := os.ReadFile(v.key)
+		if err != nil {
+			return p, err
+		}
+		if p.Key, err = sign.LoadPublicKey(v.key, data); err != nil {
+			return p, err
+		}
+	}
+	if err := p.Check(); err != nil {
+		return p, usageError{err}
+	}
+	if p.Key == nil {
+		var err error
+		if p.TrustedRoot, err = sign.TrustedRoot(v.trustedRoot); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+func verifyCmd() *cobra.Command {
+	var flags verifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify [--key FILE | --certificate-identity ID --certificate-oidc-issuer URL] [SITE]",
+		Short: "Check a site's signature and that its files are exactly those it lists",
+		Long: `Verify checks a signed site (SITE is public unless given): its bundle,
+SHA256SUMS.sigstore.json, must verify over SHA256SUMS for the expected
+signer, and the folder must hold exactly the files SHA256SUMS lists, each
+with its digest. A changed, missing or unlisted file or folder, a symbolic
+link, or an unsafe path fails it; every problem is reported by path.
+
+The signer is a key (--key, the public key) or, for keyless signatures, a
+certificate identity and its OIDC issuer, exact or as regular expressions.
+Keyless signatures are checked against the public Sigstore deployment's
+trusted root, fetched and cached, or the one --trusted-root names (offline
+checks, private deployments).
+
+It does what these do, and more:
+
+  cosign verify-blob --key site.pub --bundle SITE/SHA256SUMS.sigstore.json \
+      --insecure-ignore-tlog SITE/SHA256SUMS
+  (cd SITE && sha256sum -c SHA256SUMS)`,
+		Example: `  conclave verify --key site.pub public
+  conclave verify ./briefings \
+      --certificate-identity https://github.com/acme/briefings/.github/workflows/publish.yml@refs/heads/main \
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com`,
+		Args: rangeArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "public"
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			p, err := flags.policy()
+			if err != nil {
+				return err
+			}
+			rep, err := sign.VerifySite(dir, p)
+			if err != nil {
+				var l diag.List
+				if errors.As(err, &l) {
+					return verifyFailed{l}
+				}
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "conclave: verified %s: %d files match SHA256SUMS, nothing else is there\n", dir, len(rep.Entries))
+			fmt.Fprintf(w, "  signer  %s\n", rep.Signature.Signer)
+			if !rep.Signature.Time.IsZero() {
+				fmt.Fprintf(w, "  signed  %s (timestamp verified)\n", rep.Signature.Time.UTC().Format(time.RFC3339))
+			}
+			return nil
+		},
+	}
+	flags.add(cmd.Flags())
+	return cmd
+}
+
+// verifyFailed is a failed verification: its problems, then a count.
+type verifyFailed struct{ diag.List }
+
+func (v verifyFailed) Error() string { return v.List.Error() }
+func (v verifyFailed) Unwrap() error { return v.List }

@@ -1,0 +1,302 @@
+package sign
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/manifest"
+)
+
+// maxBundle bounds the bundle file read: real bundles are a few KiB.
+const maxBundle = 1 << 20
+
+// Policy says whose signature a site must carry: the holder of Key, or a
+// certificate for an identity (a workflow, an email address) from an OIDC
+// issuer, chained to TrustedRoot. Exactly one of Key and the identity is
+// set; the regexp forms match the whole value.
+type Policy struct {
+	Key *ecdsa.PublicKey
+
+	Identity       string
+	IdentityRegexp string
+	Issuer         string
+	IssuerRegexp   string
+	// TrustedRoot holds the certificate authorities, logs and timestamp
+	// authorities trusted for keyless signatures.
+	TrustedRoot root.TrustedMaterial
+}
+
+// Check reports a policy that names no signer, or two kinds.
+func (p Policy) Check() error {
+	identity := p.Identity != "" || p.IdentityRegexp != ""
+	issuer := p.Issuer != "" || p.IssuerRegexp != ""
+	switch {
+	case p.Key != nil && (identity || issuer):
+		return errors.New("give either a key or a certificate identity, not both")
+	case p.Key != nil:
+		return nil
+	case !identity && !issuer:
+		return errors.New("no signer to check against: give the signing key's public half (--key), or the certificate identity and OIDC issuer of a keyless signature")
+	case !identity:
+		return errors.New("a certificate OIDC issuer needs a certificate identity (--certificate-identity or --certificate-identity-regexp)")
+	case !issuer:
+		return errors.New("a certificate identity needs its OIDC issuer (--certificate-oidc-issuer or --certificate-oidc-issuer-regexp)")
+	case p.Identity != "" && p.IdentityRegexp != "", p.Issuer != "" && p.IssuerRegexp != "":
+		return errors.New("give an identity or issuer either exactly or as a regular expression, not both")
+	}
+	return nil
+}
+
+// Signature says who signed a manifest, and when if a timestamp says so.
+type Signature struct {
+	Signer string    // "key SHA256:…" or "IDENTITY (issuer ISSUER)"
+	Time   time.Time // zero without a verified timestamp
+}
+
+// Problems with a bundle. They name the manifest's files as a site holds
+// them.
+var (
+	ErrNotSigned       = errors.New("not signed")
+	ErrManifestChanged = errors.New("does not match the digest its signature covers: edited after signing, or the bundle belongs to another release")
+)
+
+// Verify checks the bundle bundleJSON over the manifest m against the
+// policy.
+func (p Policy) Verify(bundleJSON, m []byte) (*Signature, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	b, err := parseBundle(bundleJSON)
+	if err != nil {
+		return nil, err
+	}
+	ms := b.GetMessageSignature()
+	if ms == nil {
+		return nil, errors.New("the bundle holds no message signature (a DSSE attestation is not a signature of " + manifest.Name + ")")
+	}
+	if d := ms.GetMessageDigest(); d == nil || d.GetAlgorithm() != protocommon.HashAlgorithm_SHA2_256 {
+		return nil, errors.New("the bundle's signature is not over a SHA-256 digest")
+	}
+	if sum := sha256.Sum256(m); !bytes.Equal(ms.GetMessageDigest().GetDigest(), sum[:]) {
+		return nil, ErrManifestChanged
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, fmt.Errorf("the bundle's verification material: %v", err)
+	}
+	cert := vc.Certificate()
+	if p.Key != nil {
+		return p.verifyKey(b, cert, m)
+	}
+	return p.verifyIdentity(b, cert, m)
+}
+
+func (p Policy) verifyKey(b *sgbundle.Bundle, cert *x509.Certificate, m []byte) (*Signature, error) {
+	want := Fingerprint(p.Key)
+	if cert != nil {
+		return nil, fmt.Errorf("signed keylessly by %s, not with the key %s: verify with --certificate-identity and --certificate-oidc-issuer", certIdentity(cert), want)
+	}
+	verifier, err := signature.LoadECDSAVerifier(p.Key, crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	trusted := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(verifier, time.Time{}, time.Time{}), nil
+	})
+	v, err := verify.NewVerifier(trusted, verify.WithNoObserverTimestamps())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.Verify(b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(m)), verify.WithKey())); err != nil {
+		return nil, fmt.Errorf("the signature does not verify with the key %s: signed with another key, or damaged", want)
+	}
+	return &Signature{Signer: "key " + want}, nil
+}
+
+func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, m []byte) (*Signature, error) {
+	if cert == nil {
+		return nil, errors.New("signed with a key, not keylessly: verify with --key and the signer's public key")
+	}
+	if p.TrustedRoot == nil {
+		return nil, errors.New("no trusted root to check the certificate against")
+	}
+	id, err := verify.NewShortCertificateIdentity(p.Issuer, p.IssuerRegexp, p.Identity, p.IdentityRegexp)
+	if err != nil {
+		return nil, fmt.Errorf("certificate identity: %v", err)
+	}
+	summary, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return nil, fmt.Errorf("the bundle's certificate: %v", err)
+	}
+	if err := id.Verify(summary); err != nil {
+		return nil, fmt.Errorf("signed by %s, not by the expected identity %s", certIdentity(cert), p.describeIdentity())
+	}
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
+	if len(p.TrustedRoot.RekorLogs()) > 0 {
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	if len(p.TrustedRoot.CTLogs()) > 0 {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	v, err := verify.NewVerifier(p.TrustedRoot, opts...)
+	if err != nil {
+		return nil, err
+	}
+	res, err := v.Verify(b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(m)), verify.WithCertificateIdentity(id)))
+	if err != nil {
+		return nil, fmt.Errorf("the keyless signature by %s does not verify against the trusted root: %v", certIdentity(cert), err)
+	}
+	sig := &Signature{Signer: certIdentity(cert)}
+	for _, ts := range res.VerifiedTimestamps {
+		if sig.Time.IsZero() || ts.Timestamp.Before(sig.Time) {
+			sig.Time = ts.Timestamp
+		}
+	}
+	return sig, nil
+}
+
+func (p Policy) describeIdentity() string {
+	id, iss := p.Identity, p.Issuer
+	if id == "" {
+		id = "matching " + p.IdentityRegexp
+	}
+	if iss == "" {
+		iss = "matching " + p.IssuerRegexp
+	}
+	return fmt.Sprintf("%s (issuer %s)", id, iss)
+}
+
+// parseBundle reads a Sigstore bundle in its JSON form.
+func parseBundle(data []byte) (*sgbundle.Bundle, error) {
+	if len(data) > maxBundle {
+		return nil, fmt.Errorf("not a Sigstore bundle: %d bytes, more than a bundle ever holds", len(data))
+	}
+	var b sgbundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("not a valid Sigstore bundle: %v", err)
+	}
+	return &b, nil
+}
+
+// certIdentity names the subject of a Fulcio certificate and its issuer.
+func certIdentity(c *x509.Certificate) string {
+	s, err := certificate.SummarizeCertificate(c)
+	if err != nil {
+		return "an unreadable certificate"
+	}
+	return fmt.Sprintf("%s (issuer %s)", s.SubjectAlternativeName, s.Extensions.Issuer)
+}
+
+// SiteReport says what [VerifySite] checked.
+type SiteReport struct {
+	Signature *Signature
+	Entries   []manifest.Entry // the verified manifest
+}
+
+// VerifySite checks the site at dir: its bundle verifies over its
+// manifest under the policy, and the folder holds exactly the files the
+// manifest lists, with their digests. Problems come back as a [diag.List]
+// naming each path under dir; an unsigned site is [ErrNotSigned].
+func VerifySite(dir string, p Policy) (*SiteReport, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	m, entries, err := readSigned(dir, p)
+	rep := &SiteReport{Entries: entries}
+	if err != nil {
+		return nil, err
+	}
+	rep.Signature = m
+	problems, err := manifest.Check(dir, entries)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		return rep, problemList(dir, problems)
+	}
+	return rep, nil
+}
+
+// VerifyManifest checks the bundle of the site at dir over its manifest
+// and returns the manifest's entries, without looking at the other files:
+// for readers that check each file they read against the entries.
+func VerifyManifest(dir string, p Policy) (*SiteReport, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	sig, entries, err := readSigned(dir, p)
+	if err != nil {
+		return nil, err
+	}
+	return &SiteReport{Signature: sig, Entries: entries}, nil
+}
+
+func readSigned(dir string, p Policy) (*Signature, []manifest.Entry, error) {
+	at := func(name string) string { return filepath.Join(dir, name) }
+	m, err := os.ReadFile(at(manifest.Name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%s: %w: no %s (is it a site built by conclave build?)", dir, ErrNotSigned, manifest.Name)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	bundleJSON, err := readLimited(at(manifest.BundleName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%s: %w: no %s (sign it with conclave sign)", dir, ErrNotSigned, manifest.BundleName)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	sig, err := p.Verify(bundleJSON, m)
+	if err != nil {
+		name := manifest.BundleName
+		if errors.Is(err, ErrManifestChanged) {
+			name = manifest.Name
+		}
+		return nil, nil, diag.List{&diag.Error{File: at(name), Msg: err.Error(), Err: err}}
+	}
+	entries, err := manifest.Parse(at(manifest.Name), m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig, entries, nil
+}
+
+// readLimited reads a file of at most maxBundle bytes (one more tells
+// parseBundle it is too long).
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(io.LimitReader(f, maxBundle+1))
+	return buf.Bytes(), err
+}
+
+// problemList turns tree problems into located errors under dir.
+func problemList(dir string, problems []manifest.Problem) diag.List {
+	var l diag.List
+	for _, p := range problems {
+		l = append(l, &diag.Error{File: filepath.Join(dir, filepath.FromSlash(p.Path)), Msg: p.Reason})
+	}
+	return l
+}
