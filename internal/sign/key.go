@@ -63,7 +63,7 @@ func LoadPrivateKey(file string, data []byte, password func() ([]byte, error)) (
 	}
 	ec, ok := key.(*ecdsa.PrivateKey)
 	if !ok || ec.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%s: a %s key: conclave signs with ECDSA P-256 keys only, which cosign verifies everywhere", file, keyKind(key))
+		return nil, fmt.Errorf("%s: %s key: conclave signs with ECDSA P-256 keys only, which cosign verifies everywhere", file, keyKind(key))
 	}
 	return ec, nil
 }
@@ -87,7 +87,7 @@ func LoadPublicKey(file string, data []byte) (*ecdsa.PublicKey, error) {
 	}
 	ec, ok := key.(*ecdsa.PublicKey)
 	if !ok || ec.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%s: a %s key: conclave verifies ECDSA P-256 keys only", file, keyKind(key))
+		return nil, fmt.Errorf("%s: %s key: conclave verifies ECDSA P-256 keys only", file, keyKind(key))
 	}
 	return ec, nil
 }

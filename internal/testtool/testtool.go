@@ -27,7 +27,7 @@ func Require(t testing.TB, name string) string {
 		return p
 	}
 	if Required() {
-		t.Fatalf("%s is not installed and CONCLAVE_REQUIRE_TOOLS=1 (install it: apt-get install %s)", name, name)
+		t.Fatalf("%s is not installed and CONCLAVE_REQUIRE_TOOLS=1 (.ci/run installs it)", name)
 	}
 	t.Skipf("%s is not installed; skipping (set CONCLAVE_REQUIRE_TOOLS=1 to make this a failure)", name)
 	return ""
