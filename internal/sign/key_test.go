@@ -53,7 +53,7 @@ func TestLoadPrivateKeyErrors(t *testing.T) {
 	legacy := []byte(strings.ReplaceAll(string(privPEM), "SIGSTORE", "COSIGN"))
 	for _, tt := range []struct {
 		name, data, pass, want string
-		asks               bool
+		asks                   bool
 	}{
 		{"wrong password", string(privPEM), "nope", "k.key: cannot decrypt the private key: wrong password, or a damaged file", true},
 		{"public key", string(pubPEM), "pw", "k.key is a public key: signing needs the private key", false},
