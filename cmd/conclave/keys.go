@@ -108,7 +108,7 @@ func keysGen(cmd *cobra.Command, source, name, out string, pq, add bool) error {
 		}
 		out = filepath.Join(dir, "conclave", "identities", name+".txt")
 	}
-	inSite, err := checkSecretPath(source, out, "identity", "leave out -o to write it to your configuration folder, or choose a file outside the site")
+	inSite, err := checkSecretPath(source, out, "identity", "an identity", "leave out -o to write it to your configuration folder, or choose a file outside the site")
 	if err != nil {
 		return err
 	}
@@ -189,11 +189,12 @@ func checkNotGroup(source, name string) error {
 	return nil
 }
 
-// checkSecretPath refuses a secret file (what: "identity", "signing key")
+// checkSecretPath refuses a secret file (what: "identity", "signing key";
+// aWhat with its article)
 // inside a folder of the site that is published or committed, symbolic
 // links resolved. It reports whether the file is elsewhere in the site
 // folder.
-func checkSecretPath(source, out, what, hint string) (inSite bool, err error) {
+func checkSecretPath(source, out, what, aWhat, hint string) (inSite bool, err error) {
 	realOut, err := site.RealPath(out)
 	if err != nil {
 		return false, err
@@ -205,7 +206,7 @@ func checkSecretPath(source, out, what, hint string) (inSite bool, err error) {
 		}
 		if site.Within(realDir, realOut) {
 			return false, hintError{
-				err:  fmt.Errorf("%s %s would be inside the site's %s/ folder: a %s is a secret and never belongs in a site", what, out, d, what),
+				err:  fmt.Errorf("%s %s would be inside the site's %s/ folder: %s is a secret and never belongs in a site", what, out, d, aWhat),
 				hint: hint,
 			}
 		}

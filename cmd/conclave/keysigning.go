@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +49,7 @@ content/, keys/, themes/ or public/ folder.`,
 
 func keysSigning(cmd *cobra.Command, source, prefix string) error {
 	priv, pub := prefix+".key", prefix+".pub"
-	inSite, err := checkSecretPath(source, priv, "signing key", "give a PREFIX outside the site, e.g. ~/secrets/site")
+	inSite, err := checkSecretPath(source, priv, "signing key", "a signing key", "give a PREFIX outside the site, e.g. ~/secrets/site")
 	if err != nil {
 		return err
 	}
@@ -65,6 +66,9 @@ func keysSigning(cmd *cobra.Command, source, prefix string) error {
 	}
 	privPEM, pubPEM, err := sign.GenerateKey(password)
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(priv), 0o700); err != nil {
 		return err
 	}
 	if err := writeNew(priv, privPEM, 0o600); err != nil {

@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/conclave-dev/conclave/internal/sign/sigstoretest"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -58,9 +61,40 @@ func TestMain(m *testing.M) {
 //
 // and the condition [tool:NAME], true if the program NAME is installed. A
 // missing program fails the script instead when CONCLAVE_REQUIRE_TOOLS=1.
+//
+// For keyless signing, an offline Sigstore deployment runs beside the
+// scripts: $TEST_FULCIO_URL, $TEST_REKOR_URL and $TEST_TSA_URL name its
+// services, $WORK/trusted_root.json is its trusted root, and
+// $TEST_GITHUB_TOKEN_URL with $TEST_GITHUB_REQUEST_TOKEN play GitHub
+// Actions' token service (for ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN),
+// which issues tokens for the workflow
+// acme/briefings/.github/workflows/publish.yml@refs/heads/main;
+// $WORK/email-token holds a token for psirt@example.org from
+// https://accounts.example.org.
 func TestScripts(t *testing.T) {
+	sigstore := sigstoretest.Start(t)
+	const requestToken = "request-token-for-tests"
+	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "bearer "+requestToken || r.URL.Query().Get("audience") != "sigstore" {
+			http.Error(w, "bad token request", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, `{"value":%q}`, sigstore.GitHubToken("acme/briefings", "publish.yml", "refs/heads/main"))
+	}))
+	t.Cleanup(github.Close)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("TEST_FULCIO_URL", sigstore.FulcioURL)
+			env.Setenv("TEST_REKOR_URL", sigstore.RekorURL)
+			env.Setenv("TEST_TSA_URL", sigstore.TSAURL)
+			env.Setenv("TEST_GITHUB_TOKEN_URL", github.URL+"/token?api-version=2.0")
+			env.Setenv("TEST_GITHUB_REQUEST_TOKEN", requestToken)
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "trusted_root.json"), sigstore.TrustedRoot, 0o644); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(env.WorkDir, "email-token"), []byte(sigstore.EmailToken("https://accounts.example.org", "psirt@example.org")), 0o600)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":   cmdExitcode,
 			"writebytes": cmdWritebytes,

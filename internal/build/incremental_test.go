@@ -230,11 +230,11 @@ func compareBuilds(t *testing.T, what, a, b string, reader age.Identity) {
 		t.Errorf("%s: %d packets and keyrings, full build %d", what, count(ta, "packets/"), count(tb, "packets/"))
 	}
 	oa, ob := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-	ra, err := open.Site(a, oa, []age.Identity{reader})
+	ra, err := open.Site(a, oa, []age.Identity{reader}, builtSums(t, a))
 	if err != nil {
 		t.Fatalf("%s: opening the incremental build: %v", what, err)
 	}
-	rb, err := open.Site(b, ob, []age.Identity{reader})
+	rb, err := open.Site(b, ob, []age.Identity{reader}, builtSums(t, b))
 	if err != nil {
 		t.Fatalf("%s: opening the full build: %v", what, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/corpus"
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/testtool"
@@ -137,7 +138,7 @@ func TestSealedAccessIsExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := open.NewReader(out, ids)
+		r, err := open.NewReader(out, ids, builtSums(t, out))
 		for i, b := range blocks {
 			want := slices.Contains(b.Recipients, who)
 			got := false
@@ -270,7 +271,7 @@ func TestSealCacheKeepsPacketsAndRekeysOnRemoval(t *testing.T) {
 	if removed["a"][1] != after["a"][1] {
 		t.Error("the packet for everyone changed although its audience did not")
 	}
-	bob, err := open.NewReader(out, []age.Identity{ids["bob"]})
+	bob, err := open.NewReader(out, []age.Identity{ids["bob"]}, builtSums(t, out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestSealCacheKeepsPacketsAndRekeysOnRemoval(t *testing.T) {
 	if _, ok, _ := bob.Packet(removed["a"][1]); !ok {
 		t.Error("bob no longer opens the passage for everyone")
 	}
-	alice, err := open.NewReader(out, []age.Identity{ids["alice"]})
+	alice, err := open.NewReader(out, []age.Identity{ids["alice"]}, builtSums(t, out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,4 +348,20 @@ func TestHeldFilesCopyAndBudget(t *testing.T) {
 	if len(h.files) != 1 || string(h.files[0].Data) != "restricted" || !h.paths["a.html"] || h.paths["b.html"] {
 		t.Errorf("held %+v (paths %v): want a.html as written, and nothing past the budget", h.files, h.paths)
 	}
+}
+
+// builtSums reads the manifest the build wrote to out: reading the site
+// through it checks that every file the reader uses is listed with its
+// digest.
+func builtSums(t testing.TB, out string) open.Sums {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(out, manifest.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := manifest.Parse(manifest.Name, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return open.VerifiedSums(entries)
 }
