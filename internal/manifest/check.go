@@ -8,11 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/conclave-dev/conclave/internal/par"
+	"sync/atomic"
+	"syscall"
 )
 
 // BundleName is the file name of the manifest's Sigstore bundle, next to
@@ -43,96 +44,56 @@ const (
 // be, but for the manifest and its bundle at the root. Symbolic links are
 // never followed. It returns the problems sorted by path, and an error
 // only when dir itself cannot be read.
+//
+// Folders are read and their files hashed on several goroutines, each
+// folder opened once: a file costs an open relative to its folder, its
+// reads and a close.
 func Check(dir string, entries []Entry) ([]Problem, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-
-	listed := make(map[string]int, len(entries))
-	needed := map[string]bool{} // folders that hold a listed file
+	c := &checker{root: root, entries: entries, listed: make(map[string]int, len(entries)), needed: map[string]bool{}, found: make([]bool, len(entries))}
 	for i, e := range entries {
-		listed[e.Path] = i
+		c.listed[e.Path] = i
 		for d := path.Dir(e.Path); d != "."; d = path.Dir(d) {
-			if needed[d] {
+			if c.needed[d] {
 				break
 			}
-			needed[d] = true
+			c.needed[d] = true
 		}
 	}
-
-	var problems []Problem
-	found := make([]bool, len(entries))
-	var files []int // indexes of listed entries found as regular files
-	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return err
-			}
-			problems = append(problems, Problem{p, ReasonUnreadable + ": " + unwrapPath(err)})
-			return nil
-		}
-		if p == "." {
-			return nil
-		}
-		if CheckPath(p) != nil {
-			problems = append(problems, Problem{fmt.Sprintf("%q", p), ReasonUnsafe})
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		switch {
-		case d.IsDir():
-			if !needed[p] {
-				problems = append(problems, Problem{p, ReasonFolder})
-				return fs.SkipDir
-			}
-		case !d.Type().IsRegular():
-			problems = append(problems, Problem{p, ReasonNotFile + " (" + kind(d.Type()) + ")"})
-			if i, ok := listed[p]; ok {
-				found[i] = true
-			}
-		default:
-			i, ok := listed[p]
-			if !ok {
-				if p != Name && p != BundleName {
-					problems = append(problems, Problem{p, ReasonUnlisted})
-				}
-				return nil
-			}
-			found[i] = true
-			files = append(files, i)
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := root.Stat("."); err != nil {
 		return nil, err
 	}
-	for i, e := range entries {
-		if !found[i] {
-			problems = append(problems, Problem{e.Path, ReasonMissing})
+
+	// One goroutine per folder, at most GOMAXPROCS of them busy at once; a
+	// folder's subfolders start once it is done, so that no goroutine
+	// waits for a slot while holding one.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var visit func(f folder)
+	visit = func(f folder) {
+		defer wg.Done()
+		slots <- struct{}{}
+		subdirs := c.folder(f)
+		<-slots
+		for _, d := range subdirs {
+			wg.Add(1)
+			go visit(d)
 		}
 	}
+	wg.Add(1)
+	visit(folder{rel: ".", d: root})
+	wg.Wait()
 
-	var mu sync.Mutex
-	par.Do(len(files), 0, func(k int) {
-		e := entries[files[k]]
-		sum, err := Digest(root, e.Path)
-		var p *Problem
-		switch {
-		case err != nil:
-			p = &Problem{e.Path, err.Error()}
-		case sum != e.Sum:
-			p = &Problem{e.Path, ReasonChanged}
+	for i, e := range entries {
+		if !c.found[i] {
+			c.problems = append(c.problems, Problem{e.Path, ReasonMissing})
 		}
-		if p != nil {
-			mu.Lock()
-			problems = append(problems, *p)
-			mu.Unlock()
-		}
-	})
+	}
+	problems := c.problems
 	sort.Slice(problems, func(i, j int) bool {
 		if problems[i].Path != problems[j].Path {
 			return problems[i].Path < problems[j].Path
@@ -142,34 +103,147 @@ func Check(dir string, entries []Entry) ([]Problem, error) {
 	return problems, nil
 }
 
+// checker holds the state of one [Check].
+type checker struct {
+	root    *os.Root
+	entries []Entry
+	listed  map[string]int  // path → index in entries
+	needed  map[string]bool // folders that hold a listed file
+
+	open atomic.Int32 // folders opened ahead for their goroutines
+
+	mu       sync.Mutex
+	problems []Problem
+	found    []bool
+}
+
+// folder is a folder to check: its path, and the folder itself if its
+// parent opened it (nil: open it from the root).
+type folder struct {
+	rel string
+	d   *os.Root
+}
+
+// maxOpenAhead bounds the folders opened by their parents while they wait
+// for a goroutine, and so the file descriptors held.
+const maxOpenAhead = 256
+
+func (c *checker) problem(p, reason string) {
+	c.mu.Lock()
+	c.problems = append(c.problems, Problem{p, reason})
+	c.mu.Unlock()
+}
+
+// folder checks the entries of a folder and returns its subfolders to
+// check.
+func (c *checker) folder(fo folder) (subdirs []folder) {
+	rel, d := fo.rel, fo.d
+	if d == nil {
+		var err error
+		if d, err = c.root.OpenRoot(rel); err != nil {
+			c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
+			return nil
+		}
+	} else if rel != "." {
+		c.open.Add(-1)
+	}
+	if rel != "." {
+		defer d.Close()
+	}
+	f, err := d.Open(".")
+	if err != nil {
+		c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
+		return nil
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
+		return nil
+	}
+	for _, ent := range ents {
+		name := ent.Name()
+		p := name
+		if rel != "." {
+			p = rel + "/" + name
+		}
+		if CheckPath(p) != nil {
+			c.problem(fmt.Sprintf("%q", p), ReasonUnsafe)
+			continue
+		}
+		i, isListed := c.listed[p]
+		switch t := ent.Type(); {
+		case t.IsDir():
+			if c.needed[p] {
+				sub := folder{rel: p}
+				if c.open.Add(1) <= maxOpenAhead {
+					sub.d, _ = d.OpenRoot(name) // on failure, opened again from the root and reported
+				}
+				if sub.d == nil {
+					c.open.Add(-1)
+				}
+				subdirs = append(subdirs, sub)
+			} else {
+				c.problem(p, ReasonFolder)
+			}
+		case !t.IsRegular():
+			c.problem(p, ReasonNotFile+" ("+kind(t)+")")
+			if isListed {
+				c.setFound(i)
+			}
+		case !isListed:
+			if p != Name && p != BundleName {
+				c.problem(p, ReasonUnlisted)
+			}
+		default:
+			c.setFound(i)
+			sum, err := digest(d, name)
+			switch {
+			case err != nil:
+				c.problem(p, err.Error())
+			case sum != c.entries[i].Sum:
+				c.problem(p, ReasonChanged)
+			}
+		}
+	}
+	return subdirs
+}
+
+func (c *checker) setFound(i int) {
+	c.mu.Lock()
+	c.found[i] = true
+	c.mu.Unlock()
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// Digest hashes the regular file p in root, refusing a symbolic link or
-// anything else put in its place: readers check each file they use against
-// a verified manifest with it.
-func Digest(root *os.Root, p string) ([sha256.Size]byte, error) {
+// digest hashes the file name in the folder d, which must be a regular
+// file. It opens without blocking, so that a named pipe put in the file's
+// place since the folder was read cannot stall the check.
+func digest(d *os.Root, name string) ([sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
-	f, err := root.Open(p)
+	f, err := d.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return sum, errors.New(ReasonUnreadable + ": " + unwrapPath(err))
 	}
 	defer f.Close()
-	before, err := root.Lstat(p)
-	if err != nil {
-		return sum, errors.New(ReasonUnreadable + ": " + unwrapPath(err))
-	}
-	info, err := f.Stat()
-	if err != nil {
-		return sum, errors.New(ReasonUnreadable + ": " + unwrapPath(err))
-	}
-	if !before.Mode().IsRegular() || !os.SameFile(before, info) {
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
 		return sum, errors.New(ReasonNotFile)
 	}
+	// Not io.CopyBuffer: *os.File's WriteTo would be used, which
+	// allocates a buffer of its own for every file.
 	h := sha256.New()
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
-	if _, err := io.CopyBuffer(h, f, *buf); err != nil {
-		return sum, errors.New(ReasonUnreadable + ": " + unwrapPath(err))
+	for {
+		n, err := f.Read(*buf)
+		h.Write((*buf)[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return sum, errors.New(ReasonUnreadable + ": " + unwrapPath(err))
+		}
 	}
 	h.Sum(sum[:0])
 	return sum, nil
