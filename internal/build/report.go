@@ -39,7 +39,7 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "             %6d  packets unchanged since the last build (seal cache)\n", st.CachedPackets)
 		}
 	}
-	fmt.Fprintf(w, "  files      %6d  %s, listed in SHA256SUMS\n", r.Files, Size(r.Bytes))
+	fmt.Fprintf(w, "  files      %6d  %s: SHA256SUMS and the %d files it lists\n", r.Files, Size(r.Bytes), r.Files-1)
 }
 
 func round(d time.Duration) time.Duration {
