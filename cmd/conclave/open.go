@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/sign"
 )
@@ -142,11 +141,7 @@ func verifyForOpen(cmd *cobra.Command, vf verifyFlags, skip bool, target string,
 	}
 	rep, err := verifyAll(dir, p)
 	if err != nil {
-		var l diag.List
-		if errors.As(err, &l) {
-			return nil, verifyFailed{l}
-		}
-		return nil, err
+		return nil, verifyError(err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "conclave: verified %s: signed by %s\n", dir, rep.Signature.Signer)
 	return open.VerifiedSums(rep.Entries), nil

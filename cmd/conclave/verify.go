@@ -97,11 +97,7 @@ It does what these do, and more:
 			}
 			rep, err := sign.VerifySite(dir, p)
 			if err != nil {
-				var l diag.List
-				if errors.As(err, &l) {
-					return verifyFailed{l}
-				}
-				return err
+				return verifyError(err)
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "conclave: verified %s: %d files match SHA256SUMS, nothing else is there\n", dir, len(rep.Entries))
@@ -118,6 +114,17 @@ It does what these do, and more:
 
 // verifyFailed is a failed verification: its problems, then a count.
 type verifyFailed struct{ diag.List }
+
+// verifyError marks the problems a verification found as a failed
+// verification; other errors (an unreadable folder, a missing bundle) pass
+// as they are.
+func verifyError(err error) error {
+	var l diag.List
+	if errors.As(err, &l) {
+		return verifyFailed{l}
+	}
+	return err
+}
 
 func (v verifyFailed) Error() string { return v.List.Error() }
 func (v verifyFailed) Unwrap() error { return v.List }

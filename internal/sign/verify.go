@@ -218,20 +218,18 @@ func VerifySite(dir string, p Policy) (*SiteReport, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	m, entries, err := readSigned(dir, p)
-	rep := &SiteReport{Entries: entries}
+	sig, entries, err := readSigned(dir, p)
 	if err != nil {
 		return nil, err
 	}
-	rep.Signature = m
 	problems, err := manifest.Check(dir, entries)
 	if err != nil {
 		return nil, err
 	}
 	if len(problems) > 0 {
-		return rep, problemList(dir, problems)
+		return nil, problemList(dir, problems)
 	}
-	return rep, nil
+	return &SiteReport{Signature: sig, Entries: entries}, nil
 }
 
 // VerifyManifest checks the bundle of the site at dir over its manifest
