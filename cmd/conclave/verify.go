@@ -22,9 +22,9 @@ type verifyFlags struct {
 func (v *verifyFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&v.key, "key", "", "public key the site was signed with (cosign's .pub format)")
 	f.StringVar(&v.identity, "certificate-identity", "", "keyless: the signer's identity, e.g. https://github.com/ORG/REPO/.github/workflows/publish.yml@refs/heads/main")
-	f.StringVar(&v.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the signer's identity must match")
+	f.StringVar(&v.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the signer's whole identity must match")
 	f.StringVar(&v.issuer, "certificate-oidc-issuer", "", "keyless: the identity's OIDC issuer, e.g. https://token.actions.githubusercontent.com")
-	f.StringVar(&v.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the OIDC issuer must match")
+	f.StringVar(&v.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the whole OIDC issuer must match")
 	f.StringVar(&v.trustedRoot, "trusted-root", "", "keyless: Sigstore trusted root file, for offline checks or a private deployment (default: the public deployment's, fetched)")
 }
 
@@ -72,7 +72,8 @@ link, or an unsafe path fails it; every problem is reported by path.
 
 The signer is a key (--key, the public key) or, for keyless signatures, a
 certificate identity and its OIDC issuer, exact or as regular expressions.
-Keyless signatures are checked against the public Sigstore deployment's
+Regular expressions must match the whole value (unlike cosign's, they are
+anchored). Keyless signatures are checked against the public Sigstore deployment's
 trusted root, fetched and cached, or the one --trusted-root names (offline
 checks, private deployments).
 

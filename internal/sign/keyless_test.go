@@ -70,6 +70,10 @@ func TestKeylessRoundTrip(t *testing.T) {
 	}{
 		{Policy{Identity: otherWorkflow, Issuer: sigstoretest.GitHubIssuer, TrustedRoot: tr}, "signed by " + workflow + " (issuer " + sigstoretest.GitHubIssuer + "), not by the expected identity " + otherWorkflow},
 		{Policy{IdentityRegexp: `^https://github\.com/acme/other/`, Issuer: sigstoretest.GitHubIssuer, TrustedRoot: tr}, "not by the expected identity matching"},
+		// Regular expressions match whole values: a bare substring
+		// (which cosign would accept) is not enough.
+		{Policy{IdentityRegexp: `acme/briefings`, Issuer: sigstoretest.GitHubIssuer, TrustedRoot: tr}, "not by the expected identity matching acme/briefings"},
+		{Policy{Identity: workflow, IssuerRegexp: `token\.actions`, TrustedRoot: tr}, "not by the expected identity"},
 		{Policy{Identity: workflow, Issuer: "https://accounts.google.com", TrustedRoot: tr}, "not by the expected identity"},
 		// A prefix is not a match: regexps match whole values only when
 		// anchored, and exact identities never match a prefix.

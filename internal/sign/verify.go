@@ -30,7 +30,8 @@ const maxBundle = 1 << 20
 // Policy says whose signature a site must carry: the holder of Key, or a
 // certificate for an identity (a workflow, an email address) from an OIDC
 // issuer, chained to TrustedRoot. Exactly one of Key and the identity is
-// set; the regexp forms match the whole value.
+// set; the regexp forms must match the whole value (they are anchored,
+// unlike cosign's: "acme" matches only "acme", never "evil/acme").
 type Policy struct {
 	Key *ecdsa.PublicKey
 
@@ -137,7 +138,7 @@ func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, m []b
 	if p.TrustedRoot == nil {
 		return nil, errors.New("no trusted root to check the certificate against")
 	}
-	id, err := verify.NewShortCertificateIdentity(p.Issuer, p.IssuerRegexp, p.Identity, p.IdentityRegexp)
+	id, err := verify.NewShortCertificateIdentity(p.Issuer, anchor(p.IssuerRegexp), p.Identity, anchor(p.IdentityRegexp))
 	if err != nil {
 		return nil, fmt.Errorf("certificate identity: %v", err)
 	}
@@ -170,6 +171,14 @@ func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, m []b
 		}
 	}
 	return sig, nil
+}
+
+// anchor makes a regular expression match whole values only.
+func anchor(re string) string {
+	if re == "" {
+		return ""
+	}
+	return `^(?:` + re + `)$`
 }
 
 func (p Policy) describeIdentity() string {
