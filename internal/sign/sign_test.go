@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
 )
@@ -285,4 +287,40 @@ func flipBase64Field(t testing.TB, s, name string) string {
 		c = 'B'
 	}
 	return s[:j] + string(c) + s[j+1:]
+}
+
+// TestVerifyRefusesUnsafePaths: a manifest that lists an unsafe path is
+// refused even when its signature is good (made here by signing such a
+// manifest directly), with the line that lists it.
+func TestVerifyRefusesUnsafePaths(t *testing.T) {
+	key := newKey(t)
+	h := strings.Repeat("ab", 32)
+	for _, tt := range []struct{ name, line, want string }{
+		{"absolute", h + "  /etc/passwd\n", "SHA256SUMS:2: unsafe output path \"/etc/passwd\""},
+		{"dot-dot", h + "  ../outside.html\n", "SHA256SUMS:2: unsafe output path \"../outside.html\""},
+		{"inner dot-dot", h + "  b/../../x\n", "SHA256SUMS:2: unsafe output path"},
+		{"backslash", h + "  b\\..\\x\n", "SHA256SUMS:2: unsafe output path"},
+		{"newline", h + "  b\n\n", "SHA256SUMS:3: want"},
+		{"carriage return", h + "  b\r\n", "SHA256SUMS:2: unsafe output path"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeSite(t, map[string]string{"a.html": "a"})
+			p := filepath.Join(dir, manifest.Name)
+			m := string(readFile(t, p)) + tt.line
+			writeFileT(t, p, m)
+			b, err := Key{Private: key}.bundle(context.Background(), []byte(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := protojson.Marshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFileT(t, filepath.Join(dir, manifest.BundleName), string(data))
+			_, err = VerifySite(dir, Policy{Key: &key.PublicKey})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("VerifySite = %v, want %q", err, tt.want)
+			}
+		})
+	}
 }
