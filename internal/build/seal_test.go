@@ -3,6 +3,8 @@ package build
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
 	"os"
 	"path"
 	"path/filepath"
@@ -364,4 +366,46 @@ func builtSums(t testing.TB, out string) open.Sums {
 		t.Fatal(err)
 	}
 	return open.VerifiedSums(entries)
+}
+
+// Pages with sealed passages load the theme's unlock script with its
+// Subresource Integrity; other pages load no script. A changed script
+// gives the pages a new integrity value, even when they come from the
+// page cache.
+func TestUnlockScriptOnSealedPages(t *testing.T) {
+	dir, _ := sealSite(t)
+	testtool.WriteTree(t, dir, map[string]string{
+		"content/briefings/c.md":             "---\ntitle: C\n---\n\nAll public.\n",
+		"themes/default/static/js/unlock.js": "console.log('v1')\n",
+	})
+	out := filepath.Join(dir, "public")
+	key := make([]byte, seal.KeySize)
+	rand.Read(key)
+	opt := Options{Source: dir, Out: out, CacheKey: key}
+	check := func(version string) {
+		t.Helper()
+		if _, err := Run(opt); err != nil {
+			t.Fatal(err)
+		}
+		tree := testtool.Tree(t, out)
+		js := tree["js/unlock.js"]
+		if !bytes.Contains(js, []byte(version)) {
+			t.Fatalf("js/unlock.js is not the theme's %s", version)
+		}
+		sum := sha512.Sum384(js)
+		tag := `<script type="module" src="../../js/unlock.js" integrity="sha384-` + base64.StdEncoding.EncodeToString(sum[:]) + `"></script>`
+		for _, p := range []string{"briefings/a", "briefings/b"} {
+			if html := tree[p+"/index.html"]; !bytes.Contains(html, []byte(tag)) {
+				t.Errorf("%s (%s): no %s", p, version, tag)
+			}
+		}
+		for _, p := range []string{"briefings/c/index.html", "index.html", "briefings/index.html", "tags/index.html", "404.html"} {
+			if html, ok := tree[p]; !ok || bytes.Contains(html, []byte("<script")) {
+				t.Errorf("%s is missing, or loads a script but holds no sealed passage", p)
+			}
+		}
+	}
+	check("v1")
+	testtool.WriteTree(t, dir, map[string]string{"themes/default/static/js/unlock.js": "console.log('v2')\n"})
+	check("v2")
 }

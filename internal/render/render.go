@@ -23,6 +23,7 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/tlp"
@@ -142,6 +143,9 @@ type data struct {
 	Pager       *Pager
 	Tags        []*TagView
 	Content     template.HTML
+	// Unlock is the script that unlocks sealed passages, on pages that
+	// hold some (nil elsewhere).
+	Unlock *Script
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -164,6 +168,9 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	v.Content = template.HTML(buf.String())
 	d := r.data("page", p.URL)
 	d.Title, d.Description, d.Page, d.Section = v.Title, v.Summary, v, v.Section
+	if strings.Contains(string(v.Content), restricted.PlaceholderStart) {
+		d.Unlock = r.theme.unlock
+	}
 	buf.Reset()
 	if err := r.theme.Execute(buf, "page", d); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Path, err)
@@ -368,7 +375,7 @@ func (dg *digester) list(j listPage) [sha256.Size]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", j.kind, j.out)
 	h.Write(dg.site[:]) // d.Site
-	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content))
+	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q %v\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content), scriptKey(d.Unlock))
 	if d.Page != nil {
 		b, _ := json.Marshal(d.Page)
 		h.Write(b)
@@ -392,6 +399,13 @@ func (dg *digester) list(j listPage) [sha256.Size]byte {
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return sum
+}
+
+func scriptKey(s *Script) string {
+	if s == nil {
+		return ""
+	}
+	return s.Src + " " + s.Integrity
 }
 
 // Tags groups views by tag slug; a tag's name is its first spelling in

@@ -189,7 +189,7 @@ func TestDescriptionFallsBackToSite(t *testing.T) {
 // field to data needs a line in digester.list, or list pages built from
 // other data would be taken for unchanged.
 func TestListDigestCoversData(t *testing.T) {
-	covered := []string{"Site", "Kind", "Title", "Description", "Permalink", "Root", "CSP", "Section", "Heading", "Page", "Pages", "Pager", "Tags", "Content"}
+	covered := []string{"Site", "Kind", "Title", "Description", "Permalink", "Root", "CSP", "Section", "Heading", "Page", "Pages", "Pager", "Tags", "Content", "Unlock"}
 	typ := reflect.TypeOf(data{})
 	if typ.NumField() != len(covered) {
 		t.Fatalf("data has %d fields, the digest covers %d: update digester.list and this list", typ.NumField(), len(covered))

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"crypto/sha512"
+	"encoding/base64"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -41,9 +43,27 @@ type Theme struct {
 	whole   map[string]bool               // kinds whose file is a whole page, not a "main" block
 	sources map[string]string             // template file name → path for messages
 	static  []staticFile
-	digest  [sha256.Size]byte // of the layouts
+	unlock  *Script           // the unlock script, if the theme ships one
+	digest  [sha256.Size]byte // of the layouts and the unlock script's integrity
 	layouts [][]byte          // every layout's text
 }
+
+// Script is a script pages load: its path from the site root and its
+// Subresource Integrity value.
+type Script struct {
+	Src       string
+	Integrity string
+}
+
+// IntegrityAttr is the integrity attribute, whole: html/template would
+// otherwise write the base64 digest's "+" as "&#43;".
+func (s *Script) IntegrityAttr() template.HTMLAttr {
+	return template.HTMLAttr(`integrity="` + s.Integrity + `"`) // "sha384-" and base64: nothing to escape
+}
+
+// UnlockScript is where a theme ships the script that unlocks sealed
+// passages in the browser; pages with sealed passages load it.
+const UnlockScript = "js/unlock.js"
 
 type staticFile struct {
 	out  string // output path, e.g. "css/conclave.css"
@@ -121,13 +141,6 @@ func LoadTheme(root, name string) (*Theme, error) {
 		}
 		t.sets[kind] = set
 	}
-	h := sha256.New()
-	for _, f := range slices.Sorted(maps.Keys(layouts)) {
-		fmt.Fprintf(h, "%s\x00%d\x00", f, len(layouts[f]))
-		h.Write(layouts[f])
-		t.layouts = append(t.layouts, layouts[f])
-	}
-	h.Sum(t.digest[:0])
 	statics, err := union(layers, "static")
 	if err != nil {
 		return nil, err
@@ -140,6 +153,22 @@ func LoadTheme(root, name string) (*Theme, error) {
 			}
 		}
 	}
+	if _, data, err := read("static/" + UnlockScript); err == nil {
+		sum := sha512.Sum384(data)
+		t.unlock = &Script{Src: UnlockScript, Integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:])}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	h := sha256.New()
+	for _, f := range slices.Sorted(maps.Keys(layouts)) {
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(layouts[f]))
+		h.Write(layouts[f])
+		t.layouts = append(t.layouts, layouts[f])
+	}
+	if t.unlock != nil {
+		fmt.Fprintf(h, "%s\x00%s\x00", t.unlock.Src, t.unlock.Integrity) // pages name it
+	}
+	h.Sum(t.digest[:0])
 	if err := errs.Err(); err != nil {
 		return nil, err // a broken partial is parsed once per kind: Err drops the repeats
 	}

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -127,7 +128,13 @@ func TestCacheRoundTrip(t *testing.T) {
 	// Without the cache, or with another key, everything is new.
 	for name, c := range map[string]*Cache{"no cache": nil, "empty cache": openCache(t, t.TempDir(), testKey(1))} {
 		cold := sealBuild(t, reg, c, sealPages()...)
-		for path := range cold.out.files {
+		for path, data := range cold.out.files {
+			if path == KeyringIndex { // a fixed name: its content is new
+				if bytes.Equal(data, first.out.files[path]) {
+					t.Errorf("%s: %s is the same as in the first build", name, path)
+				}
+				continue
+			}
 			if _, ok := first.out.files[path]; ok {
 				t.Errorf("%s: %s is the same as in the first build", name, path)
 			}
@@ -389,5 +396,35 @@ func TestCachePacketNeedsItsKey(t *testing.T) {
 	a := second.plan.Audiences()[0]
 	if _, err := decrypt(t, second.packetOf(t, "content/a.md"), second.sealer.ids[a.ID]); err != nil {
 		t.Errorf("the packet does not open with its audience's key: %v", err)
+	}
+}
+
+// The keyring index holds every keyring the build wrote, byte for byte,
+// sorted by name, and nothing else.
+func TestKeyringIndex(t *testing.T) {
+	b := sealBuild(t, fixtureRegistry(t), nil, sealPages()...)
+	var index keyringIndex
+	if err := json.Unmarshal(b.out.files[KeyringIndex], &index); err != nil {
+		t.Fatalf("%s: %v", KeyringIndex, err)
+	}
+	want := map[string][]byte{}
+	for p, data := range b.out.files {
+		if name, ok := strings.CutPrefix(p, KeyringDir+"/"); ok {
+			want[name] = data
+		}
+	}
+	if index.Version != 1 || len(index.Keyrings) != len(want) || len(want) == 0 {
+		t.Fatalf("index: version %d, %d keyrings; want 1 and %d", index.Version, len(index.Keyrings), len(want))
+	}
+	for i, k := range index.Keyrings {
+		if !bytes.Equal(k.Data, want[k.Name]) {
+			t.Errorf("%s: not the keyring written", k.Name)
+		}
+		if k.Passphrase {
+			t.Errorf("%s: marked as a passphrase keyring", k.Name)
+		}
+		if i > 0 && index.Keyrings[i-1].Name >= k.Name {
+			t.Errorf("not sorted at %s", k.Name)
+		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html"
 	"slices"
@@ -49,7 +50,22 @@ import (
 const (
 	PacketDir  = "packets"
 	KeyringDir = "packets/keyrings"
+	// KeyringIndex holds every keyring in one file, for the browser's
+	// unlock script: one request instead of one per recipient.
+	KeyringIndex = "packets/keyrings.json"
 )
+
+// keyringIndex is the JSON of [KeyringIndex].
+type keyringIndex struct {
+	Version  int            `json:"version"`
+	Keyrings []keyringEntry `json:"keyrings"`
+}
+
+type keyringEntry struct {
+	Name       string `json:"name"`       // file name in KeyringDir
+	Passphrase bool   `json:"passphrase"` // sealed with an scrypt passphrase
+	Data       []byte `json:"data"`       // the age file, base64 in JSON
+}
 
 // RestrictedTitle is the public title of a page restricted as a whole.
 const RestrictedTitle = "Restricted briefing"
@@ -247,7 +263,7 @@ func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, str
 // encrypted to the recipient's keys, holding the identities of the
 // recipient's audiences. A recipient with both classic and post-quantum
 // keys gets one keyring for each kind, as age does not mix them in one
-// file.
+// file. Then it emits [KeyringIndex], which holds them all.
 func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 	byMember := map[string][]*Audience{}
 	for _, a := range s.plan.Audiences() {
@@ -261,6 +277,7 @@ func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 	}
 	slices.Sort(names)
 	var errs diag.List
+	var index keyringIndex
 	for _, m := range names {
 		r, _ := reg.Recipient(m)
 		plaintext := s.keyringText(byMember[m])
@@ -270,11 +287,12 @@ func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 				errs.Add(diag.Errorf(r.File, keys[0].Line, "encrypting %s's keyring: %v", m, err))
 				continue
 			}
-			path := KeyringDir + "/" + digestName(ct) + ".age"
-			if err := emit(path, ct); err != nil {
+			name := digestName(ct) + ".age"
+			if err := emit(KeyringDir+"/"+name, ct); err != nil {
 				errs.Add(err)
 				continue
 			}
+			index.Keyrings = append(index.Keyrings, keyringEntry{Name: name, Data: ct})
 			s.mu.Lock()
 			s.stats.Keyrings++
 			s.mu.Unlock()
@@ -283,7 +301,19 @@ func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 	s.mu.Lock()
 	s.stats.Recipients = len(names)
 	s.mu.Unlock()
-	return errs.Err()
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	if len(index.Keyrings) == 0 {
+		return nil
+	}
+	index.Version = 1
+	slices.SortFunc(index.Keyrings, func(a, b keyringEntry) int { return strings.Compare(a.Name, b.Name) })
+	data, err := json.Marshal(index)
+	if err != nil {
+		return err
+	}
+	return emit(KeyringIndex, append(data, '\n'))
 }
 
 // keyringText is an age identity file with the keys of auds.

@@ -34,7 +34,7 @@ const (
 
 // helpText is the placeholder's note to readers.
 func helpText(what string) string {
-	return `Only its recipients can read this ` + what + `. They open it with their age identity: <code>conclave open -i IDENTITY SITE</code>, or the <code>age</code> command with the keyrings in <code>packets/keyrings/</code>.`
+	return `Only its recipients can read this ` + what + `. They read it with their age identity: in this page, which needs JavaScript; with <code>conclave open -i IDENTITY --key SIGNING_KEY.pub SITE</code>; or with the <code>age</code> command and the keyrings in <code>packets/keyrings/</code>.`
 }
 
 // Boilerplate is the text every placeholder carries whatever it seals:

@@ -11,7 +11,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
-const help = `<p class="sealed-help">Only its recipients can read this %s. They open it with their age identity: <code>conclave open -i IDENTITY SITE</code>, or the <code>age</code> command with the keyrings in <code>packets/keyrings/</code>.</p>` + "\n"
+const help = `<p class="sealed-help">Only its recipients can read this %s. They read it with their age identity: in this page, which needs JavaScript; with <code>conclave open -i IDENTITY --key SIGNING_KEY.pub SITE</code>; or with the <code>age</code> command and the keyrings in <code>packets/keyrings/</code>.</p>` + "\n"
 
 func TestRenderPlaceholder(t *testing.T) {
 	for _, tc := range []struct {
