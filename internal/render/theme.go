@@ -1,9 +1,9 @@
 package render
 
 import (
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"html/template"
