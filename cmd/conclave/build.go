@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func buildCmd() *cobra.Command {
-	var opt build.Options
+	opt := build.Options{Getenv: os.Getenv} // passphrase keys' variables
 	var quiet, noCache bool
 	cmd := &cobra.Command{
 		Use:   "build",

@@ -271,7 +271,10 @@ func keysListCmd() *cobra.Command {
 		Short: "List the recipients and groups of a site",
 		Long: `List reads keys/ and prints each recipient with the types of its keys and the
 groups it belongs to, then each group with its members and how many
-recipients it covers. Problems in keys/ are reported like build errors.`,
+recipients it covers. Problems in keys/ are reported like build errors.
+
+A guest's passphrase key is listed as written, "passphrase env:NAME": list
+reads no passphrase, so the variable need not be set (the build needs it).`,
 		Example: `  conclave keys list
   conclave keys list -s ~/briefings`,
 		Args: exactArgs(0),
@@ -279,7 +282,7 @@ recipients it covers. Problems in keys/ are reported like build errors.`,
 			if err := checkSite(source); err != nil {
 				return err
 			}
-			reg, err := audience.Load(source)
+			reg, err := audience.Load(source, audience.LoadOptions{}) // listing needs no passphrase
 			if err != nil {
 				return err
 			}
@@ -314,12 +317,17 @@ func printRegistry(w io.Writer, reg *audience.Registry) {
 }
 
 // keyTypes describes keys by type, in the order of the file, with a count
-// where a type is there more than once: "x25519, 2 ssh-ed25519".
+// where a type is there more than once: "x25519, 2 ssh-ed25519". A
+// passphrase key is shown as written, "passphrase env:NAME", which names
+// the variable that holds it, never the passphrase.
 func keyTypes(keys []audience.Key) string {
 	var order []string
 	count := map[string]int{}
 	for _, k := range keys {
 		t := k.Type()
+		if k.Kind == audience.Passphrase {
+			t = k.Text
+		}
 		if count[t] == 0 {
 			order = append(order, t)
 		}

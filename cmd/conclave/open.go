@@ -25,9 +25,10 @@ func openCmd() *cobra.Command {
 		out        string
 		vf         verifyFlags
 		skipVerify bool
+		guest      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "open -i IDENTITY [-o DIR] SITE | FILE.age",
+		Use:   "open (-i IDENTITY | --passphrase) [-o DIR] SITE | FILE.age",
 		Short: "Write a readable copy of a sealed site, or decrypt one packet",
 		Long: `Open decrypts what your identity may read, on your own machine.
 
@@ -42,6 +43,9 @@ Given one packet (packets/NAME.age), it prints the passage's HTML.
 Identities (-i, repeatable) are age identity files (X25519, post-quantum,
 plugins such as age-plugin-yubikey), passphrase-protected age identity files,
 and SSH private keys (ssh-ed25519, ssh-rsa), which ask for their passphrase.
+A guest who was given a passphrase instead of a key reads with --passphrase:
+it asks for the passphrase on the terminal, once, when the site has a
+passphrase keyring (-i is then optional).
 
 Open verifies before it decrypts: the site's signature must verify for the
 signer you name, with the flags of conclave verify (--key, or
@@ -53,11 +57,12 @@ anyway: then nothing says who wrote what you read.`,
   conclave open -i ~/.ssh/id_ed25519 -o ~/briefings-opened ./briefings \
       --certificate-identity https://github.com/acme/briefings/.github/workflows/publish.yml@refs/heads/main \
       --certificate-oidc-issuer https://token.actions.githubusercontent.com
-  conclave open -i key.txt --key site.pub public/packets/3f9a0c1d2e4b5a6978877665544332211.age`,
+  conclave open -i key.txt --key site.pub public/packets/3f9a0c1d2e4b5a6978877665544332211.age
+  conclave open --passphrase --key site.pub public`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(identities) == 0 {
-				return usageError{errors.New("no identity: give your age identity or SSH private key with -i FILE")}
+			if len(identities) == 0 && !guest {
+				return usageError{errors.New("no identity: give your age identity or SSH private key with -i FILE, or --passphrase if you were given a passphrase")}
 			}
 			if skipVerify && vf.given() {
 				return usageError{errors.New("--insecure-skip-verify and a signer to verify against contradict each other")}
@@ -77,6 +82,11 @@ anyway: then nothing says who wrote what you read.`,
 			ids, err := readIdentities(cmd, identities)
 			if err != nil {
 				return err
+			}
+			if guest {
+				ids = append(ids, open.PassphraseIdentity(func() ([]byte, error) {
+					return passphrase("passphrase for the site's keyrings")
+				}))
 			}
 			if !info.IsDir() {
 				plain, err := open.File(target, ids, sums)
@@ -110,6 +120,7 @@ anyway: then nothing says who wrote what you read.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&identities, "identity", "i", nil, "identity file: age identity or SSH private key (repeatable)")
+	f.BoolVar(&guest, "passphrase", false, "ask for the passphrase you were given, and open the keyrings sealed with it")
 	f.StringVarP(&out, "out", "o", "", "output folder for a site (default SITE-opened), or file for a packet (default standard output)")
 	vf.add(f)
 	f.BoolVar(&skipVerify, "insecure-skip-verify", false, "open without checking the site's signature (INSECURE: anyone could have written it)")

@@ -19,7 +19,7 @@ import (
 )
 
 func serveCmd() *cobra.Command {
-	var opt build.Options
+	opt := build.Options{Getenv: os.Getenv} // passphrase keys' variables
 	var bind string
 	var port int
 	cmd := &cobra.Command{

@@ -12,6 +12,12 @@
 // "ssh-rsa …" of 2048 bits or more, optionally followed by a comment) and
 // plugin recipients ("age1yubikey1…").
 //
+// A guest without keys reads with a passphrase: the line
+// "passphrase env:NAME" names the environment variable that holds it when
+// the site is built. The passphrase is never in keys/; [Load] reads it
+// from the environment it is given ([LoadOptions]), and the guest's
+// keyring is sealed with it (age's scrypt).
+//
 // keys/groups.toml defines groups of recipients and other groups:
 //
 //	board   = ["alice", "bob"]

@@ -72,6 +72,10 @@ func FuzzParseKeys(f *testing.F) {
 		k.x25519 + "\n" + k.x25519 + "\n",
 		"# " + secretPrefix + "1QQQ\n", "AGE-PLUGIN-" + "X-1QQ\n", "-----BEGIN OPENSSH PRIVATE KEY-----\n",
 		"\xff\xfe", "\uFEFF" + k.x25519,
+		"passphrase env:GUEST_PASS\n", "# guest\r\n  passphrase \t env:_G1  \r\n" + k.x25519 + "\r\n",
+		"passphrase env:A\npassphrase env:B\npassphrase  env:A\n", "passphrase\n", "passphrase env:\n",
+		"passphrase correct horse battery staple\n", "passphrase: hunter2hunter2\n", "password=x\n",
+		"PASSPHRASE env:A\n", "passphrase env:lower\n", "passphrase env:A # guest\n", "passphrases env:A\n",
 	})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const file = "keys/fuzz.pub"
@@ -94,12 +98,18 @@ func FuzzParseKeys(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, key := range keys {
-			if key.Recipient == nil || key.Line < 1 || key.Text == "" || seen[key.Text] {
+			// A passphrase key is resolved by Load, never by ParseKeys,
+			// which reads no environment.
+			if (key.Recipient == nil) != (key.Kind == Passphrase) || key.Line < 1 || key.Text == "" || seen[key.Text] {
 				t.Fatalf("bad key %+v", key)
 			}
 			seen[key.Text] = true
 			if key.PostQuantum != (key.Kind == Hybrid || key.Kind == TagPQ) || (key.Plugin != "") != (key.Kind == Plugin) {
 				t.Fatalf("inconsistent key %+v", key)
+			}
+			if (key.Env != "") != (key.Kind == Passphrase) || key.Passphrase() != "" ||
+				key.Kind == Passphrase && (key.Text != "passphrase env:"+key.Env || !envName.MatchString(key.Env)) {
+				t.Fatalf("inconsistent passphrase key %+v", key)
 			}
 			// Round trip: the text parses again to the same key.
 			again, err := ParseKeys(file, []byte(key.Text))

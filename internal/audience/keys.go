@@ -2,10 +2,14 @@ package audience
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
@@ -29,6 +33,9 @@ const (
 	SSHEd25519                 // "ssh-ed25519 …"
 	SSHRSA                     // "ssh-rsa …", 2048 bits or more
 	Plugin                     // another plugin's recipient, "age1NAME1…"
+	// Passphrase is a passphrase held in an environment variable at build
+	// time, "passphrase env:NAME": for a guest without keys.
+	Passphrase
 )
 
 var kindNames = map[Kind]string{
@@ -39,11 +46,12 @@ var kindNames = map[Kind]string{
 	SSHEd25519: "ssh-ed25519",
 	SSHRSA:     "ssh-rsa",
 	Plugin:     "plugin",
+	Passphrase: "passphrase",
 }
 
 // String returns the short name of the kind: "x25519", "mlkem768x25519"
-// (post-quantum hybrid), "tag", "tagpq", "ssh-ed25519", "ssh-rsa" or
-// "plugin".
+// (post-quantum hybrid), "tag", "tagpq", "ssh-ed25519", "ssh-rsa",
+// "plugin" or "passphrase".
 func (k Kind) String() string {
 	if s, ok := kindNames[k]; ok {
 		return s
@@ -52,10 +60,16 @@ func (k Kind) String() string {
 }
 
 // Key is one public key of a recipient, as read from a line of its .pub file.
+//
+// A [Passphrase] key is a line "passphrase env:NAME": the passphrase is
+// never in the site, but in the environment variable NAME when the site
+// is built. [ParseKeys] leaves such a key unresolved (Recipient nil);
+// [Load] resolves it when given the environment.
 type Key struct {
 	Kind Kind
 	// Text is the key as written, without an SSH comment: "age1…" or
-	// "ssh-ed25519 AAAA…". Parsing it again gives the same key.
+	// "ssh-ed25519 AAAA…", or "passphrase env:NAME" (never the passphrase
+	// itself). Parsing it again gives the same key.
 	Text string
 	// Line is the 1-based line of the key in its .pub file.
 	Line int
@@ -64,10 +78,38 @@ type Key struct {
 	// Plugin is the plugin's name for Plugin keys ("yubikey" for
 	// "age1yubikey1…"), whose program is age-plugin-NAME.
 	Plugin string
+	// Env is the environment variable that holds a Passphrase key's
+	// passphrase at build time.
+	Env string
 	// Recipient is ready to encrypt to. A plugin recipient runs its plugin
 	// only when it wraps a file key, and does so without a user interface:
 	// the plugin's messages are dropped and its requests for input fail.
+	// For a Passphrase key it is an *age.ScryptRecipient with work factor
+	// [ScryptWorkFactor], set only once [Load] resolved the passphrase; nil
+	// before.
 	Recipient age.Recipient
+
+	// passphrase is a resolved Passphrase key's passphrase: a secret.
+	passphrase string
+}
+
+// Passphrase returns the passphrase of a Passphrase key that [Load]
+// resolved, or "". It is a SECRET: never print, log or publish it.
+func (k Key) Passphrase() string { return k.passphrase }
+
+// ID identifies the key in digests that must change when the key does
+// (audience IDs, cache keys): its Text, and for a resolved Passphrase key
+// also a domain-separated SHA-256 of the passphrase, so that a new
+// passphrase in the same variable is a new key. An ID goes only into
+// digests kept in the encrypted cache, never into the output or a message:
+// a plain hash of a passphrase is far cheaper to guess at than the scrypt
+// keyring.
+func (k Key) ID() string {
+	if k.Kind != Passphrase || k.passphrase == "" {
+		return k.Text
+	}
+	sum := sha256.Sum256([]byte("conclave passphrase v1\x00" + k.passphrase))
+	return k.Text + " " + hex.EncodeToString(sum[:])
 }
 
 // Type is the key's kind as people read it: the [Kind]'s name, or
@@ -172,6 +214,8 @@ func secretLine(file string, n int, line string) error {
 // not located, and never quote the line.
 func parseKey(line string) (Key, error) {
 	switch {
+	case isPassphraseLine(line):
+		return parsePassphrase(line)
 	case strings.HasPrefix(line, "age1"):
 		return parseAgeKey(line)
 	case isSSHType(firstField(line)):
@@ -254,6 +298,79 @@ func malformedAge(s string) error {
 		}
 	}
 	return fmt.Errorf("malformed %s (it decodes, but not to a key of the right size: a truncated or joined line?)", what)
+}
+
+// ScryptWorkFactor is the scrypt work factor (log2 N) of passphrase
+// keyrings. A keyring is published, so anyone may download it and guess
+// passphrases offline: each guess costs one scrypt of N = 2^16 (64 MiB of
+// memory; measured here at about 0.2 s in Go on a noisy 2-core machine),
+// which only slows an attacker down: the passphrase's strength is what
+// protects the keyring (see [MinPassphrase]). age's own default is 18
+// (256 MiB, about 0.8 s here natively), but the reader's browser runs
+// scrypt in JavaScript, several times slower than native code, and phones
+// may refuse 256 MiB: 16 keeps unlocking a page bearable there, at the
+// price of guesses four times cheaper than at 18.
+const ScryptWorkFactor = 16
+
+// MinPassphrase is the fewest characters a passphrase may have: a
+// passphrase keyring can be guessed at offline by anyone.
+const MinPassphrase = 12
+
+// envName is the name of an environment variable that holds a passphrase.
+var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+
+const passphraseSyntax = "a passphrase is never written in keys/: name the environment variable that holds it at build time: passphrase env:NAME"
+
+// isPassphraseLine reports whether line is meant as a passphrase key: it
+// starts with the word "passphrase" or "password", in any case, followed by
+// nothing, a space, ':' or '='.
+func isPassphraseLine(line string) bool {
+	lower := strings.ToLower(line)
+	for _, w := range []string{"passphrase", "password"} {
+		if rest, ok := strings.CutPrefix(lower, w); ok && (rest == "" || strings.ContainsRune(" \t:=", rune(rest[0]))) {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePassphrase parses "passphrase env:NAME". Its errors never quote the
+// line, which may hold a passphrase written by mistake.
+func parsePassphrase(line string) (Key, error) {
+	fields := strings.Fields(line)
+	if fields[0] != "passphrase" || len(fields) < 2 || !strings.HasPrefix(fields[1], "env:") {
+		return Key{}, errors.New(passphraseSyntax)
+	}
+	name := strings.TrimPrefix(fields[1], "env:")
+	if !envName.MatchString(name) {
+		return Key{}, errors.New("passphrase env:NAME: the variable name is not valid: write upper-case letters, digits and _, not starting with a digit (e.g. passphrase env:GUEST_PASSPHRASE)")
+	}
+	if len(fields) > 2 {
+		return Key{}, errors.New("unexpected text after passphrase env:NAME: a comment goes on a line of its own, starting with #")
+	}
+	return Key{Kind: Passphrase, Text: "passphrase env:" + name, Env: name}, nil
+}
+
+// resolvePassphrase sets the passphrase of a Passphrase key from the
+// environment. Its errors never quote the passphrase.
+func resolvePassphrase(k *Key, getenv func(string) string) error {
+	pass := getenv(k.Env)
+	switch {
+	case pass == "":
+		return fmt.Errorf("%s: the environment variable %s is not set: set it when you build (never in the repository)", k.Text, k.Env)
+	case !utf8.ValidString(pass):
+		return fmt.Errorf("%s: the passphrase in %s is not valid UTF-8 text: a reader could not type it", k.Text, k.Env)
+	case utf8.RuneCountInString(pass) < MinPassphrase:
+		return fmt.Errorf("%s: the passphrase in %s is too short for a keyring that anyone can download and guess at offline: "+
+			"use at least %d characters (4 or more random words are recommended)", k.Text, k.Env, MinPassphrase)
+	}
+	r, err := age.NewScryptRecipient(pass)
+	if err != nil {
+		return fmt.Errorf("%s: %v", k.Text, err)
+	}
+	r.SetWorkFactor(ScryptWorkFactor)
+	k.Recipient, k.passphrase = r, pass
+	return nil
 }
 
 func firstField(s string) string {

@@ -227,7 +227,7 @@ func TestParseKeysSeveral(t *testing.T) {
 }
 
 func TestKindString(t *testing.T) {
-	for k, want := range map[Kind]string{X25519: "x25519", Hybrid: "mlkem768x25519", Tag: "tag", TagPQ: "tagpq", SSHEd25519: "ssh-ed25519", SSHRSA: "ssh-rsa", Plugin: "plugin", 0: "Kind(0)"} {
+	for k, want := range map[Kind]string{X25519: "x25519", Hybrid: "mlkem768x25519", Tag: "tag", TagPQ: "tagpq", SSHEd25519: "ssh-ed25519", SSHRSA: "ssh-rsa", Plugin: "plugin", Passphrase: "passphrase", 0: "Kind(0)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
 		}

@@ -17,10 +17,26 @@ import (
 // maxFile is the largest file read from keys/.
 const maxFile = 1 << 20
 
+// LoadOptions controls [Load].
+type LoadOptions struct {
+	// Getenv looks up an environment variable, as os.Getenv does (tests
+	// give a map's lookup). With it, Load resolves every passphrase key
+	// ("passphrase env:NAME"): a variable that is unset or empty, or a
+	// passphrase shorter than [MinPassphrase] characters, is an error at
+	// the key's line, and no two passphrase keys may share a passphrase.
+	//
+	// Without it (nil), passphrase keys are read but not resolved: their
+	// Recipient is nil and they cannot be encrypted to. That is what
+	// listing recipients or auditing who reads what needs: no secret.
+	// A build needs the passphrases, and gives Getenv.
+	Getenv func(string) string
+}
+
 // Load reads the recipients and groups of the site at root from root/keys:
 // every NAME.pub file and groups.toml, as [ParseKeys], [ParseGroups] and
 // [New] do, and checks that no key belongs to two recipients. A site without
-// keys/ has an empty registry.
+// keys/ has an empty registry. Passphrase keys are resolved with
+// opt.Getenv, if given (see [LoadOptions]).
 //
 // Hidden files, editor backups ("alice.pub~") and README files are
 // ignored, except that a README must not hold a secret; any other file, and
@@ -29,7 +45,7 @@ const maxFile = 1 << 20
 //
 // Every problem is reported at once, as a [diag.List] of errors located by
 // their slash path from root; the registry is then nil.
-func Load(root string) (*Registry, error) {
+func Load(root string, opt LoadOptions) (*Registry, error) {
 	entries, err := os.ReadDir(filepath.Join(root, KeysDir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return New(nil, nil)
@@ -97,6 +113,9 @@ func Load(root string) (*Registry, error) {
 		}
 	}
 	errs.Add(checkSharedKeys(recipients))
+	if opt.Getenv != nil {
+		errs.Add(resolvePassphrases(recipients, opt.Getenv))
+	}
 	reg, err := build(recipients, groups, broken)
 	errs.Add(err)
 	if err := errs.Err(); err != nil {
@@ -180,6 +199,39 @@ func checkSharedKeys(recipients []*Recipient) error {
 				continue
 			}
 			seen[k.Text] = place{rec.File, k.Line}
+		}
+	}
+	return errs.Err()
+}
+
+// resolvePassphrases resolves every passphrase key of recipients with
+// getenv, and reports a passphrase that two keys share (a recipient could
+// read what is meant for another), never quoting a passphrase.
+func resolvePassphrases(recipients []*Recipient, getenv func(string) string) error {
+	type place struct {
+		file, env string
+		line      int
+	}
+	var errs diag.List
+	seen := map[string]place{}
+	for _, rec := range recipients {
+		for i := range rec.Keys {
+			k := &rec.Keys[i]
+			if k.Kind != Passphrase {
+				continue
+			}
+			if err := resolvePassphrase(k, getenv); err != nil {
+				errs.Add(&diag.Error{File: rec.File, Line: k.Line, Msg: err.Error()})
+				continue
+			}
+			if p, ok := seen[k.passphrase]; ok {
+				if p.env == k.Env {
+					continue // the same key in two files: checkSharedKeys said so
+				}
+				errs.Add(diag.Errorf(rec.File, k.Line, "%s: %s holds the same passphrase as %s (%s:%d): give each passphrase key a passphrase of its own", k.Text, k.Env, p.env, p.file, p.line))
+				continue
+			}
+			seen[k.passphrase] = place{rec.File, k.Env, k.Line}
 		}
 	}
 	return errs.Err()

@@ -46,7 +46,7 @@ func TestLoad(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(root, "keys/old")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Load(root)
+	r, err := Load(root, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestLoadNoKeys(t *testing.T) {
 		"empty keys":       {"keys/.gitkeep": ""},
 		"only groups file": {"keys/groups.toml": "# none yet\n"},
 	} {
-		r, err := Load(writeSite(t, files))
+		r, err := Load(writeSite(t, files), LoadOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -116,7 +116,7 @@ func TestLoadErrors(t *testing.T) {
 	if err := os.Symlink("nowhere.pub", filepath.Join(root, "keys/judy.pub")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Load(root)
+	r, err := Load(root, LoadOptions{})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -160,7 +160,7 @@ func TestLoadSymlinkInside(t *testing.T) {
 	if err := os.Symlink("../people/alice.pub", filepath.Join(root, "keys/alice.pub")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Load(root)
+	r, err := Load(root, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestLoadSymlinkInside(t *testing.T) {
 }
 
 func TestLoadKeysNotAFolder(t *testing.T) {
-	_, err := Load(writeSite(t, map[string]string{"keys": "age1..."}))
+	_, err := Load(writeSite(t, map[string]string{"keys": "age1..."}), LoadOptions{})
 	if err == nil || err.Error() != "keys: not a directory" {
 		t.Errorf("Load = %v", err)
 	}

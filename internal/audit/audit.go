@@ -61,7 +61,7 @@ func Load(root string, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := audience.Load(root)
+	reg, err := audience.Load(root, audience.LoadOptions{}) // who reads what needs no passphrase
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,11 @@ type Options struct {
 	// [seal.Cache]); nil builds without it, encrypting every block anew.
 	// Memory builds read the cache but never write it.
 	CacheKey []byte
+	// Getenv looks up the environment variables that hold the passphrases
+	// of passphrase keys (keys/NAME.pub: "passphrase env:NAME"); the
+	// command passes os.Getenv. nil: no variable is set, and a site with a
+	// passphrase key does not build.
+	Getenv func(string) string
 }
 
 // CacheDir is the folder of a site's local cache, never published.
@@ -95,7 +100,7 @@ func Run(opt Options) (*Report, error) {
 		}
 		inc = &incremental{prev: prev, previous: dir.ReadPrevious, reuse: dir.Reuse}
 	}
-	rep, err := run(s, dir, cache, inc)
+	rep, err := run(s, dir, cache, inc, opt.Getenv)
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
@@ -134,7 +139,7 @@ func Memory(opt Options) (*Report, *output.Memory, error) {
 		return nil, nil, err
 	}
 	mem := output.NewMemory()
-	rep, err := run(s, mem, cache, nil)
+	rep, err := run(s, mem, cache, nil, opt.Getenv)
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
@@ -157,8 +162,9 @@ type incremental struct {
 
 // run renders the loaded site s into w and writes its manifest. With inc,
 // it publishes again the pages whose records still apply, and records
-// every page for the next build.
-func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*Report, error) {
+// every page for the next build. getenv resolves passphrase keys (nil: no
+// variable is set).
+func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, getenv func(string) string) (*Report, error) {
 	rep := &Report{Drafts: s.Drafts, Warnings: s.Warnings}
 	if s.Config.BaseURL == "" {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
@@ -181,8 +187,12 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 		return rep, &diag.Error{File: site.ConfigFile, Line: line, Msg: err.Error(), Err: err}
 	}
 	// keys/ is read even when no page restricts anything, so that a broken
-	// key file is found before the first restricted block needs it.
-	reg, err := audience.Load(s.Root)
+	// key file (or a passphrase missing from the environment) is found
+	// before the first restricted block needs it.
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	reg, err := audience.Load(s.Root, audience.LoadOptions{Getenv: getenv})
 	if err != nil {
 		return rep, err
 	}
@@ -439,8 +449,8 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental) (*R
 		}
 	}
 
-	// The safety net: no restricted text, recipient name or public key in
-	// any byte written.
+	// The safety net: no restricted text, recipient name, public key or
+	// guest's passphrase in any byte written.
 	secrets = append(secrets, recipientSecrets(reg)...)
 	if err := scanOutput(w, secrets, public, held); err != nil {
 		return rep, err

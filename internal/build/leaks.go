@@ -123,14 +123,21 @@ func publicText(s *site.Site, theme *render.Theme) [][]byte {
 	return out
 }
 
-// recipientSecrets are the names and public keys of the recipients: none
-// may appear in the output.
+// recipientSecrets are the names and public keys of the recipients, and
+// the passphrases of passphrase keys: none may appear in the output. A
+// passphrase is a secret of its own, located at its key's line: it is
+// looked for even where the site's public text holds it (pasted into a
+// page, it is still a leak), and an error never quotes it.
 func recipientSecrets(reg *audience.Registry) []leakcheck.Secret {
 	var out []leakcheck.Secret
 	for _, r := range reg.Recipients() {
 		sec := leakcheck.Secret{File: r.File, Line: 1, Texts: []string{r.Name}}
 		for _, k := range r.Keys {
 			sec.Texts = append(sec.Texts, k.Text)
+			if pass := k.Passphrase(); pass != "" {
+				out = append(out, leakcheck.Secret{File: r.File, Line: k.Line, Texts: []string{pass},
+					Conceal: "the passphrase of " + k.Text})
+			}
 		}
 		out = append(out, sec)
 	}

@@ -133,7 +133,7 @@ func pageKey(p *site.Page) [sha256.Size]byte {
 
 // siteDigest is a digest of what every page depends on besides its own
 // file: the program, the configuration, the theme's layouts, the
-// recipients and groups, and the shape of the site (every page's path and
+// recipients, their keys (passphrases included) and groups, and the shape of the site (every page's path and
 // URL, the intros that title the sections, the content files). A change to
 // any of them renders every page anew.
 func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry) ([sha256.Size]byte, error) {
@@ -154,7 +154,7 @@ func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry) ([sha
 	for _, r := range reg.Recipients() {
 		fmt.Fprintf(h, "r %s", r.Name)
 		for _, k := range r.Keys {
-			fmt.Fprintf(h, " %s", k.Text)
+			fmt.Fprintf(h, " %s", k.ID()) // a new passphrase is a new key
 		}
 		h.Write([]byte{0})
 	}

@@ -38,7 +38,8 @@
 // for at all, since they would match ordinary words.
 //
 // A fragment that also occurs in text the site publishes on purpose, given
-// to [New], is not looked for either: finding it would prove nothing.
+// to [New], is not looked for either: finding it would prove nothing. A
+// concealed secret's fragments ([Secret.Conceal]) are the exception.
 //
 // # Cost
 //
@@ -71,6 +72,13 @@ type Secret struct {
 	// targets, code lines, recipient public keys ... Fragments are plain
 	// text, not HTML: they are not decoded.
 	Texts []string
+
+	// Conceal, if set, marks Texts as secrets in themselves, such as a
+	// passphrase: they are looked for even where the public text holds
+	// them (published on purpose, they are still leaked), and an error
+	// says Conceal ("the passphrase of …") instead of quoting them. A
+	// fragment that a concealed secret shares with another is concealed.
+	Conceal string
 }
 
 // File is one output file.
@@ -162,6 +170,9 @@ func New(secrets []Secret, public [][]byte) *Scanner {
 			first, ok := byHash[h]
 			for j := first; ok && j >= 0; j = same[j] {
 				if bytes.Equal(arena[frags[j].off:][:frags[j].n], f) {
+					if secrets[i].Conceal != "" && secrets[frags[j].secret].Conceal == "" {
+						frags[j].secret = int32(i) // never quoted, always looked for
+					}
 					arena = arena[:off]
 					continue texts
 				}
@@ -174,7 +185,7 @@ func New(secrets []Secret, public [][]byte) *Scanner {
 			frags = append(frags, frag{off: int32(off), n: int32(len(f)), secret: int32(i)})
 		}
 	}
-	s.m = newMatcher(arena, frags, public)
+	s.m = newMatcher(arena, frags, public, func(f frag) bool { return s.secrets[f.secret].Conceal != "" })
 	return s
 }
 
@@ -271,7 +282,8 @@ func compareSecrets(a, b *Secret) int {
 
 // Errors turns leaks into located errors, one per passage and output file,
 // each naming the passage's source file and line and quoting (the start
-// of) the longest of its fragments found there:
+// of) the longest of its fragments found there (a concealed secret is
+// named by its [Secret.Conceal] instead):
 //
 //	content/x.md:14: restricted text "…" appears in briefings/x/index.html (a bug in conclave: please report it); the build was stopped and nothing was published
 //
@@ -302,6 +314,9 @@ func Errors(leaks []Leak) error {
 			place = "the file name " + place
 		}
 		msg := fmt.Sprintf("restricted text %s appears in %s (a bug in conclave: please report it); the build was stopped and nothing was published", quote(l.Text), place)
+		if l.Secret != nil && l.Secret.Conceal != "" {
+			msg = fmt.Sprintf("%s appears in %s: take it out of the site, and treat it as exposed (change it); the build was stopped and nothing was published", l.Secret.Conceal, place)
+		}
 		if l.Secret == nil {
 			list.Add(errors.New(msg))
 			continue

@@ -44,18 +44,30 @@ func naiveScan(secrets []Secret, public [][]byte, files []File) []Leak {
 	for _, p := range public {
 		pub = append(pub, collapse(string(p)), collapse(html.UnescapeString(string(p))))
 	}
-	seen := map[string]bool{}
-	var frags []fragment
+	// Each fragment belongs to the first secret that has it, or to the
+	// first concealed one; only a concealed fragment is looked for where
+	// the public text holds it.
+	owner := map[string]*Secret{}
+	var order []string
 	for i := range secrets {
 		for _, t := range secrets[i].Texts {
 			f := strings.Trim(collapse(t), " ")
-			if len(f) < MinLen || seen[f] {
+			if len(f) < MinLen {
 				continue
 			}
-			seen[f] = true
-			if !slices.ContainsFunc(pub, func(p string) bool { return strings.Contains(p, f) }) {
-				frags = append(frags, fragment{f, &secrets[i]})
+			prev, seen := owner[f]
+			if !seen {
+				order = append(order, f)
 			}
+			if !seen || prev.Conceal == "" && secrets[i].Conceal != "" {
+				owner[f] = &secrets[i]
+			}
+		}
+	}
+	var frags []fragment
+	for _, f := range order {
+		if owner[f].Conceal != "" || !slices.ContainsFunc(pub, func(p string) bool { return strings.Contains(p, f) }) {
+			frags = append(frags, fragment{f, owner[f]})
 		}
 	}
 	var leaks []Leak
@@ -355,6 +367,27 @@ func TestScanSharedFragment(t *testing.T) {
 	}
 }
 
+// A concealed secret, such as a passphrase, is looked for even where the
+// public text holds it, owns a fragment it shares with another secret,
+// and is never quoted.
+func TestScanConcealed(t *testing.T) {
+	const pass = "correct horse battery staple"
+	secrets := []Secret{
+		{File: "content/a.md", Line: 3, Texts: []string{pass, "a restricted sentence"}},
+		{File: "keys/guest.pub", Line: 2, Texts: []string{pass}, Conceal: "the passphrase of passphrase env:GUEST_PASS"},
+	}
+	public := [][]byte{[]byte("The passphrase is " + pass + ", and a restricted sentence.")}
+	got := New(secrets, public).Scan([]File{{Path: "x/index.html", Data: []byte("<p>The passphrase is correct horse\nbattery staple, and a restricted sentence.</p>")}})
+	if len(got) != 1 || got[0].Secret != &secrets[1] || got[0].Text != pass {
+		t.Fatalf("Scan = %q, want the passphrase, and nothing public", describe(got))
+	}
+	err := Errors(got)
+	want := "keys/guest.pub:2: the passphrase of passphrase env:GUEST_PASS appears in x/index.html: take it out of the site, and treat it as exposed (change it); the build was stopped and nothing was published"
+	if err == nil || err.Error() != want {
+		t.Errorf("Errors =\n%v\nwant\n%s", err, want)
+	}
+}
+
 func TestScanEmpty(t *testing.T) {
 	files := []File{{Path: "index.html", Data: []byte("anything at all, really")}}
 	for _, s := range []*Scanner{New(nil, nil), New([]Secret{{Texts: []string{"short", ""}}}, nil)} {
@@ -455,6 +488,9 @@ func randomCase(r *rand.Rand) ([]Secret, [][]byte, []File) {
 	secrets := make([]Secret, 1+r.IntN(4))
 	for i := range secrets {
 		secrets[i] = Secret{File: fmt.Sprintf("content/%d.md", i), Line: i + 1}
+		if i == 1 {
+			secrets[i].Conceal = "the passphrase of keys/x.pub"
+		}
 		for range 1 + r.IntN(6) {
 			t := phrase(8)
 			secrets[i].Texts = append(secrets[i].Texts, t)

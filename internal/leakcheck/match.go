@@ -131,8 +131,9 @@ func appendFragment(dst []byte, text string) []byte {
 	return dst
 }
 
-// newMatcher indexes frags and drops those that occur in public.
-func newMatcher(arena []byte, frags []frag, public [][]byte) *matcher {
+// newMatcher indexes frags and drops those that occur in public, except
+// the pinned ones (nil: none).
+func newMatcher(arena []byte, frags []frag, public [][]byte, pinned func(f frag) bool) *matcher {
 	m := &matcher{arena: arena, frags: frags}
 	if len(frags) == 0 {
 		return m
@@ -145,7 +146,7 @@ func newMatcher(arena []byte, frags []frag, public [][]byte) *matcher {
 	drop := m.findPublic(public)
 	kept := frags[:0:0]
 	for i, f := range frags {
-		if !drop[i] {
+		if !drop[i] || pinned != nil && pinned(f) {
 			kept = append(kept, f)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -169,6 +170,71 @@ func (l *lazyScrypt) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 		return nil, err
 	}
 	return id.Unwrap(stanzas)
+}
+
+// MaxScryptWorkFactor is the highest scrypt work factor (log2 N) a
+// passphrase keyring may ask for. conclave seals them with 16
+// (audience.ScryptWorkFactor); a site that asks for much more (age
+// accepts up to 22: 4 GiB of memory and seconds for each keyring) is
+// refused rather than tried.
+const MaxScryptWorkFactor = 18
+
+// PassphraseIdentity returns the identity of a guest who was given a
+// passphrase instead of a key: it opens the age scrypt files (passphrase
+// keyrings) sealed with that passphrase, and no other file. prompt is
+// called once, the first time a file has an scrypt stanza: a site without
+// passphrase keyrings never asks. A wrong passphrase, like a file that
+// is not passphrase-encrypted, is not for this identity
+// ([age.ErrIncorrectIdentity]); the prompt's error, and a work factor above
+// [MaxScryptWorkFactor], are errors.
+func PassphraseIdentity(prompt func() ([]byte, error)) age.Identity {
+	return &passphraseIdentity{prompt: prompt}
+}
+
+type passphraseIdentity struct {
+	prompt func() ([]byte, error)
+	asked  bool
+	id     *age.ScryptIdentity
+	err    error // from the prompt
+}
+
+func (p *passphraseIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	i := slices.IndexFunc(stanzas, func(s *age.Stanza) bool { return s.Type == "scrypt" })
+	if i < 0 {
+		return nil, fmt.Errorf("%w: not passphrase-encrypted", age.ErrIncorrectIdentity)
+	}
+	// Checked before asking: a hostile site gains nothing by making the
+	// reader type the passphrase.
+	if args := stanzas[i].Args; len(args) == 2 {
+		if logN, err := strconv.Atoi(args[1]); err == nil && logN > MaxScryptWorkFactor {
+			return nil, fmt.Errorf("a passphrase keyring asks for a scrypt work factor of %d, above %d (conclave seals with 16): refused, as trying it could take gigabytes of memory", logN, MaxScryptWorkFactor)
+		}
+	}
+	if !p.asked {
+		p.asked = true
+		pass, err := p.prompt()
+		if err == nil {
+			p.id, err = age.NewScryptIdentity(string(pass))
+		}
+		if err != nil {
+			p.err = err
+		} else {
+			p.id.SetMaxWorkFactor(MaxScryptWorkFactor)
+		}
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return p.id.Unwrap(stanzas)
+}
+
+// askedPassphrase reports whether ids hold a passphrase identity that was
+// given a passphrase.
+func askedPassphrase(ids []age.Identity) bool {
+	return slices.ContainsFunc(ids, func(id age.Identity) bool {
+		p, ok := id.(*passphraseIdentity)
+		return ok && p.asked && p.err == nil
+	})
 }
 
 // detail returns ": " and err's message, or "" if the message could quote

@@ -148,6 +148,9 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 		r.report.KeyringsOpened++
 	}
 	if r.report.KeyringsOpened == 0 {
+		if askedPassphrase(ids) {
+			return nil, fmt.Errorf("none of the %d keyrings of %s opens with the given identities and passphrase: the passphrase is wrong (or not for this site), or the site holds nothing for you", len(r.keyrings), dir)
+		}
 		return nil, fmt.Errorf("none of the %d keyrings of %s opens with the given identities: the site holds nothing for them, or -i names another key", len(r.keyrings), dir)
 	}
 	return r, nil

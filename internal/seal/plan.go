@@ -240,21 +240,35 @@ func enclosing(b *restricted.Block) *restricted.Block {
 
 // audience returns the plan's audience of these members, making it on
 // first use.
+//
+// The audience key is post-quantum when every key of every member is: an
+// X25519 key would let a future quantum computer open the keyring, and so
+// the audience key, whatever that key is. A passphrase key does not count
+// against it: its keyring is sealed with scrypt and ChaCha20-Poly1305,
+// symmetric cryptography that a quantum computer does not break (at most
+// it speeds up guessing, which the passphrase's strength already bounds).
+// So an audience of post-quantum readers and passphrase guests is
+// post-quantum; one of guests only stays X25519, which every age reader
+// opens (the age CLI reads post-quantum keys only from version 1.3).
+//
+// The ID covers each key's [audience.Key.ID], passphrases included: a new
+// passphrase gives the audience a new key, as a new public key does.
 func (p *Plan) audience(members []string, forcePQ bool) *Audience {
 	h := sha256.New()
 	h.Write([]byte("conclave audience v1\n"))
-	pq := true
+	pq, anyPQ := true, false
 	for _, m := range members {
 		r, _ := p.reg.Recipient(m)
 		keys := make([]string, 0, len(r.Keys))
 		for _, k := range r.Keys {
-			keys = append(keys, k.Text)
-			pq = pq && k.PostQuantum
+			keys = append(keys, k.ID())
+			pq = pq && (k.PostQuantum || k.Kind == audience.Passphrase)
+			anyPQ = anyPQ || k.PostQuantum
 		}
 		slices.Sort(keys)
 		fmt.Fprintf(h, "%s\n%s\n\n", m, strings.Join(keys, "\n"))
 	}
-	pq = pq || forcePQ
+	pq = pq && anyPQ || forcePQ
 	fmt.Fprintf(h, "pq=%t\n", pq)
 	id := hex.EncodeToString(h.Sum(nil))
 	if a, ok := p.audiences[id]; ok {

@@ -10,7 +10,9 @@
 //     naming the packet, the TLP label and the audience's display label.
 //  3. Each recipient gets a keyring, packets/keyrings/<name>.age, encrypted
 //     to all of that recipient's keys, whose plaintext is an age identity
-//     file holding the keys of every audience the recipient belongs to.
+//     file holding the keys of every audience the recipient belongs to. A
+//     guest's passphrase key gets a keyring of its own, sealed with the
+//     passphrase (age's scrypt, which admits no other recipient).
 //
 // The cost is one stanza per packet and one per recipient key: it grows
 // with the number of blocks plus the number of recipients, not with their
@@ -263,7 +265,11 @@ func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, str
 // encrypted to the recipient's keys, holding the identities of the
 // recipient's audiences. A recipient with both classic and post-quantum
 // keys gets one keyring for each kind, as age does not mix them in one
-// file. Then it emits [KeyringIndex], which holds them all.
+// file, and one for each passphrase key (age's scrypt recipient is always
+// alone in its file). Then it emits [KeyringIndex], which holds them all
+// and marks the passphrase keyrings, so that the browser asks for a
+// passphrase only when there are some and tries them alone (each costs
+// an scrypt).
 func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 	byMember := map[string][]*Audience{}
 	for _, a := range s.plan.Audiences() {
@@ -292,7 +298,8 @@ func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 				errs.Add(err)
 				continue
 			}
-			index.Keyrings = append(index.Keyrings, keyringEntry{Name: name, Data: ct})
+			pass := keys[0].Kind == audience.Passphrase // then the only key of its set
+			index.Keyrings = append(index.Keyrings, keyringEntry{Name: name, Passphrase: pass, Data: ct})
 			s.mu.Lock()
 			s.stats.Keyrings++
 			s.mu.Unlock()
@@ -328,13 +335,21 @@ func (s *Sealer) keyringText(auds []*Audience) []byte {
 }
 
 // keyring encrypts a keyring to keys, or takes the ciphertext the cache
-// holds for the same keys and text.
+// holds for the same keys and text. A passphrase key counts with its
+// passphrase ([audience.Key.ID]): the same "passphrase env:NAME" with
+// another passphrase gets a new keyring.
 func (s *Sealer) keyring(keys []audience.Key, plaintext []byte) ([]byte, error) {
+	for _, k := range keys {
+		if k.Recipient == nil {
+			// Only a registry loaded without the environment has one.
+			return nil, fmt.Errorf("%s was not resolved: its passphrase was not read from the environment (a bug in conclave)", k.Text)
+		}
+	}
 	h := sha256.New()
 	h.Write([]byte("conclave keyring v1\n"))
 	texts := make([]string, len(keys))
 	for i, k := range keys {
-		texts[i] = k.Text
+		texts[i] = k.ID()
 	}
 	slices.Sort(texts)
 	for _, t := range texts {
@@ -359,23 +374,29 @@ func (s *Sealer) keyring(keys []audience.Key, plaintext []byte) ([]byte, error) 
 }
 
 // splitKeys groups a recipient's keys into sets age can encrypt one file
-// to: classic keys together, post-quantum keys together.
+// to: classic keys together, post-quantum keys together, and each
+// passphrase key alone (age refuses an scrypt recipient beside any other),
+// in the order of the file.
 func splitKeys(keys []audience.Key) [][]audience.Key {
 	var classic, pq []audience.Key
+	var out [][]audience.Key
 	for _, k := range keys {
-		if k.PostQuantum {
+		switch {
+		case k.Kind == audience.Passphrase:
+			out = append(out, []audience.Key{k})
+		case k.PostQuantum:
 			pq = append(pq, k)
-		} else {
+		default:
 			classic = append(classic, k)
 		}
 	}
-	var out [][]audience.Key
+	sets := make([][]audience.Key, 0, len(out)+2)
 	for _, set := range [][]audience.Key{classic, pq} {
 		if len(set) > 0 {
-			out = append(out, set)
+			sets = append(sets, set)
 		}
 	}
-	return out
+	return append(sets, out...)
 }
 
 func encrypt(plaintext []byte, rs ...age.Recipient) ([]byte, error) {
