@@ -56,7 +56,7 @@ func TestThemeOverrideAndFallback(t *testing.T) {
 	if err := th.Static(func(out string, _ []byte) error { statics = append(statics, out); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(statics, " "); got != "css/conclave.css css/extra.css favicon.svg" {
+	if got := strings.Join(statics, " "); got != "css/conclave.css css/extra.css favicon.svg js/unlock.js" {
 		t.Errorf("static files = %s", got)
 	}
 }

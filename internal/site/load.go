@@ -111,9 +111,11 @@ func Load(root string, opt Options) (*Site, error) {
 			s.Files = append(s.Files, File{Path: rel, OutPath: strings.TrimPrefix(rel, ContentDir+"/")})
 		}
 	}))
-	// keys/ and themes/ are read by later stages, but a secret in them is
-	// refused here, before anything is built.
-	for _, dir := range []string{"keys", "themes"} {
+	// keys/ and the site's theme are read by later stages, but a secret in
+	// them is refused here, before anything is built. Other folders under
+	// themes/ (other themes, a script's sources and their node_modules) are
+	// never read.
+	for _, dir := range []string{"keys", "themes/" + cfg.Theme} {
 		if _, err := os.Lstat(joinPath(root, dir)); err == nil {
 			errs.Add(walk(root, out, dir, func(string) {}))
 		}

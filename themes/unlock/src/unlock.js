@@ -1,0 +1,820 @@
+// conclave's browser unlock script.
+//
+// A page's sealed passages are placeholders <section class="sealed"
+// data-packet="packets/HEX.age">. Each packet is an age file encrypted to one
+// audience key; the audience keys reach a reader in a keyring (an age file
+// encrypted to the reader, listed in packets/keyrings.json) whose plaintext is
+// an age identity file. This script asks for the reader's age identity, finds
+// the keyrings it opens, and replaces every placeholder it can open with the
+// passage. The reader's identity never leaves the page: the only requests are
+// GETs of packets/keyrings.json and packets/HEX.age on the site's own origin.
+//
+// Built by build.mjs into themes/default/static/js/unlock.js.
+
+import { Decrypter, armor } from "age-encryption";
+import { bech32, base64nopad } from "@scure/base";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+
+const ROOT = new URL("../", import.meta.url); // the bundle is ROOT/js/unlock.js
+const KEYRINGS = "packets/keyrings.json";
+const STORE = "conclave:keys:" + ROOT.pathname;
+const SEALED = "section.sealed[data-packet]";
+const PACKET = /^packets\/[0-9a-f]{8,128}\.age$/;
+const NO_MATCH = /no identity matched/;
+const AGE_BINARY = "age-encryption.org/v1\n";
+const AGE_ARMOR = "-----BEGIN AGE ENCRYPTED FILE-----";
+const MAX_IDENTITY_FILE = 1 << 20;
+const WARM = 64;
+const html = document.documentElement;
+
+// RFC 8410 PKCS #8 wrapping of a 32-byte X25519 private key.
+const PKCS8_X25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
+
+// The prefixes of age secret keys are never written in one piece, here or in
+// the bundle: conclave refuses to publish a file that holds one (a secret
+// pasted by mistake), and this script ships in every site. build.mjs checks.
+const SK = ["AGE", "SECRET", "KEY-"].join("-"); // the secret key prefix
+const SK1 = SK + "1"; // an X25519 identity
+const SKPQ1 = SK + "PQ-1"; // a post-quantum identity
+const PLUGIN = ["AGE", "PLUGIN-"].join("-");
+
+const MSG = {
+  nothing: "Choose or paste your age identity first.",
+  ssh: "That is an SSH key. SSH keys cannot be used in the browser: read this site with conclave open -i YOUR_KEY SITE, or decrypt its packets with age -d -i YOUR_KEY, instead.",
+  public: `That is a public key (age1…); unlocking needs your identity, the line starting ${SK1}.`,
+  plugin: `That is an age plugin identity (${PLUGIN}…). Plugins cannot run in the browser: read this site with conclave open or age -d instead.`,
+  notAge: `That is not an age identity: expected a line starting ${SK1} (or ${SKPQ1}), as age-keygen writes it; # comment lines may surround it.`,
+  damaged: `That is not an age identity: its ${SK1}… line is damaged (a character is wrong or missing); expected the line exactly as age-keygen wrote it.`,
+  insecure: "This page must be served over HTTPS (or from localhost) to unlock: the browser only offers its cryptography to secure pages. You can also read this site with conclave open.",
+  fetch: "The browser cannot read this site's packets from here (a page opened as a file cannot fetch them). Serve the site's folder on localhost (for example python3 -m http.server -b 127.0.0.1 in it), or read it with conclave open.",
+  needPass: "This identity file is protected by a passphrase: type it in the Passphrase field, then choose Unlock.",
+  badPass: "The passphrase does not open this identity file.",
+  locked: "Locked: the keys are forgotten.",
+};
+
+// UserError carries a message meant for the reader, shown as it is.
+class UserError extends Error {}
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// ---------------------------------------------------------------------------
+// Fetching: same origin, GET, no query strings, each URL once.
+
+async function getBytes(path) {
+  let res;
+  try {
+    res = await fetch(new URL(path, ROOT), { method: "GET", credentials: "same-origin" });
+  } catch {
+    throw new UserError(MSG.fetch);
+  }
+  if (!res.ok) {
+    throw new UserError(`The browser could not read ${path} from this site (HTTP ${res.status}).`);
+  }
+  try {
+    return new Uint8Array(await res.arrayBuffer());
+  } catch {
+    throw new UserError(MSG.fetch);
+  }
+}
+
+const packets = new Map(); // path -> Promise<{bytes, hdr}>
+
+// packet fetches a packet once, and reads its header for the X25519 test.
+function packet(path) {
+  let p = packets.get(path);
+  if (!p) {
+    p = getBytes(path).then((bytes) => ({ bytes, hdr: header(bytes) }));
+    packets.set(path, p);
+    p.catch(() => packets.delete(path)); // a failed fetch is retried next time
+  }
+  return p;
+}
+
+let keyringsPromise = null;
+
+// keyrings resolves to [{name, passphrase, bytes}], base64 decoded once.
+function keyrings() {
+  if (!keyringsPromise) {
+    keyringsPromise = getBytes(KEYRINGS).then(parseKeyrings);
+    keyringsPromise.catch(() => { keyringsPromise = null; });
+  }
+  return keyringsPromise;
+}
+
+// prepare reads a keyring's header once; the page does it while idle after
+// loading, so that unlocking is left with the key agreements alone.
+function prepare(k) {
+  return k.header || (k.header = header(k.bytes));
+}
+
+// A throwaway X25519 identity (its scalar in hex: the bundle holds no
+// identity line, which conclave's secret scan would rightly flag) and a file
+// encrypted to it. At load, the page opens the file and tries the identity on
+// some keyrings, so that the code and the browser's cryptography are ready
+// (compiled, initialised) when the reader unlocks; and it reads the keyrings'
+// headers once.
+const SELFTEST_SCALAR = "acfd946c7508c4cb361769637266ffb841a5638dd359150bb96cd47f0639684a";
+const SELFTEST_FILE = "YWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSB6VjM0VjJUb1hkMFp5SnlEZjFKdUNMb0VKYjcyMW40RE9tNHNDREtwUkVjClB0aFhqMlRUUm0yM2o1bDM4YVdyOGZBQXUyQUwyQkxmWlhrc3o3V2N6RTQKLS0tIFFTMmlXS0pRR3Bham5xMzNRb1Y5czI2Z3dNbU8vMk11b0dmcmpQNzh4QlUKiG9CpRwIvB9mkMpq3QsGoSG4f1UkqXqSU9Ix0tHIhf6DyKjsXmdO2Q==";
+
+async function warm(rings) {
+  try {
+    const open = rings.filter((k) => !k.passphrase);
+    const scalar = new Uint8Array(SELFTEST_SCALAR.match(/../g).map((h) => parseInt(h, 16)));
+    const keys = await Keys.of(parseIdentities(bech32.encodeFromBytes(SK, scalar).toUpperCase()));
+    await keys.open(fromBase64(SELFTEST_FILE));
+    await Promise.all(open.slice(0, WARM).map((k) => keys.open(k.bytes, prepare(k)).catch(() => null)));
+    await Promise.all(open.map(prepare));
+  } catch {
+    // only a head start
+  }
+}
+
+function parseKeyrings(bytes) {
+  let doc;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new UserError(`This site's ${KEYRINGS} is damaged: it is not JSON.`);
+  }
+  if (!doc || doc.version !== 1 || !Array.isArray(doc.keyrings)) {
+    throw new UserError(`This site's ${KEYRINGS} is not version 1, the version this page reads.`);
+  }
+  return doc.keyrings.map((k) => {
+    try {
+      return { name: String(k.name), passphrase: k.passphrase === true, bytes: fromBase64(k.data) };
+    } catch {
+      throw new UserError(`This site's ${KEYRINGS} is damaged: keyring ${k && k.name} is not base64.`);
+    }
+  });
+}
+
+function fromBase64(s) {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Identities.
+
+// parseIdentities reads an age identity file (or a bare key line) and returns
+// [{pq, line, bytes}]. It throws a UserError naming what is wrong.
+function parseIdentities(text) {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n|\r/).map((l) => l.trim());
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-{5}/.test(text)) throw new UserError(MSG.ssh);
+  const ids = [];
+  const seen = new Set();
+  for (const line of lines) {
+    if (line === "" || line.startsWith("#")) continue;
+    const upper = line.toUpperCase();
+    if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-|sk-(ssh|ecdsa)-)/.test(line)) throw new UserError(MSG.ssh);
+    if (upper.startsWith("AGE1")) throw new UserError(MSG.public);
+    if (upper.startsWith(PLUGIN)) throw new UserError(MSG.plugin);
+    const pq = upper.startsWith(SKPQ1);
+    if (!pq && !upper.startsWith(SK1)) throw new UserError(MSG.notAge);
+    let decoded;
+    try {
+      decoded = bech32.decodeToBytes(upper); // never show its error: it quotes the key
+    } catch {
+      throw new UserError(MSG.damaged);
+    }
+    if (decoded.prefix !== (pq ? SK + "PQ-" : SK).toLowerCase()) throw new UserError(MSG.notAge);
+    if (decoded.bytes.length !== 32) {
+      throw new UserError(`That is not an age identity: an ${pq ? SKPQ1 : SK1}… key holds 32 bytes, this one ${plural(decoded.bytes.length, "byte", "bytes")}.`);
+    }
+    if (seen.has(upper)) continue;
+    seen.add(upper);
+    ids.push({ pq, line: upper, bytes: decoded.bytes });
+  }
+  if (ids.length === 0) throw new UserError(MSG.notAge);
+  return ids;
+}
+
+// Keys opens age files with a set of identities. typage does all the
+// decryption, but a file costs it a few streams, which adds up over hundreds
+// of keyrings: so X25519 identities (non-extractable WebCrypto keys, imported
+// once) first test each X25519 stanza of a file's header, the way typage's
+// X25519 identity does, and typage then decrypts the file with the one
+// identity that matched. Identities that cannot be tested that way
+// (post-quantum keys, browsers without WebCrypto X25519) go to typage as they
+// are, and a header this test cannot read goes to typage whole.
+class Keys {
+  static async of(ids) {
+    const all = new Decrypter();
+    const rest = [];
+    const fast = [];
+    const slowTypes = new Set();
+    await Promise.all(ids.map(async (id) => {
+      const k = id.pq ? id.line : await importX25519(id);
+      all.addIdentity(k);
+      if (typeof k === "string") {
+        rest.push(k);
+        slowTypes.add(id.pq ? "mlkem768x25519" : "X25519");
+        return;
+      }
+      const one = new Decrypter();
+      one.addIdentity(k);
+      fast.push({ key: k, pub: await x25519(k, BASEPOINT), dec: one });
+    }));
+    let slow = null;
+    if (rest.length) {
+      slow = new Decrypter();
+      for (const k of rest) slow.addIdentity(k);
+    }
+    return new Keys(all, fast, slow, slowTypes);
+  }
+
+  constructor(all, fast, slow, slowTypes) {
+    this.all = all;
+    this.fast = fast;
+    this.slow = slow; // a Decrypter for the other identities, or null
+    this.slowTypes = slowTypes; // the stanza types they can open
+    this.groups = new Map();
+  }
+
+  // open returns the plaintext of an age file, or NOT_FOR_YOU when no
+  // identity is among its recipients (it throws for a damaged file). hdr is
+  // header(bytes), if already prepared. Files of one group (placeholders
+  // with the same label, so for the same audience) try first the identity
+  // that opened the first of them: a page with many passages for a few
+  // audiences then costs about one key agreement per passage.
+  async open(bytes, hdr, group) {
+    const h = await (hdr || header(bytes));
+    if (!h) return this.all.decrypt(bytes, "text");
+    let order = this.fast;
+    let found = null;
+    let settle = null;
+    if (group !== undefined && this.fast.length > 1) {
+      const first = this.groups.get(group);
+      if (first) {
+        const id = await first;
+        if (id) order = [id, ...this.fast.filter((f) => f !== id)];
+      } else {
+        this.groups.set(group, new Promise((resolve) => { settle = resolve; }));
+      }
+    }
+    try {
+      for (const stanza of h.x25519) {
+        for (const id of order) {
+          if (await unwraps(id, stanza)) {
+            found = id;
+            if (settle) settle(id);
+            return await id.dec.decrypt(bytes, "text");
+          }
+        }
+      }
+    } finally {
+      if (settle) settle(found);
+    }
+    if (this.slow && h.types.some((t) => this.slowTypes.has(t))) return this.slow.decrypt(bytes, "text");
+    return NOT_FOR_YOU;
+  }
+}
+
+// header prepares what the X25519 test needs from an age file's header: its
+// stanza types, and its X25519 stanzas as [{share, body, peer}]; or resolves
+// to null when the test cannot read the header (typage then reads the file,
+// and says what is wrong).
+async function header(bytes) {
+  const stanzas = headerStanzas(bytes);
+  if (!stanzas) return null;
+  const x = [];
+  const types = stanzas.map((s) => s.args[0]);
+  for (const s of stanzas) {
+    if (s.args[0] !== "X25519") continue;
+    if (s.args.length !== 2) return null;
+    try {
+      const share = base64nopad.decode(s.args[1]);
+      const body = base64nopad.decode(s.body);
+      if (share.length !== 32 || body.length !== 32) return null;
+      x.push({ share, body, peer: await crypto.subtle.importKey("raw", share, { name: "X25519" }, false, []) });
+    } catch {
+      return null;
+    }
+  }
+  return { types, x25519: x };
+}
+
+const NOT_FOR_YOU = Symbol("not for you");
+
+const BASEPOINT = new Uint8Array(32);
+BASEPOINT[0] = 9;
+const X25519_LABEL = new TextEncoder().encode("age-encryption.org/v1/X25519");
+const ZERO_NONCE = new Uint8Array(12);
+
+async function importX25519(id) {
+  const der = new Uint8Array(48);
+  der.set(PKCS8_X25519);
+  der.set(id.bytes, 16);
+  try {
+    return await crypto.subtle.importKey("pkcs8", der, { name: "X25519" }, false, ["deriveBits"]);
+  } catch (e) {
+    if (e && e.name === "NotSupportedError") return id.line; // no WebCrypto X25519: typage falls back to JS
+    throw e;
+  } finally {
+    der.fill(0);
+    id.bytes.fill(0);
+  }
+}
+
+async function x25519(key, point) {
+  const peer = point instanceof CryptoKey ? point : await crypto.subtle.importKey("raw", point, { name: "X25519" }, false, []);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: "X25519", public: peer }, key, 256));
+}
+
+// unwraps tells whether an X25519 stanza is addressed to id: the key
+// HKDF-SHA-256(X25519(id, share), share || id's public key, label) must open
+// its body, as in typage's X25519 identity.
+async function unwraps(id, { share, body, peer }) {
+  let secret;
+  try {
+    secret = await x25519(id.key, peer);
+  } catch {
+    return false; // a low-order share: typage refuses it too
+  }
+  const salt = new Uint8Array(64);
+  salt.set(share);
+  salt.set(id.pub, 32);
+  const ikm = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveBits"]);
+  secret.fill(0);
+  const key = new Uint8Array(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info: X25519_LABEL }, ikm, 256));
+  try {
+    chacha20poly1305(key, ZERO_NONCE).decrypt(body);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    key.fill(0);
+  }
+}
+
+// headerStanzas reads the stanzas of an age header ({args, body} with body
+// still base64), or returns null if it is not one this test reads.
+function headerStanzas(bytes) {
+  const end = indexOf(bytes, "\n--- ");
+  if (end < 0) return null;
+  let text = "";
+  for (let i = 0; i < end; i++) {
+    const c = bytes[i];
+    if (c > 0x7e) return null;
+    text += String.fromCharCode(c);
+  }
+  const lines = text.split("\n");
+  if (lines[0] !== "age-encryption.org/v1") return null;
+  const stanzas = [];
+  let i = 1;
+  while (i < lines.length) {
+    if (!lines[i].startsWith("-> ")) return null;
+    const args = lines[i++].slice(3).split(" ");
+    let body = "";
+    for (;;) {
+      if (i >= lines.length) return null;
+      const l = lines[i++];
+      body += l;
+      if (l.length < 64) break;
+    }
+    stanzas.push({ args, body });
+  }
+  return stanzas;
+}
+
+function indexOf(bytes, s) {
+  const first = s.charCodeAt(0);
+  const limit = Math.min(bytes.length - s.length, 1 << 16);
+  outer: for (let i = 0; i <= limit; i++) {
+    if (bytes[i] !== first) continue;
+    for (let j = 1; j < s.length; j++) if (bytes[i + j] !== s.charCodeAt(j)) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+// readSource returns what the reader gave: {kind: "none"}, {kind: "text",
+// text} or {kind: "encrypted", bytes} (a passphrase-protected identity file).
+async function readSource(ui) {
+  const file = ui.file.files && ui.file.files[0];
+  if (file) {
+    if (file.size > MAX_IDENTITY_FILE) throw new UserError("That file is too large to be an age identity.");
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (startsWith(bytes, AGE_BINARY)) return { kind: "encrypted", bytes };
+    return fromText(new TextDecoder().decode(bytes));
+  }
+  return fromText(ui.text.value);
+}
+
+function fromText(text) {
+  const t = text.trim();
+  if (t === "") return { kind: "none" };
+  if (t.startsWith(AGE_ARMOR)) {
+    try {
+      return { kind: "encrypted", bytes: armor.decode(t) };
+    } catch {
+      throw new UserError("That armored age file is damaged: paste it whole, from -----BEGIN to -----END.");
+    }
+  }
+  if (t.startsWith(AGE_BINARY.trim())) {
+    return { kind: "encrypted", bytes: new TextEncoder().encode(text.replace(/^\s+/, "")) };
+  }
+  return { kind: "text", text: t };
+}
+
+function startsWith(bytes, prefix) {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix.charCodeAt(i)) return false;
+  return true;
+}
+
+function isScrypt(bytes) {
+  const head = new TextDecoder().decode(bytes.subarray(0, 200));
+  return head.startsWith(AGE_BINARY + "-> scrypt ");
+}
+
+async function decryptIdentityFile(bytes, passphrase) {
+  if (!isScrypt(bytes)) {
+    throw new UserError("That is an age-encrypted file, but not an identity file protected by a passphrase: give your age identity itself.");
+  }
+  const d = new Decrypter();
+  d.addPassphrase(passphrase);
+  try {
+    return await d.decrypt(bytes, "text");
+  } catch (e) {
+    if (NO_MATCH.test(e && e.message)) throw new UserError(MSG.badPass);
+    throw new UserError("That passphrase-protected identity file is damaged or uses an unsupported work factor.");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Keyrings and packets.
+
+const AUDIENCE_KEY = new RegExp(`^${SK}(PQ-)?1[02-9AC-HJ-NP-Z]+$`);
+
+async function tryOpen(open) {
+  try {
+    return await open();
+  } catch {
+    return null;
+  }
+}
+
+// findKeys tries the reader's identities on every keyring (and the passphrase
+// on the passphrase keyrings) and returns the audience keys of those that open.
+async function findKeys(rings, reader, passphrase) {
+  let guest = null;
+  if (passphrase) {
+    guest = new Decrypter();
+    guest.addPassphrase(passphrase);
+  }
+  const trials = rings.map((k) => {
+    if (k.passphrase) return guest && tryOpen(() => guest.decrypt(k.bytes, "text"));
+    return reader && tryOpen(() => reader.open(k.bytes, prepare(k)));
+  });
+  const keys = new Set();
+  for (const text of await Promise.all(trials)) {
+    if (typeof text !== "string") continue;
+    for (const line of text.split("\n")) {
+      const l = line.trim();
+      if (AUDIENCE_KEY.test(l)) keys.add(l);
+    }
+  }
+  return [...keys];
+}
+
+// openAll opens every placeholder under scope, nested ones included, and
+// returns the counts. undo collects how to put each original node back.
+async function openAll(scope, d, stats, undo) {
+  await Promise.all([...scope.querySelectorAll(SEALED)].map((sec) => openOne(sec, d, stats, undo)));
+}
+
+async function openOne(sec, d, stats, undo) {
+  stats.total++;
+  const path = sec.getAttribute("data-packet");
+  let text;
+  try {
+    if (!PACKET.test(path)) throw new UserError(`A sealed passage names a packet this page does not read (${path}).`);
+    const label = sec.querySelector(".sealed-label");
+    const { bytes, hdr } = await packet(path);
+    text = await d.open(bytes, hdr, label ? label.textContent : undefined);
+  } catch (e) {
+    if (!(e instanceof UserError) && NO_MATCH.test(e && e.message)) text = NOT_FOR_YOU;
+    else {
+      stats.errors.add(e instanceof UserError ? e.message : `The packet ${path} could not be decrypted: ${e && e.message}.`);
+      return;
+    }
+  }
+  if (text === NOT_FOR_YOU) {
+    stats.notForYou++;
+    notForYou(sec, undo);
+    return;
+  }
+  const passage = unsealed(sec, text.replace(/\n+$/, ""));
+  await openAll(passage, d, stats, undo); // nested placeholders, before it is shown
+  sec.replaceWith(passage);
+  undo.push(() => passage.replaceWith(sec));
+  stats.opened++;
+}
+
+function unsealed(sec, passageHTML) {
+  const out = document.createElement("section");
+  for (const c of sec.classList) out.classList.add(c === "sealed" ? "unsealed" : c);
+  const tlp = sec.getAttribute("data-tlp");
+  if (tlp !== null) out.setAttribute("data-tlp", tlp);
+  out.setAttribute("aria-label", "Restricted passage");
+  const label = sec.querySelector(".sealed-label");
+  if (label) {
+    const l = label.cloneNode(true);
+    l.className = "unsealed-label";
+    for (const n of l.childNodes) {
+      if (n.nodeType === Node.TEXT_NODE) n.data = n.data.replace("Sealed ", "Restricted ");
+    }
+    out.append(l);
+  }
+  const t = document.createElement("template");
+  t.innerHTML = passageHTML;
+  out.append(t.content);
+  return out;
+}
+
+function notForYou(sec, undo) {
+  sec.classList.add("not-for-you");
+  const help = sec.querySelector(".sealed-help");
+  const note = document.createElement("p");
+  note.className = "sealed-help";
+  note.textContent = "Not for you: sealed for another audience.";
+  if (help) help.replaceWith(note);
+  else sec.append(note);
+  undo.push(() => {
+    sec.classList.remove("not-for-you");
+    if (help) note.replaceWith(help);
+    else note.remove();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The panel.
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === true) e.setAttribute(k, "");
+    else if (v !== false && v != null) e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
+
+function panel(count) {
+  const ui = {};
+  ui.file = el("input", { type: "file", id: "conclave-identity-file" });
+  ui.text = el("textarea", {
+    id: "conclave-identity", rows: "3", autocomplete: "off", spellcheck: "false",
+    autocapitalize: "off", autocorrect: "off", placeholder: `${SK1}…`,
+  });
+  ui.pass = el("input", { type: "password", id: "conclave-passphrase", autocomplete: "off" });
+  ui.passLabel = el("label", { for: "conclave-passphrase" }, "Passphrase (guests)");
+  ui.passField = el("div", { class: "unlock-field", hidden: true }, ui.passLabel, ui.pass);
+  ui.remember = el("input", { type: "checkbox", id: "conclave-remember" });
+  ui.unlock = el("button", { type: "submit", id: "conclave-unlock-button" }, "Unlock");
+  ui.lock = el("button", { type: "button", id: "conclave-lock-button", class: "unlock-secondary", hidden: true }, "Lock");
+  ui.status = el("p", { id: "conclave-status", class: "unlock-status", role: "status", "aria-live": "polite", tabindex: "-1" });
+  ui.fields = el("div", { class: "unlock-fields" },
+    el("div", { class: "unlock-field" }, el("label", { for: "conclave-identity-file" }, "Identity file"), ui.file),
+    el("div", { class: "unlock-field" }, el("label", { for: "conclave-identity" }, "or paste it"), ui.text),
+    ui.passField);
+  ui.form = el("form", { class: "unlock-form", novalidate: true, "aria-label": "Unlock sealed passages" },
+    ui.fields,
+    el("div", { class: "unlock-check" }, ui.remember, el("label", { for: "conclave-remember" }, "Remember for this tab")),
+    el("div", { class: "unlock-actions" }, ui.unlock, ui.lock));
+  ui.root = el("section", { id: "conclave-unlock", class: "unlock", "aria-labelledby": "conclave-unlock-title" },
+    el("h2", { id: "conclave-unlock-title" }, `Sealed passages on this page: ${count}`),
+    el("p", { class: "unlock-note" }, "Your identity stays in this page: it is never sent anywhere, and the passages are decrypted here, in your browser."),
+    ui.form,
+    ui.status);
+  return ui;
+}
+
+// ---------------------------------------------------------------------------
+// State.
+
+const state = {
+  ui: null,
+  keys: null,  // the audience keys in use, while unlocked
+  undo: [],
+  busy: false,
+  guests: false, // keyrings.json holds passphrase keyrings
+};
+
+function say(message, status) {
+  state.ui.status.textContent = message;
+  if (status) html.dataset.conclave = status;
+}
+
+function fail(e) {
+  const message = e instanceof UserError ? e.message : `Unlocking failed: ${(e && e.message) || e}`;
+  say(message, "error");
+}
+
+function showUnlocked(unlocked) {
+  const { ui } = state;
+  ui.fields.hidden = unlocked;
+  ui.unlock.hidden = unlocked;
+  ui.lock.hidden = !unlocked;
+}
+
+function showPassphrase(forIdentityFile) {
+  const { ui } = state;
+  ui.passLabel.textContent = forIdentityFile ? "Passphrase of the identity file" : "Passphrase (guests)";
+  ui.passField.hidden = !(forIdentityFile || state.guests);
+}
+
+function clearInputs() {
+  const { ui } = state;
+  ui.text.value = "";
+  ui.file.value = "";
+  ui.pass.value = "";
+  showPassphrase(false);
+}
+
+function remember(keys) {
+  try {
+    if (keys && state.ui.remember.checked) sessionStorage.setItem(STORE, JSON.stringify(keys));
+    else sessionStorage.removeItem(STORE);
+  } catch {
+    // storage disabled: nothing is remembered
+  }
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  state.ui.root.setAttribute("aria-busy", String(busy));
+  state.ui.unlock.setAttribute("aria-disabled", String(busy));
+}
+
+const nextFrame = () => new Promise((r) => setTimeout(r, 20));
+
+// apply opens the page's passages with the audience keys. It returns false
+// (and leaves the page as it was) when auto is set and they open none.
+async function apply(keys, auto) {
+  const d = await Keys.of(parseIdentities(keys.join("\n")));
+  const stats = { total: 0, opened: 0, notForYou: 0, errors: new Set() };
+  const undo = [];
+  await openAll(document, d, stats, undo);
+  const errors = [...stats.errors].join(" ");
+  if (stats.opened === 0 && (auto || errors)) {
+    for (const u of undo.reverse()) u();
+    if (errors) throw new UserError(errors);
+    return false;
+  }
+  performance.mark("conclave:unlock-end");
+  performance.measure("conclave:unlock", "conclave:unlock-start", "conclave:unlock-end");
+  state.keys = keys;
+  state.undo = undo;
+  html.setAttribute("data-conclave-opened", String(stats.opened));
+  html.setAttribute("data-conclave-not-for-you", String(stats.notForYou));
+  showUnlocked(true);
+  say(`Unlocked ${stats.opened} of ${stats.total} sealed passages; ${stats.notForYou} are sealed for other audiences.` +
+    (errors ? ` ${errors}` : ""), "unlocked");
+  return true;
+}
+
+async function onUnlock(ev) {
+  ev.preventDefault();
+  performance.mark("conclave:unlock-start");
+  if (state.busy || state.keys) return;
+  const { ui } = state;
+  setBusy(true);
+  try {
+    if (!window.isSecureContext || !window.crypto || !crypto.subtle) throw new UserError(MSG.insecure);
+    for (const sec of document.querySelectorAll(SEALED)) {
+      const path = sec.getAttribute("data-packet");
+      if (PACKET.test(path)) packet(path); // fetched at load; again if that failed
+    }
+    const rings = keyrings();
+    const source = await readSource(ui);
+    const passphrase = ui.pass.value;
+    let ids = [];
+    let guestPass = "";
+    if (source.kind === "encrypted") {
+      if (!passphrase) {
+        showPassphrase(true);
+        ui.pass.focus();
+        throw new UserError(MSG.needPass);
+      }
+      say("Opening the identity file with its passphrase…", "busy");
+      await nextFrame();
+      ids = parseIdentities(await decryptIdentityFile(source.bytes, passphrase));
+    } else {
+      if (source.kind === "text") ids = parseIdentities(source.text);
+      if (state.guests) guestPass = passphrase;
+      if (ids.length === 0 && !guestPass) {
+        throw new UserError(state.guests ? `${MSG.nothing} Guests type their passphrase.` : MSG.nothing);
+      }
+    }
+    say(guestPass ? "Trying the passphrase on the guest keyrings (this takes a few seconds)…" : "Unlocking…", "busy");
+    if (guestPass) await nextFrame();
+    const [reader, all] = await Promise.all([ids.length ? Keys.of(ids) : null, rings]);
+    const keys = await findKeys(all, reader, guestPass);
+    if (keys.length === 0) {
+      const g = all.filter((k) => k.passphrase).length;
+      if (reader) {
+        throw new UserError(`This identity is not a recipient of this site: none of its ${plural(all.length, "keyring", "keyrings")} opens with it.` +
+          (guestPass ? " Nor does the passphrase open a guest keyring." : ""));
+      }
+      throw new UserError(`This passphrase opens none of this site's ${plural(g, "guest keyring", "guest keyrings")}.`);
+    }
+    clearInputs();
+    await apply(keys, false);
+    remember(keys);
+    ui.status.focus();
+  } catch (e) {
+    fail(e);
+  } finally {
+    setBusy(false);
+  }
+}
+
+function onLock() {
+  const { ui } = state;
+  state.keys = null;
+  try {
+    sessionStorage.removeItem(STORE);
+  } catch {
+    // storage disabled
+  }
+  clearInputs();
+  for (const u of state.undo.reverse()) u();
+  state.undo = [];
+  html.removeAttribute("data-conclave-opened");
+  html.removeAttribute("data-conclave-not-for-you");
+  showUnlocked(false);
+  say(MSG.locked, "locked");
+  ui.unlock.focus();
+}
+
+function storedKeys() {
+  try {
+    const raw = sessionStorage.getItem(STORE);
+    if (raw === null) return null;
+    const keys = JSON.parse(raw);
+    if (Array.isArray(keys) && keys.length > 0 && keys.every((k) => typeof k === "string" && AUDIENCE_KEY.test(k))) return keys;
+    sessionStorage.removeItem(STORE);
+  } catch {
+    // storage disabled or entry damaged: unlock by hand
+  }
+  return null;
+}
+
+async function autoUnlock(keys) {
+  performance.mark("conclave:unlock-start");
+  setBusy(true);
+  say("Unlocking with the keys remembered for this tab…", "busy");
+  try {
+    if (!window.isSecureContext || !window.crypto || !crypto.subtle) throw new UserError(MSG.insecure);
+    if (!(await apply(keys, true))) {
+      say("The keys remembered for this tab open none of the sealed passages on this page. Unlock with your identity to read them.", "locked");
+    }
+  } catch (e) {
+    fail(e);
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function main() {
+  const sealed = document.querySelectorAll(SEALED);
+  if (sealed.length === 0) return;
+  const ui = panel(sealed.length);
+  state.ui = ui;
+  const main = document.querySelector("main") || document.body;
+  main.prepend(ui.root);
+
+  ui.form.addEventListener("submit", onUnlock);
+  ui.lock.addEventListener("click", onLock);
+  ui.file.addEventListener("change", () => { if (ui.file.files.length) ui.text.value = ""; });
+  ui.text.addEventListener("input", () => { if (ui.text.value) ui.file.value = ""; });
+  ui.remember.addEventListener("change", () => { if (state.keys) remember(state.keys); else if (!ui.remember.checked) remember(null); });
+
+  // The packets are public, like keyrings.json: fetched now, they are at
+  // hand when the reader unlocks.
+  for (const sec of sealed) {
+    const path = sec.getAttribute("data-packet");
+    if (PACKET.test(path)) packet(path);
+  }
+  const keys = storedKeys();
+  if (keys) ui.remember.checked = true;
+  try {
+    const rings = await keyrings();
+    state.guests = rings.some((k) => k.passphrase);
+    if (window.isSecureContext && window.crypto && crypto.subtle) await warm(rings);
+  } catch (e) {
+    if (!keys) say(e instanceof UserError ? e.message : MSG.fetch);
+  }
+  showPassphrase(false);
+  if (!window.isSecureContext) say(MSG.insecure);
+  if (keys) await autoUnlock(keys);
+  else html.dataset.conclave = "locked";
+}
+
+main().catch(() => {
+  // Nothing may reach the console; the page stays as it was built.
+});
