@@ -223,7 +223,7 @@ func shot(t testing.TB, ctx context.Context, name string) {
 	if !*screenshots {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 gives a PNG, below a JPEG
 	if err != nil {
 		t.Fatal(err)
 	}
