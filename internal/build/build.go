@@ -44,7 +44,19 @@ type Options struct {
 	// command passes os.Getenv. nil: no variable is set, and a site with a
 	// passphrase key does not build.
 	Getenv func(string) string
+	// Preview builds the author's preview, for a server on the author's
+	// own machine (conclave serve): restricted passages are not sealed but
+	// shown in clear, each inside a banner naming its audience and label,
+	// and every page says that it is a preview. Audiences and labels are
+	// checked as in a published build, which fails where the preview
+	// fails. Nothing is encrypted, no packets/ are written, the seal cache
+	// is neither read nor written and the leak scan is skipped. Only
+	// [Memory] builds a preview: [Run] refuses it.
+	Preview bool
 }
+
+// ErrPreviewToDisk is returned by [Run] for a preview build.
+var ErrPreviewToDisk = errors.New("preview builds are never written to disk: they hold restricted passages in clear (build without preview to publish)")
 
 // CacheDir is the folder of a site's local cache, never published.
 const CacheDir = ".conclave"
@@ -63,10 +75,18 @@ type Report struct {
 	Duration   time.Duration
 	Warnings   []*diag.Warning
 	Seal       seal.Stats
+	// Previewed counts the restricted passages a preview build rendered
+	// in clear, and the pages restricted as a whole among them; Seal is
+	// then empty.
+	Previewed, PreviewedPages int
 }
 
-// Run builds the site into its output folder.
+// Run builds the site into its output folder. It refuses a preview
+// ([Options.Preview]) before anything is read or written.
 func Run(opt Options) (*Report, error) {
+	if opt.Preview {
+		return nil, ErrPreviewToDisk
+	}
 	start := time.Now()
 	src := cmp.Or(opt.Source, ".")
 	out := opt.Out
@@ -126,28 +146,11 @@ func Run(opt Options) (*Report, error) {
 	return rep, nil
 }
 
-// Memory builds the site into memory, for the preview server.
+// Memory builds the site into memory, for the preview server. With
+// [Options.Preview], it builds the author's preview, and does not open the
+// seal cache. It is the first build of a new [Session].
 func Memory(opt Options) (*Report, *output.Memory, error) {
-	start := time.Now()
-	src := cmp.Or(opt.Source, ".")
-	s, err := site.Load(src, site.Options{Drafts: opt.Drafts})
-	if err != nil {
-		return nil, nil, err
-	}
-	cache, warn, err := openCache(src, opt.CacheKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	mem := output.NewMemory()
-	rep, err := run(s, mem, cache, nil, opt.Getenv)
-	if rep != nil && warn != nil {
-		rep.Warnings = append(rep.Warnings, warn)
-	}
-	if err != nil {
-		return rep, nil, err
-	}
-	rep.Duration = time.Since(start)
-	return rep, mem, nil
+	return NewSession(opt).Build(nil)
 }
 
 // incremental is what a build to a directory reuses from the last one.
@@ -157,7 +160,11 @@ type incremental struct {
 	// reuse publishes such a file again, whose digest is sum, as
 	// output.Dir.Reuse does.
 	reuse func(p string, data []byte, sum [sha256.Size]byte) error
-	next  *pagesData // this build's records, set by run
+	// trusted says the previous output cannot have changed since its
+	// records were made (a build held in memory): its files are not hashed
+	// again before they are reused.
+	trusted bool
+	next    *pagesData // this build's records, set by run
 }
 
 // run renders the loaded site s into w and writes its manifest. With inc,
@@ -165,7 +172,17 @@ type incremental struct {
 // every page for the next build. getenv resolves passphrase keys (nil: no
 // variable is set).
 func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, getenv func(string) string) (*Report, error) {
+	return runMode(s, w, cache, inc, getenv, false)
+}
+
+// runMode is run, or with preview the author's preview ([Options.Preview]),
+// which never uses the seal cache. Records of a preview hold no sealed
+// block, and match only a preview's (see siteDigest).
+func runMode(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, getenv func(string) string, preview bool) (*Report, error) {
 	rep := &Report{Drafts: s.Drafts, Warnings: s.Warnings}
+	if preview {
+		cache = nil
+	}
 	if s.Config.BaseURL == "" {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
 	}
@@ -178,7 +195,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	if err != nil {
 		return rep, err
 	}
-	conv, err := markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark})
+	conv, err := markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark, Preview: preview})
 	if err != nil {
 		line := max(cfg.Line("highlightStyle"), 1)
 		if strings.Contains(err.Error(), strconv.Quote(cfg.HighlightStyleDark)) {
@@ -199,8 +216,9 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	r := render.New(s, theme, conv)
 	// Every file written is kept (up to a budget) for the leak scan, which
 	// then reads back only what did not fit. A site without recipients
-	// can seal nothing, and has nothing to scan for.
-	scanning := len(reg.Recipients()) > 0
+	// can seal nothing, and has nothing to scan for; a preview shows
+	// restricted text on purpose, and is not scanned.
+	scanning := len(reg.Recipients()) > 0 && !preview
 	held := &heldFiles{}
 	if scanning {
 		held.budget = scanMemory
@@ -227,7 +245,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	var prev *pagesData
 	next := &pagesData{Version: pagesVersion, Pages: map[string]*pageRecord{}}
 	if inc != nil {
-		if next.Site, err = siteDigest(s, theme, reg); err != nil {
+		if next.Site, err = siteDigest(s, theme, reg, preview); err != nil {
 			return rep, err
 		}
 		if inc.prev != nil && inc.prev.Site == next.Site {
@@ -356,43 +374,69 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	if err := errs.Err(); err != nil {
 		return rep, err
 	}
-	for _, r := range reused {
-		plan.Reuse(r)
-	}
-	sealer, err := seal.NewSealer(plan, conv, cache)
-	if err != nil {
-		return rep, err
-	}
-	emitSealed := emit
-	for _, r := range reused {
-		ok, err := sealer.Reuse(r, emitSealed)
+	if preview {
+		// The author's preview: the same checks, then every passage in
+		// clear, and nothing encrypted.
+		for _, doc := range sealed {
+			for _, b := range doc.Blocks {
+				rep.Previewed++
+				if b.Whole {
+					rep.PreviewedPages++
+				}
+			}
+		}
+		par.Do(len(sealed), par.IO(), func(i int) {
+			doc := sealed[i]
+			if err := plan.Preview(doc); err != nil {
+				mu.Lock()
+				errs.Add(err)
+				mu.Unlock()
+				return
+			}
+			renderDoc(doc, fresh[doc])
+		})
+		if err := errs.Err(); err != nil {
+			return rep, err
+		}
+	} else {
+		for _, r := range reused {
+			plan.Reuse(r)
+		}
+		sealer, err := seal.NewSealer(plan, conv, cache)
 		if err != nil {
 			return rep, err
 		}
-		if !ok {
-			return rep, fmt.Errorf("%s:%d: the page cache is out of step with the seal cache (a bug in conclave): build with --no-cache", r.Secret.File, r.Secret.Line)
+		emitSealed := emit
+		for _, r := range reused {
+			ok, err := sealer.Reuse(r, emitSealed)
+			if err != nil {
+				return rep, err
+			}
+			if !ok {
+				return rep, fmt.Errorf("%s:%d: the page cache is out of step with the seal cache (a bug in conclave): build with --no-cache", r.Secret.File, r.Secret.Line)
+			}
 		}
-	}
-	par.Do(len(sealed), par.IO(), func(i int) {
-		doc := sealed[i]
-		rec := fresh[doc]
-		recs, err := sealer.Seal(doc, emitSealed)
-		if err != nil {
-			mu.Lock()
-			errs.Add(err)
-			mu.Unlock()
-			return
+		par.Do(len(sealed), par.IO(), func(i int) {
+			doc := sealed[i]
+			rec := fresh[doc]
+			recs, err := sealer.Seal(doc, emitSealed)
+			if err != nil {
+				mu.Lock()
+				errs.Add(err)
+				mu.Unlock()
+				return
+			}
+			rec.Sealed = recs
+			renderDoc(doc, rec)
+		})
+		if err := errs.Err(); err != nil {
+			return rep, err
 		}
-		rec.Sealed = recs
-		renderDoc(doc, rec)
-	})
-	if err := errs.Err(); err != nil {
-		return rep, err
+		if err := sealer.Keyrings(reg, emitSealed); err != nil {
+			return rep, err
+		}
+		rep.Seal = sealer.Stats()
 	}
-	if err := sealer.Keyrings(reg, emitSealed); err != nil {
-		return rep, err
-	}
-	rep.Seal = sealer.Stats()
 	rep.Briefings = len(views)
 	draftOnly := draftOnlyFiles(s, conv, linked)
 	rep.DraftFiles = len(draftOnly)
@@ -408,7 +452,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 				return false
 			}
 			html, err := inc.previous(out)
-			if err != nil || sha256.Sum256(html) != rec.Sum {
+			if err != nil || !inc.trusted && sha256.Sum256(html) != rec.Sum {
 				return false
 			}
 			return reuseFile(out, html, rec.Sum) == nil
@@ -450,10 +494,13 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	}
 
 	// The safety net: no restricted text, recipient name, public key or
-	// guest's passphrase in any byte written.
-	secrets = append(secrets, recipientSecrets(reg)...)
-	if err := scanOutput(w, secrets, public, held); err != nil {
-		return rep, err
+	// guest's passphrase in any byte written. A preview holds restricted
+	// text and names on purpose, and is never published.
+	if !preview {
+		secrets = append(secrets, recipientSecrets(reg)...)
+		if err := scanOutput(w, secrets, public, held); err != nil {
+			return rep, err
+		}
 	}
 
 	// The manifest covers every file written above.

@@ -7,11 +7,9 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 
@@ -255,34 +253,47 @@ func compareBuilds(t *testing.T, what, a, b string, reader age.Identity) {
 	}
 }
 
-// A page's key covers every field of its front matter: adding a field to
-// site.Front needs a line in pageKey, or a page whose new field changed
-// would be published again as it was.
+// A page's key covers its front matter and body through its file's
+// digest, and its place through its path: a page whose file or place
+// changed in any way is never published again as it was.
 func TestPageKeyCoversFront(t *testing.T) {
-	covered := []string{"Title", "Date", "Summary", "Tags", "Draft", "Slug", "Weight", "TLP", "Audience", "Lines"}
-	typ := reflect.TypeOf(site.Front{})
-	if typ.NumField() != len(covered) {
-		t.Fatalf("site.Front has %d fields, pageKey covers %d: update pageKey and this list", typ.NumField(), len(covered))
+	base := "---\ntitle: A\ndate: 2024-01-01\nsummary: S\ntags: [t]\nweight: 1\ntlp: amber\n---\n\nBody.\n"
+	variants := map[string]string{
+		"base":     base,
+		"Title":    strings.Replace(base, "title: A", "title: B", 1),
+		"Date":     strings.Replace(base, "2024-01-01", "2024-01-02", 1),
+		"Summary":  strings.Replace(base, "summary: S", "summary: T", 1),
+		"Tags":     strings.Replace(base, "tags: [t]", "tags: [u]", 1),
+		"Draft":    strings.Replace(base, "weight: 1", "weight: 1\ndraft: false", 1),
+		"Slug":     strings.Replace(base, "weight: 1", "weight: 1\nslug: s", 1),
+		"Weight":   strings.Replace(base, "weight: 1", "weight: 2", 1),
+		"TLP":      strings.Replace(base, "tlp: amber", "tlp: green", 1),
+		"Lines":    strings.Replace(base, "title: A\n", "\ntitle: A\n", 1),
+		"Body":     strings.Replace(base, "Body.", "Body!", 1),
+		"BodyLine": strings.Replace(base, "---\n\nBody", "---\n\n\nBody", 1),
 	}
-	base := func() *site.Page {
-		return &site.Page{Path: "content/a.md", URL: "/a/", BodyLine: 5, Body: []byte("x"), Front: site.Front{Title: "A", Lines: map[string]int{"title": 2}}}
-	}
-	seen := map[[32]byte]string{pageKey(base()): "base"}
-	for name, edit := range map[string]func(p *site.Page){
-		"Title": func(p *site.Page) { p.Front.Title = "B" }, "Date": func(p *site.Page) { p.Front.Date = time.Unix(1, 0) },
-		"Summary": func(p *site.Page) { p.Front.Summary = "s" }, "Tags": func(p *site.Page) { p.Front.Tags = []string{"t"} },
-		"Draft": func(p *site.Page) { p.Front.Draft = true }, "Slug": func(p *site.Page) { p.Front.Slug = "s" },
-		"Weight": func(p *site.Page) { p.Front.Weight = 1 }, "TLP": func(p *site.Page) { p.Front.TLP = 3 },
-		"Audience": func(p *site.Page) { p.Front.Audience = []string{"b"} }, "Lines": func(p *site.Page) { p.Front.Lines["title"] = 3 },
-		"Body": func(p *site.Page) { p.Body = []byte("y") }, "BodyLine": func(p *site.Page) { p.BodyLine = 6 },
-		"URL": func(p *site.Page) { p.URL = "/b/" }, "Path": func(p *site.Page) { p.Path = "content/b.md" },
-	} {
-		p := base()
-		edit(p)
+	seen := map[[32]byte]string{}
+	for name, text := range variants {
+		dir := t.TempDir()
+		testtool.WriteTree(t, dir, map[string]string{"conclave.toml": "title = \"T\"\n", "content/a.md": text})
+		s, err := site.Load(dir, site.Options{Drafts: true})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := s.Pages[0]
+		if p.Digest == ([32]byte{}) {
+			t.Fatalf("%s: the loaded page has no digest", name)
+		}
 		k := pageKey(p)
 		if prev, dup := seen[k]; dup {
 			t.Errorf("changing %s gives the key of %s", name, prev)
 		}
 		seen[k] = name
+		// The place counts too.
+		moved := *p
+		moved.Path, moved.URL = "content/b.md", "/b/"
+		if pageKey(&moved) == k {
+			t.Errorf("%s: a page moved keeps its key", name)
+		}
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/conclave-dev/conclave/internal/audience"
@@ -107,25 +105,19 @@ func (d *pagesData) reusable(path string, key [sha256.Size]byte, inc *incrementa
 		return rec, nil
 	}
 	html, err := inc.previous(rec.Out)
-	if err != nil || sha256.Sum256(html) != rec.Sum {
+	if err != nil || !inc.trusted && sha256.Sum256(html) != rec.Sum {
 		return nil, nil
 	}
 	return rec, html
 }
 
-// pageKey identifies a page as read: its path, place, front matter and
-// body (see TestPageKeyCoversFront).
+// pageKey identifies a page as read: its path and place, and its file's
+// digest, which covers its front matter and body (see
+// TestPageKeyCoversFront).
 func pageKey(p *site.Page) [sha256.Size]byte {
 	h := sha256.New()
-	f := &p.Front
 	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%d\x00", p.Path, p.Kind, p.Section, p.URL, p.BodyLine)
-	date, _ := f.Date.MarshalBinary()
-	fmt.Fprintf(h, "%q %x %q %q %t %q %d %d %q\x00", f.Title, date, f.Summary, f.Tags, f.Draft, f.Slug, f.Weight, f.TLP, f.Audience)
-	for _, k := range slices.Sorted(maps.Keys(f.Lines)) {
-		fmt.Fprintf(h, "%s=%d ", k, f.Lines[k])
-	}
-	h.Write([]byte{0})
-	h.Write(p.Body)
+	h.Write(p.Digest[:])
 	var k [sha256.Size]byte
 	h.Sum(k[:0])
 	return k
@@ -135,10 +127,14 @@ func pageKey(p *site.Page) [sha256.Size]byte {
 // file: the program, the configuration, the theme's layouts, the
 // recipients, their keys (passphrases included) and groups, and the shape of the site (every page's path and
 // URL, the intros that title the sections, the content files). A change to
-// any of them renders every page anew.
-func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry) ([sha256.Size]byte, error) {
+// any of them renders every page anew. The records of the author's preview
+// (preview) never match a published build's, nor the other way round.
+func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry, preview bool) ([sha256.Size]byte, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "conclave pages v%d\x00", pagesVersion)
+	if preview {
+		h.Write([]byte("author preview\x00"))
+	}
 	exe, err := os.Executable()
 	if err == nil {
 		err = hashFile(h, exe)

@@ -39,6 +39,13 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "             %6d  packets unchanged since the last build (seal cache)\n", st.CachedPackets)
 		}
 	}
+	if r.Previewed > 0 {
+		whole := ""
+		if r.PreviewedPages > 0 {
+			whole = fmt.Sprintf(" (%s restricted as a whole)", plural(r.PreviewedPages, "page"))
+		}
+		fmt.Fprintf(w, "  preview    %6d  restricted passages%s shown in clear, nothing sealed: publish with conclave build\n", r.Previewed, whole)
+	}
 	fmt.Fprintf(w, "  files      %6d  %s: SHA256SUMS and the %d files it lists\n", r.Files, Size(r.Bytes), r.Files-1)
 }
 

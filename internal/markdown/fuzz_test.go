@@ -2,6 +2,7 @@ package markdown
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,7 +27,9 @@ var (
 // or lets restricted text out: after any prefix, a restricted block's text
 // is either inside a restricted block of the tree, or the page fails
 // validation; the renderer refuses an unsealed block; and once blocks are
-// replaced by placeholders, the HTML holds none of their text.
+// replaced by placeholders, the HTML holds none of their text. In the
+// author's preview, the preview converter renders revealed passages, and
+// only inside their banners, while the default converter refuses them.
 func FuzzMarkdown(f *testing.F) {
 	for _, s := range []string{
 		"# Title\n\nText with *emphasis*, `code` and a [link](other.md#x).\n",
@@ -42,6 +45,10 @@ func FuzzMarkdown(f *testing.F) {
 		f.Add(s)
 	}
 	c, err := New(Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	pc, err := New(Options{Preview: true})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -66,6 +73,29 @@ func FuzzMarkdown(f *testing.F) {
 		html := b.String()
 		if valid {
 			checkSafeHTML(t, html)
+		}
+
+		// The author's preview: an unrevealed block fails there too; a
+		// revealed one renders by the preview converter only.
+		pdoc := pc.Parse(page(src), fakeResolver{"other.md": "../other/"})
+		blocks := len(pdoc.Blocks)
+		b.Reset()
+		if err := pc.Render(&b, pdoc); (blocks > 0) != (err != nil) {
+			t.Fatalf("preview render of %d unrevealed blocks: %v", blocks, err)
+		}
+		revealAll(pdoc)
+		b.Reset()
+		if err := pc.Render(&b, pdoc); err != nil {
+			t.Fatalf("preview render after revealing: %v", err)
+		}
+		if valid {
+			checkSafeHTML(t, b.String())
+		}
+		if blocks > 0 {
+			b.Reset()
+			if err := c.Render(&b, pdoc); !errors.Is(err, restricted.ErrPreview) {
+				t.Fatalf("the default converter rendered a preview: %v", err)
+			}
 		}
 
 		// Whatever comes before it, a restricted block's text stays in a
@@ -97,6 +127,32 @@ func FuzzMarkdown(f *testing.F) {
 			}
 			if strings.Contains(b.String(), "QX7") || strings.Contains(strings.ToLower(b.String()), "qx7") {
 				t.Fatalf("restricted text rendered after sealing, after:\n%q\n%s", src, b.String())
+			}
+
+			// In the preview, the text shows inside a banner only, and
+			// the table of contents and summary are the published ones.
+			pdoc := pc.Parse(page(src+tail), nil)
+			if Validate(pdoc) != nil {
+				t.Fatalf("the preview converter refuses what the default one accepts:\n%q", src+tail)
+			}
+			revealAll(pdoc)
+			for _, h := range pdoc.Headings(1, 6) {
+				if strings.Contains(h.Text+h.ID, "QX7") || strings.Contains(h.ID, "qx7") {
+					t.Fatalf("restricted heading listed in a preview: %+v", h)
+				}
+			}
+			if strings.Contains(pdoc.Summary(50), "QX7") {
+				t.Fatalf("restricted text in the summary of a preview after:\n%q", src)
+			}
+			b.Reset()
+			if err := pc.Render(&b, pdoc); err != nil {
+				t.Fatalf("preview render: %v", err)
+			}
+			if !strings.Contains(b.String(), "QX7") {
+				t.Fatalf("the preview does not show the passage, after:\n%q\n%s", src, b.String())
+			}
+			if out := strings.ToLower(outsidePreviews(b.String())); strings.Contains(out, "qx7") {
+				t.Fatalf("restricted text outside its banner in a preview, after:\n%q\n%s", src, b.String())
 			}
 		}
 	})

@@ -39,6 +39,13 @@ type Options struct {
 	// Code is always marked up with classes, never inline styles, so that
 	// pages work under a strict Content-Security-Policy.
 	HighlightStyle, HighlightStyleDark string
+	// Preview makes a converter for the author's preview: it renders
+	// restricted passages in clear, inside a banner naming their audience
+	// and label, once each block is replaced by a [restricted.Preview]
+	// (seal.Plan.Preview does it). Without it, the converter refuses to
+	// render a passage in clear, whether as a Block or a Preview. Never
+	// set it for a site that is published.
+	Preview bool
 }
 
 // Converter parses and renders markdown with the site's extensions: GitHub
@@ -48,6 +55,7 @@ type Options struct {
 type Converter struct {
 	md               goldmark.Markdown
 	style, darkStyle string
+	preview          bool
 }
 
 // New returns a Converter. It fails if the highlight style is unknown.
@@ -57,6 +65,10 @@ func New(opt Options) (*Converter, error) {
 		if _, ok := styles.Registry[strings.ToLower(s)]; !ok {
 			return nil, fmt.Errorf("unknown highlight style %q (see https://xyproto.github.io/splash/docs/)", s)
 		}
+	}
+	ext := restricted.Extension
+	if opt.Preview {
+		ext = restricted.PreviewExtension
 	}
 	md := goldmark.New(
 		goldmark.WithExtensions(
@@ -71,7 +83,7 @@ func New(opt Options) (*Converter, error) {
 				highlighting.WithStyle(style),
 				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
 			),
-			restricted.Extension,
+			ext,
 		),
 		goldmark.WithParserOptions(
 			parser.WithAutoHeadingID(),
@@ -82,8 +94,13 @@ func New(opt Options) (*Converter, error) {
 		),
 		goldmark.WithRendererOptions(html.WithXHTML()),
 	)
-	return &Converter{md: md, style: style, darkStyle: dark}, nil
+	return &Converter{md: md, style: style, darkStyle: dark, preview: opt.Preview}, nil
 }
+
+// Preview reports whether the converter renders restricted passages in
+// clear, for the author's preview ([Options.Preview]). A nil Converter
+// does not.
+func (c *Converter) Preview() bool { return c != nil && c.preview }
 
 // HighlightCSS returns the style sheet for highlighted code: the light
 // style, then the dark one inside a prefers-color-scheme media query.
@@ -175,7 +192,8 @@ func keepAttributes(root ast.Node) {
 }
 
 // Render writes the document as HTML. It fails if the document still holds
-// a restricted block: only sealed placeholders are rendered.
+// a restricted block: only sealed placeholders are rendered, and, by a
+// preview converter ([Options.Preview]), passages prepared for the preview.
 func (c *Converter) Render(w io.Writer, doc *Doc) error {
 	return c.md.Renderer().Render(w, doc.Source, doc.Root)
 }

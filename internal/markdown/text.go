@@ -25,8 +25,11 @@ func (d *Doc) Headings(minLevel, maxLevel int) []Heading {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
-		if _, ok := n.(*restricted.Block); ok {
-			return ast.WalkSkipChildren, nil // never list a restricted heading
+		switch n.(type) {
+		case *restricted.Block, *restricted.Preview:
+			// Never list a restricted heading: in the author's preview
+			// too, the table of contents is the published page's.
+			return ast.WalkSkipChildren, nil
 		}
 		h, ok := n.(*ast.Heading)
 		if !ok {

@@ -108,6 +108,37 @@ func (m *Memory) WriteFile(p string, data []byte) error {
 	return nil
 }
 
+// Carry publishes again the file at p of an earlier build held in from:
+// the same bytes, shared, not copied, and its ledger entry, not
+// recomputed, as from checked them when they were written (files in a
+// Memory are never changed).
+func (m *Memory) Carry(from *Memory, p string) error {
+	data, ok := from.Get(p)
+	if !ok {
+		return fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	from.ledger.mu.Lock()
+	e, ok := from.ledger.entries[p]
+	from.ledger.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%s: not in the earlier build's ledger", p)
+	}
+	m.ledger.mu.Lock()
+	if m.entries == nil {
+		m.entries = map[string]Entry{}
+	}
+	if _, dup := m.entries[p]; dup {
+		m.ledger.mu.Unlock()
+		return fmt.Errorf("two sources write %s", p)
+	}
+	m.entries[p] = e
+	m.ledger.mu.Unlock()
+	m.mu.Lock()
+	m.files[p] = data
+	m.mu.Unlock()
+	return nil
+}
+
 // ReadFile returns the file at p.
 func (m *Memory) ReadFile(p string) ([]byte, error) {
 	if b, ok := m.Get(p); ok {

@@ -146,6 +146,10 @@ type data struct {
 	// Unlock is the script that unlocks sealed passages, on pages that
 	// hold some (nil elsewhere).
 	Unlock *Script
+	// Preview is set on every page of the author's preview, whose
+	// restricted passages are in clear: the converter was made for it
+	// (markdown.Options.Preview).
+	Preview bool
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -211,7 +215,7 @@ func dateView(t time.Time) *DateView {
 }
 
 func (r *Renderer) data(kind, url string) *data {
-	d := &data{Site: r.view, Kind: kind, CSP: CSP, Root: rootFrom(url)}
+	d := &data{Site: r.view, Kind: kind, CSP: CSP, Root: rootFrom(url), Preview: r.conv.Preview()}
 	switch kind {
 	case "home", "section", "tag", "tags", "404":
 		d.Description = r.view.Description // the site's, unless the page has its own
@@ -375,7 +379,7 @@ func (dg *digester) list(j listPage) [sha256.Size]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", j.kind, j.out)
 	h.Write(dg.site[:]) // d.Site
-	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q %v\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content), scriptKey(d.Unlock))
+	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q %v %t\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content), scriptKey(d.Unlock), d.Preview)
 	if d.Page != nil {
 		b, _ := json.Marshal(d.Page)
 		h.Write(b)

@@ -189,7 +189,7 @@ func TestDescriptionFallsBackToSite(t *testing.T) {
 // field to data needs a line in digester.list, or list pages built from
 // other data would be taken for unchanged.
 func TestListDigestCoversData(t *testing.T) {
-	covered := []string{"Site", "Kind", "Title", "Description", "Permalink", "Root", "CSP", "Section", "Heading", "Page", "Pages", "Pager", "Tags", "Content", "Unlock"}
+	covered := []string{"Site", "Kind", "Title", "Description", "Permalink", "Root", "CSP", "Section", "Heading", "Page", "Pages", "Pager", "Tags", "Content", "Unlock", "Preview"}
 	typ := reflect.TypeOf(data{})
 	if typ.NumField() != len(covered) {
 		t.Fatalf("data has %d fields, the digest covers %d: update digester.list and this list", typ.NumField(), len(covered))
@@ -217,6 +217,7 @@ func TestListDigestCoversData(t *testing.T) {
 		"Page": func(d *data) { d.Page = &PageView{Title: "x"} }, "Pages": func(d *data) { d.Pages = nil },
 		"Pager": func(d *data) { d.Pager.Number = 2 }, "Tags": func(d *data) { d.Tags = []*TagView{{Name: "x"}} },
 		"Content": func(d *data) { d.Content = "x" },
+		"Unlock":  func(d *data) { d.Unlock = &Script{Src: "js/unlock.js"} }, "Preview": func(d *data) { d.Preview = true },
 	} {
 		d := base()
 		edit(d)

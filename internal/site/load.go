@@ -11,6 +11,7 @@ package site
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/conclave-dev/conclave/internal/diag"
@@ -48,6 +50,9 @@ type Page struct {
 	Front    Front
 	Body     []byte // markdown after the front matter
 	BodyLine int    // line of the file on which Body starts
+	// Digest is the SHA-256 digest of the file as read: front matter and
+	// body, before any normalisation.
+	Digest [sha256.Size]byte
 }
 
 // File is a non-markdown file under content/ (an image, a PDF), published
@@ -85,6 +90,109 @@ type Options struct {
 	// link into it is refused, so that a build never republishes an
 	// earlier one.
 	Out string
+	// Pages, if set, remembers the pages read, so that loading the site
+	// again parses only the files that changed (the preview server).
+	Pages *PageCache
+}
+
+// PageCache remembers pages as read, by path and file content: a file
+// read again with the same bytes gives the same page without being
+// checked and parsed again. It is safe for concurrent use; pages of files
+// that are gone are forgotten at the end of each Load.
+type PageCache struct {
+	mu    sync.Mutex
+	pages map[string]cachedPage
+}
+
+type cachedPage struct {
+	raw     []byte
+	page    Page
+	warns   []*diag.Warning
+	trusted bool // unchanged since the last Load, as far as Invalidate knows
+}
+
+// Invalidate says which files may have changed since the last Load: the
+// pages at paths, and under folders at paths, are read again by the next
+// one; the others are taken as they are, without reading their files. A
+// nil paths makes every file be read again (and compared).
+func (c *PageCache) Invalidate(paths []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for rel, cp := range c.pages {
+		stale := paths == nil
+		for _, p := range paths {
+			if rel == p || strings.HasPrefix(rel, p+"/") {
+				stale = true
+				break
+			}
+		}
+		if stale && cp.trusted {
+			cp.trusted = false
+			c.pages[rel] = cp
+		}
+	}
+}
+
+// trusted returns the page at rel if it is known unchanged.
+func (c *PageCache) trusted(rel string) (*Page, []*diag.Warning, bool) {
+	if c == nil {
+		return nil, nil, false
+	}
+	c.mu.Lock()
+	cp, ok := c.pages[rel]
+	c.mu.Unlock()
+	if !ok || !cp.trusted {
+		return nil, nil, false
+	}
+	p := cp.page
+	return &p, cp.warns, true
+}
+
+// read returns the page for the file rel with contents data, from the
+// cache or by parse.
+func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.Warning, error)) (*Page, []*diag.Warning, error) {
+	if c == nil {
+		return parse()
+	}
+	c.mu.Lock()
+	cp, ok := c.pages[rel]
+	c.mu.Unlock()
+	if ok && bytes.Equal(cp.raw, data) {
+		c.mu.Lock()
+		cp.trusted = true
+		c.pages[rel] = cp
+		c.mu.Unlock()
+		p := cp.page // a copy: later stages may set fields of their own
+		return &p, cp.warns, nil
+	}
+	p, warns, err := parse()
+	c.mu.Lock()
+	if c.pages == nil {
+		c.pages = map[string]cachedPage{}
+	}
+	if err == nil {
+		c.pages[rel] = cachedPage{raw: data, page: *p, warns: warns, trusted: true}
+	} else {
+		delete(c.pages, rel)
+	}
+	c.mu.Unlock()
+	return p, warns, err
+}
+
+// keep forgets every page but those at paths.
+func (c *PageCache) keep(paths []string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	live := make(map[string]cachedPage, len(paths))
+	for _, p := range paths {
+		if cp, ok := c.pages[p]; ok {
+			live[p] = cp
+		}
+	}
+	c.pages = live
 }
 
 // ContentDir is the folder of briefings under the site root.
@@ -136,8 +244,9 @@ func Load(root string, opt Options) (*Site, error) {
 	pageWarns := make([][]*diag.Warning, len(mdPaths))
 	pageErrs := make([]error, len(mdPaths))
 	par.Do(len(mdPaths), par.IO(), func(i int) {
-		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i])
+		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i], opt.Pages)
 	})
+	opt.Pages.keep(mdPaths)
 	// A draft _index.md or index.md makes its whole folder a draft: every
 	// page and file below it stays out unless drafts are asked for.
 	draftDirs := map[string]string{} // folder → the draft index page
@@ -198,11 +307,20 @@ func draftFolder(draftDirs map[string]string, p string) string {
 	return ""
 }
 
-func readPage(root, rel string) (*Page, []*diag.Warning, error) {
+func readPage(root, rel string, cache *PageCache) (*Page, []*diag.Warning, error) {
+	if p, warns, ok := cache.trusted(rel); ok {
+		return p, warns, nil
+	}
 	data, err := os.ReadFile(joinPath(root, rel))
 	if err != nil {
 		return nil, nil, err
 	}
+	return cache.read(rel, data, func() (*Page, []*diag.Warning, error) { return parsePage(rel, data) })
+}
+
+// parsePage checks and parses the file rel, whose contents are data.
+func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
+	digest := sha256.Sum256(data)
 	if err := checkText(rel, data); err != nil {
 		return nil, nil, err
 	}
@@ -217,7 +335,7 @@ func readPage(root, rel string) (*Page, []*diag.Warning, error) {
 	if err != nil {
 		return nil, warns, err
 	}
-	p := &Page{Path: rel, Front: front, Body: body, BodyLine: bodyLine}
+	p := &Page{Path: rel, Front: front, Body: body, BodyLine: bodyLine, Digest: digest}
 	inner := strings.TrimPrefix(rel, ContentDir+"/")
 	dir, base := path.Split(inner)
 	dir = strings.TrimSuffix(dir, "/")

@@ -42,6 +42,9 @@ var KindBlock = ast.NewNodeKind("RestrictedBlock")
 // KindSealed is the node kind of a [Sealed] placeholder.
 var KindSealed = ast.NewNodeKind("SealedPassage")
 
+// KindPreview is the node kind of a [Preview].
+var KindPreview = ast.NewNodeKind("PreviewPassage")
+
 // Block is a restricted passage as written. Its children are the passage's
 // markdown.
 type Block struct {
@@ -117,6 +120,57 @@ func Replace(b *Block, s *Sealed) {
 		panic("restricted: Replace of a block outside a tree")
 	}
 	parent.ReplaceChild(parent, b, s)
+}
+
+// Preview is a restricted passage shown in clear in the author's preview
+// (conclave serve), in place of a [Block] whose audience and label were
+// checked: its children are the block's markdown. Only a renderer made
+// with [WithPreview] renders it; any other refuses it ([ErrPreview]), so
+// that a tree prepared for the preview can never be published.
+type Preview struct {
+	ast.BaseBlock
+
+	// TLP is the passage's label (its own, inherited or the page's), or
+	// tlp.None.
+	TLP tlp.Label
+	// Names are the recipient and group names of the passage as written
+	// (to=, or the page's audience:), or its label's default audience.
+	Names []string
+	// Members are the recipients the names expand to, sorted.
+	Members []string
+	// Whole is set when the passage is a whole page's body; Title is then
+	// the title the page is published under.
+	Whole bool
+	Title string
+}
+
+// Kind implements ast.Node.
+func (p *Preview) Kind() ast.NodeKind { return KindPreview }
+
+// Dump implements ast.Node.
+func (p *Preview) Dump(source []byte, level int) {
+	ast.DumpHelper(p, source, level, map[string]string{
+		"Names":   strings.Join(p.Names, ","),
+		"Members": strings.Join(p.Members, ","),
+		"TLP":     p.TLP.String(),
+	}, nil)
+}
+
+// Reveal puts p in b's place in the tree and moves b's children into p:
+// the passage stays in the tree, in clear, for the author's preview.
+// Blocks nested in b move with the rest, and may be revealed before or
+// after b.
+func Reveal(b *Block, p *Preview) {
+	parent := b.Parent()
+	if parent == nil {
+		panic("restricted: Reveal of a block outside a tree")
+	}
+	for c := b.FirstChild(); c != nil; {
+		next := c.NextSibling()
+		p.AppendChild(p, c)
+		c = next
+	}
+	parent.ReplaceChild(parent, b, p)
 }
 
 // Problem is a mistake in a restricted block's syntax, at a byte offset of

@@ -3,6 +3,8 @@ package restricted
 import (
 	"errors"
 	"html"
+	"slices"
+	"strings"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
@@ -16,6 +18,10 @@ import (
 // ErrUnsealed is returned when a [Block] reaches the renderer: every block
 // must be sealed first.
 var ErrUnsealed = errors.New("restricted block reached the renderer unsealed (refused: it would be published in clear)")
+
+// ErrPreview is returned when a [Preview] reaches a renderer made without
+// [WithPreview]: a passage prepared for the author's preview is in clear.
+var ErrPreview = errors.New("restricted passage prepared for the author's preview reached a publishing renderer (refused: it would be published in clear)")
 
 // Placeholder markup. A [Sealed] node renders as
 //
@@ -43,16 +49,43 @@ func Boilerplate() []string {
 	return []string{"Sealed passage for", "Sealed briefing for", helpText("passage"), helpText("briefing")}
 }
 
-type htmlRenderer struct{}
+type htmlRenderer struct {
+	preview bool
+}
+
+// A RendererOption configures [NewRenderer].
+type RendererOption func(*htmlRenderer)
+
+// WithPreview makes a renderer for the author's preview: it renders
+// [Preview] passages in clear, inside a banner naming their audience and
+// label. Never use it for a site that is published.
+func WithPreview() RendererOption {
+	return func(r *htmlRenderer) { r.preview = true }
+}
 
 // NewRenderer returns the renderer of restricted blocks and placeholders.
-func NewRenderer() renderer.NodeRenderer { return htmlRenderer{} }
+// It refuses a [Block] ([ErrUnsealed]) whatever its options, and a
+// [Preview] ([ErrPreview]) unless made [WithPreview].
+func NewRenderer(opts ...RendererOption) renderer.NodeRenderer {
+	var r htmlRenderer
+	for _, o := range opts {
+		o(&r)
+	}
+	return r
+}
 
-func (htmlRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+func (r htmlRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(KindBlock, func(util.BufWriter, []byte, ast.Node, bool) (ast.WalkStatus, error) {
 		return ast.WalkStop, ErrUnsealed
 	})
 	reg.Register(KindSealed, renderSealed)
+	if r.preview {
+		reg.Register(KindPreview, renderPreview)
+	} else {
+		reg.Register(KindPreview, func(util.BufWriter, []byte, ast.Node, bool) (ast.WalkStatus, error) {
+			return ast.WalkStop, ErrPreview
+		})
+	}
 }
 
 func renderSealed(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -86,12 +119,82 @@ func renderSealed(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.Wa
 	return ast.WalkSkipChildren, nil
 }
 
-type extension struct{}
+// Preview markup. A [Preview] renders as
+//
+//	<section class="preview-restricted tlp-amber" data-tlp="amber" aria-label="Restricted passage (preview)">
+//	<p class="preview-banner"><span class="tlp-label">TLP:AMBER</span> Restricted — for board (alice, bob, carol). Published sealed; this plaintext is shown only in the preview.</p>
+//	…the passage…
+//	</section>
+//
+// and a page restricted as a whole gets the class preview-page and a
+// banner that says what the published site shows instead.
+const PreviewStart = `<section class="preview-restricted`
+
+func renderPreview(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		w.WriteString("</section>\n")
+		return ast.WalkContinue, nil
+	}
+	p := n.(*Preview)
+	class := "preview-restricted"
+	if p.Whole {
+		class += " preview-page"
+	}
+	if p.TLP != tlp.None {
+		class += " tlp-" + p.TLP.Class()
+	}
+	w.WriteString(`<section class="` + class + `"`)
+	if p.TLP != tlp.None {
+		w.WriteString(` data-tlp="` + p.TLP.String() + `"`)
+	}
+	what := "passage"
+	if p.Whole {
+		what = "briefing"
+	}
+	w.WriteString(` aria-label="Restricted ` + what + ` (preview)">` + "\n")
+	w.WriteString(`<p class="preview-banner">`)
+	if p.TLP != tlp.None {
+		w.WriteString(`<span class="tlp-label">` + p.TLP.Display() + `</span> `)
+	}
+	w.WriteString(html.EscapeString(previewBanner(p)) + "</p>\n")
+	return ast.WalkContinue, nil
+}
+
+// previewBanner is the text of a preview's banner, after its label.
+func previewBanner(p *Preview) string {
+	audience := strings.Join(p.Names, ", ")
+	names := slices.Clone(p.Names)
+	slices.Sort(names)
+	if !slices.Equal(slices.Compact(names), p.Members) {
+		audience += " (" + strings.Join(p.Members, ", ") + ")"
+	}
+	if p.Whole {
+		title := "without a title"
+		if p.Title != "" {
+			title = "titled “" + p.Title + "”"
+		}
+		return "Restricted page — for " + audience + ". It will be published sealed, " + title + ", without summary or tags: its title and text are shown only in the preview."
+	}
+	return "Restricted — for " + audience + ". Published sealed; this plaintext is shown only in the preview."
+}
+
+type extension struct {
+	preview bool
+}
 
 // Extension adds restricted blocks to a goldmark instance.
 var Extension goldmark.Extender = extension{}
 
-func (extension) Extend(m goldmark.Markdown) {
+// PreviewExtension adds restricted blocks to a goldmark instance whose
+// renderer shows [Preview] passages in clear ([WithPreview]): for the
+// author's preview only, never for a published site.
+var PreviewExtension goldmark.Extender = extension{preview: true}
+
+func (e extension) Extend(m goldmark.Markdown) {
+	var opts []RendererOption
+	if e.preview {
+		opts = append(opts, WithPreview())
+	}
 	m.Parser().AddOptions(parser.WithBlockParsers(util.Prioritized(NewParser(), 50)))
-	m.Renderer().AddOptions(renderer.WithNodeRenderers(util.Prioritized(NewRenderer(), 50)))
+	m.Renderer().AddOptions(renderer.WithNodeRenderers(util.Prioritized(NewRenderer(opts...), 50)))
 }

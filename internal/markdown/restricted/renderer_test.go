@@ -6,7 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/util"
 
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
@@ -108,4 +112,168 @@ func TestString(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, tc.want)
 		}
 	}
+}
+
+// newPreviewMarkdown is goldmark with this extension for the author's
+// preview.
+func newPreviewMarkdown() goldmark.Markdown {
+	return goldmark.New(goldmark.WithExtensions(PreviewExtension))
+}
+
+// In the author's preview, a passage renders in clear inside a banner
+// that names its audience, the recipients it expands to and its label.
+func TestRenderPreview(t *testing.T) {
+	const passage = "<p>Secret text.</p>\n"
+	for _, tc := range []struct {
+		name string
+		p    Preview
+		want string
+	}{
+		{"label and group", Preview{TLP: tlp.Amber, Names: []string{"board"}, Members: []string{"alice", "bob", "carol"}},
+			`<section class="preview-restricted tlp-amber" data-tlp="amber" aria-label="Restricted passage (preview)">` + "\n" +
+				`<p class="preview-banner"><span class="tlp-label">TLP:AMBER</span> Restricted — for board (alice, bob, carol). Published sealed; this plaintext is shown only in the preview.</p>` + "\n" +
+				passage + "</section>\n"},
+		{"group and individual, amber+strict", Preview{TLP: tlp.AmberStrict, Names: []string{"board", "cisco-psirt"}, Members: []string{"alice", "bob", "cisco-psirt"}},
+			`<section class="preview-restricted tlp-amber-strict" data-tlp="amber+strict" aria-label="Restricted passage (preview)">` + "\n" +
+				`<p class="preview-banner"><span class="tlp-label">TLP:AMBER+STRICT</span> Restricted — for board, cisco-psirt (alice, bob, cisco-psirt). Published sealed; this plaintext is shown only in the preview.</p>` + "\n" +
+				passage + "</section>\n"},
+		{"individuals only: no expansion to show", Preview{TLP: tlp.Red, Names: []string{"bob", "alice", "bob"}, Members: []string{"alice", "bob"}},
+			`<section class="preview-restricted tlp-red" data-tlp="red" aria-label="Restricted passage (preview)">` + "\n" +
+				`<p class="preview-banner"><span class="tlp-label">TLP:RED</span> Restricted — for bob, alice, bob. Published sealed; this plaintext is shown only in the preview.</p>` + "\n" +
+				passage + "</section>\n"},
+		{"no label", Preview{Names: []string{"alice"}, Members: []string{"alice"}},
+			`<section class="preview-restricted" aria-label="Restricted passage (preview)">` + "\n" +
+				`<p class="preview-banner">Restricted — for alice. Published sealed; this plaintext is shown only in the preview.</p>` + "\n" +
+				passage + "</section>\n"},
+		{"whole page", Preview{TLP: tlp.AmberStrict, Names: []string{"board"}, Members: []string{"chair", "secretary"}, Whole: true, Title: "Restricted briefing"},
+			`<section class="preview-restricted preview-page tlp-amber-strict" data-tlp="amber+strict" aria-label="Restricted briefing (preview)">` + "\n" +
+				`<p class="preview-banner"><span class="tlp-label">TLP:AMBER+STRICT</span> Restricted page — for board (chair, secretary). It will be published sealed, titled “Restricted briefing”, without summary or tags: its title and text are shown only in the preview.</p>` + "\n" +
+				passage + "</section>\n"},
+		{"names escaped", Preview{TLP: tlp.Green, Names: []string{`<b>"r&d"</b>`}, Members: []string{"x"}},
+			`<section class="preview-restricted tlp-green" data-tlp="green" aria-label="Restricted passage (preview)">` + "\n" +
+				`<p class="preview-banner"><span class="tlp-label">TLP:GREEN</span> Restricted — for &lt;b&gt;&#34;r&amp;d&#34;&lt;/b&gt; (x). Published sealed; this plaintext is shown only in the preview.</p>` + "\n" +
+				passage + "</section>\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			md := newPreviewMarkdown()
+			src := []byte("::: restricted to=x\nSecret text.\n:::\n")
+			root, blocks, problems := parseBlocks(md, src)
+			if len(blocks) != 1 || len(problems) != 0 {
+				t.Fatalf("%d blocks, problems %v", len(blocks), problems)
+			}
+			p := tc.p
+			Reveal(blocks[0], &p)
+			var b bytes.Buffer
+			if err := md.Renderer().Render(&b, src, root); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", b.String(), tc.want)
+			}
+			if !strings.HasPrefix(b.String(), PreviewStart) {
+				t.Errorf("preview does not start with %q", PreviewStart)
+			}
+		})
+	}
+}
+
+// Nested passages nest in the preview, revealed in either order; a
+// block left unrevealed still fails, even in the preview; and a renderer
+// made without the preview option refuses a revealed passage.
+func TestRenderPreviewNestedAndFailClosed(t *testing.T) {
+	src := []byte("Public.\n\n::: restricted to=board\nOuter text.\n\n::: restricted to=alice\nInner text.\n:::\n\nOuter again.\n:::\n")
+	for _, order := range []string{"outer first", "inner first"} {
+		t.Run(order, func(t *testing.T) {
+			md := newPreviewMarkdown()
+			root, blocks, _ := parseBlocks(md, src)
+			if len(blocks) != 2 {
+				t.Fatalf("%d blocks", len(blocks))
+			}
+			outer := &Preview{TLP: tlp.Amber, Names: []string{"board"}, Members: []string{"alice", "bob"}}
+			inner := &Preview{TLP: tlp.Red, Names: []string{"alice"}, Members: []string{"alice"}}
+			var b bytes.Buffer
+			if order == "outer first" {
+				Reveal(blocks[0], outer)
+				// The inner block is in the tree, unrevealed: refused.
+				if err := md.Renderer().Render(&b, src, root); !errors.Is(err, ErrUnsealed) {
+					t.Fatalf("preview render of an unrevealed block: %v", err)
+				}
+				if strings.Contains(b.String(), "Inner text") {
+					t.Errorf("unrevealed text written before the error: %q", b.String())
+				}
+				Reveal(blocks[1], inner)
+			} else {
+				Reveal(blocks[1], inner)
+				Reveal(blocks[0], outer)
+			}
+			b.Reset()
+			if err := md.Renderer().Render(&b, src, root); err != nil {
+				t.Fatal(err)
+			}
+			got := b.String()
+			want := "<p>Public.</p>\n" +
+				`<section class="preview-restricted tlp-amber" data-tlp="amber" aria-label="Restricted passage (preview)">` + "\n" +
+				`<p class="preview-banner"><span class="tlp-label">TLP:AMBER</span> Restricted — for board (alice, bob). Published sealed; this plaintext is shown only in the preview.</p>` + "\n" +
+				"<p>Outer text.</p>\n" +
+				`<section class="preview-restricted tlp-red" data-tlp="red" aria-label="Restricted passage (preview)">` + "\n" +
+				`<p class="preview-banner"><span class="tlp-label">TLP:RED</span> Restricted — for alice. Published sealed; this plaintext is shown only in the preview.</p>` + "\n" +
+				"<p>Inner text.</p>\n</section>\n<p>Outer again.</p>\n</section>\n"
+			if got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+
+			// The same tree, by a publishing renderer: refused, and
+			// nothing of the passage written.
+			b.Reset()
+			if err := newMarkdown().Renderer().Render(&b, src, root); !errors.Is(err, ErrPreview) {
+				t.Fatalf("publishing render of a preview: %v", err)
+			}
+			if strings.Contains(b.String(), "text") {
+				t.Errorf("preview text written by a publishing renderer: %q", b.String())
+			}
+		})
+	}
+}
+
+// Without the preview option, an unsealed block still fails, and
+// NewRenderer with no option is the publishing renderer.
+func TestRenderWithoutPreviewOption(t *testing.T) {
+	src := []byte("::: restricted to=a\nSecret.\n:::\n")
+	for name, md := range map[string]goldmark.Markdown{
+		"Extension":     newMarkdown(),
+		"NewRenderer()": goldmark.New(goldmark.WithExtensions(extensionWith{NewRenderer()})),
+	} {
+		t.Run(name, func(t *testing.T) {
+			root, blocks, _ := parseBlocks(md, src)
+			var b bytes.Buffer
+			if err := md.Renderer().Render(&b, src, root); !errors.Is(err, ErrUnsealed) {
+				t.Fatalf("render of an unsealed block: %v", err)
+			}
+			Reveal(blocks[0], &Preview{Names: []string{"a"}, Members: []string{"a"}})
+			b.Reset()
+			if err := md.Renderer().Render(&b, src, root); !errors.Is(err, ErrPreview) {
+				t.Fatalf("render of a preview without the option: %v", err)
+			}
+			if strings.Contains(b.String(), "Secret") {
+				t.Errorf("restricted text written: %q", b.String())
+			}
+		})
+	}
+}
+
+// extensionWith adds the block parser and the given renderer.
+type extensionWith struct{ r renderer.NodeRenderer }
+
+func (e extensionWith) Extend(m goldmark.Markdown) {
+	m.Parser().AddOptions(parser.WithBlockParsers(util.Prioritized(NewParser(), 50)))
+	m.Renderer().AddOptions(renderer.WithNodeRenderers(util.Prioritized(e.r, 50)))
+}
+
+func TestRevealOutsideTree(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Errorf("Reveal of a block without a parent did not panic")
+		}
+	}()
+	Reveal(&Block{}, &Preview{})
 }

@@ -1,0 +1,77 @@
+package build
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"time"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/output"
+	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// Session builds a site into memory again and again, for a preview server
+// that rebuilds after every save. Each build reads the site afresh and
+// renders only the pages whose source changed since the last good build
+// (and the lists whose content changed): the others, and their lists, are
+// taken from the last good build's output in memory by the same records
+// and digests that let a build to disk reuse its previous output. A
+// change to the configuration, the theme, keys/ or the program makes
+// every record stale, so everything is rendered again.
+//
+// A failed build leaves the last good build in place. A Session is not
+// safe for concurrent use.
+type Session struct {
+	opt     Options
+	files   *output.Memory // the last good build
+	records *pagesData     // its records
+	pages   site.PageCache // the pages as read, parsed again only when their file changes
+}
+
+// NewSession returns a session for the site opt names; with
+// [Options.Preview], every build is the author's preview. Nothing is built
+// before the first [Session.Build].
+func NewSession(opt Options) *Session { return &Session{opt: opt} }
+
+// Build builds the site into memory, reusing what still applies from the
+// last good build, and returns the new build. On failure the last good
+// build stays the session's.
+//
+// changed names the files and folders (slash paths from the site root)
+// that may have changed since the last build, as a watcher reports them:
+// the other pages are not read again. nil means anything may have
+// changed (the first build, or a watcher that lost events): then every
+// page is read, and parsed again if its file changed.
+func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
+	start := time.Now()
+	s.pages.Invalidate(changed)
+	src := cmp.Or(s.opt.Source, ".")
+	st, err := site.Load(src, site.Options{Drafts: s.opt.Drafts, Pages: &s.pages})
+	if err != nil {
+		return nil, nil, err
+	}
+	var cache *seal.Cache
+	var warn *diag.Warning
+	if !s.opt.Preview { // a preview neither reads nor writes the seal cache
+		if cache, warn, err = openCache(src, s.opt.CacheKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	mem := output.NewMemory()
+	inc := &incremental{prev: s.records, trusted: true} // prev: nil before the first good build
+	if last := s.files; last != nil {
+		inc.previous = last.ReadFile
+		inc.reuse = func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }
+	}
+	rep, err := runMode(st, mem, cache, inc, s.opt.Getenv, s.opt.Preview)
+	if rep != nil && warn != nil {
+		rep.Warnings = append(rep.Warnings, warn)
+	}
+	if err != nil {
+		return rep, nil, err
+	}
+	s.files, s.records = mem, inc.next
+	rep.Duration = time.Since(start)
+	return rep, mem, nil
+}
