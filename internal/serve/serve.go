@@ -37,6 +37,17 @@ func ListenOptions(bind string) Options {
 	return Options{Hosts: []string{bind}}
 }
 
+// Loopback reports whether bind, a --bind value, is a loopback address
+// or localhost: only then may a server show the author's preview, which
+// holds restricted passages in clear.
+func Loopback(bind string) bool {
+	if strings.EqualFold(bind, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(bind, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
 // allows reports whether a request's Host header, port and all, names a
 // host the handler answers.
 func (o Options) allows(hostport string) bool {
