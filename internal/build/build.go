@@ -164,7 +164,12 @@ type incremental struct {
 	// records were made (a build held in memory): its files are not hashed
 	// again before they are reused.
 	trusted bool
-	next    *pagesData // this build's records, set by run
+	// views are the digests of the previous build's views, when its
+	// records are this build's prev in memory (the same *PageView values):
+	// see render.ViewSums.
+	views     render.ViewSums
+	next      *pagesData      // this build's records, set by run
+	nextViews render.ViewSums // this build's view digests, set by run
 }
 
 // run renders the loaded site s into w and writes its manifest. With inc,
@@ -263,8 +268,11 @@ func runMode(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental,
 		sealed  []*markdown.Doc     // pages with restricted blocks, rendered once sealed
 		reused  []seal.Record       // blocks of pages published again from their records
 		secrets []leakcheck.Secret
-		public  = publicText(s, theme) // what the site publishes on purpose
+		public  [][]byte // what the site publishes on purpose, for the scan
 	)
+	if scanning {
+		public = publicText(s, theme)
+	}
 	// keep takes in what a page gives the rest of the build, whether it
 	// was rendered now or published again from its record.
 	keep := func(p *site.Page, rec *pageRecord) {
@@ -276,9 +284,11 @@ func runMode(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental,
 		} else {
 			intros[p.Section] = rec.Intro
 		}
-		public = append(public, markdown.Cut(p.Body, rec.Cuts))
-		for _, t := range rec.Public {
-			public = append(public, []byte(t))
+		if scanning {
+			public = append(public, markdown.Cut(p.Body, rec.Cuts))
+			for _, t := range rec.Public {
+				public = append(public, []byte(t))
+			}
 		}
 		for _, l := range rec.Links {
 			if f, ok := s.FileTarget(p, l.Dest); ok {
@@ -458,18 +468,26 @@ func runMode(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental,
 			return reuseFile(out, html, rec.Sum) == nil
 		}
 	}
-	lists, err := r.Lists(views, intros, emit, reuseList)
+	var knownViews render.ViewSums
+	if inc != nil {
+		knownViews = inc.views
+	}
+	lists, err := r.Lists(views, intros, emit, reuseList, knownViews)
 	if err != nil {
 		return rep, err
 	}
+	if inc != nil {
+		inc.nextViews = lists.Views
+	}
 	rep.Tags, rep.Lists, rep.Reused = lists.Tags, lists.Pages, rep.Reused+lists.Reused
+	var feedWarns []*diag.Warning
 	stages := []struct {
 		name string
 		run  func() error
 	}{
 		{"feed", func() error {
-			warns, err := r.Feed(views, emit)
-			rep.Warnings = append(rep.Warnings, warns...)
+			var err error
+			feedWarns, err = r.Feed(views, emit)
 			return err
 		}},
 		{"sitemap", func() error { return r.Sitemap(views, emit) }},
@@ -483,15 +501,20 @@ func runMode(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental,
 		}},
 		{"content files", func() error { return copyFiles(s, draftOnly, emit) }},
 	}
-	for _, st := range stages {
-		if err := st.run(); err != nil {
+	// The stages write files of their own: run them side by side, and
+	// report the first failure in their order.
+	stageErrs := make([]error, len(stages))
+	par.Do(len(stages), par.IO(), func(i int) { stageErrs[i] = stages[i].run() })
+	for i, err := range stageErrs {
+		if err != nil {
 			var de *diag.Error
 			if errors.As(err, &de) {
 				return rep, err
 			}
-			return rep, fmt.Errorf("%s: %w", st.name, err)
+			return rep, fmt.Errorf("%s: %w", stages[i].name, err)
 		}
 	}
+	rep.Warnings = append(rep.Warnings, feedWarns...)
 
 	// The safety net: no restricted text, recipient name, public key or
 	// guest's passphrase in any byte written. A preview holds restricted
@@ -516,13 +539,13 @@ func runMode(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental,
 	if err := w.WriteFile(manifest.Name, sums); err != nil {
 		return rep, fmt.Errorf("manifest: %w", err)
 	}
-	for _, e := range w.Entries() {
-		rep.Files++
+	rep.Files, rep.Bytes = len(entries)+1, int64(len(sums))
+	for _, e := range entries {
 		rep.Bytes += e.Size
 	}
 	if inc != nil {
-		sums := map[string][sha256.Size]byte{}
-		for _, e := range w.Entries() {
+		sums := make(map[string][sha256.Size]byte, len(entries))
+		for _, e := range entries {
 			sums[e.Path] = e.Sum
 		}
 		for _, rec := range next.Pages {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/cache"
@@ -135,13 +136,11 @@ func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry, previ
 	if preview {
 		h.Write([]byte("author preview\x00"))
 	}
-	exe, err := os.Executable()
-	if err == nil {
-		err = hashFile(h, exe)
-	}
+	prog, err := programDigest()
 	if err != nil {
-		return [sha256.Size]byte{}, fmt.Errorf("page cache: reading this program: %w", err)
+		return [sha256.Size]byte{}, err
 	}
+	h.Write(prog[:])
 	if err := hashFile(h, filepath.Join(s.Root, site.ConfigFile)); err != nil {
 		return [sha256.Size]byte{}, err
 	}
@@ -174,6 +173,25 @@ func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry, previ
 	h.Sum(sum[:0])
 	return sum, nil
 }
+
+// programDigest is the digest of this program's executable, read once
+// per process (a preview server builds again after every save): the code
+// running cannot change while the process lives, whatever later happens
+// to its file.
+var programDigest = sync.OnceValues(func() ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
+	exe, err := os.Executable()
+	if err == nil {
+		h := sha256.New()
+		if err = hashFile(h, exe); err == nil {
+			h.Sum(sum[:0])
+		}
+	}
+	if err != nil {
+		return sum, fmt.Errorf("page cache: reading this program: %w", err)
+	}
+	return sum, nil
+})
 
 func hashFile(h io.Writer, name string) error {
 	f, err := os.Open(name)

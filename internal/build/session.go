@@ -7,6 +7,7 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/output"
+	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -24,9 +25,10 @@ import (
 // safe for concurrent use.
 type Session struct {
 	opt     Options
-	files   *output.Memory // the last good build
-	records *pagesData     // its records
-	pages   site.PageCache // the pages as read, parsed again only when their file changes
+	files   *output.Memory  // the last good build
+	records *pagesData      // its records
+	views   render.ViewSums // the digests of its records' views
+	pages   site.PageCache  // the pages as read, parsed again only when their file changes
 }
 
 // NewSession returns a session for the site opt names; with
@@ -58,8 +60,13 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 			return nil, nil, err
 		}
 	}
-	mem := output.NewMemory()
-	inc := &incremental{prev: s.records, trusted: true} // prev: nil before the first good build
+	var mem *output.Memory
+	if s.files != nil {
+		mem = output.NewMemorySize(s.files.Len())
+	} else {
+		mem = output.NewMemory()
+	}
+	inc := &incremental{prev: s.records, views: s.views, trusted: true} // prev: nil before the first good build
 	if last := s.files; last != nil {
 		inc.previous = last.ReadFile
 		inc.reuse = func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }
@@ -71,7 +78,7 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 	if err != nil {
 		return rep, nil, err
 	}
-	s.files, s.records = mem, inc.next
+	s.files, s.records, s.views = mem, inc.next, inc.nextViews
 	rep.Duration = time.Since(start)
 	return rep, mem, nil
 }

@@ -16,7 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/conclave-dev/conclave/internal/diag"
@@ -67,19 +67,18 @@ func Build(entries []Entry) ([]byte, error) {
 		}
 		sorted = append(sorted, e)
 	}
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
-	var b bytes.Buffer
-	b.Grow(len(sorted) * 100)
+	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
+	b := make([]byte, 0, len(sorted)*100)
 	for i, e := range sorted {
 		if i > 0 && sorted[i-1].Path == e.Path {
 			return nil, fmt.Errorf("%s listed twice", e.Path)
 		}
-		b.WriteString(hex.EncodeToString(e.Sum[:]))
-		b.WriteString("  ")
-		b.WriteString(e.Path)
-		b.WriteByte('\n')
+		b = hex.AppendEncode(b, e.Sum[:])
+		b = append(b, "  "...)
+		b = append(b, e.Path...)
+		b = append(b, '\n')
 	}
-	return b.Bytes(), nil
+	return b, nil
 }
 
 // Parse reads a manifest strictly: every line must be in the format Build

@@ -12,7 +12,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
@@ -83,7 +84,7 @@ func (l *ledger) Entries() []Entry {
 		out = append(out, e)
 	}
 	l.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
 
@@ -95,7 +96,20 @@ type Memory struct {
 }
 
 // NewMemory returns an empty in-memory output.
-func NewMemory() *Memory { return &Memory{files: map[string][]byte{}} }
+func NewMemory() *Memory { return NewMemorySize(0) }
+
+// NewMemorySize returns an empty in-memory output with room for n files,
+// such as the number of files of the build it follows.
+func NewMemorySize(n int) *Memory {
+	return &Memory{ledger: ledger{entries: make(map[string]Entry, n)}, files: make(map[string][]byte, n)}
+}
+
+// Len is the number of files written.
+func (m *Memory) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.files)
+}
 
 // WriteFile stores a copy of data.
 func (m *Memory) WriteFile(p string, data []byte) error {

@@ -281,13 +281,22 @@ type ListsResult struct {
 	Tags, Pages int
 	Reused      int                          // pages published by Reuse
 	Digests     map[string][sha256.Size]byte // of every list page, by output path
+	Views       ViewSums                     // of every view listed; nil without reuse
 }
+
+// ViewSums are the digests of page views that list pages' digests are
+// made of, by view. A caller that gives the next build the same *PageView
+// for an unchanged page, unmodified (a preview session keeps its records
+// in memory), passes the last build's ViewSums to [Renderer.Lists] so
+// that those views are not encoded and hashed again.
+type ViewSums map[*PageView][sha256.Size]byte
 
 // Lists renders the home page, section pages, tag pages and the tag index
 // from the views of every briefing, in parallel. intros maps "" (home) and
 // section names to their _index.md. reuse may be nil; without it, the
-// result holds no digests.
-func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit, reuse Reuse) (*ListsResult, error) {
+// result holds no digests. known, which may be nil, are digests of views
+// from an earlier build (see [ViewSums]).
+func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit, reuse Reuse, known ViewSums) (*ListsResult, error) {
 	SortPages(views)
 	jobs := r.listPages("home", "/", views, intros[""], "")
 	bySection := map[string][]*PageView{}
@@ -314,9 +323,10 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit,
 	var dg *digester
 	if reuse != nil {
 		var err error
-		if dg, err = newDigester(r.view, views); err != nil {
+		if dg, err = newDigester(r.view, views, known); err != nil {
 			return nil, err
 		}
+		res.Views = dg.views
 	}
 	par.Do(len(jobs), par.IO(), func(i int) {
 		j := jobs[i]
@@ -352,17 +362,22 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit,
 // several lists.
 type digester struct {
 	site  [sha256.Size]byte
-	views map[*PageView][sha256.Size]byte
+	views ViewSums
 }
 
-func newDigester(site *SiteView, views []*PageView) (*digester, error) {
-	dg := &digester{views: make(map[*PageView][sha256.Size]byte, len(views))}
+// newDigester encodes the site's view and every view but those known.
+func newDigester(site *SiteView, views []*PageView, known ViewSums) (*digester, error) {
+	dg := &digester{views: make(ViewSums, len(views))}
 	b, err := json.Marshal(site)
 	if err != nil {
 		return nil, err
 	}
 	dg.site = sha256.Sum256(b)
 	for _, v := range views {
+		if sum, ok := known[v]; ok {
+			dg.views[v] = sum
+			continue
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", v.Path, err)

@@ -163,7 +163,7 @@ func TestDescriptionFallsBackToSite(t *testing.T) {
 			files[p] = string(data)
 			return nil
 		}
-		if _, err := r.Lists(views, nil, emit, nil); err != nil {
+		if _, err := r.Lists(views, nil, emit, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := r.NotFound(emit); err != nil {
@@ -201,7 +201,7 @@ func TestListDigestCoversData(t *testing.T) {
 	}
 	// Every field changes the digest.
 	v := &PageView{Path: "p", URL: "/p/", Rel: "p/", Title: "P"}
-	dg, err := newDigester(&SiteView{Title: "S"}, []*PageView{v})
+	dg, err := newDigester(&SiteView{Title: "S"}, []*PageView{v}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,5 +226,28 @@ func TestListDigestCoversData(t *testing.T) {
 			t.Errorf("changing %s gives the digest of %s", name, prev)
 		}
 		seen[sum] = name
+	}
+}
+
+// Known view digests are taken as given, for those views only; the others
+// are computed, and the result holds exactly the views listed.
+func TestDigesterKnownViews(t *testing.T) {
+	a := &PageView{Path: "a", URL: "/a/", Title: "A"}
+	b := &PageView{Path: "b", URL: "/b/", Title: "B"}
+	gone := &PageView{Path: "gone"}
+	fresh, err := newDigester(&SiteView{}, []*PageView{a, b}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := [32]byte{1, 2, 3}
+	dg, err := newDigester(&SiteView{}, []*PageView{a, b}, ViewSums{a: marker, gone: marker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dg.views) != 2 || dg.views[a] != marker || dg.views[b] != fresh.views[b] {
+		t.Errorf("views %v, want a's given digest and b's computed one", dg.views)
+	}
+	if fresh.views[a] == marker || fresh.views[a] == fresh.views[b] {
+		t.Errorf("computed digests %v", fresh.views)
 	}
 }

@@ -48,7 +48,7 @@ import (
 
 // Default timings of [Options].
 const (
-	DefaultQuiet    = 25 * time.Millisecond
+	DefaultQuiet    = 10 * time.Millisecond
 	DefaultMaxDelay = 200 * time.Millisecond
 )
 
@@ -70,8 +70,9 @@ type Options struct {
 	// it appears (e.g. a site that gets a themes/ folder later).
 	Paths []string
 	// Quiet is how long the watcher waits after the last event before it
-	// delivers a batch (default 25 ms); MaxDelay bounds the wait from the
-	// first event of a batch (default 200 ms), so a stream of events still
+	// delivers a batch (default 10 ms: an editor's save, even by rename,
+	// is over well within it); MaxDelay bounds the wait from the first
+	// event of a batch (default 200 ms), so a stream of events still
 	// delivers.
 	Quiet, MaxDelay time.Duration
 }
