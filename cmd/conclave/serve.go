@@ -65,8 +65,17 @@ answers any host name.`,
 			if rep != nil {
 				printWarnings(cmd, rep.Warnings)
 			}
+			var firstErrors []string
 			if err != nil {
-				return err
+				// A mistake in the sources is fixed by a save: serve its
+				// errors until then. Anything else (not a site, a folder
+				// that cannot be read) ends here.
+				if !located(err) {
+					return err
+				}
+				printError(stderr, err)
+				fmt.Fprintln(stderr, "conclave: build failed: serving the errors until the site builds; fix the source and save")
+				firstErrors = messages(err)
 			}
 			rebuild := func(changed []string) (*output.Memory, []string, error) {
 				rep, files, err := session.Build(changed)
@@ -93,7 +102,7 @@ answers any host name.`,
 			defer stop()
 			err = serve.Run(ctx, serve.Config{
 				Root: opt.Source, Watch: watched, Listener: ln, Options: serve.ListenOptions(bind),
-				First: files, Build: rebuild,
+				First: files, FirstErrors: firstErrors, Build: rebuild,
 				Rebuilt: func(r serve.Rebuild) {
 					if r.Err == nil {
 						fmt.Fprintf(stderr, "conclave: rebuilt in %s after a change to %s\n", r.Duration.Round(time.Millisecond), changed(r.Batch.Paths))
@@ -128,6 +137,14 @@ func messages(err error) []string {
 		return out
 	}
 	return []string{err.Error()}
+}
+
+// located reports whether err is about a place in the site's sources
+// (file:line), which an edit can fix.
+func located(err error) bool {
+	var list diag.List
+	var one *diag.Error
+	return errors.As(err, &list) || errors.As(err, &one)
 }
 
 // changed names the paths of a batch for the terminal.

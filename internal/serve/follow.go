@@ -76,7 +76,10 @@ type Config struct {
 	Watch    []string       // slash paths under Root whose changes rebuild the site
 	Listener net.Listener   // where to serve
 	Options  Options        // which hosts to answer
-	First    *output.Memory // the first good build
+	First    *output.Memory // the first good build, or nil if the first build failed
+	// FirstErrors are the messages of the first build's failure, shown
+	// over every page until a build succeeds (when First is nil).
+	FirstErrors []string
 	// Build builds the site again after the files and folders changed
 	// changed (nil: anything may have changed): the new build, or the
 	// error and its messages ("file:line: message") to show over the open
@@ -98,6 +101,9 @@ func Run(ctx context.Context, c Config) error {
 	}
 	defer w.Close()
 	live := NewLive(c.First, c.Options)
+	if c.First == nil {
+		live.Fail(c.FirstErrors)
+	}
 	srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(live.Close)
 	ctx, cancel := context.WithCancel(ctx)

@@ -44,10 +44,23 @@ type event struct {
 	data string
 }
 
-// NewLive returns a live server for the first good build.
+// NewLive returns a live server for the first good build. files may be
+// nil when the site has not built yet: every page is then a placeholder
+// that shows the errors given to [Live.Fail] and reloads once a build
+// succeeds.
 func NewLive(files *output.Memory, opt Options) *Live {
 	return &Live{opt: opt, files: files, version: 1, clients: map[chan event]bool{}}
 }
+
+// noBuildPage stands for every page while the site has never built. It
+// names itself with a meta tag, for the live script's overlay.
+const noBuildPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="conclave-no-build" content="1"><title>The site did not build</title></head>
+<body><main><h1>The site did not build</h1>
+<p>conclave serve lists the errors below and in the terminal, each with its file and line.
+Fix the source and save: this page reloads by itself once the site builds.</p></main></body></html>
+`
 
 // Publish serves files, a new good build, and reloads every open page.
 func (l *Live) Publish(files *output.Memory) {
@@ -111,6 +124,10 @@ func (l *Live) Handler() http.Handler {
 		l.mu.Lock()
 		f, version := l.files, l.version
 		l.mu.Unlock()
+		if f == nil {
+			f = output.NewMemory()
+			_ = f.WriteFile("404.html", []byte(noBuildPage))
+		}
 		Handler(f, l.opt).ServeHTTP(&injector{ResponseWriter: w, version: version}, r)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

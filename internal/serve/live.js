@@ -23,7 +23,9 @@ function showErrors(errors) {
   }
   overlay.replaceChildren();
   const h = document.createElement("h2");
-  h.textContent = "Build failed: this page is the last good build";
+  h.textContent = document.querySelector('meta[name="conclave-no-build"]')
+    ? "Build failed: the site has not built yet"
+    : "Build failed: this page is the last good build";
   const list = document.createElement("ul");
   for (const e of errors) {
     const li = document.createElement("li");

@@ -159,3 +159,34 @@ func TestLiveRefusesOtherHosts(t *testing.T) {
 		}
 	}
 }
+
+// Before the site has ever built, every page is a placeholder with the
+// live script, the first event is the failure, and the first good build
+// reloads the page.
+func TestLiveBeforeFirstBuild(t *testing.T) {
+	l := NewLive(nil, Options{})
+	l.Fail([]string{"content/a.md:2: front matter: bad"})
+	srv := httptest.NewServer(l.Handler())
+	defer srv.Close()
+	defer l.Close() // ends the event stream, which srv.Close waits for
+	for _, p := range []string{"/", "/briefings/a/", "/css/a.css"} {
+		resp, body := get(t, srv.URL+p)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `<meta name="conclave-no-build"`) || !strings.Contains(body, "/_conclave/live.js") {
+			t.Errorf("%s: %d\n%s", p, resp.StatusCode, body)
+		}
+		if resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: no Content-Security-Policy", p)
+		}
+	}
+	s := openStream(t, srv.URL)
+	if name, data := s.next(t); name != "failed" || !strings.Contains(data, "content/a.md:2:") {
+		t.Fatalf("first event %s %s", name, data)
+	}
+	l.Publish(memory(t, map[string]string{"index.html": page}))
+	if name, _ := s.next(t); name != "reload" {
+		t.Fatalf("after the first good build: %s", name)
+	}
+	if resp, body := get(t, srv.URL+"/"); resp.StatusCode != 200 || !strings.Contains(body, "<title>A</title>") {
+		t.Errorf("the first good build is not served: %d\n%s", resp.StatusCode, body)
+	}
+}
