@@ -66,7 +66,9 @@ answers any host name.`,
 				printWarnings(cmd, rep.Warnings)
 			}
 			var firstErrors []string
-			if err != nil {
+			if err == nil {
+				rep.Print(cmd.OutOrStdout())
+			} else {
 				// A mistake in the sources is fixed by a save: serve its
 				// errors until then. Anything else (not a site, a folder
 				// that cannot be read) ends here.
