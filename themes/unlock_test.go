@@ -262,7 +262,7 @@ func TestUnlockMember(t *testing.T) {
 	if notForYou := eval[int](t, ctx, `document.querySelectorAll("section.sealed.not-for-you").length`); notForYou != 2 {
 		t.Errorf("%d placeholders marked not-for-you, want 2", notForYou)
 	}
-	if st := status(ctx, t); !strings.Contains(st, "Unlocked 2 of") {
+	if st := status(ctx, t); st != "Unlocked 2 of 4 sealed passages, nested ones included. 2 are sealed for other audiences." {
 		t.Errorf("status = %q", st)
 	}
 	shot(t, ctx, "unlock-unlocked.png")

@@ -66,7 +66,7 @@ func main() {
 				time.Sleep(2 * time.Millisecond)
 			}
 			t.times = append(t.times, time.Since(start))
-			time.Sleep(50 * time.Millisecond) // let the server settle
+			time.Sleep(500 * time.Millisecond) // let the server finish its work (Hugo goes on after serving)
 		}
 	}
 	fmt.Printf("| server | mean (ms) | median (ms) | p90 (ms) | worst (ms) | RSS before → after %d edits (MiB) |\n", *n)

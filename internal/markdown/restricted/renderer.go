@@ -40,7 +40,7 @@ const (
 
 // helpText is the placeholder's note to readers.
 func helpText(what string) string {
-	return `Only its recipients can read this ` + what + `. They read it with their age identity: in this page, which needs JavaScript; with <code>conclave open -i IDENTITY --key SIGNING_KEY.pub SITE</code>; or with the <code>age</code> command and the keyrings in <code>packets/keyrings/</code>.`
+	return `Only its recipients can read this ` + what + `, with their age identity: in this page, with JavaScript, when the site is served over HTTPS or from localhost (a page opened as a file cannot run the script); with <code>conclave open -i IDENTITY SITE</code> and the key or identity that signed the site; or with the <code>age</code> command: first your keyring, one of <code>packets/keyrings/</code>, then this ` + what + `'s packet,`
 }
 
 // Boilerplate is the text every placeholder carries whatever it seals:
@@ -114,7 +114,7 @@ func renderSealed(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.Wa
 		what = "briefing"
 	}
 	w.WriteString("Sealed " + what + " for " + html.EscapeString(s.Audience) + "</p>\n")
-	w.WriteString(`<p class="sealed-help">` + helpText(what) + `</p>` + "\n")
+	w.WriteString(`<p class="sealed-help">` + helpText(what) + ` <code>` + html.EscapeString(s.Packet) + `</code>.</p>` + "\n")
 	w.WriteString(PlaceholderEnd + "\n")
 	return ast.WalkSkipChildren, nil
 }

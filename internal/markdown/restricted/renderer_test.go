@@ -15,7 +15,13 @@ import (
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
-const help = `<p class="sealed-help">Only its recipients can read this %s. They read it with their age identity: in this page, which needs JavaScript; with <code>conclave open -i IDENTITY --key SIGNING_KEY.pub SITE</code>; or with the <code>age</code> command and the keyrings in <code>packets/keyrings/</code>.</p>` + "\n"
+const help = `<p class="sealed-help">Only its recipients can read this %s, with their age identity: in this page, with JavaScript, when the site is served over HTTPS or from localhost (a page opened as a file cannot run the script); with <code>conclave open -i IDENTITY SITE</code> and the key or identity that signed the site; or with the <code>age</code> command: first your keyring, one of <code>packets/keyrings/</code>, then this %s's packet, <code>%p</code>.</p>` + "\n"
+
+// helpFor is the help paragraph of a placeholder for what ("passage" or
+// "briefing") sealed in packet (as written in HTML).
+func helpFor(what, packet string) string {
+	return strings.NewReplacer("%s", what, "%p", packet).Replace(help)
+}
 
 func TestRenderPlaceholder(t *testing.T) {
 	for _, tc := range []struct {
@@ -26,23 +32,23 @@ func TestRenderPlaceholder(t *testing.T) {
 		{"label and group", Sealed{Packet: "packets/3f9a.age", TLP: tlp.Amber, Audience: "board"},
 			`<section class="sealed tlp-amber" data-packet="packets/3f9a.age" data-tlp="amber" aria-label="Sealed passage">` + "\n" +
 				`<p class="sealed-label"><span class="tlp-label">TLP:AMBER</span> Sealed passage for board</p>` + "\n" +
-				strings.Replace(help, "%s", "passage", 1) + "</section>\n"},
+				helpFor("passage", `packets/3f9a.age`) + "</section>\n"},
 		{"amber+strict gets a CSS-safe class", Sealed{Packet: "packets/a.age", TLP: tlp.AmberStrict, Audience: "board and 2 named recipients"},
 			`<section class="sealed tlp-amber-strict" data-packet="packets/a.age" data-tlp="amber+strict" aria-label="Sealed passage">` + "\n" +
 				`<p class="sealed-label"><span class="tlp-label">TLP:AMBER+STRICT</span> Sealed passage for board and 2 named recipients</p>` + "\n" +
-				strings.Replace(help, "%s", "passage", 1) + "</section>\n"},
+				helpFor("passage", `packets/a.age`) + "</section>\n"},
 		{"no label", Sealed{Packet: "packets/b.age", Audience: "1 named recipient"},
 			`<section class="sealed" data-packet="packets/b.age" aria-label="Sealed passage">` + "\n" +
 				`<p class="sealed-label">Sealed passage for 1 named recipient</p>` + "\n" +
-				strings.Replace(help, "%s", "passage", 1) + "</section>\n"},
+				helpFor("passage", `packets/b.age`) + "</section>\n"},
 		{"whole page", Sealed{Packet: "packets/c.age", TLP: tlp.Red, Audience: "3 named recipients", Whole: true},
 			`<section class="sealed tlp-red sealed-page" data-packet="packets/c.age" data-tlp="red" aria-label="Sealed passage">` + "\n" +
 				`<p class="sealed-label"><span class="tlp-label">TLP:RED</span> Sealed briefing for 3 named recipients</p>` + "\n" +
-				strings.Replace(help, "%s", "briefing", 1) + "</section>\n"},
+				helpFor("briefing", `packets/c.age`) + "</section>\n"},
 		{"attributes and text escaped", Sealed{Packet: `packets/"><script>x</script>.age`, TLP: tlp.Green, Audience: `<b>"r&d"</b>`},
 			`<section class="sealed tlp-green" data-packet="packets/&#34;&gt;&lt;script&gt;x&lt;/script&gt;.age" data-tlp="green" aria-label="Sealed passage">` + "\n" +
 				`<p class="sealed-label"><span class="tlp-label">TLP:GREEN</span> Sealed passage for &lt;b&gt;&#34;r&amp;d&#34;&lt;/b&gt;</p>` + "\n" +
-				strings.Replace(help, "%s", "passage", 1) + "</section>\n"},
+				helpFor("passage", `packets/&#34;&gt;&lt;script&gt;x&lt;/script&gt;.age`) + "</section>\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := ast.NewDocument()

@@ -40,7 +40,7 @@ const PLUGIN = ["AGE", "PLUGIN-"].join("-");
 
 const MSG = {
   nothing: "Choose or paste your age identity first.",
-  ssh: "That is an SSH key. SSH keys cannot be used in the browser: read this site with conclave open -i YOUR_KEY --key SIGNING_KEY.pub SITE, or decrypt its packets with age -d -i YOUR_KEY, instead.",
+  ssh: "That is an SSH key. SSH keys cannot be used in the browser: read this site with conclave open -i YOUR_KEY SITE (and the key or identity that signed it), or decrypt its packets with age -d -i YOUR_KEY, instead.",
   public: `That is a public key (age1…); unlocking needs your identity, the line starting ${SK1}.`,
   plugin: `That is an age plugin identity (${PLUGIN}…). Plugins cannot run in the browser: read this site with conclave open or age -d instead.`,
   notAge: `That is not an age identity: expected a line starting ${SK1} (or ${SKPQ1}), as age-keygen writes it; # comment lines may surround it.`,
@@ -672,7 +672,9 @@ async function apply(keys, auto) {
   html.setAttribute("data-conclave-opened", String(stats.opened));
   html.setAttribute("data-conclave-not-for-you", String(stats.notForYou));
   showUnlocked(true);
-  say(`Unlocked ${stats.opened} of ${stats.total} sealed passages; ${stats.notForYou} are sealed for other audiences.` +
+  const others = stats.notForYou === 0 ? "" :
+    stats.notForYou === 1 ? " 1 is sealed for another audience." : ` ${stats.notForYou} are sealed for other audiences.`;
+  say(`Unlocked ${stats.opened} of ${stats.total} sealed passages, nested ones included.${others}` +
     (errors ? ` ${errors}` : ""), "unlocked");
   return true;
 }
