@@ -318,6 +318,36 @@ func TestUnlockRefusesMalformedKeys(t *testing.T) {
 	}
 }
 
+// A reader may choose their identity file instead of pasting it; a file
+// that holds no age identity is refused with the same messages.
+func TestUnlockWithIdentityFile(t *testing.T) {
+	s := testSite(t)
+	ctx := browser(t)
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "alice.txt"), filepath.Join(dir, "alice.pub")
+	if err := os.WriteFile(good, []byte(identityText(s.ids["alice"])), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(s.ids["alice"].Recipient().String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	choose := func(file string) step {
+		return chromedp.Steps(
+			waitState("locked"),
+			chromedp.SetUploadFiles(chromedp.CSS("#conclave-identity-file"), []string{file}),
+			click("#conclave-unlock-button"),
+		)
+	}
+	run(t, ctx, chromedp.Navigate(s.url+"/briefings/x/"), choose(bad), waitState("error"))
+	if st := status(ctx, t); !strings.Contains(st, "public key") {
+		t.Errorf("a public key file: status = %q", st)
+	}
+	run(t, ctx, chromedp.Navigate(s.url+"/briefings/x/"), choose(good), waitState("unlocked"))
+	if text := mainText(ctx, t); !strings.Contains(text, "ALICE-ONLY note.") || strings.Contains(text, "CAROL-ONLY") {
+		t.Errorf("unlocked with alice's file:\n%s", text)
+	}
+}
+
 // TestRememberAndLock: "remember for this tab" keeps the page (and the
 // site's other pages) unlocked across loads; Lock forgets it.
 func TestRememberAndLock(t *testing.T) {
