@@ -257,6 +257,13 @@ func VerifyManifest(dir string, p Policy) (*SiteReport, error) {
 
 func readSigned(dir string, p Policy) (*Signature, []manifest.Entry, error) {
 	at := func(name string) string { return filepath.Join(dir, name) }
+	if info, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%s: no such folder", dir)
+	} else if err != nil {
+		return nil, nil, err
+	} else if !info.IsDir() {
+		return nil, nil, fmt.Errorf("%s is not a folder: give the folder of a built site", dir)
+	}
 	m, err := os.ReadFile(at(manifest.Name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%s: %w: no %s (is it a site built by conclave build?)", dir, ErrNotSigned, manifest.Name)
