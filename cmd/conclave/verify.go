@@ -51,10 +51,8 @@ func (v *verifyFlags) policy() (sign.Policy, error) {
 		return p, usageError{err}
 	}
 	if p.Key == nil {
-		var err error
-		if p.TrustedRoot, err = sign.TrustedRoot(v.trustedRoot); err != nil {
-			return p, err
-		}
+		// Read (or fetched) only when a keyless bundle needs it.
+		p.LoadTrustedRoot = sign.TrustedRootLoader(v.trustedRoot)
 	}
 	return p, nil
 }

@@ -30,3 +30,10 @@ func TrustedRoot(file string) (root.TrustedMaterial, error) {
 	}
 	return tr, nil
 }
+
+// TrustedRootLoader returns a [Policy.LoadTrustedRoot] that reads the
+// trusted root file, or fetches the public one when file is "" (see
+// [TrustedRoot]).
+func TrustedRootLoader(file string) func() (root.TrustedMaterial, error) {
+	return func() (root.TrustedMaterial, error) { return TrustedRoot(file) }
+}

@@ -40,8 +40,12 @@ type Policy struct {
 	Issuer         string
 	IssuerRegexp   string
 	// TrustedRoot holds the certificate authorities, logs and timestamp
-	// authorities trusted for keyless signatures.
-	TrustedRoot root.TrustedMaterial
+	// authorities trusted for keyless signatures. If it is nil,
+	// LoadTrustedRoot is called for it, only once a keyless bundle for the
+	// expected identity needs it: a bundle signed with a key, or by another
+	// identity, is refused without it (and without the network it may use).
+	TrustedRoot     root.TrustedMaterial
+	LoadTrustedRoot func() (root.TrustedMaterial, error)
 }
 
 // Check reports a policy that names no signer, or two kinds.
@@ -135,9 +139,6 @@ func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, m []b
 	if cert == nil {
 		return nil, errors.New("signed with a key, not keylessly: verify with --key and the signer's public key")
 	}
-	if p.TrustedRoot == nil {
-		return nil, errors.New("no trusted root to check the certificate against")
-	}
 	id, err := verify.NewShortCertificateIdentity(p.Issuer, anchor(p.IssuerRegexp), p.Identity, anchor(p.IdentityRegexp))
 	if err != nil {
 		return nil, fmt.Errorf("certificate identity: %v", err)
@@ -149,14 +150,23 @@ func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, m []b
 	if err := id.Verify(summary); err != nil {
 		return nil, fmt.Errorf("signed by %s, not by the expected identity %s", certIdentity(cert), p.describeIdentity())
 	}
+	tr := p.TrustedRoot
+	if tr == nil && p.LoadTrustedRoot != nil {
+		if tr, err = p.LoadTrustedRoot(); err != nil {
+			return nil, err
+		}
+	}
+	if tr == nil {
+		return nil, errors.New("no trusted root to check the certificate against")
+	}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
-	if len(p.TrustedRoot.RekorLogs()) > 0 {
+	if len(tr.RekorLogs()) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(1))
 	}
-	if len(p.TrustedRoot.CTLogs()) > 0 {
+	if len(tr.CTLogs()) > 0 {
 		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 	}
-	v, err := verify.NewVerifier(p.TrustedRoot, opts...)
+	v, err := verify.NewVerifier(tr, opts...)
 	if err != nil {
 		return nil, err
 	}
