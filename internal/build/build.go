@@ -120,7 +120,7 @@ func Run(opt Options) (*Report, error) {
 		}
 		inc = &incremental{prev: prev, previous: dir.ReadPrevious, reuse: dir.Reuse}
 	}
-	rep, err := run(s, dir, cache, inc, opt.Getenv)
+	rep, err := run(s, dir, cache, inc, opt.Getenv, false)
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
@@ -175,15 +175,11 @@ type incremental struct {
 // run renders the loaded site s into w and writes its manifest. With inc,
 // it publishes again the pages whose records still apply, and records
 // every page for the next build. getenv resolves passphrase keys (nil: no
-// variable is set).
-func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, getenv func(string) string) (*Report, error) {
-	return runMode(s, w, cache, inc, getenv, false)
-}
-
-// runMode is run, or with preview the author's preview ([Options.Preview]),
-// which never uses the seal cache. Records of a preview hold no sealed
-// block, and match only a preview's (see siteDigest).
-func runMode(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, getenv func(string) string, preview bool) (*Report, error) {
+// variable is set). With preview it builds the author's preview
+// ([Options.Preview]), which never uses the seal cache; records of a
+// preview hold no sealed block, and match only a preview's (see
+// siteDigest).
+func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, getenv func(string) string, preview bool) (*Report, error) {
 	rep := &Report{Drafts: s.Drafts, Warnings: s.Warnings}
 	if preview {
 		cache = nil

@@ -450,7 +450,7 @@ func memoryRun(t *testing.T, dir string, preview bool, prev *pagesData, files *o
 	if files != nil {
 		inc.previous = files.ReadFile
 	}
-	rep, err := runMode(s, mem, nil, inc, nil, preview)
+	rep, err := run(s, mem, nil, inc, nil, preview)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,18 +60,17 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 			return nil, nil, err
 		}
 	}
-	var mem *output.Memory
+	size := 0 // room for as many files as the last build wrote
 	if s.files != nil {
-		mem = output.NewMemorySize(s.files.Len())
-	} else {
-		mem = output.NewMemory()
+		size = s.files.Len()
 	}
+	mem := output.NewMemorySize(size)
 	inc := &incremental{prev: s.records, views: s.views, trusted: true} // prev: nil before the first good build
 	if last := s.files; last != nil {
 		inc.previous = last.ReadFile
 		inc.reuse = func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }
 	}
-	rep, err := runMode(st, mem, cache, inc, s.opt.Getenv, s.opt.Preview)
+	rep, err := run(st, mem, cache, inc, s.opt.Getenv, s.opt.Preview)
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}

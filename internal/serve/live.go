@@ -120,13 +120,15 @@ func (l *Live) Clients() int {
 // Handler serves the current build, its pages with the live script, and
 // the live server's own paths.
 func (l *Live) Handler() http.Handler {
+	// Before the first good build, every path is the 404 page.
+	noBuild := output.NewMemory()
+	_ = noBuild.WriteFile("404.html", []byte(noBuildPage))
 	files := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l.mu.Lock()
 		f, version := l.files, l.version
 		l.mu.Unlock()
 		if f == nil {
-			f = output.NewMemory()
-			_ = f.WriteFile("404.html", []byte(noBuildPage))
+			f = noBuild
 		}
 		Handler(f, l.opt).ServeHTTP(&injector{ResponseWriter: w, version: version}, r)
 	})
