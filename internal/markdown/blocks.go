@@ -135,7 +135,7 @@ func (observer) CanAcceptIndentedLine() bool                                 { r
 // or a paragraph. Its content would otherwise be published in clear.
 // Examples of the syntax belong in fenced code blocks or code spans.
 func (d *Doc) checkStray() error {
-	if !bytes.Contains(d.Source, []byte(":::")) {
+	if !bytes.Contains(d.Source, []byte(":")) && !nearFence.Match(d.Source) {
 		return nil
 	}
 	opened := map[int]bool{}
@@ -171,7 +171,7 @@ func (d *Doc) checkStray() error {
 		return ast.WalkContinue, nil
 	})
 	var errs diag.List
-	for _, m := range fenceWord.FindAllSubmatchIndex(d.Source, -1) {
+	for _, m := range fenceAttempts(d.Source) {
 		word := strings.ToLower(string(d.Source[m[2]:m[3]]))
 		if word != restricted.Word && diag.Suggest(word, []string{restricted.Word}) == "" {
 			continue
@@ -184,14 +184,59 @@ func (d *Doc) checkStray() error {
 			errs.Add(diag.Errorf(d.Page.Path, line, "this restricted block is inside a fenced code block that is never closed, so it would be published as code: close the code block with a line of backticks"))
 			continue
 		}
+		if !bytes.HasPrefix(d.Source[m[0]:], []byte(":::")) {
+			errs.Add(diag.Errorf(d.Page.Path, line, "this line looks like a restricted block but is not one: an opening line starts with three or more colons (%q), so its text would be published in clear", "::: "+restricted.Word+" to=NAME"))
+			continue
+		}
 		errs.Add(diag.Errorf(d.Page.Path, line, "this line looks like a restricted block but is not one (indented 4 spaces, inside HTML, or not at the start of a line?): put the opening line on a line of its own, or write an example in a code span or fenced code block"))
 	}
 	return errs.Err()
 }
 
-// fenceWord finds ":::" followed by a word anywhere in a line, inside list
-// items, quotes and code alike.
-var fenceWord = regexp.MustCompile(`:{3,}[ \t]*([A-Za-z]+)`)
+// Attempts at an opening line: ":::" followed by a word anywhere in a
+// line, inside list items, quotes and code alike; and one or more colons,
+// or characters that look like one, followed by a word at the start of a
+// line, after any quote and list markers (":: restricted", "：：：
+// restricted").
+var (
+	fenceWord = regexp.MustCompile(`:{3,}[ \t]*(\p{L}+)`)
+	nearFence = regexp.MustCompile(`(?m)^(?:[ \t>]*(?:[-*+]|\d{1,9}[.)])?[ \t>]*)*(?::|：|∶|꞉|˸|︓|﹕)+[ \t]*(\p{L}+)`)
+)
+
+// fenceAttempts returns the index pairs of every attempt at an opening
+// line in src, as FindAllSubmatchIndex does: m[0] is where the colons
+// start, m[2]:m[3] the word.
+func fenceAttempts(src []byte) [][]int {
+	seen := map[int]bool{}
+	var out [][]int
+	for _, m := range fenceWord.FindAllSubmatchIndex(src, -1) {
+		seen[m[2]] = true
+		out = append(out, m)
+	}
+	for _, m := range nearFence.FindAllSubmatchIndex(src, -1) {
+		if seen[m[2]] {
+			continue
+		}
+		// Start at the colons, past the line's markers.
+		start := m[0]
+		for start < m[2] && !isColon(src[start:]) {
+			start++
+		}
+		out = append(out, []int{start, m[1], m[2], m[3]})
+	}
+	return out
+}
+
+// isColon reports whether b starts with a colon or a character that looks
+// like one.
+func isColon(b []byte) bool {
+	for _, c := range []string{":", "：", "∶", "꞉", "˸", "︓", "﹕"} {
+		if bytes.HasPrefix(b, []byte(c)) {
+			return true
+		}
+	}
+	return false
+}
 
 // closedFence reports whether the line that starts at off (just after a
 // fenced code block's last line) is a closing fence, once the markers of

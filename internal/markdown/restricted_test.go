@@ -122,6 +122,17 @@ func TestRestrictedErrors(t *testing.T) {
 		{"footnote definition inside", "Public[^1].\n\n::: restricted to=a\n[^1]: secret source\n:::\n", ":8: a footnote inside a restricted block would be published"},
 		{"footnote reference inside", "::: restricted to=a\nSecret[^1].\n:::\n\n[^1]: note\n", ":6: a footnote reference inside a restricted block"},
 		{"link reference definition inside", "::: restricted to=a\n[x]: https://secret.example/\n:::\n\n[x]\n", ":6: a link reference definition inside a restricted block"},
+		{"two colons", "x\n\n:: restricted to=a\nsecret\n::\n", ":7: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"one colon", ": restricted to=a\nsecret\n:\n", ":5: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"two colons glued, upper case", "::Restricted to=a\nsecret\n", ":5: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"two colons, misspelt", ":: restrcted to=a\nsecret\n", ":5: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"fullwidth colons", "：：： restricted to=a\nsecret\n：：：\n", ":5: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"two colons in a list item", "- :: restricted to=a\n  secret\n", ":5: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"two colons in a quote", "> :: restricted to=a\n> secret\n", ":5: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"two colons in an ordered item in a quote", "> 1. :: restricted to=a\n", ":5: this line looks like a restricted block but is not one: an opening line starts with three or more colons"},
+		{"opened in a quote, closed outside", "> ::: restricted to=a\n> secret\n:::\n", ":5: restricted block is never closed"},
+		{"opened in a list item, closed outside", "- ::: restricted to=a\n  secret\n:::\n", ":5: restricted block is never closed"},
+		{"closing line with fewer colons", ":::: restricted to=a\nsecret\n:::\n", ":5: restricted block is never closed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Validate(c.Parse(page(tc.src), nil))
@@ -132,6 +143,23 @@ func TestRestrictedErrors(t *testing.T) {
 				t.Errorf("error does not name the file and line: %v", err)
 			}
 		})
+	}
+}
+
+// Text that merely mentions the syntax, or has a colon before the word
+// elsewhere in a line, is not an attempt at a block.
+func TestNotAnAttempt(t *testing.T) {
+	c := newConv(t)
+	for _, src := range []string{
+		"Status: restricted to members.\n",
+		"Access is restricted: ask the chair.\n",
+		"Write `:: restricted` with three colons.\n",
+		"```\n:: restricted to=a\n```\n",
+		"Time 10:30 restricted window.\n",
+	} {
+		if err := Validate(c.Parse(page(src), nil)); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
@@ -57,6 +59,9 @@ func ParseFront(file string, src []byte) (front Front, body []byte, bodyLine int
 	front.Lines = map[string]int{}
 	delim := firstLine(src)
 	if delim != "---" && delim != "+++" {
+		if err := checkStrayFront(file, src, 1, false); err != nil {
+			return front, nil, 0, nil, err
+		}
 		return front, src, 1, nil, nil
 	}
 	// Find the closing delimiter on a line of its own.
@@ -86,7 +91,86 @@ func ParseFront(file string, src []byte) (front Front, body []byte, bodyLine int
 	if err := errs.Err(); err != nil {
 		return front, nil, 0, warns, err
 	}
+	if err := checkStrayFront(file, after, bodyLine, true); err != nil {
+		return front, nil, 0, warns, err
+	}
 	return front, after, bodyLine, warns, nil
+}
+
+// checkStrayFront refuses text that looks like front matter (a "---" or
+// "+++" line followed by a "key: value" or "key = value" line) before the
+// first paragraph of src, whose first line is line firstLine of file. Only
+// blank lines, white space, byte-order marks and HTML comments may precede
+// it. Read as markdown, it would be published as text, and its keys
+// (audience, draft) ignored: the page would be public. second says that
+// src is the body after a front matter block.
+func checkStrayFront(file string, src []byte, firstLine int, second bool) error {
+	lines := strings.Split(string(src), "\n")
+	var before []string // what precedes the delimiter, for the message
+	inComment := false
+	for i, raw := range lines {
+		line := strings.TrimFunc(raw, isBlankRune)
+		switch {
+		case inComment:
+			inComment = !strings.Contains(line, "-->")
+			continue
+		case line == "":
+			before = appendOnce(before, blankKind(raw))
+			continue
+		case strings.HasPrefix(line, "<!--"):
+			before = appendOnce(before, "an HTML comment")
+			inComment = !strings.Contains(line[4:], "-->")
+			continue
+		}
+		if !frontDelim.MatchString(line) || i+1 >= len(lines) || !frontKey.MatchString(strings.TrimFunc(lines[i+1], isBlankRune)) {
+			return nil
+		}
+		if line != raw {
+			before = appendOnce(before, blankKind(raw))
+		}
+		const risk = "its keys (audience, draft, …) would be ignored and the page published with them as text"
+		if second {
+			return diag.Errorf(file, firstLine+i, "a second front matter block: a page has one, at the top of the file, and %s; merge it into the first, or if %q is meant as a rule, put a paragraph before it", risk, line)
+		}
+		return diag.Errorf(file, firstLine+i, "front matter must start on the file's first line, and %s comes before this %q: %s; remove what comes before it", strings.Join(before, " and "), line, risk)
+	}
+	return nil
+}
+
+// frontDelim and frontKey recognise what looks like front matter: a run of
+// three or more '-' or '+', then a line "key: value" or "key = value".
+var (
+	frontDelim = regexp.MustCompile(`^(-{3,}|\+{3,})$`)
+	frontKey   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*\s*(:|=)(\s|$)`)
+)
+
+// isBlankRune reports white space and the invisible characters an editor
+// may leave at the start of a file: byte-order marks, zero-width spaces
+// and joiners.
+func isBlankRune(r rune) bool {
+	switch r {
+	case '\uFEFF', '\u200B', '\u200C', '\u200D', '\u2060', '\u00A0':
+		return true
+	}
+	return unicode.IsSpace(r)
+}
+
+// blankKind names the invisible text in a blank line.
+func blankKind(line string) string {
+	switch {
+	case line == "":
+		return "a blank line"
+	case strings.ContainsAny(line, "\uFEFF\u200B\u200C\u200D\u2060"):
+		return "a byte-order mark or zero-width character"
+	}
+	return "white space"
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 // field is one top-level front matter key with its decoded value.

@@ -2,6 +2,7 @@ package site
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +206,48 @@ func FuzzParseFront(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Front matter that does not start on the first line would be published
+// as text, its audience and draft keys ignored: it is refused, at the
+// line of its delimiter. Only blank lines, white space, byte-order marks
+// and HTML comments count as "before the first paragraph".
+func TestParseFrontMisplaced(t *testing.T) {
+	refused := []struct {
+		name, src string
+		line      int
+		msg       string
+	}{
+		{"blank line", "\n---\naudience: [board]\n---\nx\n", 2, "a blank line comes before"},
+		{"space", " ---\naudience: [board]\n---\n", 1, "white space comes before"},
+		{"tab and blank", "\t\n\t---\ndraft: true\n---\n", 2, "white space"},
+		{"html comment", "<!-- top -->\n---\ntitle: x\n---\n", 2, "an HTML comment comes before"},
+		{"multi-line comment", "<!--\nnote\n-->\n\n+++\ntitle = \"x\"\n+++\n", 5, "an HTML comment and a blank line"},
+		{"bom after start", "\uFEFF---\naudience: [board]\n---\n", 1, "byte-order mark"},
+		{"zero-width space", "\u200B\n---\naudience: [board]\n---\n", 2, "byte-order mark or zero-width"},
+		{"toml", "\n+++\naudience = [\"board\"]\n+++\n", 2, "\"+++\""},
+		{"four dashes", "\n----\naudience: [board]\n----\n", 2, "\"----\""},
+		{"key without value", "\n---\naudience:\n  - board\n---\n", 2, "front matter must start"},
+		{"second block", "---\ntitle: x\n---\n\n---\naudience: [board]\n---\n", 5, "a second front matter block"},
+		{"second block after comment", "---\ntitle: x\n---\n<!-- c -->\n+++\ndraft = true\n+++\n", 5, "a second front matter block"},
+	}
+	for _, tc := range refused {
+		_, _, _, _, err := ParseFront("content/a.md", []byte(tc.src))
+		want := "content/a.md:" + strconv.Itoa(tc.line) + ": "
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: err = %v, want %q and %q", tc.name, err, want, tc.msg)
+		}
+	}
+	accepted := []struct{ name, src string }{
+		{"rule after a paragraph", "Intro.\n\n---\ntitle: not front matter\n"},
+		{"rule then blank", "\n---\n\ntitle: x\n"},
+		{"rule then list", "\n---\n- item\n"},
+		{"front matter then rule after paragraph", "---\ntitle: x\n---\nText.\n\n---\nkey: value\n"},
+		{"no front matter", "Just text: with a colon.\n"},
+	}
+	for _, tc := range accepted {
+		if _, _, _, _, err := ParseFront("content/a.md", []byte(tc.src)); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
 }

@@ -386,3 +386,103 @@ func TestLoadSymlinksIntoOutputOrHidden(t *testing.T) {
 		})
 	}
 }
+
+// A restricted page publishes no folder name that public pages do not
+// already name, and a restricted bundle is alone in its folder: its files
+// would be published in clear, its URL comes from its slug.
+func TestLoadRestrictedFolders(t *testing.T) {
+	const public = "---\ntitle: P\n---\n"
+	restrictedPage := func(slug string) string {
+		return "---\ntitle: Secret\nslug: " + slug + "\naudience: [board]\n---\nbody\n"
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		err   string // "" if it loads
+		urls  map[string]string
+	}{
+		{"section of restricted pages only", map[string]string{
+			"content/b/a.md":           public,
+			"content/embargo-cve/x.md": restrictedPage("r-1"),
+			"content/embargo-cve/y.md": restrictedPage("r-2"),
+		}, `content/embargo-cve/x.md:4: audience: the folder name "embargo-cve" would be published`, nil},
+		{"section with an _index.md", map[string]string{
+			"content/vault/_index.md": "---\ntitle: Vault\n---\n",
+			"content/vault/x.md":      restrictedPage("r-1"),
+		}, "", map[string]string{"content/vault/x.md": "/vault/r-1/"}},
+		{"section with a public page", map[string]string{
+			"content/b/a.md": public,
+			"content/b/x.md": restrictedPage("r-1"),
+		}, "", nil},
+		{"nested folder of restricted pages", map[string]string{
+			"content/b/a.md":          public,
+			"content/b/acme-rce/x.md": restrictedPage("r-1"),
+		}, `content/b/acme-rce/x.md:4: audience: the folder name "acme-rce"`, nil},
+		{"bundle takes its slug, not its folder", map[string]string{
+			"content/b/a.md":              public,
+			"content/b/acme-rce/index.md": restrictedPage("r-9"),
+		}, "", map[string]string{"content/b/acme-rce/index.md": "/b/r-9/"}},
+		{"bundle with a file", map[string]string{
+			"content/b/a.md":              public,
+			"content/b/acme-rce/index.md": restrictedPage("r-9"),
+			"content/b/acme-rce/poc.py":   "print(1)",
+		}, "content/b/acme-rce/index.md:4: audience: this restricted bundle's folder holds content/b/acme-rce/poc.py", nil},
+		{"bundle with a file in a sub-folder", map[string]string{
+			"content/b/a.md":                  public,
+			"content/b/acme-rce/index.md":     restrictedPage("r-9"),
+			"content/b/acme-rce/img/shot.png": "PNG",
+		}, "holds content/b/acme-rce/img/shot.png", nil},
+		{"bundle with a page", map[string]string{
+			"content/b/a.md":              public,
+			"content/b/acme-rce/index.md": restrictedPage("r-9"),
+			"content/b/acme-rce/more.md":  public,
+		}, "also holds the page content/b/acme-rce/more.md", nil},
+		{"bundle in a restricted-only section", map[string]string{
+			"content/a.md":                  public,
+			"content/vendors/acme/index.md": restrictedPage("r-9"),
+		}, `the folder name "vendors"`, nil},
+		{"public bundle keeps its files", map[string]string{
+			"content/b/report/index.md":  public,
+			"content/b/report/chart.svg": "<svg/>",
+		}, "", map[string]string{"content/b/report/index.md": "/b/report/"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Load(writeSite(t, tc.files), Options{})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p, want := range tc.urls {
+				if got := s.byPath[p]; got == nil || got.URL != want {
+					t.Errorf("%s: URL %v, want %s", p, got, want)
+				}
+			}
+		})
+	}
+}
+
+// A lone CR is a line ending to markdown: front matter and fences must be
+// found on it as on LF and CRLF.
+func TestLoadLineEndings(t *testing.T) {
+	for name, src := range map[string]string{
+		"lf":   "---\ntitle: Secret\nslug: r-1\naudience: [board]\n---\nbody\n",
+		"crlf": "---\r\ntitle: Secret\r\nslug: r-1\r\naudience: [board]\r\n---\r\nbody\r\n",
+		"cr":   "---\rtitle: Secret\rslug: r-1\raudience: [board]\r---\rbody\r",
+		"bom":  "\uFEFF---\r\ntitle: Secret\r\nslug: r-1\r\naudience: [board]\r\n---\r\nbody\r\n",
+	} {
+		s, err := Load(writeSite(t, map[string]string{"content/b/_index.md": "---\ntitle: B\n---\n", "content/b/x.md": src}), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := s.byPath["content/b/x.md"]
+		if p == nil || len(p.Front.Audience) != 1 || p.Front.Lines["audience"] != 4 || string(p.Body) != "body\n" {
+			t.Errorf("%s: page %+v", name, p)
+		}
+	}
+}
