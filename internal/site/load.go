@@ -283,6 +283,7 @@ func Load(root string, opt Options) (*Site, error) {
 		s.Files = kept
 	}
 	errs.Add(checkURLs(s))
+	errs.Add(checkRestrictedFolders(s))
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -329,7 +330,11 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	if bytes.IndexByte(data, '\r') >= 0 {
+		// CRLF and a lone CR (which markdown also reads as a line
+		// ending) both become LF, so that front matter and fences are
+		// found on every kind of line ending.
 		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
 	}
 	front, body, bodyLine, warns, err := ParseFront(rel, data)
 	if err != nil {
@@ -352,11 +357,15 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 		if front.Slug != "" {
 			name = front.Slug
 		}
-		if name == "index" && front.Slug == "" {
-			// A folder's index.md is the page for that folder.
+		if base == "index.md" && dir == "" {
+			return nil, warns, diag.Errorf(rel, 1, "content/index.md would replace the home page; write the home page's intro in content/_index.md")
+		}
+		if base == "index.md" {
+			// A folder's index.md is the page for that folder (a bundle),
+			// whose slug takes the place of the folder's name.
 			p.URL = "/" + dir + "/"
-			if dir == "" {
-				return nil, warns, diag.Errorf(rel, 1, "content/index.md would replace the home page; write the home page's intro in content/_index.md")
+			if front.Slug != "" {
+				p.URL = path.Join("/", path.Dir(dir), front.Slug) + "/"
 			}
 		} else if dir == "" {
 			p.URL = "/" + name + "/"
@@ -383,6 +392,78 @@ func randomSlug() string {
 		b[i] = alphabet[rand.IntN(len(alphabet))]
 	}
 	return "r-" + string(b)
+}
+
+// checkRestrictedFolders refuses what would publish the folder names of
+// pages restricted as a whole (their URLs, their section's list, the
+// sitemap) or the files of a restricted bundle:
+//
+//   - a restricted bundle (a folder's index.md with audience:) is alone in
+//     its folder: any other file there would be published in clear, and
+//     any other page would publish the folder's name;
+//   - every folder in a restricted page's URL is named in public on
+//     purpose: it holds a published page or file, or an _index.md.
+func checkRestrictedFolders(s *Site) error {
+	public := map[string]bool{} // folders under content/ named in public
+	mark := func(dir string) {
+		for ; dir != ContentDir && dir != "." && dir != "/" && !public[dir]; dir = path.Dir(dir) {
+			public[dir] = true
+		}
+	}
+	bundles := map[string]*Page{} // folder → its restricted index.md
+	for _, p := range s.Pages {
+		switch {
+		case p.Front.Audience == nil:
+			mark(path.Dir(p.Path))
+		case path.Base(p.Path) == "index.md":
+			bundles[path.Dir(p.Path)] = p
+		}
+	}
+	for _, f := range s.Files {
+		if bundleOf(bundles, f.Path) == nil {
+			mark(path.Dir(f.Path))
+		}
+	}
+	var errs diag.List
+	for _, f := range s.Files {
+		if b := bundleOf(bundles, f.Path); b != nil {
+			errs.Add(diag.Errorf(b.Path, max(b.Front.Lines["audience"], 1), "audience: this restricted bundle's folder holds %s, which would be published in clear (files are not sealed): move it out of the folder, and link it from public text only if it may be public", f.Path))
+		}
+	}
+	for _, p := range s.Pages {
+		if b := bundleOf(bundles, p.Path); b != nil && b != p {
+			errs.Add(diag.Errorf(b.Path, max(b.Front.Lines["audience"], 1), "audience: this restricted bundle's folder also holds the page %s, whose URL would publish the folder's name: a restricted bundle is alone in its folder", p.Path))
+		}
+	}
+	for _, p := range s.Pages {
+		if p.Front.Audience == nil || p.Kind != KindPage {
+			continue
+		}
+		dir := path.Dir(p.Path)
+		if bundles[dir] == p {
+			dir = path.Dir(dir) // the slug replaces the bundle's own name
+		}
+		for d := dir; d != ContentDir && d != "." && d != "/"; d = path.Dir(d) {
+			if !public[d] {
+				errs.Add(diag.Errorf(p.Path, max(p.Front.Lines["audience"], 1), "audience: the folder name %q would be published in this restricted page's URL, its section's list and the sitemap, and no public page or file names it: add %s/_index.md if the name may be public, or move the page to a public folder", path.Base(d), d))
+				break
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// bundleOf returns the restricted bundle whose folder holds p, or nil.
+func bundleOf(bundles map[string]*Page, p string) *Page {
+	if len(bundles) == 0 {
+		return nil
+	}
+	for dir := path.Dir(p); dir != ContentDir && dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if b, ok := bundles[dir]; ok {
+			return b
+		}
+	}
+	return nil
 }
 
 // reserved are output paths that the build writes itself.
