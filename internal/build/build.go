@@ -58,6 +58,11 @@ type Options struct {
 // ErrPreviewToDisk is returned by [Run] for a preview build.
 var ErrPreviewToDisk = errors.New("preview builds are never written to disk: they hold restricted passages in clear (build without preview to publish)")
 
+// testOnlySkipLeakScan turns the output scan off, so that tests can check
+// that redaction alone publishes nothing restricted, and that the scan
+// catches whatever it would miss.
+var testOnlySkipLeakScan bool
+
 // CacheDir is the folder of a site's local cache, never published.
 const CacheDir = ".conclave"
 
@@ -259,9 +264,8 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 		errs    diag.List
 		views   = make([]*render.PageView, 0, len(s.Pages))
 		intros  = map[string]*render.Intro{}
-		linked  = map[string]bool{} // content files that published pages link to
-		private []privateLink       // links to content files from restricted text
-		sealed  []*markdown.Doc     // pages with restricted blocks, rendered once sealed
+		files   = newFileUse(s)   // how published pages use content files
+		sealed  []*markdown.Doc // pages with restricted blocks, rendered once sealed
 		reused  []seal.Record       // blocks of pages published again from their records
 		secrets []leakcheck.Secret
 		public  [][]byte // what the site publishes on purpose, for the scan
@@ -284,15 +288,6 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 			public = append(public, markdown.Cut(p.Body, rec.Cuts))
 			for _, t := range rec.Public {
 				public = append(public, []byte(t))
-			}
-		}
-		for _, l := range rec.Links {
-			if f, ok := s.FileTarget(p, l.Dest); ok {
-				if l.Restricted {
-					private = append(private, privateLink{file: f, page: p.Path, line: l.Line})
-				} else {
-					linked[f] = true
-				}
 			}
 		}
 		for _, r := range rec.Sealed {
@@ -347,6 +342,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 					return
 				}
 			}
+			files.note(p, rec.Links, rec.Cuts)
 			keep(p, rec)
 			mu.Lock()
 			reused = append(reused, rec.Sealed...)
@@ -362,6 +358,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 			return
 		}
 		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts()}
+		files.note(p, rec.Links, rec.Cuts)
 		if len(doc.Blocks) > 0 {
 			mu.Lock()
 			sealed = append(sealed, doc)
@@ -371,7 +368,10 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 		}
 		renderDoc(doc, rec)
 	})
-	errs.Add(privateFiles(private, linked))
+	// Every page has been noted, reused or parsed: the files only
+	// restricted text uses are known before anything is sealed.
+	draftOnly := draftOnlyFiles(s, conv, files.linked)
+	errs.Add(files.check(draftOnly))
 
 	// Seal: check every audience and label, then encrypt, then render.
 	sort.Slice(sealed, func(i, j int) bool { return sealed[i].Page.Path < sealed[j].Page.Path })
@@ -444,7 +444,6 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 		rep.Seal = sealer.Stats()
 	}
 	rep.Briefings = len(views)
-	draftOnly := draftOnlyFiles(s, conv, linked)
 	rep.DraftFiles = len(draftOnly)
 
 	var reuseList render.Reuse
@@ -515,7 +514,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	// The safety net: no restricted text, recipient name, public key or
 	// guest's passphrase in any byte written. A preview holds restricted
 	// text and names on purpose, and is never published.
-	if !preview {
+	if !preview && !testOnlySkipLeakScan {
 		secrets = append(secrets, recipientSecrets(reg)...)
 		if err := scanOutput(w, secrets, public, held); err != nil {
 			return rep, err
@@ -556,25 +555,6 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 		inc.next = next
 	}
 	return rep, nil
-}
-
-// privateLink is a link from restricted text to a content file.
-type privateLink struct {
-	file, page string
-	line       int
-}
-
-// privateFiles refuses content files that only restricted text links to:
-// files are published as they are, so the file would be public although
-// only the block's recipients were meant to see it.
-func privateFiles(links []privateLink, linked map[string]bool) error {
-	var errs diag.List
-	for _, l := range links {
-		if !linked[l.file] {
-			errs.Add(diag.Errorf(l.page, l.line, "restricted text links to %s, which would be published in clear: files are not sealed (link it from public text if it may be public, or put its content in the block)", l.file))
-		}
-	}
-	return errs.Err()
 }
 
 // openCache opens the seal cache of the site at src, if a key is given.

@@ -1,0 +1,169 @@
+package build
+
+import (
+	"bytes"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// fileUse gathers how the published pages use the site's content files,
+// so that no file that only restricted text uses is published in clear.
+// Every page goes through [fileUse.note], whether it was parsed by this
+// build or published again from its record: the rule holds on a cold
+// build, a cached build and in serve alike. It is safe for concurrent use.
+//
+// A file is used by restricted text when restricted text links to it, or
+// names it (its file name appears in the passage's source: an HTML link, a
+// site-absolute or full URL, a mention). It is public when public text
+// links to it or names it.
+type fileUse struct {
+	site *site.Site
+
+	mu       sync.Mutex
+	linked   map[string]bool   // files public text links to
+	named    map[string]bool   // lower-case file names public text mentions
+	private  []privateUse      // links from restricted text to files
+	mentions map[string]placed // lower-case file name → first mention in restricted text
+}
+
+// privateUse is a link from restricted text to a content file.
+type privateUse struct {
+	file string
+	at   placed
+}
+
+// placed is a line of a page.
+type placed struct {
+	page string
+	line int
+}
+
+func newFileUse(s *site.Site) *fileUse {
+	return &fileUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{}}
+}
+
+// note records the links of page p and the file names its text mentions.
+// cuts are the byte ranges of p.Body that restricted blocks hold.
+func (u *fileUse) note(p *site.Page, links []markdown.Link, cuts [][2]int) {
+	var private []privateUse
+	var linked []string
+	for _, l := range links {
+		f, ok := u.site.FileTarget(p, l.Dest)
+		if !ok {
+			continue
+		}
+		if l.Restricted {
+			private = append(private, privateUse{file: f, at: placed{p.Path, l.Line}})
+		} else {
+			linked = append(linked, f)
+		}
+	}
+	public := fileNames(markdown.Cut(p.Body, cuts), p.BodyLine)
+	var restricted map[string]int
+	for _, c := range cuts {
+		lo, hi := min(c[0], len(p.Body)), min(c[1], len(p.Body))
+		line := p.BodyLine + bytes.Count(p.Body[:lo], []byte("\n"))
+		for name, l := range fileNames(p.Body[lo:hi], line) {
+			if restricted == nil {
+				restricted = map[string]int{}
+			}
+			if _, seen := restricted[name]; !seen {
+				restricted[name] = l
+			}
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.private = append(u.private, private...)
+	for _, f := range linked {
+		u.linked[f] = true
+	}
+	for name := range public {
+		u.named[name] = true
+	}
+	for name, line := range restricted {
+		if prev, ok := u.mentions[name]; !ok || p.Path < prev.page {
+			u.mentions[name] = placed{p.Path, line}
+		}
+	}
+}
+
+// check refuses every content file that restricted text uses and public
+// text does not: files are published as they are, so the file would be
+// public although only the passage's readers were meant to see it.
+// leaveOut are files the build does not publish (those of drafts).
+func (u *fileUse) check(leaveOut map[string]bool) error {
+	var errs diag.List
+	const fix = "files are not sealed: link it from public text if it may be public, or put its content in the passage"
+	refused := map[string]bool{}
+	for _, l := range u.private {
+		if !u.linked[l.file] && !leaveOut[l.file] && !refused[l.file] {
+			refused[l.file] = true
+			errs.Add(diag.Errorf(l.at.page, l.at.line, "restricted text links to %s, which would be published in clear: %s", l.file, fix))
+		}
+	}
+	for _, f := range u.site.Files {
+		name := strings.ToLower(path.Base(f.Path))
+		at, ok := u.mentions[name]
+		if !ok || refused[f.Path] || leaveOut[f.Path] || u.linked[f.Path] || u.named[name] {
+			continue
+		}
+		errs.Add(diag.Errorf(at.page, at.line, "restricted text names %s, a file of the site that public text neither links to nor names, so it would be published in clear: %s", f.Path, fix))
+	}
+	return errs.Err()
+}
+
+// fileNames returns the lower-case words of text that look like file
+// names (a name with an extension, as in "report.pdf" or "a/b/poc.tar.gz",
+// %-escapes decoded, the last path element kept), each with the line on
+// which it first appears. text starts on line first.
+func fileNames(text []byte, first int) map[string]int {
+	out := map[string]int{}
+	line := first
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		word := string(text[start:end])
+		start = -1
+		for _, w := range strings.Split(word, "/") {
+			if strings.Contains(w, "%") {
+				if u, err := url.PathUnescape(w); err == nil {
+					w = u
+				}
+			}
+			w = strings.ToLower(strings.Trim(w, ".-_~+"))
+			if i := strings.LastIndexByte(w, '.'); i <= 0 || i == len(w)-1 {
+				continue
+			}
+			if _, ok := out[w]; !ok {
+				out[w] = line
+			}
+		}
+	}
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRune(text[i:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._~%+-/", r) {
+			if start < 0 {
+				start = i
+			}
+		} else {
+			flush(i)
+		}
+		if r == '\n' {
+			line++
+		}
+		i += size
+	}
+	flush(len(text))
+	return out
+}

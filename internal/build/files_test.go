@@ -1,0 +1,25 @@
+package build
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestFileNames(t *testing.T) {
+	text := "See [the report](files/Report%202026.PDF) and <a href=\"/b/poc.tar.gz\">x</a>.\n" +
+		"Full URL: https://site.example/b/shot.png, a version 1.2, a sentence end.\n" +
+		"`dump.pcap` and ../up/notes.txt~\n"
+	got := fileNames([]byte(text), 10)
+	want := map[string]int{
+		"report 2026.pdf": 10,
+		"poc.tar.gz":      10,
+		"site.example":    11,
+		"shot.png":        11,
+		"1.2":             11,
+		"dump.pcap":       12,
+		"notes.txt":       12,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("fileNames = %v\nwant %v", got, want)
+	}
+}
