@@ -71,12 +71,21 @@ func (l *Live) Publish(files *output.Memory) {
 	l.broadcast(event{"reload", strconv.Itoa(l.version)})
 }
 
+// NetworkFailure is all that pages served beyond loopback say of a
+// failed build.
+const NetworkFailure = "the site did not build: the errors are shown in the terminal that runs conclave serve"
+
 // Fail keeps the last good build and shows messages (one "file:line:
 // message" each) over every open page.
 func (l *Live) Fail(messages []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.errs = append([]string(nil), messages...)
+	if l.opt.Network {
+		// Build errors quote sources: link targets inside restricted
+		// passages, recipient names. Only the author's terminal sees them.
+		l.errs = []string{NetworkFailure}
+	}
 	l.version++
 	l.broadcast(l.errorEvent())
 }

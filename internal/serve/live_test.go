@@ -190,3 +190,37 @@ func TestLiveBeforeFirstBuild(t *testing.T) {
 		t.Errorf("the first good build is not served: %d\n%s", resp.StatusCode, body)
 	}
 }
+
+// A server reachable beyond loopback never sends a build's messages to
+// pages: they can quote link targets inside restricted passages and name
+// recipients. Only the terminal shows them.
+func TestNetworkPagesHideBuildErrors(t *testing.T) {
+	page := `<!doctype html><html><head></head><body>A</body></html>`
+	for _, bind := range []string{"0.0.0.0", "192.0.2.7", "::", "example.org"} {
+		opt := ListenOptions(bind)
+		if !opt.Network {
+			t.Fatalf("ListenOptions(%q) is not marked as reachable from the network", bind)
+		}
+		l := NewLive(memory(t, map[string]string{"index.html": page}), opt)
+		srv := httptest.NewServer(l.Handler())
+		s := openStream(t, srv.URL)
+		s.next(t) // hello
+		secret := `content/a.md:3: restricted text links to content/b/embargoed-poc.tar.gz; unknown recipient "junper"`
+		l.Fail([]string{secret})
+		_, data := s.next(t)
+		if strings.Contains(data, "embargoed") || strings.Contains(data, "junper") || !strings.Contains(data, NetworkFailure) {
+			t.Errorf("bind %s: a page heard %s", bind, data)
+		}
+		late := openStream(t, srv.URL)
+		if _, data := late.next(t); strings.Contains(data, "junper") {
+			t.Errorf("bind %s: a page opened after the failure heard %s", bind, data)
+		}
+		l.Close()
+		srv.Close()
+	}
+	for _, bind := range []string{"127.0.0.1", "localhost", "::1", "[::1]"} {
+		if ListenOptions(bind).Network {
+			t.Errorf("ListenOptions(%q) is marked as reachable from the network", bind)
+		}
+	}
+}

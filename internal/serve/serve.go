@@ -24,17 +24,22 @@ type Options struct {
 	// AnyHost answers every Host: for a server deliberately listening on
 	// every interface.
 	AnyHost bool
+	// Network is set for a server reachable beyond this machine: pages
+	// then show that a build failed, never its messages, which can quote
+	// restricted passages and name recipients.
+	Network bool
 }
 
 // ListenOptions returns the Options for a server listening on bind: the
 // loopback names and bind itself are allowed; an unspecified address
 // (0.0.0.0, :: or "", every interface) allows any host.
 func ListenOptions(bind string) Options {
+	network := !Loopback(bind)
 	bind = strings.Trim(bind, "[]")
 	if ip := net.ParseIP(bind); bind == "" || ip != nil && ip.IsUnspecified() {
-		return Options{AnyHost: true}
+		return Options{AnyHost: true, Network: network}
 	}
-	return Options{Hosts: []string{bind}}
+	return Options{Hosts: []string{bind}, Network: network}
 }
 
 // Loopback reports whether bind, a --bind value, is a loopback address
