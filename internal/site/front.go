@@ -122,7 +122,7 @@ func checkStrayFront(file string, src []byte, firstLine int, second bool) error 
 			inComment = !strings.Contains(line[4:], "-->")
 			continue
 		}
-		if !frontDelim.MatchString(line) || i+1 >= len(lines) || !frontKey.MatchString(strings.TrimFunc(lines[i+1], isBlankRune)) {
+		if !frontDelim.MatchString(line) || !keysFollow(lines[i+1:]) {
 			return nil
 		}
 		if line != raw {
@@ -138,11 +138,25 @@ func checkStrayFront(file string, src []byte, firstLine int, second bool) error 
 }
 
 // frontDelim and frontKey recognise what looks like front matter: a run of
-// three or more '-' or '+', then a line "key: value" or "key = value".
+// three or more '-' or '+' (perhaps followed by a word or a comment), then,
+// after any comment lines, a line "key: value" or "key = value".
 var (
-	frontDelim = regexp.MustCompile(`^(-{3,}|\+{3,})$`)
-	frontKey   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*\s*(:|=)(\s|$)`)
+	frontDelim = regexp.MustCompile(`^(?:-{3,}|\+{3,})(?:[ \t].*|[A-Za-z]*)$`)
+	frontKey   = regexp.MustCompile(`^["']?[A-Za-z_][A-Za-z0-9_.-]*["']?[ \t]*(:|=)(\s|$)`)
 )
+
+// keysFollow reports whether lines, those after a delimiter, start with a
+// front matter key once comment lines are skipped.
+func keysFollow(lines []string) bool {
+	for _, raw := range lines {
+		line := strings.TrimFunc(raw, isBlankRune)
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		return frontKey.MatchString(line)
+	}
+	return false
+}
 
 // isBlankRune reports white space and the invisible characters an editor
 // may leave at the start of a file: byte-order marks, zero-width spaces
@@ -268,6 +282,9 @@ func (fr *Front) set(file string, f field) (*diag.Warning, error) {
 		}
 		fr.TLP = l
 	default:
+		if nested := guardedKey(f.value); nested != "" {
+			return nil, diag.Errorf(file, f.line, "%s: holds a key %q, which conclave reads only at the top level of front matter (refused: the page would be published to everyone); move it to the top level", f.key, nested)
+		}
 		// A misspelt audience or draft would publish the page to everyone:
 		// refuse it rather than warn.
 		for _, guard := range []string{"audience", "draft"} {
@@ -285,6 +302,31 @@ func (fr *Front) set(file string, f field) (*diag.Warning, error) {
 	}
 	fr.Lines[f.key] = f.line
 	return nil, nil
+}
+
+// guardedKey returns the name of a key anywhere inside v (a table, or a
+// list of tables) that reads as audience or draft, or "".
+func guardedKey(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, inner := range v {
+			for _, guard := range []string{"audience", "draft"} {
+				if strings.EqualFold(k, guard) || diag.Suggest(strings.ToLower(k), []string{guard}) != "" {
+					return k
+				}
+			}
+			if k := guardedKey(inner); k != "" {
+				return k
+			}
+		}
+	case []any:
+		for _, inner := range v {
+			if k := guardedKey(inner); k != "" {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 func parseDate(s string) (time.Time, error) {

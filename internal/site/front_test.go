@@ -229,6 +229,9 @@ func TestParseFrontMisplaced(t *testing.T) {
 		{"four dashes", "\n----\naudience: [board]\n----\n", 2, "\"----\""},
 		{"key without value", "\n---\naudience:\n  - board\n---\n", 2, "front matter must start"},
 		{"second block", "---\ntitle: x\n---\n\n---\naudience: [board]\n---\n", 5, "a second front matter block"},
+		{"delimiter with a comment", "\n--- # front\naudience: [board]\n---\n", 2, "front matter must start"},
+		{"comment line before keys", "\n---\n# who reads it\naudience: [board]\n---\n", 2, "front matter must start"},
+		{"quoted key", "\n---\n\"audience\": [board]\n---\n", 2, "front matter must start"},
 		{"second block after comment", "---\ntitle: x\n---\n<!-- c -->\n+++\ndraft = true\n+++\n", 5, "a second front matter block"},
 	}
 	for _, tc := range refused {
@@ -248,6 +251,22 @@ func TestParseFrontMisplaced(t *testing.T) {
 	for _, tc := range accepted {
 		if _, _, _, _, err := ParseFront("content/a.md", []byte(tc.src)); err != nil {
 			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+// audience and draft are read only at the top level: nested inside a
+// table (as Hugo's params), they would be ignored, and are refused.
+func TestParseFrontNestedGuards(t *testing.T) {
+	for _, src := range []string{
+		"---\nparams:\n  audience: [board]\n---\n",
+		"---\nextra:\n  - draft: true\n---\n",
+		"+++\n[params]\nAudience = [\"board\"]\n+++\n",
+		"---\nparams: {audiense: [board]}\n---\n",
+	} {
+		_, _, _, _, err := ParseFront("content/a.md", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), "content/a.md:2: ") || !strings.Contains(err.Error(), "only at the top level") {
+			t.Errorf("%q: err = %v", src, err)
 		}
 	}
 }
