@@ -264,9 +264,9 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 		errs    diag.List
 		views   = make([]*render.PageView, 0, len(s.Pages))
 		intros  = map[string]*render.Intro{}
-		files   = newFileUse(s)   // how published pages use content files
+		files   = newFileUse(s) // how published pages use content files
 		sealed  []*markdown.Doc // pages with restricted blocks, rendered once sealed
-		reused  []seal.Record       // blocks of pages published again from their records
+		reused  []seal.Record   // blocks of pages published again from their records
 		secrets []leakcheck.Secret
 		public  [][]byte // what the site publishes on purpose, for the scan
 	)

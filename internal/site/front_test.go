@@ -270,3 +270,34 @@ func TestParseFrontNestedGuards(t *testing.T) {
 		}
 	}
 }
+
+// Whatever invisible text precedes a page's front matter, the page is
+// either refused or restricted: never published with its audience read as
+// text.
+func FuzzFrontPrefix(f *testing.F) {
+	for _, s := range []string{"", "\x00", "\x01\x02", "\x03\x03", "\x04", "\x05\x00", "\x06\x07\x00"} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	pieces := []string{"\n", " ", "\t", "\r\n", "\uFEFF", "<!-- c -->\n", "\r", "\u200B"}
+	f.Fuzz(func(t *testing.T, prefix []byte, toml bool) {
+		var b strings.Builder
+		for _, c := range prefix {
+			b.WriteString(pieces[int(c)%len(pieces)])
+		}
+		fm := "---\ntitle: Secret\nslug: r-1\naudience: [board]\n---\nbody\n"
+		if toml {
+			fm = "+++\ntitle = \"Secret\"\nslug = \"r-1\"\naudience = [\"board\"]\n+++\nbody\n"
+		}
+		p, _, err := parsePage("content/b/x.md", []byte(b.String()+fm))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "content/b/x.md:") {
+				t.Fatalf("error without location: %v", err)
+			}
+			return
+		}
+		if len(p.Front.Audience) == 0 || strings.Contains(string(p.Body), "board") {
+			t.Fatalf("prefix %q: published with audience as text: body %q", b.String(), p.Body)
+		}
+	})
+}
