@@ -89,6 +89,8 @@ type Config struct {
 	Rebuilt func(Rebuild)
 	// WatchErrors, if set, is told of the watcher's errors.
 	WatchErrors func(error)
+	// Limits bound idle and concurrent connections; zero: DefaultLimits.
+	Limits Limits
 }
 
 // Run serves c.First, rebuilds after every change to the watched paths
@@ -104,7 +106,16 @@ func Run(ctx context.Context, c Config) error {
 	if c.First == nil {
 		live.Fail(c.FirstErrors)
 	}
-	srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	limits := c.Limits
+	if limits == (Limits{}) {
+		limits = DefaultLimits
+	}
+	live.limits = limits
+	ln := c.Listener
+	if c.Options.Network {
+		ln = limitPerHost(ln, limits.PerHost)
+	}
+	srv := &http.Server{Handler: live.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: limits.IdleTimeout}
 	srv.RegisterOnShutdown(live.Close)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -138,7 +149,7 @@ func Run(ctx context.Context, c Config) error {
 		live.Follow(ctx, batches, c.Build, c.Rebuilt)
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(c.Listener) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		cancel()

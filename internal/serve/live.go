@@ -29,13 +29,15 @@ var liveCSS []byte
 // server-sent events; a failed build keeps the last good files and shows
 // the errors over every open page until a build succeeds again.
 type Live struct {
-	opt Options
+	opt    Options
+	limits Limits // set before the handler serves
 
 	mu      sync.Mutex
 	files   *output.Memory
 	version int      // of the current state: a build, good or failed
 	errs    []string // the failed build's messages, nil after a good one
 	clients map[chan event]bool
+	streams map[string]int // open event streams by client address
 	closed  bool
 }
 
@@ -49,7 +51,7 @@ type event struct {
 // that shows the errors given to [Live.Fail] and reloads once a build
 // succeeds.
 func NewLive(files *output.Memory, opt Options) *Live {
-	return &Live{opt: opt, files: files, version: 1, clients: map[chan event]bool{}}
+	return &Live{opt: opt, limits: DefaultLimits, files: files, version: 1, clients: map[chan event]bool{}, streams: map[string]int{}}
 }
 
 // noBuildPage stands for every page while the site has never built. It
@@ -184,6 +186,13 @@ func (l *Live) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	host := remoteHost(r.RemoteAddr)
+	if l.opt.Network && l.streams[host] >= l.limits.PerHostStreams {
+		l.mu.Unlock()
+		http.Error(w, "too many open pages from this address", http.StatusTooManyRequests)
+		return
+	}
+	l.streams[host]++
 	l.clients[c] = true
 	first := event{"hello", strconv.Itoa(l.version)}
 	if l.errs != nil {
@@ -192,6 +201,9 @@ func (l *Live) events(w http.ResponseWriter, r *http.Request) {
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
+		if l.streams[host]--; l.streams[host] <= 0 {
+			delete(l.streams, host)
+		}
 		if l.clients[c] {
 			delete(l.clients, c)
 			close(c)
