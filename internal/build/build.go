@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -264,7 +265,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 		errs    diag.List
 		views   = make([]*render.PageView, 0, len(s.Pages))
 		intros  = map[string]*render.Intro{}
-		files   = newFileUse(s) // how published pages use content files
+		files   = newLinkUse(s) // how published pages link to files and pages
 		sealed  []*markdown.Doc // pages with restricted blocks, rendered once sealed
 		reused  []seal.Record   // blocks of pages published again from their records
 		secrets []leakcheck.Secret
@@ -282,7 +283,10 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 		if rec.View != nil {
 			views = append(views, rec.View)
 		} else {
-			intros[p.Section] = rec.Intro
+			// Keyed by folder: only the home's and the top-level
+			// sections' intros head a list. A deeper _index.md names its
+			// folder in public, and nothing else.
+			intros[strings.TrimPrefix(path.Dir(strings.TrimPrefix(p.Path, site.ContentDir+"/")), ".")] = rec.Intro
 		}
 		if scanning {
 			public = append(public, markdown.Cut(p.Body, rec.Cuts))
@@ -342,7 +346,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 					return
 				}
 			}
-			files.note(p, rec.Links, rec.Cuts)
+			files.note(p, rec)
 			keep(p, rec)
 			mu.Lock()
 			reused = append(reused, rec.Sealed...)
@@ -357,8 +361,8 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 			mu.Unlock()
 			return
 		}
-		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts()}
-		files.note(p, rec.Links, rec.Cuts)
+		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs}
+		files.note(p, rec)
 		if len(doc.Blocks) > 0 {
 			mu.Lock()
 			sealed = append(sealed, doc)
@@ -372,6 +376,7 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	// restricted text uses are known before anything is sealed.
 	draftOnly := draftOnlyFiles(s, conv, files.linked)
 	errs.Add(files.check(draftOnly))
+	errs.Add(files.checkAnchors())
 
 	// Seal: check every audience and label, then encrypt, then render.
 	sort.Slice(sealed, func(i, j int) bool { return sealed[i].Page.Path < sealed[j].Page.Path })

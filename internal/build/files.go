@@ -14,9 +14,11 @@ import (
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
-// fileUse gathers how the published pages use the site's content files,
-// so that no file that only restricted text uses is published in clear.
-// Every page goes through [fileUse.note], whether it was parsed by this
+// linkUse gathers how the published pages link to the site's content
+// files and to each other, so that no file that only restricted text uses
+// is published in clear, and no public link repeats what a restricted
+// passage or page holds (a heading's ID, a page's title).
+// Every page goes through [linkUse.note], whether it was parsed by this
 // build or published again from its record: the rule holds on a cold
 // build, a cached build and in serve alike. It is safe for concurrent use.
 //
@@ -24,7 +26,7 @@ import (
 // names it (its file name appears in the passage's source: an HTML link, a
 // site-absolute or full URL, a mention). It is public when public text
 // links to it or names it.
-type fileUse struct {
+type linkUse struct {
 	site *site.Site
 
 	mu       sync.Mutex
@@ -32,6 +34,9 @@ type fileUse struct {
 	named    map[string]bool   // lower-case file names public text mentions
 	private  []privateUse      // links from restricted text to files
 	mentions map[string]placed // lower-case file name → first mention in restricted text
+
+	publicLinks map[string][]markdown.Link // page → its public links to pages and anchors
+	privateIDs  map[string][]string        // page → the IDs of its restricted headings
 }
 
 // privateUse is a link from restricted text to a content file.
@@ -46,16 +51,22 @@ type placed struct {
 	line int
 }
 
-func newFileUse(s *site.Site) *fileUse {
-	return &fileUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{}}
+func newLinkUse(s *site.Site) *linkUse {
+	return &linkUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{},
+		publicLinks: map[string][]markdown.Link{}, privateIDs: map[string][]string{}}
 }
 
-// note records the links of page p and the file names its text mentions.
-// cuts are the byte ranges of p.Body that restricted blocks hold.
-func (u *fileUse) note(p *site.Page, links []markdown.Link, cuts [][2]int) {
+// note records the links of page p, the file names its text mentions and
+// the IDs of its restricted headings, from its record.
+func (u *linkUse) note(p *site.Page, rec *pageRecord) {
+	links, cuts := rec.Links, rec.Cuts
 	var private []privateUse
 	var linked []string
+	var toPages []markdown.Link
 	for _, l := range links {
+		if !l.Restricted && (l.Dest[0] == '#' || strings.Contains(l.Dest, ".md")) {
+			toPages = append(toPages, l)
+		}
 		f, ok := u.site.FileTarget(p, l.Dest)
 		if !ok {
 			continue
@@ -82,6 +93,12 @@ func (u *fileUse) note(p *site.Page, links []markdown.Link, cuts [][2]int) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if len(toPages) > 0 {
+		u.publicLinks[p.Path] = toPages
+	}
+	if len(rec.PrivateIDs) > 0 {
+		u.privateIDs[p.Path] = rec.PrivateIDs
+	}
 	u.private = append(u.private, private...)
 	for _, f := range linked {
 		u.linked[f] = true
@@ -100,7 +117,7 @@ func (u *fileUse) note(p *site.Page, links []markdown.Link, cuts [][2]int) {
 // text does not: files are published as they are, so the file would be
 // public although only the passage's readers were meant to see it.
 // leaveOut are files the build does not publish (those of drafts).
-func (u *fileUse) check(leaveOut map[string]bool) error {
+func (u *linkUse) check(leaveOut map[string]bool) error {
 	var errs diag.List
 	const fix = "files are not sealed: link it from public text if it may be public, or put its content in the passage"
 	refused := map[string]bool{}
@@ -117,6 +134,40 @@ func (u *fileUse) check(leaveOut map[string]bool) error {
 			continue
 		}
 		errs.Add(diag.Errorf(at.page, at.line, "restricted text names %s, a file of the site that public text neither links to nor names, so it would be published in clear: %s", f.Path, fix))
+	}
+	return errs.Err()
+}
+
+// checkAnchors refuses public links that repeat what restricted text
+// holds: a link to the ID of a heading inside a restricted passage (the ID
+// is the heading's words), and a link to a page restricted as a whole
+// whose text holds that page's title. Either would publish in the public
+// page what only the passage's or the page's readers may see.
+func (u *linkUse) checkAnchors() error {
+	var errs diag.List
+	for from, links := range u.publicLinks {
+		page := u.site.Page(from)
+		for _, l := range links {
+			target, fragment := u.site.PageTarget(page, l.Dest)
+			if target == nil {
+				continue
+			}
+			if fragment != "" {
+				if f, err := url.PathUnescape(fragment); err == nil {
+					fragment = f
+				}
+				for _, id := range u.privateIDs[target.Path] {
+					if strings.EqualFold(id, fragment) {
+						errs.Add(diag.Errorf(from, l.Line, "public text links to #%s, the ID of a heading inside a restricted passage of %s: the link would publish the heading's words; link to the page, or to a public heading", fragment, target.Path))
+						break
+					}
+				}
+			}
+			title := strings.TrimSpace(target.Front.Title)
+			if target.Front.Audience != nil && title != "" && strings.Contains(strings.ToLower(l.Text), strings.ToLower(title)) {
+				errs.Add(diag.Errorf(from, l.Line, "public link text repeats the title of %s, a page restricted as a whole, whose title is sealed: write other link text", target.Path))
+			}
+		}
 	}
 	return errs.Err()
 }

@@ -22,7 +22,7 @@ import (
 const PagesFile = "pages.cache"
 
 // pagesVersion changes whenever a record's meaning changes.
-const pagesVersion = 1
+const pagesVersion = 2
 
 // pageRecord is what a build keeps of one page, so that the next build can
 // publish it again without parsing or rendering it: the HTML is read back
@@ -40,6 +40,8 @@ type pageRecord struct {
 	View  *render.PageView  // for lists, the feed and the sitemap
 	Intro *render.Intro     // for a home or section intro
 	Links []markdown.Link
+	// PrivateIDs are the IDs of the headings inside restricted blocks.
+	PrivateIDs []string
 	// Cuts are the byte ranges of the body that restricted blocks hold:
 	// the rest is public text, for the leak scan.
 	Cuts   [][2]int

@@ -28,11 +28,19 @@ func (d *Doc) resolveLinks(r Resolver) {
 			return ast.WalkContinue, nil
 		}
 		s := string(*dest)
-		if !isRelative(s) {
+		anchor := len(s) > 1 && s[0] == '#'
+		if !isRelative(s) && !anchor {
 			return ast.WalkContinue, nil
 		}
-		d.Links = append(d.Links, Link{Dest: s, Line: d.nodeLine(n), Restricted: InBlock(n) != nil})
-		if r == nil {
+		l := Link{Dest: s, Line: d.nodeLine(n), Restricted: InBlock(n) != nil}
+		if _, ok := n.(*ast.Link); ok && !l.Restricted {
+			l.Text = d.plainText(n)
+			if len(l.Text) > 512 {
+				l.Text = l.Text[:512]
+			}
+		}
+		d.Links = append(d.Links, l)
+		if r == nil || anchor {
 			return ast.WalkContinue, nil
 		}
 		url, ok, hint := r.Resolve(d.Page, s)
@@ -72,4 +80,18 @@ func Validate(d *Doc) error {
 		errs.Add(diag.Errorf(d.Page.Path, line, "audience: a home or section page cannot be restricted as a whole; put restricted blocks in its text instead"))
 	}
 	return errs.Err()
+}
+
+// privateIDs returns the IDs of the headings inside restricted blocks.
+func privateIDs(root ast.Node) []string {
+	var out []string
+	_ = ast.Walk(root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering && InBlock(h) != nil {
+			if id, ok := headingID(h); ok {
+				out = append(out, string(id))
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return out
 }

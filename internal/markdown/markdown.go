@@ -120,8 +120,12 @@ type Doc struct {
 	Page   *site.Page
 	Root   ast.Node
 	Source []byte
-	// Links are the relative links and images, as written.
+	// Links are the relative links and images, and the links to an anchor
+	// of the page itself ("#id"), as written.
 	Links []Link
+	// PrivateIDs are the IDs of the headings inside restricted blocks:
+	// their words are as secret as the passage.
+	PrivateIDs []string
 	// Blocks are the page's restricted blocks in document order, each
 	// before the blocks nested in it. Sealing replaces them in the tree.
 	Blocks []*restricted.Block
@@ -136,6 +140,10 @@ type Link struct {
 	Line int
 	// Restricted is set for a link inside a restricted block.
 	Restricted bool
+	// Text is the plain text of a public link (not of an image), up to
+	// 512 bytes, so that the build can tell a public link that repeats a
+	// restricted page's title.
+	Text string `json:",omitempty"`
 }
 
 // Resolver maps a relative link in a page to the URL it should have in the
@@ -165,6 +173,7 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 	}
 	doc.collectBlocks(ctx)
 	ids.assign(doc.Root)
+	doc.PrivateIDs = privateIDs(doc.Root)
 	doc.resolveLinks(r)
 	return doc
 }

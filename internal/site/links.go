@@ -136,3 +136,28 @@ func RelURL(from, to string) string {
 	}
 	return b.String()
 }
+
+// Page returns the published page at path p (a slash path from the site
+// root), or nil.
+func (s *Site) Page(p string) *Page { return s.byPath[p] }
+
+// PageTarget returns the published page that a link in page from names,
+// with the link's #fragment (without '#'), or nil: "#id" names from
+// itself, "x.md#id" the page x.md.
+func (s *Site) PageTarget(from *Page, dest string) (*Page, string) {
+	target, suffix, err := linkTarget(from, dest)
+	if err != nil {
+		return nil, ""
+	}
+	fragment := ""
+	if i := strings.IndexByte(suffix, '#'); i >= 0 {
+		fragment = suffix[i+1:]
+	}
+	if target == "" {
+		return from, fragment
+	}
+	if !strings.HasSuffix(target, ".md") {
+		return nil, ""
+	}
+	return s.byPath[target], fragment
+}

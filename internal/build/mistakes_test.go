@@ -1,0 +1,799 @@
+package build
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
+)
+
+// outcome is what the build must do with an author's mistake.
+type outcome int
+
+const (
+	// publish: the build succeeds and no canary is in the output.
+	publish outcome = iota
+	// refuse: the build fails, naming the file and line, and the previous
+	// output is left as it was.
+	refuse
+	// refuseOrSafe: either refuse (naming the file), or publish without a
+	// canary: for input whose reading the contract leaves to the parser,
+	// as long as it fails closed.
+	refuseOrSafe
+)
+
+func (o outcome) String() string {
+	return [...]string{"publish", "refuse", "refuse or publish nothing restricted"}[o]
+}
+
+// mistake is an author's mistake: a few files added to [mistakeBase].
+// Every restricted passage, every part of a restricted page (title,
+// summary, tags, body, file and folder names) and every file linked from
+// restricted text carries a word starting with "canary", which must never
+// be published.
+type mistake struct {
+	name  string
+	why   string
+	files map[string]string
+	want  outcome
+	// at is where the error must point, "content/…md:LINE:" (for
+	// refuseOrSafe, at least the file, "content/…md:"), and msg a part of
+	// the message on the same line of the error.
+	at, msg string
+	// has lists output files that a published build must hold, so that
+	// "nothing leaked" cannot pass because nothing was built.
+	has []string
+}
+
+// md joins lines into a file, one "\n" after each: line i of the file is
+// lines[i-1], so that the lines that errors name can be counted.
+func md(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+// crlf is md with Windows line endings.
+func crlf(lines ...string) string { return strings.Join(lines, "\r\n") + "\r\n" }
+
+// page is a public page whose body starts on line 5.
+func page(title string, body ...string) string {
+	return md(append([]string{"---", "title: " + title, "---", ""}, body...)...)
+}
+
+const bom = "\uFEFF"
+
+// mistakeBase is the site every mistake is added to: three recipients,
+// two groups, a home page, a section with an intro and a public page.
+// Nothing in it says "canary".
+func mistakeBase(ids map[string]*age.X25519Identity) map[string]string {
+	files := map[string]string{
+		"conclave.toml":       "title = \"Mistakes\"\nbaseURL = \"https://mistakes.example.org/\"\n",
+		"keys/groups.toml":    "board = [\"alice\", \"bob\"]\nall = [\"board\", \"carol\"]\n",
+		"content/_index.md":   page("Home", "Welcome."),
+		"content/b/_index.md": page("Briefings", "All briefings."),
+		"content/b/pub.md":    md("---", "title: Public", "date: 2024-01-01", "tags: [shared]", "---", "", "A public briefing."),
+	}
+	for n, id := range ids {
+		files["keys/"+n+".pub"] = id.Recipient().String() + "\n"
+	}
+	return files
+}
+
+func mistakeIdentities(t *testing.T) map[string]*age.X25519Identity {
+	t.Helper()
+	ids := map[string]*age.X25519Identity{}
+	for _, n := range []string{"alice", "bob", "carol"} {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[n] = id
+	}
+	return ids
+}
+
+// restrictedFront is the front matter of a page restricted to the board,
+// in YAML, 7 lines, the audience on line 4.
+func restrictedFront(title, slug string) []string {
+	return []string{"---", "title: " + title, "tlp: amber", "audience: [board]", "slug: " + slug, "date: 2024-03-03", "---"}
+}
+
+// mistakes is the table of author mistakes.
+func mistakes() []mistake {
+	return []mistake{
+		// Front matter that is not on the file's first line.
+		{
+			name: "fm/blank-line-yaml", why: "a blank line before --- makes the front matter a thematic break and a heading: audience ignored",
+			files: map[string]string{"content/b/x.md": md("", "---", "title: Board only canaryfa1", "audience: [board]", "slug: r-fa", "---", "", "Body canaryfa2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/spaces-line-yaml", why: "a line of spaces before the front matter",
+			files: map[string]string{"content/b/x.md": md("   ", "---", "title: Board only canaryfb1", "audience: [board]", "slug: r-fb", "---", "", "Body canaryfb2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/indented-delimiter", why: "the opening --- indented by two spaces",
+			files: map[string]string{"content/b/x.md": md("  ---", "title: Board only canaryfc1", "audience: [board]", "slug: r-fc", "---", "", "Body canaryfc2.")},
+			want:  refuse, at: "content/b/x.md:1:", msg: "front matter",
+		},
+		{
+			name: "fm/tab-line", why: "a line holding a tab before the front matter",
+			files: map[string]string{"content/b/x.md": md("\t", "---", "title: Board only canaryfd1", "audience: [board]", "slug: r-fd", "---", "", "Body canaryfd2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/html-comment-draft", why: "an HTML comment before the front matter: draft: true ignored, the draft published",
+			files: map[string]string{"content/b/x.md": md("<!-- reviewed by legal -->", "---", "title: Draft canaryfe1", "draft: true", "---", "", "Unfinished canaryfe2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/bom-then-blank", why: "a BOM is skipped, but a blank line after it is not the first line",
+			files: map[string]string{"content/b/x.md": bom + md("", "---", "title: Board only canaryff1", "audience: [board]", "slug: r-ff", "---", "", "Body canaryff2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/two-boms", why: "only one BOM is skipped: the second one hides the delimiter",
+			files: map[string]string{"content/b/x.md": bom + bom + md("---", "title: Board only canaryfg1", "audience: [board]", "slug: r-fg", "---", "", "Body canaryfg2.")},
+			want:  refuse, at: "content/b/x.md:1:", msg: "front matter",
+		},
+		{
+			name: "fm/four-dashes", why: "---- is not the delimiter, but it is plainly an attempt at one",
+			files: map[string]string{"content/b/x.md": md("----", "title: Board only canaryfh1", "audience: [board]", "slug: r-fh", "----", "", "Body canaryfh2.")},
+			want:  refuse, at: "content/b/x.md:1:", msg: "front matter",
+		},
+		{
+			name: "fm/yaml-document-end", why: "YAML's ... closes a document but not front matter: never closed",
+			files: map[string]string{"content/b/x.md": md("---", "title: Board only canaryfi1", "audience: [board]", "slug: r-fi", "...", "", "Body canaryfi2.")},
+			want:  refuse, at: "content/b/x.md:1:", msg: "never closed",
+		},
+		{
+			name: "fm/blank-line-toml", why: "TOML front matter after a blank line",
+			files: map[string]string{"content/b/x.md": md("", "+++", `title = "Board only canaryfj1"`, `audience = ["board"]`, `slug = "r-fj"`, "+++", "", "Body canaryfj2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/blank-line-yaml-crlf", why: "Windows line endings do not hide the blank line",
+			files: map[string]string{"content/b/x.md": crlf("", "---", "title: Board only canaryfk1", "audience: [board]", "slug: r-fk", "---", "", "Body canaryfk2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/blank-line-toml-crlf", why: "TOML with Windows line endings after a blank line",
+			files: map[string]string{"content/b/x.md": crlf("", "+++", `title = "Board only canaryfl1"`, `audience = ["board"]`, `slug = "r-fl"`, "+++", "", "Body canaryfl2.")},
+			want:  refuse, at: "content/b/x.md:2:", msg: "front matter",
+		},
+		{
+			name: "fm/second-block-yaml", why: "a second front matter after the first: its audience would be body text",
+			files: map[string]string{"content/b/x.md": md("---", "title: Second block", "---", "", "---", "audience: [board]", "summary: canaryfm1", "---", "", "Body canaryfm2.")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "front matter",
+		},
+		{
+			name: "fm/second-block-toml", why: "a second TOML block glued to the first",
+			files: map[string]string{"content/b/x.md": md("+++", `title = "Second block"`, "+++", "+++", `audience = ["board"]`, `summary = "canaryfn1"`, "+++", "", "Body canaryfn2.")},
+			want:  refuse, at: "content/b/x.md:4:", msg: "front matter",
+		},
+		{
+			name: "fm/second-block-crlf", why: "a second YAML block, Windows line endings",
+			files: map[string]string{"content/b/x.md": crlf("---", "title: Second block", "---", "---", "draft: true", "summary: canaryfo1", "---", "", "Body canaryfo2.")},
+			want:  refuse, at: "content/b/x.md:4:", msg: "front matter",
+		},
+		{
+			name: "fm/cr-only", why: "old Mac line endings: either CR ends lines (and the audience holds) or the file is refused",
+			files: map[string]string{"content/b/x.md": strings.Join([]string{"---", "title: Board only canaryfp1", "audience: [board]", "slug: r-fp", "---", "", "Body canaryfp2.", ""}, "\r")},
+			want:  refuseOrSafe, at: "content/b/x.md:",
+		},
+		{
+			name: "fm/crlf-valid", why: "well-formed front matter with Windows line endings is honoured",
+			files: map[string]string{"content/b/x.md": crlf("---", "title: Board only canaryfq1", "audience: [board]", "slug: r-fq", "tlp: amber", "---", "", "Body canaryfq2.")},
+			want:  publish, has: []string{"b/r-fq/index.html"},
+		},
+		{
+			name: "fm/bom-valid", why: "a BOM before well-formed front matter is skipped",
+			files: map[string]string{"content/b/x.md": bom + md("---", "title: Board only canaryfr1", "audience: [board]", "slug: r-fr", "tlp: amber", "---", "", "Body canaryfr2.")},
+			want:  publish, has: []string{"b/r-fr/index.html"},
+		},
+
+		// Front matter keys that decide who reads.
+		{
+			name: "key/audiense", why: "a misspelt audience would publish the page to everyone",
+			files: map[string]string{"content/b/x.md": md("---", "title: Board only canaryka1", "audiense: [board]", "slug: r-ka", "---", "", "Body canaryka2.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: `did you mean "audience"`,
+		},
+		{
+			name: "key/Audience", why: "audience in another letter case is not audience",
+			files: map[string]string{"content/b/x.md": md("---", "title: Board only canarykb1", "Audience: [board]", "slug: r-kb", "---", "", "Body canarykb2.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: "audience",
+		},
+		{
+			name: "key/audiance-toml", why: "a misspelt audience in TOML",
+			files: map[string]string{"content/b/x.md": md("+++", `title = "Board only canarykc1"`, `audiance = ["board"]`, `slug = "r-kc"`, "+++", "", "Body canarykc2.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: `did you mean "audience"`,
+		},
+		{
+			name: "key/darft", why: "a misspelt draft would publish the draft",
+			files: map[string]string{"content/b/x.md": md("---", "title: Draft canarykd1", "darft: true", "---", "", "Unfinished canarykd2.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: `did you mean "draft"`,
+		},
+		{
+			name: "key/draft-yes", why: "draft: yes is a string in YAML 1.2, not true",
+			files: map[string]string{"content/b/x.md": md("---", "title: Draft canaryke1", "draft: yes", "---", "", "Unfinished canaryke2.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: "draft",
+		},
+		{
+			name: "key/params-audience", why: "Hugo's habit: audience under params is not the page's audience (refused at params:)",
+			files: map[string]string{"content/b/x.md": md("---", "title: Board only canarykf1", "params:", "  audience: [board]", "slug: r-kf", "---", "", "Body canarykf2.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: "audience",
+		},
+		{
+			name: "key/audience-empty", why: "an empty audience names nobody",
+			files: map[string]string{"content/b/x.md": md("---", "title: Nobody canarykg1", "audience: []", "slug: r-kg", "---", "", "Body canarykg2.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: "empty audience",
+		},
+		{
+			name: "key/audience-no-slug", why: "a restricted page's URL must not come from its file name",
+			files: map[string]string{"content/b/canarykh1-embargo.md": md("---", "title: Board only canarykh2", "audience: [board]", "---", "", "Body canarykh3.")},
+			want:  refuse, at: "content/b/canarykh1-embargo.md:3:", msg: "slug",
+		},
+		{
+			name: "key/audience-unknown", why: "an unknown name in audience: gets a suggestion",
+			files: map[string]string{"content/b/x.md": md("---", "title: Board only canaryki1", "tlp: amber", "audience: [boad]", "slug: r-ki", "---", "", "Body canaryki2.")},
+			want:  refuse, at: "content/b/x.md:4:", msg: `did you mean "board"`,
+		},
+
+		// Lines that try to open or close a restricted block.
+		{
+			name: "fence/two-colons", why: "two colons do not open a block: the passage would be a public paragraph",
+			files: map[string]string{"content/b/x.md": page("Fence", ":: restricted to=board", "Passage canaryba1.", "::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "restricted",
+		},
+		{
+			name: "fence/one-colon", why: "one colon",
+			files: map[string]string{"content/b/x.md": page("Fence", ": restricted to=board", "Passage canarybb1.", ":")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "restricted",
+		},
+		{
+			name: "fence/two-colons-glued-capital", why: "two colons glued to Restricted",
+			files: map[string]string{"content/b/x.md": page("Fence", "::Restricted to=board", "Passage canarybc1.", "::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "restricted",
+		},
+		{
+			name: "fence/upper-case", why: "RESTRICTED is an attempt, not another kind of block",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: RESTRICTED to=board", "Passage canarybd1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "lower case",
+		},
+		{
+			name: "fence/misspelt", why: "restrcted is within distance 2 of restricted",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restrcted to=board", "Passage canarybe1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: `did you mean "restricted"`,
+		},
+		{
+			name: "fence/pandoc-attributes", why: "pandoc's {.restricted} spelling",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: {.restricted to=board}", "Passage canarybf1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "restricted",
+		},
+		{
+			name: "fence/unknown-name", why: "a misspelt group name gets a suggestion",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=boad", "Passage canarybg1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: `did you mean "board"`,
+		},
+		{
+			name: "fence/name-upper-case", why: "names are lower case: Board is not board",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=Board", "Passage canarybh1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "Board",
+		},
+		{
+			name: "fence/spaced-equals", why: "to = board is three tokens, not an audience",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to = board", "Passage canarybi1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "key=value",
+		},
+		{
+			name: "fence/empty-to", why: "to= with no name",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to= tlp=amber", "Passage canarybj1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "empty audience",
+		},
+		{
+			name: "fence/no-to-no-default", why: "no to= and no [tlp] default for the label: nobody to seal for",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted tlp=amber", "Passage canarybk1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "default audience",
+		},
+		{
+			name: "fence/misspelt-key", why: "tpl= is not tlp=",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=board tpl=amber", "Passage canarybl1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: `unknown key "tpl"`,
+		},
+		{
+			name: "fence/glued", why: ":::restricted is a valid opening line",
+			files: map[string]string{"content/b/x.md": page("Fence", ":::restricted to=board tlp=amber", "Passage canarybm1.", ":::")},
+			want:  publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "fence/indented-code", why: "indented 4 spaces it is a code block: published as code",
+			files: map[string]string{"content/b/x.md": page("Fence", "Public.", "", "    ::: restricted to=board", "    Passage canarybn1.", "    :::")},
+			want:  refuse, at: "content/b/x.md:7:", msg: "restricted block",
+		},
+		{
+			name: "fence/tab-indented", why: "a tab indents to column 4: a code block too",
+			files: map[string]string{"content/b/x.md": page("Fence", "Public.", "", "\t::: restricted to=board", "\tPassage canarybo1.", "\t:::")},
+			want:  refuse, at: "content/b/x.md:7:", msg: "restricted block",
+		},
+		{
+			name: "fence/in-html-block", why: "inside an HTML block the lines are HTML, not a block",
+			files: map[string]string{"content/b/x.md": page("Fence", "<div class=\"note\">", "::: restricted to=board", "Passage canarybp1.", ":::", "</div>")},
+			want:  refuse, at: "content/b/x.md:6:", msg: "restricted block",
+		},
+		{
+			name: "fence/in-html-comment", why: "a block commented out is still an attempt; comments are never published",
+			files: map[string]string{"content/b/x.md": page("Fence", "<!--", "::: restricted to=board", "Passage canarybq1.", ":::", "-->")},
+			want:  refuse, at: "content/b/x.md:6:", msg: "restricted block",
+		},
+		{
+			name: "fence/mid-paragraph", why: "an opening written mid-line is text",
+			files: map[string]string{"content/b/x.md": page("Fence", "Public text ::: restricted to=board Passage canarybr1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "restricted",
+		},
+		{
+			name: "fence/interrupts-paragraph", why: "an opening line right after a paragraph line opens a block",
+			files: map[string]string{"content/b/x.md": page("Fence", "Public text.", "::: restricted to=board tlp=amber", "Passage canarybs1.", ":::")},
+			want:  publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "fence/unclosed", why: "a block never closed",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=board", "Passage canarybt1.")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "never closed",
+		},
+		{
+			name: "fence/close-fewer-colons", why: "a closing line with fewer colons does not close",
+			files: map[string]string{"content/b/x.md": page("Fence", "::::: restricted to=board", "Passage canarybu1.", ":::", "", "More canarybu2.")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "never closed",
+		},
+		{
+			name: "fence/close-misspelt", why: "::: /restricted is no closing line",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=board", "Passage canarybv1.", "::: /restricted")},
+			want:  refuse, at: "content/b/x.md:7:", msg: "restricted",
+		},
+		{
+			name: "fence/orphan-close", why: "the opening line deleted, the closing kept: the passage is now public",
+			files: map[string]string{"content/b/x.md": page("Fence", "Public.", "", "Passage canarybw1 that lost its opening line.", ":::")},
+			want:  refuse, at: "content/b/x.md:8:", msg: "restricted block",
+		},
+		{
+			name: "fence/unclosed-code-fence", why: "a block inside a code fence that is never closed is published as code",
+			files: map[string]string{"content/b/x.md": page("Fence", "```", "example", "", "::: restricted to=board", "Passage canarybx1.", ":::")},
+			want:  refuse, at: "content/b/x.md:8:", msg: "never closed",
+		},
+		{
+			name: "fence/list-open-close-outside", why: "opened in a list item, closed outside it",
+			files: map[string]string{"content/b/x.md": page("Fence", "- Item one", "- Item two", "  ::: restricted to=board", "  Passage canaryby1.", ":::")},
+			want:  refuseOrSafe, at: "content/b/x.md:",
+		},
+		{
+			name: "fence/quote-open-close-outside", why: "opened in a block quote, closed outside it",
+			files: map[string]string{"content/b/x.md": page("Fence", "> ::: restricted to=board", "> Passage canarybz1.", ":::")},
+			want:  refuseOrSafe, at: "content/b/x.md:",
+		},
+		{
+			name: "fence/quote-open-close-after-blank", why: "opened in a block quote, closed after it ended",
+			files: map[string]string{"content/b/x.md": page("Fence", "> ::: restricted to=board", "> Passage canarybz2.", "", ":::")},
+			want:  refuseOrSafe, at: "content/b/x.md:",
+		},
+		{
+			name: "fence/in-list-item", why: "a block inside a list item, closed inside it",
+			files: map[string]string{"content/b/x.md": page("Fence", "- Item one", "- Item two", "", "  ::: restricted to=board tlp=amber", "  Passage canaryca1.", "  :::", "- Item three")},
+			want:  publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "fence/in-quote", why: "a block inside a block quote, closed inside it",
+			files: map[string]string{"content/b/x.md": page("Fence", "> Quoted.", ">", "> ::: restricted to=board tlp=amber", "> Passage canarycb1.", "> :::")},
+			want:  publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "fence/nested-widens", why: "a nested block may only narrow its audience",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=board", "Outer canarycc1.", "", ":::: restricted to=alice,carol", "Inner canarycc2.", "::::", ":::")},
+			want:  refuse, at: "content/b/x.md:8:", msg: "widens",
+		},
+		{
+			name: "fence/nested-narrows", why: "a nested block that narrows is accepted",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=all tlp=amber", "Outer canarycd1.", "", ":::: restricted to=alice tlp=amber", "Inner canarycd2.", "::::", ":::")},
+			want:  publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "fence/red-group", why: "TLP:RED names individuals",
+			files: map[string]string{"content/b/x.md": md("---", "title: Fence", "tlp: red", "---", "", "::: restricted to=board tlp=red", "Passage canaryce1.", ":::")},
+			want:  refuse, at: "content/b/x.md:6:", msg: "TLP:RED",
+		},
+		{
+			name: "fence/clear", why: "TLP:CLEAR is never restricted",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=board tlp=clear", "Passage canarycf1.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "TLP:CLEAR",
+		},
+		{
+			name: "fence/footnote", why: "a footnote's text goes to the page's public list of notes",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=board", "Passage canarycg1.[^n]", "", "[^n]: Note canarycg2.", ":::")},
+			want:  refuse, at: "content/b/x.md:8:", msg: "footnote",
+		},
+		{
+			name: "fence/reference-definition", why: "a definition inside a block serves every link of the page",
+			files: map[string]string{"content/b/x.md": page("Fence", "See [the source][s].", "", "::: restricted to=board", "[s]: https://canarych1.example.org/", ":::")},
+			want:  refuse, at: "content/b/x.md:8:", msg: "link reference definition",
+		},
+
+		{
+			name: "fence/cr-separated", why: "lone CRs inside an LF file: not line endings to goldmark, so the block is not what it looks like",
+			files: map[string]string{"content/b/x.md": page("Fence", "Public.", "", "::: restricted to=board\rPassage canaryci1.\r:::")},
+			want:  refuseOrSafe, at: "content/b/x.md:",
+		},
+		{
+			name: "fence/in-table-cell", why: "a table cell cannot hold a block",
+			files: map[string]string{"content/b/x.md": page("Fence", "| a | b |", "|---|---|", "| ::: restricted to=board | canarycj1 |")},
+			want:  refuse, at: "content/b/x.md:7:", msg: "restricted block",
+		},
+		{
+			name: "fence/first-paragraph", why: "a page whose first paragraph is restricted must not take its summary from it",
+			files: map[string]string{"content/b/x.md": page("Fence", "::: restricted to=board tlp=amber", "First paragraph canaryck1.", ":::", "", "Second, public.")},
+			want:  publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "fence/section-intro", why: "a block in a section's intro",
+			files: map[string]string{"content/b/_index.md": page("Briefings", "Intro.", "", "::: restricted to=board tlp=amber", "Intro canarycl1.", ":::")},
+			want:  publish, has: []string{"b/index.html"},
+		},
+		{
+			name: "fence/home-intro", why: "a block with a heading in the home page's intro",
+			files: map[string]string{"content/_index.md": page("Home", "::: restricted to=board tlp=amber", "## Home canarycm1", "", "Home canarycm2.", ":::")},
+			want:  publish, has: []string{"index.html"},
+		},
+
+		// Files linked from restricted text.
+		{
+			name: "link/inline", why: "a file linked only from restricted text would be published in clear",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canaryla1.txt), canaryla2.", ":::"),
+				"content/b/canaryla1.txt": "log canaryla3\n",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canaryla1.txt",
+		},
+		{
+			name: "link/image", why: "an image shown only in restricted text",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "![map canarylb2](canarylb1.svg)", ":::"),
+				"content/b/canarylb1.svg": "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>canarylb3</text></svg>",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canarylb1.svg",
+		},
+		{
+			name: "link/pdf-in-folder", why: "a PDF in a sub-folder linked only from restricted text",
+			files: map[string]string{
+				"content/b/x.md":                page("Links", "::: restricted to=board", "Read [the report](files/canarylc1.pdf) canarylc2.", ":::"),
+				"content/b/files/canarylc1.pdf": "%PDF-1.4 canarylc3\n",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/files/canarylc1.pdf",
+		},
+		{
+			name: "link/reference-defined-outside", why: "a reference link in the block whose definition is outside it",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the report][r] canaryld2.", ":::", "", "[r]: canaryld1.pdf"),
+				"content/b/canaryld1.pdf": "%PDF-1.4 canaryld3\n",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canaryld1.pdf",
+		},
+		{
+			name: "link/html-a", why: "an HTML link inside the block (the error names the file; raw HTML is matched by name)",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", `See <a href="canaryle1.txt">the log</a> canaryle2.`, ":::"),
+				"content/b/canaryle1.txt": "log canaryle3\n",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "content/b/canaryle1.txt",
+		},
+		{
+			name: "link/html-img", why: "an HTML image inside the block",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "Passage canarylf2.", "", `<img src="canarylf1.svg" alt="map">`, "", ":::"),
+				"content/b/canarylf1.svg": "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>canarylf3</text></svg>",
+			},
+			want: refuse, at: "content/b/x.md:8:", msg: "content/b/canarylf1.svg",
+		},
+		{
+			name: "link/dot-slash-fragment", why: "./name#page=2 names the same file",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [page 2](./canarylg1.pdf#page=2) canarylg2.", ":::"),
+				"content/b/canarylg1.pdf": "%PDF-1.4 canarylg3\n",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canarylg1.pdf",
+		},
+		{
+			name: "link/percent-escaped", why: "a %-escaped name names the same file",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canary%6Ch1.txt) canarylh2.", ":::"),
+				"content/b/canarylh1.txt": "log canarylh3\n",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canarylh1.txt",
+		},
+		{
+			name: "link/other-folder", why: "a file in another folder",
+			files: map[string]string{
+				"content/b/x.md":               page("Links", "::: restricted to=board", "See [the log](../o/canaryli1.txt) canaryli2.", ":::"),
+				"content/o/canaryli1.txt":      "log canaryli3\n",
+				"content/o/_index.md":          page("Other", "Other things."),
+				"content/o/public-neighbor.md": page("Neighbour", "Public."),
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/o/canaryli1.txt",
+		},
+		{
+			name: "link/whole-page", why: "a file linked only from a restricted page",
+			files: map[string]string{
+				"content/b/x.md":          md(append(restrictedFront("Whole canarylj2", "r-lj"), "", "See [the log](canarylj1.txt).")...),
+				"content/b/canarylj1.txt": "log canarylj3\n",
+			},
+			want: refuse, at: "content/b/x.md:9:", msg: "restricted text links to content/b/canarylj1.txt",
+		},
+		{
+			name: "link/also-public", why: "a file linked from public text too is public",
+			files: map[string]string{
+				"content/b/x.md":       page("Links", "The [shared log](shared.txt).", "", "::: restricted to=board tlp=amber", "See [the log](shared.txt) canarylk1.", ":::"),
+				"content/b/shared.txt": "public log\n",
+			},
+			want: publish, has: []string{"b/x/index.html", "b/shared.txt"},
+		},
+		{
+			name: "link/also-public-elsewhere", why: "a file linked from another page's public text is public",
+			files: map[string]string{
+				"content/b/x.md":       page("Links", "::: restricted to=board tlp=amber", "See [the log](shared.txt) canaryll1.", ":::"),
+				"content/b/y.md":       page("Other links", "The [shared log](shared.txt)."),
+				"content/b/shared.txt": "public log\n",
+			},
+			want: publish, has: []string{"b/x/index.html", "b/shared.txt"},
+		},
+
+		// Anchors and titles of restricted text named in public text.
+		{
+			name: "anchor/same-page", why: "a public link to a restricted heading's ID publishes the heading's words",
+			files: map[string]string{"content/b/x.md": page("Anchors", "See [the details](#canaryha1-details).", "", "::: restricted to=board tlp=amber", "## canaryha1 details", "", "Passage canaryha2.", ":::")},
+			want:  refuse, at: "content/b/x.md:5:", msg: "canaryha1-details",
+		},
+		{
+			name: "anchor/other-page", why: "a public link to a restricted heading of another page",
+			files: map[string]string{
+				"content/b/x.md": page("Anchors", "::: restricted to=board tlp=amber", "## canaryhb1 details", "", "Passage canaryhb2.", ":::"),
+				"content/b/y.md": page("Pointer", "See [the details](x.md#canaryhb1-details)."),
+			},
+			want: refuse, at: "content/b/y.md:5:", msg: "canaryhb1-details",
+		},
+		{
+			name: "title/public-link-text", why: "public text that repeats a restricted page's title verbatim: the author cannot mean both",
+			files: map[string]string{
+				"content/b/x.md": md(append(restrictedFront("canaryhc1 merger", "r-hc"), "", "Body canaryhc2.")...),
+				"content/b/y.md": page("Pointer", "See [canaryhc1 merger](x.md)."),
+			},
+			want: refuse, at: "content/b/y.md:5:", msg: "title",
+		},
+		{
+			name: "title/public-link-neutral", why: "a public link to a restricted page with neutral text is fine: the slug is public",
+			files: map[string]string{
+				"content/b/x.md": md(append(restrictedFront("canaryhd1 merger", "r-hd"), "", "Body canaryhd2.")...),
+				"content/b/y.md": page("Pointer", "Board members: see [the board's page](x.md)."),
+			},
+			want: publish, has: []string{"b/r-hd/index.html", "b/y/index.html"},
+		},
+
+		// Whole restricted pages: every part of them.
+		{
+			name: "whole/all-fields", why: "title, summary, tags, headings and body of a restricted page stay out of lists, tags, feed and sitemap",
+			files: map[string]string{"content/b/x.md": md("---", "title: Merger canarywa1", "summary: Summary canarywa2", "tags: [canarywa3, shared]", "date: 2024-05-05", "audience: [board]", "slug: r-wa", "tlp: amber", "---", "", "## Heading canarywa4", "", "Body canarywa5.")},
+			want:  publish, has: []string{"b/r-wa/index.html", "tags/shared/index.html"},
+		},
+		{
+			name: "whole/title-from-file-name", why: "a restricted page without a title must not take it from its file name",
+			files: map[string]string{"content/b/canarywb1-plan.md": md("---", "audience: [board]", "slug: r-wb", "tlp: amber", "---", "", "Body canarywb2.")},
+			want:  publish, has: []string{"b/r-wb/index.html"},
+		},
+		{
+			name: "whole/toml", why: "a restricted page in TOML",
+			files: map[string]string{"content/b/x.md": md("+++", `title = "Merger canarywc1"`, `summary = "Summary canarywc2"`, `tags = ["canarywc3"]`, `audience = ["board"]`, `slug = "r-wc"`, `tlp = "amber"`, "+++", "", "Body canarywc4.")},
+			want:  publish, has: []string{"b/r-wc/index.html"},
+		},
+		{
+			name: "whole/footnotes", why: "a restricted page's notes are sealed with it",
+			files: map[string]string{"content/b/x.md": md(append(restrictedFront("Notes canarywe1", "r-we"), "", "Text canarywe2.[^1]", "", "[^1]: Note canarywe3.")...)},
+			want:  publish, has: []string{"b/r-we/index.html"},
+		},
+		{
+			name: "whole/tlp-clear", why: "a restricted page cannot be TLP:CLEAR",
+			files: map[string]string{"content/b/x.md": md("---", "title: Clear canarywf1", "tlp: clear", "audience: [board]", "slug: r-wf", "---", "", "Body canarywf2.")},
+			want:  refuse, at: "content/b/x.md:4:", msg: "TLP:CLEAR",
+		},
+		{
+			name: "whole/section-intro", why: "a section's intro cannot be restricted as a whole",
+			files: map[string]string{"content/b/_index.md": md("---", "title: Briefings", "audience: [board]", "---", "", "Intro canarywd1.")},
+			want:  refuse, at: "content/b/_index.md:3:", msg: "audience",
+		},
+
+		// Folders: bundles and sections.
+		{
+			name: "bundle/extra-file", why: "a file in a restricted bundle's folder is an attachment, and files are not sealed yet",
+			files: map[string]string{
+				"content/b/canarysa1/index.md":      md(append(restrictedFront("Bundle canarysa2", "r-sa"), "", "Body canarysa3.")...),
+				"content/b/canarysa1/canarysa4.pdf": "%PDF-1.4 canarysa5\n",
+			},
+			want: refuse, at: "content/b/canarysa1/index.md:4:", msg: "canarysa4.pdf",
+		},
+		{
+			name: "bundle/folder-name", why: "a restricted bundle's URL comes from its slug: its folder name is published nowhere",
+			files: map[string]string{"content/b/canarysb1/index.md": md(append(restrictedFront("Bundle canarysb2", "r-sb"), "", "Body canarysb3.")...)},
+			want:  publish,
+		},
+		{
+			name: "bundle/no-slug", why: "a restricted bundle without a slug would be published at its folder's name",
+			files: map[string]string{"content/b/canarysc1/index.md": md("---", "title: Bundle canarysc2", "audience: [board]", "---", "", "Body canarysc3.")},
+			want:  refuse, at: "content/b/canarysc1/index.md:3:", msg: "slug",
+		},
+		{
+			name: "section/all-restricted", why: "a folder of restricted pages only would publish its name in navigation, lists and sitemap",
+			files: map[string]string{"content/canarysd1/x.md": md(append(restrictedFront("Deal canarysd2", "r-sd"), "", "Body canarysd3.")...)},
+			want:  refuse, at: "content/canarysd1/x.md:4:", msg: "_index.md",
+		},
+		{
+			name: "section/all-restricted-with-intro", why: "with an _index.md the folder's name is public on purpose",
+			files: map[string]string{
+				"content/deals/_index.md": page("Deals", "Deals we are working on."),
+				"content/deals/x.md":      md(append(restrictedFront("Deal canaryse1", "r-se"), "", "Body canaryse2.")...),
+			},
+			want: publish, has: []string{"deals/index.html", "deals/r-se/index.html"},
+		},
+		{
+			name: "section/nested-folder", why: "a nested folder in a restricted page's URL is published too",
+			files: map[string]string{"content/b/canarysf1/x.md": md(append(restrictedFront("Deal canarysf2", "r-sf"), "", "Body canarysf3.")...)},
+			want:  refuse, at: "content/b/canarysf1/x.md:4:", msg: "_index.md",
+		},
+		{
+			name: "section/nested-folder-with-intro", why: "a nested folder with an _index.md is public on purpose",
+			files: map[string]string{
+				"content/b/deals/_index.md": page("Deals", "Deals."),
+				"content/b/deals/x.md":      md(append(restrictedFront("Deal canarysg1", "r-sg"), "", "Body canarysg2.")...),
+			},
+			want: publish, has: []string{"b/deals/r-sg/index.html"},
+		},
+		{
+			name: "section/mixed", why: "a folder with a public page is public: its restricted page is sealed",
+			files: map[string]string{
+				"content/mixed/pub.md": page("Public in mixed", "Public."),
+				"content/mixed/x.md":   md(append(restrictedFront("Deal canarysh1", "r-sh"), "", "Body canarysh2.")...),
+			},
+			want: publish, has: []string{"mixed/pub/index.html", "mixed/r-sh/index.html"},
+		},
+	}
+}
+
+// canaryWord finds a canary, whatever its letter case.
+var canaryWord = regexp.MustCompile(`(?i)canary[a-z0-9]*`)
+
+// canaries lists every canary in the names and bytes of tree, with where.
+func canaries(tree map[string][]byte) []string {
+	var out []string
+	for _, p := range slices.Sorted(func(yield func(string) bool) {
+		for p := range tree {
+			if !yield(p) {
+				return
+			}
+		}
+	}) {
+		if m := canaryWord.FindString(p); m != "" {
+			out = append(out, fmt.Sprintf("file name %s", p))
+		}
+		data := tree[p]
+		for _, loc := range canaryWord.FindAllIndex(data, 3) {
+			out = append(out, fmt.Sprintf("%s: %q", p, data[max(0, loc[0]-60):min(len(data), loc[1]+30)]))
+		}
+	}
+	return out
+}
+
+// errorLines splits a build error into its lines, one problem each.
+func errorLines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+// checkRefusal reports what is wrong with err as the refusal m wants.
+func checkRefusal(m mistake, err error) string {
+	for _, l := range errorLines(err) {
+		if strings.Contains(l, m.at) && strings.Contains(l, m.msg) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("no error at %s saying %q; got:\n%v", m.at, m.msg, err)
+}
+
+// checkPublished reports what is wrong with the published tree.
+func checkPublished(m mistake, tree map[string][]byte) string {
+	var problems []string
+	for _, c := range canaries(tree) {
+		problems = append(problems, "leaked: "+c)
+	}
+	for _, p := range m.has {
+		if _, ok := tree[p]; !ok {
+			problems = append(problems, "missing "+p)
+		}
+	}
+	return strings.Join(problems, "\n")
+}
+
+// newMistakeBase writes and builds the base site, returning its folder:
+// every case starts from a copy of it, with the output of a good build.
+func newMistakeBase(t *testing.T, ids map[string]*age.X25519Identity) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "base")
+	testtool.WriteTree(t, dir, mistakeBase(ids))
+	if _, err := Run(Options{Source: dir}); err != nil {
+		t.Fatalf("the base site does not build: %v", err)
+	}
+	if c := canaries(testtool.Tree(t, filepath.Join(dir, "public"))); len(c) > 0 {
+		t.Fatalf("the base site's output says canary: %s", c)
+	}
+	return dir
+}
+
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "site")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// Every author mistake in the table is refused with its file and line,
+// leaving the last good output as it was, or published with nothing
+// restricted in any byte or file name of the output.
+func TestAuthorMistakes(t *testing.T) {
+	ids := mistakeIdentities(t)
+	base := newMistakeBase(t, ids)
+	table := mistakes()
+	names := map[string]bool{}
+	for _, m := range table {
+		if names[m.name] {
+			t.Fatalf("two cases are named %s", m.name)
+		}
+		names[m.name] = true
+		if m.why == "" || (m.want != publish && m.at == "") {
+			t.Fatalf("%s: say why, and where the error is", m.name)
+		}
+	}
+	if len(table) < 45 {
+		t.Fatalf("only %d cases", len(table))
+	}
+	for _, m := range table {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			dir := copyDir(t, base)
+			out := filepath.Join(dir, "public")
+			before := testtool.Tree(t, out)
+			testtool.WriteTree(t, dir, m.files)
+			_, err := Run(Options{Source: dir})
+			switch {
+			case err != nil && m.want == publish:
+				t.Errorf("%s (%s): refused, want published:\n%v", m.name, m.why, err)
+			case err != nil:
+				if p := checkRefusal(m, err); p != "" {
+					t.Errorf("%s (%s): %s", m.name, m.why, p)
+				}
+				sameTree(t, m.name+": public/ after the refused build", before, testtool.Tree(t, out))
+			case m.want == refuse:
+				msg := fmt.Sprintf("%s (%s): built, want an error at %s saying %q", m.name, m.why, m.at, m.msg)
+				if c := canaries(testtool.Tree(t, out)); len(c) > 0 {
+					msg += "; leaked:\n" + strings.Join(c, "\n")
+				}
+				t.Error(msg)
+			default:
+				if p := checkPublished(m, testtool.Tree(t, out)); p != "" {
+					t.Errorf("%s (%s):\n%s", m.name, m.why, p)
+				}
+			}
+		})
+	}
+}
