@@ -35,6 +35,7 @@ var screenshots = flag.Bool("screenshots", false, "write screenshots of locked a
 // the server saw.
 type site struct {
 	url string
+	out string // the built site, which the server reads on every request
 	ids map[string]*age.X25519Identity
 
 	mu       sync.Mutex
@@ -99,6 +100,7 @@ func buildSiteEnv(t testing.TB, recipients []string, groups string, pages map[st
 	}))
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
+	s.out = out
 	return s
 }
 

@@ -9,23 +9,32 @@
 // passage. The reader's identity never leaves the page: the only requests are
 // GETs of packets/keyrings.json and packets/HEX.age on the site's own origin.
 //
+// Nothing fetched is trusted. Packets and keyrings are named by a digest of
+// their bytes (HEX is the first 16 bytes of their SHA-256), which is checked
+// before anything is decrypted: a packet that was altered or swapped for
+// another, or that does not decrypt, is shown as tampered, never opened. A
+// passage is sanitized (sanitize.js) before it is put in the page.
+//
 // Built by build.mjs into themes/default/static/js/unlock.js.
 
 import { Decrypter, armor } from "age-encryption";
 import { bech32, base64nopad } from "@scure/base";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { createSanitizer } from "./sanitize.js";
 
 const ROOT = new URL("../", import.meta.url); // the bundle is ROOT/js/unlock.js
 const KEYRINGS = "packets/keyrings.json";
 const STORE = "conclave:keys:" + ROOT.pathname;
 const SEALED = "section.sealed[data-packet]";
-const PACKET = /^packets\/[0-9a-f]{8,128}\.age$/;
+const PACKET = /^packets\/([0-9a-f]{32})\.age$/;
+const KEYRING_NAME = /^([0-9a-f]{32})\.age$/;
 const NO_MATCH = /no identity matched/;
 const AGE_BINARY = "age-encryption.org/v1\n";
 const AGE_ARMOR = "-----BEGIN AGE ENCRYPTED FILE-----";
 const MAX_IDENTITY_FILE = 1 << 20;
 const WARM = 64;
 const html = document.documentElement;
+const sanitize = createSanitizer(PACKET);
 
 // RFC 8410 PKCS #8 wrapping of a 32-byte X25519 private key.
 const PKCS8_X25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
@@ -50,6 +59,7 @@ const MSG = {
   needPass: "This identity file is protected by a passphrase: type it in the Passphrase field, then choose Unlock.",
   badPass: "The passphrase does not open this identity file.",
   locked: "Locked: the keys are forgotten.",
+  tampered: "Altered: this passage was changed or replaced since the site was built, so it was not opened.",
 };
 
 // UserError carries a message meant for the reader, shown as it is.
@@ -77,13 +87,26 @@ async function getBytes(path) {
   }
 }
 
-const packets = new Map(); // path -> Promise<{bytes, hdr}>
+// digestOf returns the name of a file with these bytes: the first 16 bytes
+// of their SHA-256, in hex (digestName in internal/seal).
+async function digestOf(bytes) {
+  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (const b of sum.subarray(0, 16)) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
 
-// packet fetches a packet once, and reads its header for the X25519 test.
+const packets = new Map(); // path -> Promise<{bytes, intact, hdr}>
+
+// packet fetches a packet once, checks its bytes against its name and, if
+// they match, reads its header for the X25519 test.
 function packet(path) {
   let p = packets.get(path);
   if (!p) {
-    p = getBytes(path).then((bytes) => ({ bytes, hdr: header(bytes) }));
+    p = getBytes(path).then(async (bytes) => {
+      const intact = (await digestOf(bytes)) === PACKET.exec(path)[1];
+      return { bytes, intact, hdr: intact ? header(bytes) : null };
+    });
     packets.set(path, p);
     p.catch(() => packets.delete(path)); // a failed fetch is retried next time
   }
@@ -92,10 +115,11 @@ function packet(path) {
 
 let keyringsPromise = null;
 
-// keyrings resolves to [{name, passphrase, bytes}], base64 decoded once.
+// keyrings resolves to [{name, passphrase, bytes, intact}], base64 decoded
+// and checked against their names once.
 function keyrings() {
   if (!keyringsPromise) {
-    keyringsPromise = getBytes(KEYRINGS).then(parseKeyrings);
+    keyringsPromise = getBytes(KEYRINGS).then(parseKeyrings).then(checkKeyrings);
     keyringsPromise.catch(() => { keyringsPromise = null; });
   }
   return keyringsPromise;
@@ -112,16 +136,18 @@ function prepare(k) {
 // encrypted to it. At load, the page opens the file and tries the identity on
 // some keyrings, so that the code and the browser's cryptography are ready
 // (compiled, initialised) when the reader unlocks; and it reads the keyrings'
-// headers once.
+// headers once. It also runs the sanitizer once, whose first call costs
+// most.
 const SELFTEST_SCALAR = "acfd946c7508c4cb361769637266ffb841a5638dd359150bb96cd47f0639684a";
 const SELFTEST_FILE = "YWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSB6VjM0VjJUb1hkMFp5SnlEZjFKdUNMb0VKYjcyMW40RE9tNHNDREtwUkVjClB0aFhqMlRUUm0yM2o1bDM4YVdyOGZBQXUyQUwyQkxmWlhrc3o3V2N6RTQKLS0tIFFTMmlXS0pRR3Bham5xMzNRb1Y5czI2Z3dNbU8vMk11b0dmcmpQNzh4QlUKiG9CpRwIvB9mkMpq3QsGoSG4f1UkqXqSU9Ix0tHIhf6DyKjsXmdO2Q==";
 
 async function warm(rings) {
   try {
-    const open = rings.filter((k) => !k.passphrase);
+    const open = rings.filter((k) => k.intact && !k.passphrase);
     const scalar = new Uint8Array(SELFTEST_SCALAR.match(/../g).map((h) => parseInt(h, 16)));
     const keys = await Keys.of(parseIdentities(bech32.encodeFromBytes(SK, scalar).toUpperCase()));
     await keys.open(fromBase64(SELFTEST_FILE));
+    sanitize("<p>Warm.</p>");
     await Promise.all(open.slice(0, WARM).map((k) => keys.open(k.bytes, prepare(k)).catch(() => null)));
     await Promise.all(open.map(prepare));
   } catch {
@@ -146,6 +172,17 @@ function parseKeyrings(bytes) {
       throw new UserError(`This site's ${KEYRINGS} is damaged: keyring ${k && k.name} is not base64.`);
     }
   });
+}
+
+// checkKeyrings marks each keyring whose bytes match its name (the digest
+// of its bytes, as internal/seal names it) intact; the others are never
+// tried.
+async function checkKeyrings(rings) {
+  await Promise.all(rings.map(async (k) => {
+    const m = KEYRING_NAME.exec(k.name);
+    k.intact = m !== null && (await digestOf(k.bytes)) === m[1];
+  }));
+  return rings;
 }
 
 function fromBase64(s) {
@@ -466,59 +503,86 @@ async function findKeys(rings, reader, passphrase) {
     guest.addPassphrase(passphrase);
   }
   const trials = rings.map((k) => {
+    if (!k.intact) return null;
     if (k.passphrase) return guest && tryOpen(() => guest.decrypt(k.bytes, "text"));
     return reader && tryOpen(() => reader.open(k.bytes, prepare(k)));
   });
   const keys = new Set();
   for (const text of await Promise.all(trials)) {
-    if (typeof text !== "string") continue;
-    for (const line of text.split("\n")) {
-      const l = line.trim();
-      if (AUDIENCE_KEY.test(l)) keys.add(l);
-    }
+    if (typeof text === "string") for (const k of keyringKeys(text)) keys.add(k);
   }
   return [...keys];
 }
 
+// keyringKeys returns the audience keys of a keyring's plaintext, an age
+// identity file: one key a line, between # comment lines and blank lines
+// (the build pads every keyring to one size with them), with \n or \r\n
+// line ends.
+function keyringKeys(text) {
+  const keys = [];
+  for (const line of text.split(/\r?\n|\r/)) {
+    const l = line.trim();
+    if (l === "" || l.startsWith("#")) continue;
+    if (AUDIENCE_KEY.test(l)) keys.push(l);
+  }
+  return keys;
+}
+
 // openAll opens every placeholder under scope, nested ones included, and
 // returns the counts. undo collects how to put each original node back.
+// (Packets named by their digest cannot nest in a cycle.)
 async function openAll(scope, d, stats, undo) {
   await Promise.all([...scope.querySelectorAll(SEALED)].map((sec) => openOne(sec, d, stats, undo)));
 }
 
+// openOne opens one placeholder: it shows the passage, or marks the
+// placeholder not for you or tampered. A packet whose bytes do not match its
+// name is never decrypted; one that does not decrypt, or whose HTML the
+// sanitizer cannot read, is not shown.
 async function openOne(sec, d, stats, undo) {
   stats.total++;
   const path = sec.getAttribute("data-packet");
-  let text;
+  let content;
   try {
     if (!PACKET.test(path)) throw new UserError(`A sealed passage names a packet this page does not read (${path}).`);
     const label = sec.querySelector(".sealed-label");
-    const { bytes, hdr } = await packet(path);
-    text = await d.open(bytes, hdr, label ? label.textContent : undefined);
-  } catch (e) {
-    if (!(e instanceof UserError) && NO_MATCH.test(e && e.message)) text = NOT_FOR_YOU;
-    else {
-      stats.errors.add(e instanceof UserError ? e.message : `The packet ${path} could not be decrypted: ${e && e.message}.`);
+    const { bytes, intact, hdr } = await packet(path);
+    if (!intact) return tampered(sec, stats, undo);
+    let text;
+    try {
+      text = await d.open(bytes, hdr, label ? label.textContent : undefined);
+    } catch (e) {
+      if (NO_MATCH.test(e && e.message)) text = NOT_FOR_YOU;
+      else return tampered(sec, stats, undo);
+    }
+    if (text === NOT_FOR_YOU) {
+      stats.notForYou++;
+      notForYou(sec, undo);
       return;
     }
-  }
-  if (text === NOT_FOR_YOU) {
-    stats.notForYou++;
-    notForYou(sec, undo);
+    try {
+      content = sanitize(text.replace(/\n+$/, ""));
+    } catch {
+      return tampered(sec, stats, undo);
+    }
+  } catch (e) {
+    stats.errors.add(e instanceof UserError ? e.message : `The packet ${path} could not be read: ${e && e.message}.`);
     return;
   }
-  const passage = unsealed(sec, text.replace(/\n+$/, ""));
+  const passage = unsealed(sec, content);
   await openAll(passage, d, stats, undo); // nested placeholders, before it is shown
   sec.replaceWith(passage);
   undo.push(() => passage.replaceWith(sec));
   stats.opened++;
 }
 
-function unsealed(sec, passageHTML) {
+function unsealed(sec, content) {
   const out = document.createElement("section");
   for (const c of sec.classList) out.classList.add(c === "sealed" ? "unsealed" : c);
-  const tlp = sec.getAttribute("data-tlp");
-  if (tlp !== null) out.setAttribute("data-tlp", tlp);
+  for (const a of ["data-packet", "data-tlp"]) {
+    const v = sec.getAttribute(a);
+    if (v !== null) out.setAttribute(a, v);
+  }
   out.setAttribute("aria-label", "Restricted passage");
   const label = sec.querySelector(".sealed-label");
   if (label) {
@@ -529,22 +593,30 @@ function unsealed(sec, passageHTML) {
     }
     out.append(l);
   }
-  const t = document.createElement("template");
-  t.innerHTML = passageHTML;
-  out.append(t.content);
+  out.append(content);
   return out;
 }
 
 function notForYou(sec, undo) {
-  sec.classList.add("not-for-you");
+  mark(sec, "not-for-you", "Not for you: sealed for another audience.", undo);
+}
+
+function tampered(sec, stats, undo) {
+  stats.tampered++;
+  mark(sec, "tampered", MSG.tampered, undo);
+}
+
+// mark gives a placeholder a class and replaces its help with a note.
+function mark(sec, state, text, undo) {
+  sec.classList.add(state);
   const help = sec.querySelector(".sealed-help");
   const note = document.createElement("p");
   note.className = "sealed-help";
-  note.textContent = "Not for you: sealed for another audience.";
+  note.textContent = text;
   if (help) help.replaceWith(note);
   else sec.append(note);
   undo.push(() => {
-    sec.classList.remove("not-for-you");
+    sec.classList.remove(state);
     if (help) note.replaceWith(help);
     else note.remove();
   });
@@ -656,11 +728,11 @@ const nextFrame = () => new Promise((r) => setTimeout(r, 20));
 // (and leaves the page as it was) when auto is set and they open none.
 async function apply(keys, auto) {
   const d = await Keys.of(parseIdentities(keys.join("\n")));
-  const stats = { total: 0, opened: 0, notForYou: 0, errors: new Set() };
+  const stats = { total: 0, opened: 0, notForYou: 0, tampered: 0, errors: new Set() };
   const undo = [];
   await openAll(document, d, stats, undo);
   const errors = [...stats.errors].join(" ");
-  if (stats.opened === 0 && (auto || errors)) {
+  if (stats.opened === 0 && (auto || (errors && stats.tampered === 0))) {
     for (const u of undo.reverse()) u();
     if (errors) throw new UserError(errors);
     return false;
@@ -671,10 +743,14 @@ async function apply(keys, auto) {
   state.undo = undo;
   html.setAttribute("data-conclave-opened", String(stats.opened));
   html.setAttribute("data-conclave-not-for-you", String(stats.notForYou));
+  html.setAttribute("data-conclave-tampered", String(stats.tampered));
   showUnlocked(true);
   const others = stats.notForYou === 0 ? "" :
     stats.notForYou === 1 ? " 1 is sealed for another audience." : ` ${stats.notForYou} are sealed for other audiences.`;
-  say(`Unlocked ${stats.opened} of ${stats.total} sealed passages, nested ones included.${others}` +
+  const altered = stats.tampered === 0 ? "" :
+    stats.tampered === 1 ? " 1 was altered since the site was built and was not opened." :
+      ` ${stats.tampered} were altered since the site was built and were not opened.`;
+  say(`Unlocked ${stats.opened} of ${stats.total} sealed passages, nested ones included.${others}${altered}` +
     (errors ? ` ${errors}` : ""), "unlocked");
   return true;
 }
@@ -718,11 +794,14 @@ async function onUnlock(ev) {
     const keys = await findKeys(all, reader, guestPass);
     if (keys.length === 0) {
       const g = all.filter((k) => k.passphrase).length;
+      const bad = all.filter((k) => !k.intact).length;
+      const altered = bad === 0 ? "" : bad === 1 ? " 1 keyring was altered since the site was built and was not tried." :
+        ` ${bad} keyrings were altered since the site was built and were not tried.`;
       if (reader) {
         throw new UserError(`This identity is not a recipient of this site: none of its ${plural(all.length, "keyring", "keyrings")} opens with it.` +
-          (guestPass ? " Nor does the passphrase open a guest keyring." : ""));
+          (guestPass ? " Nor does the passphrase open a guest keyring." : "") + altered);
       }
-      throw new UserError(`This passphrase opens none of this site's ${plural(g, "guest keyring", "guest keyrings")}.`);
+      throw new UserError(`This passphrase opens none of this site's ${plural(g, "guest keyring", "guest keyrings")}.${altered}`);
     }
     clearInputs();
     await apply(keys, false);
@@ -748,6 +827,7 @@ function onLock() {
   state.undo = [];
   html.removeAttribute("data-conclave-opened");
   html.removeAttribute("data-conclave-not-for-you");
+  html.removeAttribute("data-conclave-tampered");
   showUnlocked(false);
   say(MSG.locked, "locked");
   ui.unlock.focus();
