@@ -54,6 +54,15 @@ func (d *Doc) collectBlocks(pc parser.Context) {
 		switch n := n.(type) {
 		case *restricted.Block:
 			d.Blocks = append(d.Blocks, n)
+			depth := 1
+			for p := n.Parent(); p != nil; p = p.Parent() {
+				if _, ok := p.(*restricted.Block); ok {
+					depth++
+				}
+			}
+			if depth == restricted.MaxDepth+1 {
+				d.Errors.Add(diag.Errorf(d.Page.Path, d.BlockLine(n), "restricted blocks nested %d deep: at most %d may nest (a page restricted as a whole counts as one), as readers open no deeper", depth, restricted.MaxDepth))
+			}
 		case *east.FootnoteLink:
 			// In a whole restricted page the list of notes is sealed with
 			// the page; in a block, it would not be.

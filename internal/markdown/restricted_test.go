@@ -1,6 +1,7 @@
 package markdown
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -215,5 +216,39 @@ func TestLinksInBlocks(t *testing.T) {
 	d := c.Parse(page("[a](one.md)\n\n::: restricted to=a\n[b](two.md)\n:::\n"), nil)
 	if len(d.Links) != 2 || d.Links[0].Restricted || !d.Links[1].Restricted || d.Links[1].Line != 8 {
 		t.Errorf("links = %+v", d.Links)
+	}
+}
+
+// Blocks nest at most restricted.MaxDepth deep, a whole page counting as
+// one: the deeper opening line is refused at its line.
+func TestNestingLimit(t *testing.T) {
+	c := newConv(t)
+	nest := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(strings.Repeat(":", 3+n-i) + " restricted to=a\n")
+		}
+		b.WriteString("x\n")
+		for i := range n {
+			b.WriteString(strings.Repeat(":", 4+i) + "\n")
+		}
+		return b.String()
+	}
+	if err := Validate(c.Parse(page(nest(restricted.MaxDepth)), nil)); err != nil {
+		t.Errorf("%d deep: %v", restricted.MaxDepth, err)
+	}
+	err := Validate(c.Parse(page(nest(restricted.MaxDepth+1)), nil))
+	want := fmt.Sprintf("content/briefings/a.md:%d: restricted blocks nested %d deep", 5+restricted.MaxDepth, restricted.MaxDepth+1)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("%d deep: err = %v, want %q", restricted.MaxDepth+1, err, want)
+	}
+	if err != nil && strings.Count(err.Error(), "nested") != 1 {
+		t.Errorf("one error per page is enough: %v", err)
+	}
+	whole := page(nest(restricted.MaxDepth))
+	whole.Front.Audience = []string{"a"}
+	whole.Front.Lines = map[string]int{"audience": 2}
+	if err := Validate(c.Parse(whole, nil)); err == nil || !strings.Contains(err.Error(), "nested 17 deep") {
+		t.Errorf("whole page with %d blocks: err = %v", restricted.MaxDepth, err)
 	}
 }

@@ -36,6 +36,11 @@ import (
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
+// MaxDepth is how deep restricted blocks may nest, a page restricted as a
+// whole counting as one: the build refuses deeper ones, and every reader
+// (conclave open, the browser) opens this many levels.
+const MaxDepth = 16
+
 // KindBlock is the node kind of a [Block].
 var KindBlock = ast.NewNodeKind("RestrictedBlock")
 

@@ -528,18 +528,28 @@ function keyringKeys(text) {
   return keys;
 }
 
+// MAX_DEPTH is how deep passages nest at most: the build refuses deeper
+// ones (restricted.MaxDepth in conclave), and conclave open stops there too.
+const MAX_DEPTH = 16;
+
 // openAll opens every placeholder under scope, nested ones included, and
 // returns the counts. undo collects how to put each original node back.
+// depth is the nesting of the placeholders under scope, 1 for the page's.
 // (Packets named by their digest cannot nest in a cycle.)
-async function openAll(scope, d, stats, undo) {
-  await Promise.all([...scope.querySelectorAll(SEALED)].map((sec) => openOne(sec, d, stats, undo)));
+async function openAll(scope, d, stats, undo, depth = 1) {
+  const found = [...scope.querySelectorAll(SEALED)];
+  if (depth > MAX_DEPTH) {
+    if (found.length) stats.errors.add(`A sealed passage is nested more than ${MAX_DEPTH} deep, which conclave never builds: left sealed.`);
+    return;
+  }
+  await Promise.all(found.map((sec) => openOne(sec, d, stats, undo, depth)));
 }
 
 // openOne opens one placeholder: it shows the passage, or marks the
 // placeholder not for you or tampered. A packet whose bytes do not match its
 // name is never decrypted; one that does not decrypt, or whose HTML the
 // sanitizer cannot read, is not shown.
-async function openOne(sec, d, stats, undo) {
+async function openOne(sec, d, stats, undo, depth) {
   stats.total++;
   const path = sec.getAttribute("data-packet");
   let content;
@@ -570,7 +580,7 @@ async function openOne(sec, d, stats, undo) {
     return;
   }
   const passage = unsealed(sec, content);
-  await openAll(passage, d, stats, undo); // nested placeholders, before it is shown
+  await openAll(passage, d, stats, undo, depth + 1); // nested placeholders, before it is shown
   sec.replaceWith(passage);
   undo.push(() => passage.replaceWith(sec));
   stats.opened++;
