@@ -2,6 +2,8 @@ package markdown
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
@@ -166,16 +168,24 @@ func addURL(add func([]byte), dest, title []byte) {
 // blocks hold, outermost blocks only; a page restricted as a whole is cut
 // entirely. Call it before sealing.
 func (d *Doc) Cuts() [][2]int {
-	var cuts [][2]int
+	spans := make([][2]int, 0, len(d.Blocks))
 	for _, b := range d.Blocks {
-		switch {
-		case b.Whole:
+		if b.Whole {
 			return [][2]int{{0, len(d.Source)}}
-		case len(cuts) > 0 && b.Offset < cuts[len(cuts)-1][1]:
-			// nested in the previous block
-		default:
-			cuts = append(cuts, [2]int{b.Offset, max(b.End, b.Offset)})
 		}
+		spans = append(spans, [2]int{b.Offset, max(b.End, b.Offset)})
+	}
+	// Blocks come in the tree's order, which is not the source's: goldmark
+	// moves footnotes to the end. Sort, then merge nested and touching
+	// ranges.
+	slices.SortFunc(spans, func(a, b [2]int) int { return cmp.Compare(a[0], b[0]) })
+	var cuts [][2]int
+	for _, s := range spans {
+		if n := len(cuts); n > 0 && s[0] <= cuts[n-1][1] {
+			cuts[n-1][1] = max(cuts[n-1][1], s[1])
+			continue
+		}
+		cuts = append(cuts, s)
 	}
 	return cuts
 }

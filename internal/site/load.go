@@ -347,6 +347,11 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 	if i := strings.IndexByte(inner, '/'); i >= 0 {
 		p.Section = inner[:i]
 	}
+	if base == "index.md" && !strings.Contains(dir, "/") {
+		// A bundle at the top of content/ is a page of the home, not a
+		// section: its folder is its own name, never a list.
+		p.Section = ""
+	}
 	name := strings.TrimSuffix(base, ".md")
 	switch {
 	case name == "_index" && dir == "":
@@ -480,7 +485,18 @@ var reserved = map[string]string{
 func checkURLs(s *Site) error {
 	var errs diag.List
 	seen := map[string]*Page{}
+	// Every section gets a list page at /<section>/.
 	for _, p := range s.Pages {
+		if p.Section != "" {
+			if _, ok := seen["/"+p.Section+"/"]; !ok {
+				seen["/"+p.Section+"/"] = &Page{Path: ContentDir + "/" + p.Section + "/ (the section's list)"}
+			}
+		}
+	}
+	for _, p := range s.Pages {
+		if p.Kind == KindSection && !strings.Contains(strings.TrimPrefix(path.Dir(p.Path), ContentDir+"/"), "/") {
+			continue // its own section's list
+		}
 		line := max(p.Front.Lines["slug"], 1)
 		if what, ok := reserved[p.URL]; ok || strings.HasPrefix(p.URL, "/tags/") {
 			if !ok {
