@@ -521,7 +521,11 @@ func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, get
 	// text and names on purpose, and is never published.
 	if !preview && !testOnlySkipLeakScan {
 		secrets = append(secrets, recipientSecrets(reg)...)
-		if err := scanOutput(w, secrets, public, held); err != nil {
+		copies := make(map[string]bool, len(s.Files))
+		for _, f := range s.Files {
+			copies[f.OutPath] = true
+		}
+		if err := scanOutput(w, secrets, public, held, copies); err != nil {
 			return rep, err
 		}
 	}

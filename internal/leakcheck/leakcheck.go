@@ -287,8 +287,12 @@ func compareSecrets(a, b *Secret) int {
 //
 //	content/x.md:14: restricted text "…" appears in briefings/x/index.html (a bug in conclave: please report it); the build was stopped and nothing was published
 //
+// A leak into a file in copies (output paths of files published as they
+// are, not rendered) is the author's copy of the passage, not a bug: its
+// message says to take the text out of the file.
+//
 // The result is a [diag.List], or nil if there are no leaks.
-func Errors(leaks []Leak) error {
+func Errors(leaks []Leak, copies map[string]bool) error {
 	type key struct {
 		secret *Secret
 		where  string
@@ -314,6 +318,9 @@ func Errors(leaks []Leak) error {
 			place = "the file name " + place
 		}
 		msg := fmt.Sprintf("restricted text %s appears in %s (a bug in conclave: please report it); the build was stopped and nothing was published", quote(l.Text), place)
+		if copies[l.Path] {
+			msg = fmt.Sprintf("restricted text %s appears in %s, a file of the site published as it is: take the passage's text out of the file; the build was stopped and nothing was published", quote(l.Text), place)
+		}
 		if l.Secret != nil && l.Secret.Conceal != "" {
 			msg = fmt.Sprintf("%s appears in %s: take it out of the site, and treat it as exposed (change it); the build was stopped and nothing was published", l.Secret.Conceal, place)
 		}

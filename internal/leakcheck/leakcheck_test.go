@@ -381,7 +381,7 @@ func TestScanConcealed(t *testing.T) {
 	if len(got) != 1 || got[0].Secret != &secrets[1] || got[0].Text != pass {
 		t.Fatalf("Scan = %q, want the passphrase, and nothing public", describe(got))
 	}
-	err := Errors(got)
+	err := Errors(got, nil)
 	want := "keys/guest.pub:2: the passphrase of passphrase env:GUEST_PASS appears in x/index.html: take it out of the site, and treat it as exposed (change it); the build was stopped and nothing was published"
 	if err == nil || err.Error() != want {
 		t.Errorf("Errors =\n%v\nwant\n%s", err, want)
@@ -628,7 +628,7 @@ func TestErrors(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		err := Errors(tt.leaks)
+		err := Errors(tt.leaks, nil)
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -698,7 +698,7 @@ func FuzzScan(f *testing.F) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("Scan and the reference differ:\n got %q\nwant %q", describe(got), describe(want))
 		}
-		if err := Errors(got); (err != nil) != (len(got) > 0) {
+		if err := Errors(got, nil); (err != nil) != (len(got) > 0) {
 			t.Fatalf("Errors = %v for %d leaks", err, len(got))
 		}
 	})
