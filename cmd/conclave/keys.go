@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -274,7 +275,13 @@ groups it belongs to, then each group with its members and how many
 recipients it covers. Problems in keys/ are reported like build errors.
 
 A guest's passphrase key is listed as written, "passphrase env:NAME": list
-reads no passphrase, so the variable need not be set (the build needs it).`,
+reads no passphrase, so the variable need not be set (the build needs it).
+
+Keys marked "(linkable)" tell whose keyring is whose to anyone who has the
+public key: age writes a 4-byte tag of an SSH key (ssh-ed25519, ssh-rsa) in
+every file encrypted to it, and so do tagged keys (age1tag1…) and the
+plugins of hardware keys. A site that must not allow it sets
+"[seal] linkable = false" in conclave.toml: the build then refuses them.`,
 		Example: `  conclave keys list
   conclave keys list -s ~/briefings`,
 		Args: exactArgs(0),
@@ -286,7 +293,13 @@ reads no passphrase, so the variable need not be set (the build needs it).`,
 			if err != nil {
 				return err
 			}
-			printRegistry(cmd.OutOrStdout(), reg)
+			// The note on linkable keys says whether this site refuses
+			// them; a broken conclave.toml is the build's to report.
+			refused := ""
+			if cfg, _, err := site.LoadConfig(source); err == nil && cfg.RefuseLinkable {
+				refused = cfg.LinkableSetting()
+			}
+			printRegistry(cmd.OutOrStdout(), reg, refused)
 			return nil
 		},
 	}
@@ -294,7 +307,10 @@ reads no passphrase, so the variable need not be set (the build needs it).`,
 	return cmd
 }
 
-func printRegistry(w io.Writer, reg *audience.Registry) {
+// printRegistry lists the recipients and groups of reg. refused is where
+// the site refuses linkable keys ("conclave.toml:7 sets [seal] linkable =
+// false"), or "" if it allows them.
+func printRegistry(w io.Writer, reg *audience.Registry, refused string) {
 	recipients, groups := reg.Recipients(), reg.Groups()
 	if len(recipients) == 0 && len(groups) == 0 {
 		fmt.Fprintln(w, "conclave: no recipients yet: add one with conclave keys gen NAME, or put its public keys in keys/NAME.pub")
@@ -302,8 +318,10 @@ func printRegistry(w io.Writer, reg *audience.Registry) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RECIPIENT\tKEYS\tGROUPS")
+	linkable := false
 	for _, r := range recipients {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, keyTypes(r.Keys), orDash(strings.Join(reg.GroupsOf(r.Name), ", ")))
+		linkable = linkable || slices.ContainsFunc(r.Keys, audience.Key.Linkable)
 	}
 	if len(groups) > 0 {
 		fmt.Fprintln(tw)
@@ -314,12 +332,22 @@ func printRegistry(w io.Writer, reg *audience.Registry) {
 		}
 	}
 	tw.Flush()
+	if linkable {
+		fmt.Fprintln(w)
+		note := "[seal] linkable = false in conclave.toml refuses them"
+		if refused != "" {
+			note = "this site refuses them (" + refused + "): the build fails until they are replaced"
+		}
+		fmt.Fprintf(w, "conclave: note: a (linkable) key tells which keyring is its holder's to anyone who has the public key, "+
+			"as age writes a 4-byte tag of it in every file encrypted to it; %s\n", note)
+	}
 }
 
 // keyTypes describes keys by type, in the order of the file, with a count
-// where a type is there more than once: "x25519, 2 ssh-ed25519". A
-// passphrase key is shown as written, "passphrase env:NAME", which names
-// the variable that holds it, never the passphrase.
+// where a type is there more than once: "x25519, 2 ssh-ed25519 (linkable)".
+// A passphrase key is shown as written, "passphrase env:NAME", which names
+// the variable that holds it, never the passphrase. A linkable key (see
+// [audience.Key.Linkable]) is marked "(linkable)".
 func keyTypes(keys []audience.Key) string {
 	var order []string
 	count := map[string]int{}
@@ -333,9 +361,16 @@ func keyTypes(keys []audience.Key) string {
 		}
 		count[t]++
 	}
+	linkable := map[string]bool{}
+	for _, k := range keys {
+		linkable[k.Type()] = k.Linkable()
+	}
 	for i, t := range order {
 		if count[t] > 1 {
 			order[i] = fmt.Sprintf("%d %s", count[t], t)
+		}
+		if linkable[t] {
+			order[i] += " (linkable)"
 		}
 	}
 	return strings.Join(order, ", ")

@@ -12,6 +12,11 @@
 // "ssh-rsa …" of 2048 bits or more, optionally followed by a comment) and
 // plugin recipients ("age1yubikey1…").
 //
+// Some keys are linkable ([Key.Linkable]): age writes a tag of an SSH or
+// tagged public key in every file encrypted to it, so whoever holds the
+// public key can tell which keyring is its holder's. A site may refuse
+// them ([Registry.RefuseLinkable]).
+//
 // A guest without keys reads with a passphrase: the line
 // "passphrase env:NAME" names the environment variable that holds it when
 // the site is built. The passphrase is never in keys/; [Load] reads it

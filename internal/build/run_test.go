@@ -220,3 +220,42 @@ func TestDraftsOption(t *testing.T) {
 		t.Error("draft not built with Drafts")
 	}
 }
+
+// sameSiteNewKeyrings checks a rebuild of an unchanged site: every file but
+// the keyrings, keyrings.json and SHA256SUMS is the same byte for byte; the
+// keyrings are as many, all new (every release encrypts them anew), and all
+// of one size.
+func sameSiteNewKeyrings(t *testing.T, what string, before, after map[string][]byte) {
+	t.Helper()
+	strip := func(tree map[string][]byte) (map[string][]byte, int) {
+		out, rings := map[string][]byte{}, 0
+		for p, d := range tree {
+			switch {
+			case strings.HasPrefix(p, "packets/keyrings/"):
+				rings++
+			case p != "packets/keyrings.json" && p != "SHA256SUMS":
+				out[p] = d
+			}
+		}
+		return out, rings
+	}
+	b, nb := strip(before)
+	a, na := strip(after)
+	sameTree(t, what, b, a)
+	if na != nb || na == 0 {
+		t.Errorf("%s: %d keyrings, then %d", what, nb, na)
+	}
+	size := -1
+	for p, d := range after {
+		if !strings.HasPrefix(p, "packets/keyrings/") {
+			continue
+		}
+		if _, ok := before[p]; ok {
+			t.Errorf("%s: keyring %s published again", what, p)
+		}
+		if size >= 0 && len(d) != size {
+			t.Errorf("%s: keyrings of %d and %d bytes", what, size, len(d))
+		}
+		size = len(d)
+	}
+}

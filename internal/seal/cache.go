@@ -19,12 +19,17 @@ const CacheFile = "seal.cache"
 const KeySize = cache.KeySize
 
 // cacheVersion changes whenever the cache's contents change meaning.
-const cacheVersion = 1
+// Version 2: packets are keyed by the block's place too, and keyrings are
+// not cached.
+const cacheVersion = 2
 
 // Cache keeps what a build sealed, so that the next build can reuse it:
-// the audience keys, and the ciphertext of every packet and keyring by a
-// digest of its audience and plaintext. Unchanged blocks then keep their
-// packets byte for byte, and a deploy uploads only what changed.
+// the audience keys, and the ciphertext of every packet by a digest of the
+// block's place (its page and its rank among the page's identical blocks),
+// audience and plaintext ([packetKey]). Unchanged blocks then keep their
+// packets byte for byte, and a deploy uploads only what changed. Keyrings
+// are never cached: every build encrypts them anew (see
+// [Sealer.Keyrings]).
 //
 // The cache holds secrets (the audience keys, and digests of restricted
 // text), so its file is encrypted and authenticated with XChaCha20-Poly1305
@@ -47,11 +52,10 @@ type cacheData struct {
 	Version   int
 	Audiences map[string]string // audience ID → age identity
 	Packets   map[string][]byte // packetKey → ciphertext
-	Keyrings  map[string][]byte
 }
 
 func newCacheData() cacheData {
-	return cacheData{Version: cacheVersion, Audiences: map[string]string{}, Packets: map[string][]byte{}, Keyrings: map[string][]byte{}}
+	return cacheData{Version: cacheVersion, Audiences: map[string]string{}, Packets: map[string][]byte{}}
 }
 
 // OpenCache reads the cache in dir (a site's .conclave folder) with key.
@@ -74,7 +78,7 @@ func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 		return c, "", nil
 	case d.Version != cacheVersion:
 		bad = &cache.UnreadableError{Reason: "written by another version of conclave"}
-	case d.Audiences == nil || d.Packets == nil || d.Keyrings == nil:
+	case d.Audiences == nil || d.Packets == nil:
 		bad = &cache.UnreadableError{Reason: "incomplete"}
 	default:
 		c.old = d
@@ -146,32 +150,24 @@ func parseIdentity(s string) (age.Identity, age.Recipient, error) {
 	return k, k.Recipient(), nil
 }
 
-func (c *Cache) packet(key string) ([]byte, bool) { return c.lookup(key, false) }
-
-func (c *Cache) keyring(key string) ([]byte, bool) { return c.lookup(key, true) }
-
-func (c *Cache) lookup(key string, keyring bool) ([]byte, bool) {
+func (c *Cache) packet(key string) ([]byte, bool) {
 	if c == nil {
 		return nil, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cur, old := c.cur.Packets, c.old.Packets
-	if keyring {
-		cur, old = c.cur.Keyrings, c.old.Keyrings
-	}
-	if ct, ok := cur[key]; ok {
+	if ct, ok := c.cur.Packets[key]; ok {
 		return ct, true
 	}
-	if ct, ok := old[key]; ok {
-		cur[key] = ct
+	if ct, ok := c.old.Packets[key]; ok {
+		c.cur.Packets[key] = ct
 		return ct, true
 	}
 	return nil, false
 }
 
 // putPacket records ct for key and returns the ciphertext now recorded:
-// ct, or the one another goroutine recorded first.
+// ct, or the one recorded first if the same block was sealed twice.
 func (c *Cache) putPacket(key string, ct []byte) []byte {
 	if c == nil {
 		return ct
@@ -183,15 +179,6 @@ func (c *Cache) putPacket(key string, ct []byte) []byte {
 	}
 	c.cur.Packets[key] = ct
 	return ct
-}
-
-func (c *Cache) putKeyring(key string, ct []byte) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.cur.Keyrings[key] = ct
-	c.mu.Unlock()
 }
 
 // Has reports whether the cache, as read, holds what a build needs to

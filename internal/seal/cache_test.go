@@ -84,7 +84,7 @@ func openCache(t *testing.T, dir string, key []byte) *Cache {
 }
 
 func isEmpty(c *Cache) bool {
-	return len(c.old.Audiences) == 0 && len(c.old.Packets) == 0 && len(c.old.Keyrings) == 0
+	return len(c.old.Audiences) == 0 && len(c.old.Packets) == 0
 }
 
 func TestOpenCacheMissing(t *testing.T) {
@@ -101,8 +101,8 @@ func TestOpenCacheMissing(t *testing.T) {
 	}
 }
 
-// A second build with the cache of the first emits the same files, byte
-// for byte, and encrypts nothing anew.
+// A second build with the cache of the first emits the same packets, byte
+// for byte, and encrypts no packet anew; its keyrings are all new.
 func TestCacheRoundTrip(t *testing.T) {
 	reg := fixtureRegistry(t)
 	dir := filepath.Join(t.TempDir(), ".conclave")
@@ -118,9 +118,11 @@ func TestCacheRoundTrip(t *testing.T) {
 	if !maps.Equal(first.keys(), second.keys()) {
 		t.Errorf("audience keys differ between builds")
 	}
-	if !maps.EqualFunc(first.out.files, second.out.files, bytes.Equal) {
-		t.Errorf("the second build emitted other files:\nfirst  %v\nsecond %v", slices.Sorted(maps.Keys(first.out.files)), slices.Sorted(maps.Keys(second.out.files)))
+	packets1, packets2 := packetFiles(first), packetFiles(second)
+	if !maps.EqualFunc(packets1, packets2, bytes.Equal) {
+		t.Errorf("the second build emitted other packets:\nfirst  %v\nsecond %v", slices.Sorted(maps.Keys(packets1)), slices.Sorted(maps.Keys(packets2)))
 	}
+	checkAllNew(t, first.out.under(KeyringDir), second.out.under(KeyringDir))
 	if st := second.sealer.Stats(); st.Fresh != 0 || st.CachedPackets != st.Blocks {
 		t.Errorf("second build: %+v", st)
 	}
@@ -258,19 +260,27 @@ func TestCacheMemberRemoved(t *testing.T) {
 	if _, err := decrypt(t, second.packetOf(t, "content/board.md"), first.sealer.ids[first.plan.Audiences()[0].ID], first.sealer.ids[first.plan.Audiences()[1].ID]); err == nil {
 		t.Errorf("the new board packet opens with an old audience key")
 	}
-	// carol's keyring, which holds the vendors' key only, is unchanged.
-	carol := func(b *build) []byte {
+	// carol's keyring holds the vendors' key only, as before, but like
+	// every keyring it is new: which keyrings changed tells nothing of
+	// whose audiences did.
+	carol := func(b *build) ([]byte, []string) {
 		for _, ct := range b.out.under(KeyringDir) {
-			if _, err := decrypt(t, ct, ps["carol"].ids...); err == nil {
-				return ct
+			if pt, err := decrypt(t, ct, ps["carol"].ids...); err == nil {
+				return ct, identityStrings(t, pt)
 			}
 		}
 		t.Fatal("carol has no keyring")
-		return nil
+		return nil, nil
 	}
-	if !bytes.Equal(carol(first), carol(second)) {
-		t.Errorf("carol's keyring changed")
+	ring1, keys1 := carol(first)
+	ring2, keys2 := carol(second)
+	if !slices.Equal(keys1, keys2) || len(keys1) != 1 {
+		t.Errorf("carol's keyring holds %d keys, then %d other ones; want the vendors' key in both", len(keys1), len(keys2))
 	}
+	if bytes.Equal(ring1, ring2) {
+		t.Errorf("carol's keyring was published again")
+	}
+	checkAllNew(t, first.out.under(KeyringDir), second.out.under(KeyringDir))
 	// Only what the second build used is kept.
 	if err := second.sealer.cache.Save(); err != nil {
 		t.Fatal(err)

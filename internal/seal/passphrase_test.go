@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
@@ -64,42 +65,12 @@ func TestSplitKeysPassphrase(t *testing.T) {
 	}
 }
 
-// The keyring cache covers a passphrase key's passphrase, not only its
-// text: the same "passphrase env:NAME" with another passphrase gets a new
-// keyring, which the old passphrase does not open; the same passphrase
-// gets the cached bytes, in this build and the next.
-func TestKeyringCachePassphrase(t *testing.T) {
+// A passphrase keyring, like every keyring, is encrypted anew by every
+// build, with the cache or without: it opens with its passphrase, and a
+// new passphrase in the same variable gives a keyring that the old one
+// does not open. A key loaded without the environment is refused.
+func TestKeyringPassphraseAnew(t *testing.T) {
 	const first, second = "first guest passphrase", "second guest passphrase"
-	dir := t.TempDir()
-	plan, err := NewPlan(nil, fixtureRegistry(t), config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewSealer(plan, newConv(t), openCache(t, dir, testKey(1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plaintext := []byte("# a keyring\n")
-	a := passphraseKeys(t, "passphrase env:PASS\n", map[string]string{"PASS": first})
-	b := passphraseKeys(t, "passphrase env:PASS\n", map[string]string{"PASS": second})
-	if a[0].Text != b[0].Text {
-		t.Fatalf("texts %q and %q", a[0].Text, b[0].Text)
-	}
-	ctA, err := s.keyring(a, plaintext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := s.keyring(a, plaintext)
-	if err != nil || !bytes.Equal(again, ctA) {
-		t.Errorf("the same passphrase: not the cached keyring (%v)", err)
-	}
-	ctB, err := s.keyring(b, plaintext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Equal(ctA, ctB) {
-		t.Fatal("another passphrase got the cached keyring")
-	}
 	scrypt := func(pass string) age.Identity {
 		id, err := age.NewScryptIdentity(pass)
 		if err != nil {
@@ -107,30 +78,72 @@ func TestKeyringCachePassphrase(t *testing.T) {
 		}
 		return id
 	}
-	if got := mustDecrypt(t, "the new keyring", ctB, scrypt(second)); !bytes.Equal(got, plaintext) {
-		t.Errorf("the new keyring holds %q", got)
+	// ringOf returns the keyring that pass opens, and checks that it is
+	// the only one.
+	ringOf := func(b *build, pass string) []byte {
+		t.Helper()
+		var ring []byte
+		for path, ct := range b.out.under(KeyringDir) {
+			if !bytes.Contains(ct, []byte("\n-> scrypt ")) {
+				continue
+			}
+			if _, err := decrypt(t, ct, scrypt(pass)); err == nil {
+				if ring != nil {
+					t.Fatalf("the passphrase opens two keyrings (%s)", path)
+				}
+				ring = ct
+			}
+		}
+		return ring
 	}
-	if _, err := decrypt(t, ctB, scrypt(first)); err == nil {
-		t.Error("the old passphrase opens the new keyring")
-	}
-	// The next build, with the cache saved: the same bytes.
-	if err := s.cache.Save(); err != nil {
+	ps := people{"alice": fixturePeople(t)["alice"], "guest": guest(t, "guest", first)}
+	pages := []*site.Page{page("content/g.md", "::: restricted to=guest,alice\nFor the guest, secret G.\n:::\n")}
+	dir := t.TempDir()
+	b1 := sealBuild(t, registry(t, ps, ""), openCache(t, dir, testKey(1)), pages...)
+	if err := b1.sealer.cache.Save(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := NewSealer(plan, newConv(t), openCache(t, dir, testKey(1)))
-	if err != nil {
-		t.Fatal(err)
+	b2 := sealBuild(t, registry(t, ps, ""), openCache(t, dir, testKey(1)), pages...)
+	ring1, ring2 := ringOf(b1, first), ringOf(b2, first)
+	if ring1 == nil || ring2 == nil {
+		t.Fatal("the passphrase opens no keyring")
 	}
-	if ct, err := s2.keyring(b, plaintext); err != nil || !bytes.Equal(ct, ctB) {
-		t.Errorf("the next build: not the cached keyring (%v)", err)
+	if bytes.Equal(ring1, ring2) {
+		t.Error("the second build published the first build's passphrase keyring")
 	}
+	if !bytes.Equal(b1.packetOf(t, "content/g.md"), b2.packetOf(t, "content/g.md")) {
+		t.Error("the packet changed with the cache")
+	}
+	ps["guest"] = guest(t, "guest", second)
+	b3 := sealBuild(t, registry(t, ps, ""), openCache(t, dir, testKey(1)), pages...)
+	if ringOf(b3, first) != nil || ringOf(b3, second) == nil {
+		t.Error("after a new passphrase: the old one opens a keyring, or the new one none")
+	}
+
 	// A key loaded without the environment cannot be sealed to.
-	unresolved, err := audience.ParseKeys("keys/g.pub", []byte("passphrase env:PASS\n"))
+	unresolved, err := audience.ParseKeys("keys/guest.pub", []byte("passphrase env:PASS\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s2.keyring(unresolved, plaintext); err == nil || !strings.Contains(err.Error(), "passphrase env:PASS was not resolved") {
+	ps["guest"] = &person{name: "guest", keys: unresolved}
+	reg := registry(t, ps, "")
+	conv := newConv(t)
+	docs := parse(t, conv, pages...)
+	plan, err := NewPlan(docs, reg, config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSealer(plan, conv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newOutputs()
+	sealAll(t, s, docs, out.emit)
+	if err := s.Keyrings(reg, out.emit); err == nil || err.Error() != "keys/guest.pub:1: encrypting guest's keyring: passphrase env:PASS was not resolved: its passphrase was not read from the environment (a bug in conclave)" {
 		t.Errorf("unresolved key: %v", err)
+	}
+	if len(out.under(KeyringDir)) != 0 || out.files[KeyringIndex] != nil {
+		t.Error("keyrings were emitted beside an error")
 	}
 }
 

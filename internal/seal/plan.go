@@ -51,10 +51,16 @@ type Plan struct {
 // have members, a nested block's audience lies within its enclosing one's,
 // TLP:RED names individuals, TLP:CLEAR is never restricted, and a page's
 // label is at least its strictest block's. A page without a label takes its
-// strictest block's. Every problem is a located error; all are returned.
+// strictest block's. A site that refuses linkable keys ([seal] linkable =
+// false) gets an error for every such key in keys/, restricted blocks or
+// not: build, serve and audit all plan. Every problem is a located error;
+// all are returned.
 func NewPlan(docs []*markdown.Doc, reg *audience.Registry, cfg *site.Config) (*Plan, error) {
 	p := &Plan{reg: reg, audiences: map[string]*Audience{}, blocks: map[*restricted.Block]*block{}, pageLabel: map[*markdown.Doc]tlp.Label{}}
 	var errs diag.List
+	if cfg.RefuseLinkable {
+		errs.Add(reg.RefuseLinkable(cfg.LinkableSetting()))
+	}
 	for _, d := range docs {
 		errs.Add(p.planDoc(d, cfg))
 	}

@@ -19,8 +19,14 @@
 // product. File names are digests of the ciphertext: no recipient name,
 // public key or plaintext is in the output.
 //
+// The output says as little as it can of who reads what (DESIGN §4,
+// "Metadata"): packets are padded (Padmé); two blocks of the same text
+// and audience are two packets; every keyring of a build has the same
+// size, and is encrypted anew by every build.
+//
 // With a [Cache], unchanged blocks of unchanged audiences keep their
-// ciphertext between builds, and so their packet names.
+// ciphertext between builds, and so their packet names. Keyrings are
+// never cached.
 //
 // [NewPlan] checks every block's audience and label before anything is
 // encrypted; a [Sealer] then seals the documents, replacing each block in
@@ -31,16 +37,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html"
-	"slices"
 	"strings"
 	"sync"
 
 	"filippo.io/age"
 
-	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
@@ -81,8 +84,9 @@ type Sealer struct {
 	conv  *markdown.Converter
 	cache *Cache // nil: no cache
 
-	ids map[string]age.Identity // audience ID → its identity
-	rcp map[string]age.Recipient
+	ids  map[string]age.Identity // audience ID → its identity
+	rcp  map[string]age.Recipient
+	text map[string]string // audience ID → its identity as text, for keyrings
 
 	mu      sync.Mutex
 	emitted map[string]bool // packet paths written
@@ -101,13 +105,13 @@ type Stats struct {
 // NewSealer makes or reuses the key of every audience of plan. cache may
 // be nil.
 func NewSealer(plan *Plan, conv *markdown.Converter, cache *Cache) (*Sealer, error) {
-	s := &Sealer{plan: plan, conv: conv, cache: cache, ids: map[string]age.Identity{}, rcp: map[string]age.Recipient{}, emitted: map[string]bool{}}
+	s := &Sealer{plan: plan, conv: conv, cache: cache, ids: map[string]age.Identity{}, rcp: map[string]age.Recipient{}, text: map[string]string{}, emitted: map[string]bool{}}
 	for _, a := range plan.Audiences() {
 		id, r, err := cache.audienceKey(a)
 		if err != nil {
 			return nil, fmt.Errorf("audience key: %w", err)
 		}
-		s.ids[a.ID], s.rcp[a.ID] = id, r
+		s.ids[a.ID], s.rcp[a.ID], s.text[a.ID] = id, r, identityString(id)
 	}
 	s.stats.Audiences = len(plan.audiences)
 	return s, nil
@@ -133,7 +137,8 @@ type Record struct {
 }
 
 // Seal replaces every restricted block of d with a placeholder, emitting
-// one packet per block, innermost blocks first. A page restricted as a
+// one packet per block, inner blocks before the block around them, and
+// otherwise in the order of the page. A page restricted as a
 // whole gets a public stand-in: d.Page is replaced by a copy titled
 // [RestrictedTitle], without summary or tags. A page without a label
 // takes its strictest block's.
@@ -146,8 +151,10 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 	var records []Record
 	page := *d.Page
 	page.Front.TLP = s.plan.PageLabel(d)
-	for i := len(d.Blocks) - 1; i >= 0; i-- {
-		b := d.Blocks[i]
+	// How many blocks of the page before this one had the same audience
+	// and plaintext: each gets a packet of its own.
+	seen := map[string]int{}
+	for _, b := range postOrder(d.Blocks) {
 		pb := s.plan.blocks[b]
 		if pb == nil {
 			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "restricted block was not planned (a bug in conclave; refused)")
@@ -164,7 +171,7 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 		if err := s.conv.RenderChildren(&buf, d, b); err != nil {
 			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "rendering restricted block: %v", err)
 		}
-		key, path, err := s.packet(pb.aud, pad(buf.Bytes()), emit)
+		key, path, err := s.packet(d.Page.Path, seen, pb.aud, pad(buf.Bytes()), emit)
 		if err != nil {
 			return nil, &diag.Error{File: d.Page.Path, Line: d.BlockLine(b), Msg: "sealing: " + err.Error(), Err: err}
 		}
@@ -181,6 +188,36 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 	d.Blocks = nil
 	d.Page = &page
 	return records, nil
+}
+
+// postOrder returns blocks, given in the order of their page, with every
+// block after the blocks it holds and otherwise in the same order: when
+// a block's turn comes, its nested blocks are sealed (its rendering names
+// their packets), and so is every block before it on the page that does
+// not hold it, which is how blocks of the same text are ranked.
+func postOrder(blocks []*restricted.Block) []*restricted.Block {
+	out := make([]*restricted.Block, 0, len(blocks))
+	var open []*restricted.Block // the blocks around the current one
+	holds := func(outer, b *restricted.Block) bool {
+		for o := enclosing(b); o != nil; o = enclosing(o) {
+			if o == outer {
+				return true
+			}
+		}
+		return false
+	}
+	for _, b := range blocks {
+		for len(open) > 0 && !holds(open[len(open)-1], b) {
+			out = append(out, open[len(open)-1])
+			open = open[:len(open)-1]
+		}
+		open = append(open, b)
+	}
+	for len(open) > 0 {
+		out = append(out, open[len(open)-1])
+		open = open[:len(open)-1]
+	}
+	return out
 }
 
 // Reuse publishes again the packet of a block sealed by an earlier build,
@@ -228,24 +265,26 @@ func writeHeader(b *bytes.Buffer, p *site.Page) {
 }
 
 // packet encrypts plaintext to aud, or takes the ciphertext the cache
-// holds for the same plaintext and audience, and emits it once. It returns
-// the packet's key in the cache and its path.
-func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, string, error) {
-	key := packetKey(aud, s.rcp[aud.ID], plaintext)
+// holds for the same block (see [packetKey]), and emits it. seen counts
+// the blocks of the page at path sealed so far by content, so that two
+// blocks of the same text and audience are two packets. It returns the
+// packet's key in the cache and its path.
+func (s *Sealer) packet(path string, seen map[string]int, aud *Audience, plaintext []byte, emit Emit) (string, string, error) {
+	content := contentKey(aud, s.rcp[aud.ID], plaintext)
+	key := packetKey(path, seen[content], content)
+	seen[content]++
 	ct, cached := s.cache.packet(key)
 	if !cached {
 		var err error
 		if ct, err = encrypt(plaintext, s.rcp[aud.ID]); err != nil {
 			return "", "", err
 		}
-		// The first ciphertext stored wins, so that identical blocks of
-		// one build share one packet.
 		ct = s.cache.putPacket(key, ct)
 	}
-	path := PacketDir + "/" + digestName(ct) + ".age"
+	out := PacketDir + "/" + digestName(ct) + ".age"
 	s.mu.Lock()
-	dup := s.emitted[path]
-	s.emitted[path] = true
+	dup := s.emitted[out]
+	s.emitted[out] = true
 	if cached {
 		s.stats.CachedPackets++
 	} else {
@@ -256,147 +295,9 @@ func (s *Sealer) packet(aud *Audience, plaintext []byte, emit Emit) (string, str
 	}
 	s.mu.Unlock()
 	if dup {
-		return key, path, nil
+		return key, out, nil
 	}
-	return key, path, emit(path, ct)
-}
-
-// Keyrings emits one keyring per recipient of any audience: an age file,
-// encrypted to the recipient's keys, holding the identities of the
-// recipient's audiences. A recipient with both classic and post-quantum
-// keys gets one keyring for each kind, as age does not mix them in one
-// file, and one for each passphrase key (age's scrypt recipient is always
-// alone in its file). Then it emits [KeyringIndex], which holds them all
-// and marks the passphrase keyrings, so that the browser asks for a
-// passphrase only when there are some and tries them alone (each costs
-// an scrypt).
-func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
-	byMember := map[string][]*Audience{}
-	for _, a := range s.plan.Audiences() {
-		for _, m := range a.Members {
-			byMember[m] = append(byMember[m], a)
-		}
-	}
-	names := make([]string, 0, len(byMember))
-	for m := range byMember {
-		names = append(names, m)
-	}
-	slices.Sort(names)
-	var errs diag.List
-	var index keyringIndex
-	for _, m := range names {
-		r, _ := reg.Recipient(m)
-		plaintext := s.keyringText(byMember[m])
-		for _, keys := range splitKeys(r.Keys) {
-			ct, err := s.keyring(keys, plaintext)
-			if err != nil {
-				errs.Add(diag.Errorf(r.File, keys[0].Line, "encrypting %s's keyring: %v", m, err))
-				continue
-			}
-			name := digestName(ct) + ".age"
-			if err := emit(KeyringDir+"/"+name, ct); err != nil {
-				errs.Add(err)
-				continue
-			}
-			pass := keys[0].Kind == audience.Passphrase // then the only key of its set
-			index.Keyrings = append(index.Keyrings, keyringEntry{Name: name, Passphrase: pass, Data: ct})
-			s.mu.Lock()
-			s.stats.Keyrings++
-			s.mu.Unlock()
-		}
-	}
-	s.mu.Lock()
-	s.stats.Recipients = len(names)
-	s.mu.Unlock()
-	if err := errs.Err(); err != nil {
-		return err
-	}
-	if len(index.Keyrings) == 0 {
-		return nil
-	}
-	index.Version = 1
-	slices.SortFunc(index.Keyrings, func(a, b keyringEntry) int { return strings.Compare(a.Name, b.Name) })
-	data, err := json.Marshal(index)
-	if err != nil {
-		return err
-	}
-	return emit(KeyringIndex, append(data, '\n'))
-}
-
-// keyringText is an age identity file with the keys of auds.
-func (s *Sealer) keyringText(auds []*Audience) []byte {
-	var b bytes.Buffer
-	b.WriteString("# conclave keyring: the keys of the audiences this recipient belongs to.\n")
-	b.WriteString("# Decrypt a packet with: age -d -i THIS_FILE packets/NAME.age\n")
-	for _, a := range auds {
-		fmt.Fprintf(&b, "%s\n", identityString(s.ids[a.ID]))
-	}
-	return b.Bytes()
-}
-
-// keyring encrypts a keyring to keys, or takes the ciphertext the cache
-// holds for the same keys and text. A passphrase key counts with its
-// passphrase ([audience.Key.ID]): the same "passphrase env:NAME" with
-// another passphrase gets a new keyring.
-func (s *Sealer) keyring(keys []audience.Key, plaintext []byte) ([]byte, error) {
-	for _, k := range keys {
-		if k.Recipient == nil {
-			// Only a registry loaded without the environment has one.
-			return nil, fmt.Errorf("%s was not resolved: its passphrase was not read from the environment (a bug in conclave)", k.Text)
-		}
-	}
-	h := sha256.New()
-	h.Write([]byte("conclave keyring v1\n"))
-	texts := make([]string, len(keys))
-	for i, k := range keys {
-		texts[i] = k.ID()
-	}
-	slices.Sort(texts)
-	for _, t := range texts {
-		fmt.Fprintf(h, "%s\n", t)
-	}
-	h.Write([]byte{0})
-	h.Write(plaintext)
-	key := hex.EncodeToString(h.Sum(nil))
-	if ct, ok := s.cache.keyring(key); ok {
-		return ct, nil
-	}
-	rs := make([]age.Recipient, len(keys))
-	for i, k := range keys {
-		rs[i] = k.Recipient
-	}
-	ct, err := encrypt(plaintext, rs...)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.putKeyring(key, ct)
-	return ct, nil
-}
-
-// splitKeys groups a recipient's keys into sets age can encrypt one file
-// to: classic keys together, post-quantum keys together, and each
-// passphrase key alone (age refuses an scrypt recipient beside any other),
-// in the order of the file.
-func splitKeys(keys []audience.Key) [][]audience.Key {
-	var classic, pq []audience.Key
-	var out [][]audience.Key
-	for _, k := range keys {
-		switch {
-		case k.Kind == audience.Passphrase:
-			out = append(out, []audience.Key{k})
-		case k.PostQuantum:
-			pq = append(pq, k)
-		default:
-			classic = append(classic, k)
-		}
-	}
-	sets := make([][]audience.Key, 0, len(out)+2)
-	for _, set := range [][]audience.Key{classic, pq} {
-		if len(set) > 0 {
-			sets = append(sets, set)
-		}
-	}
-	return append(sets, out...)
+	return key, out, emit(out, ct)
 }
 
 func encrypt(plaintext []byte, rs ...age.Recipient) ([]byte, error) {
@@ -414,14 +315,25 @@ func encrypt(plaintext []byte, rs ...age.Recipient) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// packetKey identifies a packet's plaintext and audience in the cache,
-// and the audience key it is encrypted to: a cached packet never serves
-// after its audience got another key, which the keyrings would hold
-// instead.
-func packetKey(aud *Audience, r age.Recipient, plaintext []byte) string {
+// contentKey identifies a packet's plaintext and audience, and the
+// audience key it is encrypted to: a cached packet never serves after its
+// audience got another key, which the keyrings would hold instead.
+func contentKey(aud *Audience, r age.Recipient, plaintext []byte) string {
 	h := sha256.New()
-	h.Write([]byte("conclave packet v1\n" + aud.ID + "\n" + recipientString(r) + "\n"))
+	h.Write([]byte("conclave packet content v1\n" + aud.ID + "\n" + recipientString(r) + "\n"))
 	h.Write(plaintext)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// packetKey identifies a block's packet in the cache: the block's place,
+// its page's path and its rank (from 0) among the blocks of that page with
+// the same content, and its content ([contentKey]). Two blocks of the
+// same text and audience, on one page or two, are two packets, so that no
+// one can tell from the output that they say the same; an unchanged block
+// keeps its packet from build to build, whatever changes around it.
+func packetKey(path string, rank int, content string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "conclave packet v2\n%s\x00%d\x00%s", path, rank, content)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -32,7 +33,13 @@ type Config struct {
 	// PostQuantum makes every audience key a hybrid post-quantum one, even
 	// for audiences whose members have classic keys only.
 	PostQuantum bool
-	lines       map[string]int // by lower-case key
+	// RefuseLinkable is set by [seal] linkable = false: the site refuses
+	// every recipient key whose age stanzas carry a tag of the public key
+	// (SSH, tag and plugin keys), so that no one who holds a recipient's
+	// public key can tell which keyring is theirs. The default, false,
+	// allows them.
+	RefuseLinkable bool
+	lines          map[string]int // by lower-case key
 
 	// HighlightStyle is the chroma style for code blocks, default "github";
 	// HighlightStyleDark the one for readers who prefer a dark scheme,
@@ -53,11 +60,12 @@ type rawConfig struct {
 		HighlightStyleDark string `toml:"highlightStyleDark"`
 	} `toml:"markup"`
 	Seal struct {
-		PostQuantum bool `toml:"postQuantum"`
+		PostQuantum bool  `toml:"postQuantum"`
+		Linkable    *bool `toml:"linkable"` // nil: not set, allowed
 	} `toml:"seal"`
 }
 
-var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle", "markup.highlightStyleDark", "seal", "seal.postQuantum"}
+var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle", "markup.highlightStyleDark", "seal", "seal.postQuantum", "seal.linkable"}
 
 // NamePattern is what a recipient or group name looks like.
 var NamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -111,6 +119,7 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		HighlightStyleDark: raw.Markup.HighlightStyleDark,
 		TLP:                map[tlp.Label][]string{},
 		PostQuantum:        raw.Seal.PostQuantum,
+		RefuseLinkable:     raw.Seal.Linkable != nil && !*raw.Seal.Linkable,
 		lines:              lines,
 	}
 	var errs diag.List
@@ -171,6 +180,13 @@ var tomlKeyLine = regexp.MustCompile(`^\s*"?([A-Za-z0-9_+.-]+)"?\s*=`)
 // Line returns the line of conclave.toml on which key was set, or 0. Keys
 // match without regard to case, as they do when the file is decoded.
 func (c *Config) Line(key string) int { return keyLine(c.lines, key) }
+
+// LinkableSetting is where the site refuses linkable keys, for messages:
+// "conclave.toml:7 sets [seal] linkable = false".
+func (c *Config) LinkableSetting() string {
+	line := cmp.Or(c.Line("linkable"), c.Line("seal.linkable"), c.Line("seal"), 1)
+	return fmt.Sprintf("%s:%d sets [seal] linkable = false", ConfigFile, line)
+}
 
 func keyLine(lines map[string]int, key string) int { return lines[strings.ToLower(key)] }
 
