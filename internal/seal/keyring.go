@@ -17,7 +17,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/par"
 )
 
-// Keyrings emits one keyring per recipient of any audience: an age file,
+// Keyrings emits one keyring per recipient of the site: an age file,
 // encrypted to the recipient's keys, holding the identities of the
 // recipient's audiences. A recipient with both classic and post-quantum
 // keys gets one keyring for each kind, as age does not mix them in one
@@ -59,11 +59,17 @@ func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 			byMember[m] = append(byMember[m], a)
 		}
 	}
-	names := make([]string, 0, len(byMember))
-	for m := range byMember {
-		names = append(names, m)
+	if len(byMember) == 0 {
+		return nil // nothing sealed: nothing to read
 	}
-	slices.Sort(names)
+	// Every recipient of keys/ gets a keyring, whether or not an audience
+	// of this release names them: the number of keyrings then says how
+	// many recipients the site has, never how many its passages reach,
+	// and a member taken out of every audience still gets one.
+	var names []string
+	for _, r := range reg.Recipients() {
+		names = append(names, r.Name)
+	}
 
 	var (
 		errs diag.List
@@ -274,6 +280,14 @@ func (s *Sealer) keyringText(auds []*Audience) []byte {
 	b.WriteString("# The lines of # after the keys are padding: keyrings have one size.\n")
 	for _, a := range auds {
 		b.WriteString(s.text[a.ID] + "\n")
+	}
+	if len(auds) == 0 {
+		// A recipient no audience of this release names still gets a
+		// keyring, holding a key that opens nothing: an identity file
+		// with no key in it is not one, to age or to the browser.
+		if id, err := age.GenerateX25519Identity(); err == nil {
+			b.WriteString(id.String() + "\n")
+		}
 	}
 	return b.Bytes()
 }
