@@ -41,6 +41,7 @@ type block struct {
 // build. [NewPlan] reports every problem before anything is encrypted.
 type Plan struct {
 	reg       *audience.Registry
+	roster    string               // see rosterDigest
 	audiences map[string]*Audience // by ID
 	blocks    map[*restricted.Block]*block
 	pageLabel map[*markdown.Doc]tlp.Label
@@ -56,7 +57,7 @@ type Plan struct {
 // not: build, serve and audit all plan. Every problem is a located error;
 // all are returned.
 func NewPlan(docs []*markdown.Doc, reg *audience.Registry, cfg *site.Config) (*Plan, error) {
-	p := &Plan{reg: reg, audiences: map[string]*Audience{}, blocks: map[*restricted.Block]*block{}, pageLabel: map[*markdown.Doc]tlp.Label{}}
+	p := &Plan{reg: reg, roster: rosterDigest(reg), audiences: map[string]*Audience{}, blocks: map[*restricted.Block]*block{}, pageLabel: map[*markdown.Doc]tlp.Label{}}
 	var errs diag.List
 	if cfg.RefuseLinkable {
 		errs.Add(reg.RefuseLinkable(cfg.LinkableSetting()))
@@ -275,7 +276,7 @@ func (p *Plan) audience(members []string, forcePQ bool) *Audience {
 		fmt.Fprintf(h, "%s\n%s\n\n", m, strings.Join(keys, "\n"))
 	}
 	pq = pq && anyPQ || forcePQ
-	fmt.Fprintf(h, "pq=%t\n", pq)
+	fmt.Fprintf(h, "pq=%t\nroster=%s\n", pq, p.roster)
 	id := hex.EncodeToString(h.Sum(nil))
 	if a, ok := p.audiences[id]; ok {
 		return a
@@ -283,6 +284,30 @@ func (p *Plan) audience(members []string, forcePQ bool) *Audience {
 	a := &Audience{Members: members, ID: id, PostQuantum: pq}
 	p.audiences[id] = a
 	return a
+}
+
+// rosterDigest is a digest of every recipient's keys and every group of
+// reg. It is part of every audience's ID, so that any change to keys/
+// gives every audience a new key, and so every packet new ciphertext:
+// packets that change between two releases then tell only that keys/
+// changed, not which audience's membership did, nor who shares it.
+func rosterDigest(reg *audience.Registry) string {
+	h := sha256.New()
+	h.Write([]byte("conclave roster v1\n"))
+	for _, r := range reg.Recipients() {
+		keys := make([]string, 0, len(r.Keys))
+		for _, k := range r.Keys {
+			keys = append(keys, k.ID())
+		}
+		slices.Sort(keys)
+		fmt.Fprintf(h, "r %s\n%s\n\n", r.Name, strings.Join(keys, "\n"))
+	}
+	for _, g := range reg.Groups() {
+		members := slices.Clone(g.Members)
+		slices.Sort(members)
+		fmt.Fprintf(h, "g %s\n%s\n\n", g.Name, strings.Join(members, "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // display is how a placeholder names an audience: its groups by name and
