@@ -19,10 +19,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/par"
@@ -233,7 +235,7 @@ func Load(root string, opt Options) (*Site, error) {
 		f := &s.Files[i]
 		f.Data, fileErrs[i] = os.ReadFile(joinPath(root, f.Path))
 		if fileErrs[i] == nil {
-			fileErrs[i] = checkSecret(f.Path, f.Data)
+			fileErrs[i] = errors.Join(checkSecret(f.Path, f.Data), checkNotBriefing(f.Path, f.Data))
 		}
 	})
 	for _, err := range fileErrs {
@@ -388,6 +390,36 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 	}
 	return p, warns, nil
 }
+
+// markdownExts are the endings of markdown files that are not briefings:
+// only .md files are read as briefings, and any other file is published
+// as it is.
+var markdownExts = []string{".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".mdwn", ".mdtxt", ".mdtext", ".rmd", ".qmd"}
+
+// checkNotBriefing refuses a content file that would be published as it
+// is although it looks like a briefing, or holds what a briefing
+// restricts: a markdown file under another ending (notes.MD,
+// plan.markdown), an editor's or merge tool's copy of one (plan.md.orig),
+// or any text with a restricted block or an audience: key in it.
+func checkNotBriefing(rel string, data []byte) error {
+	lower := strings.ToLower(path.Base(rel))
+	for _, ext := range markdownExts {
+		if strings.HasSuffix(lower, ext) || strings.Contains(lower, ext+".") {
+			return diag.Errorf(rel, 1, "looks like a markdown file, but only files ending in .md are read as briefings, and this one would be published as it is, front matter and restricted passages included: rename it to end in .md, or move it out of %s/", ContentDir)
+		}
+	}
+	if !utf8.Valid(data[:min(len(data), 1<<20)]) && bytes.IndexByte(data[:min(len(data), 8<<10)], 0) >= 0 {
+		return nil // binary
+	}
+	if m := strayBriefing.FindIndex(data); m != nil {
+		return diag.Errorf(rel, 1+bytes.Count(data[:m[0]], []byte("\n")), "holds a restricted block or an audience: key, but is not a briefing (only .md files are): it would be published as it is; move the text into a .md file")
+	}
+	return nil
+}
+
+// strayBriefing finds an opening line of a restricted block or an
+// audience key at the start of a line.
+var strayBriefing = regexp.MustCompile(`(?im)^[ \t>]*(?::{3,}[ \t]*restricted|audience[ \t]*[:=])`)
 
 // randomSlug suggests an opaque slug for a restricted page.
 func randomSlug() string {

@@ -486,3 +486,34 @@ func TestLoadLineEndings(t *testing.T) {
 		}
 	}
 }
+
+// A content file is published as it is: one that looks like a briefing
+// under another ending, an editor's copy of one, or any text holding a
+// restricted block or an audience key is refused, at its line.
+func TestLoadRefusesStrayBriefings(t *testing.T) {
+	const secret = "---\ntitle: x\nslug: r-1\naudience: [board]\n---\nsecret\n"
+	for name, tc := range map[string]struct {
+		path, body, want string
+	}{
+		"upper-case ending": {"content/b/zebra.MD", secret, "content/b/zebra.MD:1: looks like a markdown file"},
+		".markdown":         {"content/b/zebra.markdown", secret, "content/b/zebra.markdown:1: looks like a markdown file"},
+		".mdown":            {"content/b/zebra.mdown", "x", "looks like a markdown file"},
+		".mkd":              {"content/b/zebra.mkd", "x", "looks like a markdown file"},
+		"merge copy":        {"content/b/p.md.orig", "x", "content/b/p.md.orig:1: looks like a markdown file"},
+		"backup copy":       {"content/b/p.md.bak", "x", "looks like a markdown file"},
+		"block in a text":   {"content/b/notes.txt", "intro\n\n::: restricted to=board\nsecret\n:::\n", "content/b/notes.txt:3: holds a restricted block or an audience: key"},
+		"audience in yaml":  {"content/b/meta.yaml", "title: x\naudience: [board]\n", "content/b/meta.yaml:2: holds a restricted block"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(writeSite(t, map[string]string{"content/b/a.md": "---\ntitle: A\n---\n", tc.path: tc.body}), Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	for _, ok := range []string{"content/b/notes.txt", "content/b/map.png", "content/b/md.txt", "content/b/readme-md.pdf"} {
+		if _, err := Load(writeSite(t, map[string]string{"content/b/a.md": "---\ntitle: A\n---\n", ok: "restricted to members: ask the chair\n"}), Options{}); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
