@@ -123,7 +123,7 @@ func checkStrayFront(file string, src []byte, firstLine int, second bool) error 
 			continue
 		}
 		if !frontDelim.MatchString(line) || !keysFollow(lines[i+1:]) {
-			return nil
+			return checkGuardedFront(file, lines[i:], firstLine+i)
 		}
 		if line != raw {
 			before = appendOnce(before, blankKind(raw))
@@ -133,6 +133,49 @@ func checkStrayFront(file string, src []byte, firstLine int, second bool) error 
 			return diag.Errorf(file, firstLine+i, "a second front matter block: a page has one, at the top of the file, and %s; merge it into the first, or if %q is meant as a rule, put a paragraph before it", risk, line)
 		}
 		return diag.Errorf(file, firstLine+i, "front matter must start on the file's first line, and %s comes before this %q: %s; remove what comes before it", strings.Join(before, " and "), line, risk)
+	}
+	return nil
+}
+
+// checkGuardedFront refuses, anywhere in lines (the body from its first
+// text on, the first of them being line first of file), a block that
+// looks like front matter and sets audience or draft: after a heading, a
+// rule or a list, it would be published as text, and the page with it.
+// Examples in fenced code blocks are left alone.
+func checkGuardedFront(file string, lines []string, first int) error {
+	fence := ""
+	for i, raw := range lines {
+		line := strings.TrimFunc(raw, isBlankRune)
+		bare := strings.TrimLeft(line, "> \t")
+		if fence != "" {
+			if strings.HasPrefix(bare, fence) {
+				fence = ""
+			}
+			continue
+		}
+		if strings.HasPrefix(bare, "```") || strings.HasPrefix(bare, "~~~") {
+			fence = bare[:3]
+			continue
+		}
+		if !frontDelim.MatchString(bare) {
+			continue
+		}
+		for _, next := range lines[i+1:] {
+			key := strings.TrimLeft(strings.TrimFunc(next, isBlankRune), "> \t")
+			if strings.HasPrefix(key, "#") {
+				continue
+			}
+			m := frontKey.FindStringSubmatchIndex(key)
+			if m == nil || frontDelim.MatchString(key) {
+				break
+			}
+			name := strings.ToLower(strings.Trim(strings.TrimSpace(key[:m[2]]), `"'`))
+			for _, guard := range []string{"audience", "draft"} {
+				if name == guard || diag.Suggest(name, []string{guard}) != "" {
+					return diag.Errorf(file, first+i, "this looks like front matter that sets %s, but front matter is read only at the top of the file: here it would be published as text, and the page with it; move the keys into the front matter on the first line", name)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -232,6 +232,14 @@ func TestParseFrontMisplaced(t *testing.T) {
 		{"delimiter with a comment", "\n--- # front\naudience: [board]\n---\n", 2, "front matter must start"},
 		{"comment line before keys", "\n---\n# who reads it\naudience: [board]\n---\n", 2, "front matter must start"},
 		{"quoted key", "\n---\n\"audience\": [board]\n---\n", 2, "front matter must start"},
+		{"after a heading", "# Heading\n\n---\ntitle: x\naudience: [board]\n---\n", 3, "sets audience"},
+		{"after a rule", "***\n---\ndraft: true\n---\n", 2, "sets draft"},
+		{"after a list", "- item\n\n+++\naudience = [\"board\"]\n+++\n", 3, "sets audience"},
+		{"after indented code", "    code\n\n---\nAudience: [board]\n---\n", 3, "sets audience"},
+		{"after a setext heading", "Heading\n===\n---\n# who\naudiense: [board]\n---\n", 3, "sets audiense"},
+		{"after a paragraph", "Text.\n\n---\ntitle: x\naudience: [board]\n---\n", 3, "sets audience"},
+		{"in a quote", "Text.\n\n> ---\n> audience: [board]\n", 3, "sets audience"},
+		{"after front matter and a heading", "---\ntitle: x\n---\n# x\n---\naudience: [board]\n---\n", 5, "sets audience"},
 		{"second block after comment", "---\ntitle: x\n---\n<!-- c -->\n+++\ndraft = true\n+++\n", 5, "a second front matter block"},
 	}
 	for _, tc := range refused {
@@ -247,6 +255,9 @@ func TestParseFrontMisplaced(t *testing.T) {
 		{"rule then list", "\n---\n- item\n"},
 		{"front matter then rule after paragraph", "---\ntitle: x\n---\nText.\n\n---\nkey: value\n"},
 		{"no front matter", "Just text: with a colon.\n"},
+		{"example in fenced code", "Text.\n\n```yaml\n---\naudience: [board]\n---\n```\n"},
+		{"example in tilde code in a quote", "Text.\n\n> ~~~\n> ---\n> draft: true\n> ~~~\n"},
+		{"rule then other keys", "Text.\n\n---\ntitle: x\n"},
 	}
 	for _, tc := range accepted {
 		if _, _, _, _, err := ParseFront("content/a.md", []byte(tc.src)); err != nil {
