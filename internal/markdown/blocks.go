@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
@@ -144,7 +146,7 @@ func (observer) CanAcceptIndentedLine() bool                                 { r
 // or a paragraph. Its content would otherwise be published in clear.
 // Examples of the syntax belong in fenced code blocks or code spans.
 func (d *Doc) checkStray() error {
-	if !bytes.Contains(d.Source, []byte(":")) && !nearFence.Match(d.Source) {
+	if !bytes.Contains(d.Source, []byte(":")) && utf8.Valid(d.Source) && isASCII(d.Source) {
 		return nil
 	}
 	opened := map[int]bool{}
@@ -203,13 +205,14 @@ func (d *Doc) checkStray() error {
 }
 
 // Attempts at an opening line: ":::" followed by a word anywhere in a
-// line, inside list items, quotes and code alike; and one or more colons,
-// or characters that look like one, followed by a word at the start of a
-// line, after any quote and list markers (":: restricted", "：：：
-// restricted").
+// line, inside list items, quotes and code alike; and, at the start of a
+// line after any quote and list markers, a run of colons or of characters
+// that may pass for them (look-alike colons such as "：" or "ː", other
+// non-ASCII punctuation and symbols, invisible and combining characters
+// mixed in: "::\u200b:") followed by a word.
 var (
-	fenceWord = regexp.MustCompile(`:{3,}[ \t]*(\p{L}+)`)
-	nearFence = regexp.MustCompile(`(?m)^(?:[ \t>]*(?:[-*+]|\d{1,9}[.)])?[ \t>]*)*(?::|：|∶|꞉|˸|︓|﹕)+[ \t]*(\p{L}+)`)
+	fenceWord  = regexp.MustCompile(`:{3,}[ \t]*(\p{L}+)`)
+	lineMarker = regexp.MustCompile(`^(?:[ \t>]*(?:[-*+]|\d{1,9}[.)])?[ \t>]*)*`)
 )
 
 // fenceAttempts returns the index pairs of every attempt at an opening
@@ -222,29 +225,70 @@ func fenceAttempts(src []byte) [][]int {
 		seen[m[2]] = true
 		out = append(out, m)
 	}
-	for _, m := range nearFence.FindAllSubmatchIndex(src, -1) {
-		if seen[m[2]] {
-			continue
+	for start := 0; start < len(src); {
+		end := bytes.IndexByte(src[start:], '\n')
+		if end < 0 {
+			end = len(src)
+		} else {
+			end += start
 		}
-		// Start at the colons, past the line's markers.
-		start := m[0]
-		for start < m[2] && !isColon(src[start:]) {
-			start++
+		if m := nearFenceLine(src, start, end); m != nil && !seen[m[2]] {
+			out = append(out, m)
 		}
-		out = append(out, []int{start, m[1], m[2], m[3]})
+		start = end + 1
 	}
 	return out
 }
 
-// isColon reports whether b starts with a colon or a character that looks
-// like one.
-func isColon(b []byte) bool {
-	for _, c := range []string{":", "：", "∶", "꞉", "˸", "︓", "﹕"} {
-		if bytes.HasPrefix(b, []byte(c)) {
-			return true
+// nearFenceLine returns the index pairs of an attempt at an opening line
+// in src[start:end], one line, or nil.
+func nearFenceLine(src []byte, start, end int) []int {
+	line := src[start:end]
+	at := len(lineMarker.Find(line))
+	colons := at
+	for colons < len(line) {
+		r, size := utf8.DecodeRune(line[colons:])
+		if !colonLike(r) {
+			break
 		}
+		colons += size
 	}
-	return false
+	if colons == at {
+		return nil
+	}
+	word := colons
+	for word < len(line) && (line[word] == ' ' || line[word] == '\t') {
+		word++
+	}
+	wend := word
+	for wend < len(line) {
+		r, size := utf8.DecodeRune(line[wend:])
+		if !unicode.IsLetter(r) {
+			break
+		}
+		wend += size
+	}
+	if wend == word {
+		return nil
+	}
+	return []int{start + at, start + wend, start + word, start + wend}
+}
+
+// colonLike reports whether r may stand for a colon in a fence: a colon,
+// or a non-ASCII character that is neither a letter (but for modifier
+// letters, such as "ː"), a digit, a space, a quotation mark nor a bracket.
+func colonLike(r rune) bool {
+	switch {
+	case r == ':':
+		return true
+	case r < utf8.RuneSelf:
+		return false
+	case unicode.In(r, unicode.Lm, unicode.M, unicode.Cf):
+		return true
+	case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsSpace(r), unicode.In(r, unicode.Pi, unicode.Pf, unicode.Ps, unicode.Pe):
+		return false
+	}
+	return unicode.In(r, unicode.P, unicode.S, unicode.Z) || !unicode.IsGraphic(r)
 }
 
 // closedFence reports whether the line that starts at off (just after a
@@ -254,6 +298,15 @@ func (d *Doc) closedFence(off int) bool {
 	rest := d.Source[min(off, len(d.Source)):]
 	rest = bytes.TrimLeft(rest, " \t>")
 	return bytes.HasPrefix(rest, []byte("```")) || bytes.HasPrefix(rest, []byte("~~~"))
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func inSegments(segs []text.Segment, off int) bool {

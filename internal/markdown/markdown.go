@@ -14,6 +14,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
@@ -91,6 +92,9 @@ func New(opt Options) (*Converter, error) {
 			// Before the footnote parser (999), which would move a
 			// definition out of its block.
 			parser.WithBlockParsers(util.Prioritized(observer{}, 998)),
+			// Before every parser of a container block (the first of
+			// goldmark's is at 100).
+			parser.WithBlockParsers(util.Prioritized(nestingGuard{}, 1)),
 		),
 		goldmark.WithRendererOptions(html.WithXHTML()),
 	)
@@ -132,6 +136,10 @@ type Doc struct {
 	// Errors holds problems found while parsing (broken links, mistakes in
 	// restricted blocks); see [Validate].
 	Errors diag.List
+
+	// newlines are the offsets of the newlines of Source, for Line; nil
+	// until Parse sets them (then Line counts).
+	newlines []int
 }
 
 // Link is a relative link or image destination of a page.
@@ -156,7 +164,7 @@ type Resolver interface {
 // r, which may be nil to leave them as written (they are listed in
 // [Doc.Links] either way).
 func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
-	doc := &Doc{Page: p, Source: p.Body}
+	doc := &Doc{Page: p, Source: p.Body, newlines: newlines(p.Body)}
 	ids := &deferredIDs{}
 	ctx := parser.NewContext(parser.WithIDs(ids))
 	doc.Root = c.md.Parser().Parse(text.NewReader(p.Body), parser.WithContext(ctx))
@@ -170,6 +178,10 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 			c = next
 		}
 		doc.Root.AppendChild(doc.Root, w)
+	}
+	if off, ok := ctx.Get(tooDeepKey).(int); ok {
+		doc.Errors.Add(diag.Errorf(p.Path, doc.Line(off), "nested too deep: block quotes, lists and restricted blocks nest more than %d levels here, the most a page may have "+
+			"(the markdown parser slows down with depth); the rest of the line was not read", site.MaxNesting))
 	}
 	doc.collectBlocks(ctx)
 	ids.assign(doc.Root)
@@ -229,10 +241,28 @@ func (d *Doc) BlockLine(b *restricted.Block) int {
 }
 
 // Line returns the line of the page's file on which byte offset off of the
-// body lies.
+// body lies. It takes a binary search, so that a page with many problems
+// costs no more than linear time to report them all.
 func (d *Doc) Line(off int) int {
 	off = min(max(off, 0), len(d.Source))
-	return d.Page.BodyLine + bytes.Count(d.Source[:off], []byte("\n"))
+	if d.newlines == nil {
+		return d.Page.BodyLine + bytes.Count(d.Source[:off], []byte("\n"))
+	}
+	n, _ := slices.BinarySearch(d.newlines, off)
+	return d.Page.BodyLine + n
+}
+
+// newlines returns the offsets of the newlines of src, never nil.
+func newlines(src []byte) []int {
+	out := make([]int, 0, bytes.Count(src, []byte("\n")))
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(src[i:], '\n')
+		if j < 0 {
+			return out
+		}
+		i += j
+		out = append(out, i)
+	}
 }
 
 // nodeLine returns the file line where n starts, as near as the tree
@@ -254,4 +284,78 @@ func (d *Doc) nodeLine(n ast.Node) int {
 		}
 	}
 	return d.Page.BodyLine
+}
+
+// nestingGuard is a block parser tried before every other on each line
+// that could open a container block (a block quote, a list item, a
+// restricted block, a footnote). Where the blocks around the line already
+// nest [site.MaxNesting] deep, it takes the line itself, as an empty leaf,
+// and records where: [Converter.Parse] reports it, and the page is
+// refused. goldmark's time per line grows with the blocks open around it,
+// so this keeps a page's parse time linear in its size whatever it holds.
+// site.Load refuses the usual shapes first, from the starts of lines; only
+// the parser knows the real depth of a line that lazy continuation or
+// restricted blocks (which have no markers) keep nested.
+type nestingGuard struct{}
+
+var tooDeepKey = parser.NewContextKey()
+
+func (nestingGuard) Trigger() []byte { return []byte(">-+*0123456789:[") }
+
+func (nestingGuard) Open(parent ast.Node, reader text.Reader, pc parser.Context) (ast.Node, parser.State) {
+	pos := pc.BlockOffset()
+	line, seg := reader.PeekLine()
+	if pos < 0 || pos >= len(line) || !opensContainer(line[pos:]) || parent.Kind() == ast.KindList {
+		// A list holds only items: an item is at its list's level.
+		return nil, parser.NoChildren
+	}
+	depth := 0 // a list and its item are one level
+	for n := parent; n != nil && depth < site.MaxNesting; n = n.Parent() {
+		if n.Type() == ast.TypeBlock && n.Kind() != ast.KindListItem {
+			depth++
+		}
+	}
+	if depth < site.MaxNesting {
+		return nil, parser.NoChildren
+	}
+	if pc.Get(tooDeepKey) == nil {
+		pc.Set(tooDeepKey, seg.Start+pos)
+	}
+	reader.AdvanceToEOL()
+	return ast.NewTextBlock(), parser.NoChildren
+}
+
+func (nestingGuard) Continue(ast.Node, text.Reader, parser.Context) parser.State { return parser.Close }
+func (nestingGuard) Close(ast.Node, text.Reader, parser.Context)                 {}
+func (nestingGuard) CanInterruptParagraph() bool                                 { return true }
+func (nestingGuard) CanAcceptIndentedLine() bool                                 { return true }
+
+// opensContainer reports whether a line, from its first character that is
+// not white space, could open a container block: a block quote (">"), a
+// list item ("-", "+" or "*", or up to 9 digits and "." or ")", then white
+// space or the end of the line), a restricted block (3 colons or more and
+// a word) or a footnote ("[^").
+func opensContainer(l []byte) bool {
+	blankOrEnd := func(i int) bool { return i >= len(l) || l[i] == ' ' || l[i] == '\t' || l[i] == '\n' || l[i] == '\r' }
+	switch c := l[0]; {
+	case c == '>':
+		return true
+	case c == '-' || c == '+' || c == '*':
+		return blankOrEnd(1)
+	case c >= '0' && c <= '9':
+		i := 0
+		for i < len(l) && i < 9 && l[i] >= '0' && l[i] <= '9' {
+			i++
+		}
+		return i < len(l) && (l[i] == '.' || l[i] == ')') && blankOrEnd(i+1)
+	case c == ':':
+		i := 0
+		for i < len(l) && l[i] == ':' {
+			i++
+		}
+		return i >= 3 && len(bytes.TrimSpace(l[i:])) > 0
+	case c == '[':
+		return len(l) > 1 && l[1] == '^'
+	}
+	return false
 }

@@ -149,6 +149,23 @@ func TestRestrictedErrors(t *testing.T) {
 
 // Text that merely mentions the syntax, or has a colon before the word
 // elsewhere in a line, is not an attempt at a block.
+// Characters that pass for colons, alone or mixed with colons, open no
+// block and would publish the passage: each is refused at its line.
+func TestLookAlikeFences(t *testing.T) {
+	c := newConv(t)
+	for _, fence := range []string{
+		"ːːː", "׃׃׃", "։։։", "፡፡፡", "፥፥፥", "܃܃܃", "܄܄܄", "᛬᛬᛬", "⁚⁚⁚", "⁑⁑⁑", "⸬⸬⸬", "⸵⸵⸵",
+		"꛴꛴꛴", "᠄᠄᠄", "༔༔༔", "⦂⦂⦂", "ःःः", "ઃઃઃ", "÷÷÷", "𝄆𝄆𝄆", "：：：", "∶∶∶", "꞉꞉꞉", "︓︓︓", "﹕﹕﹕",
+		"::\u200b:", ":\u0338::", "\u00a0:::", "::\u00ad:",
+	} {
+		src := "Intro.\n\n" + fence + " restricted to=a tlp=amber\nSecret.\n" + fence + "\n"
+		err := Validate(c.Parse(page(src), nil))
+		if err == nil || !strings.Contains(err.Error(), "content/briefings/a.md:7: this line looks like a restricted block") {
+			t.Errorf("%q: err = %v", fence, err)
+		}
+	}
+}
+
 func TestNotAnAttempt(t *testing.T) {
 	c := newConv(t)
 	for _, src := range []string{
@@ -157,6 +174,10 @@ func TestNotAnAttempt(t *testing.T) {
 		"Write `:: restricted` with three colons.\n",
 		"```\n:: restricted to=a\n```\n",
 		"Time 10:30 restricted window.\n",
+		"“Restricted” is the label we use.\n",
+		"(Restricted) items follow.\n",
+		"**Restricted** distribution.\n",
+		"« restricted » en français.\n",
 	} {
 		if err := Validate(c.Parse(page(src), nil)); err != nil {
 			t.Errorf("%q: %v", src, err)
