@@ -2,8 +2,10 @@ package build
 
 import (
 	"bytes"
+	"html"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 	"unicode"
@@ -172,11 +174,17 @@ func (u *linkUse) checkAnchors() error {
 	return errs.Err()
 }
 
+// backslashEscape is a markdown backslash escape of ASCII punctuation.
+var backslashEscape = regexp.MustCompile("\\\\([!-/:-@\\[-`{-~])")
+
 // fileNames returns the lower-case words of text that look like file
 // names (a name with an extension, as in "report.pdf" or "a/b/poc.tar.gz",
 // %-escapes decoded, the last path element kept), each with the line on
 // which it first appears. text starts on line first.
 func fileNames(text []byte, first int) map[string]int {
+	// As a reader's browser would see them: backslash escapes and
+	// character references decoded ("poc\_v2.txt", "poc&lowbar;v2.txt").
+	text = []byte(html.UnescapeString(string(backslashEscape.ReplaceAll(text, []byte("$1")))))
 	out := map[string]int{}
 	line := first
 	start := -1
@@ -203,7 +211,7 @@ func fileNames(text []byte, first int) map[string]int {
 	}
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRune(text[i:])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._~%+-/", r) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._~%+-/_", r) {
 			if start < 0 {
 				start = i
 			}

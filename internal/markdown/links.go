@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/util"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -27,7 +28,9 @@ func (d *Doc) resolveLinks(r Resolver) {
 		default:
 			return ast.WalkContinue, nil
 		}
-		s := string(*dest)
+		// As the renderer will: backslash escapes and character
+		// references decoded ("secret\_poc.txt", "a&#95;b.txt").
+		s := string(util.ResolveEntityNames(util.ResolveNumericReferences(util.UnescapePunctuations(*dest))))
 		anchor := len(s) > 1 && s[0] == '#'
 		if !isRelative(s) && !anchor {
 			return ast.WalkContinue, nil
