@@ -52,7 +52,28 @@ signer you name, with the flags of conclave verify (--key, or
 --certificate-identity and --certificate-oidc-issuer), and the site must
 hold exactly the files it lists; each file is checked again as it is read.
 An unsigned or tampered site is refused. --insecure-skip-verify opens it
-anyway: then nothing says who wrote what you read.`,
+anyway: then nothing says who wrote what you read.
+
+A copy of a site may come from anywhere, so open reads every file as a
+regular file only (a symbolic link, named pipe or device is refused, never
+followed or waited on), and only up to a limit: 128 MiB for SHA256SUMS
+(1,000,000 files), 1 MiB for its bundle, 64 MiB for a packet or a page,
+16 MiB for a keyring. The bytes checked against SHA256SUMS as a file is read
+are the bytes used: a file changed since it was verified is refused.
+
+One bad keyring, packet or passage does not stop the others: a keyring or
+packet that cannot be read or opened (too large, changed since it was
+verified, damaged, or refused by age, such as a keyring of more than 1,024
+keys), or a passage nested more than 16 deep, gets a warning naming its
+file, its passages stay sealed and marked, and everything else is opened
+and written.
+
+Exit status: 0 when everything was read and every passage your identities
+may read was opened; 1 when the site could not be verified or opened (no
+copy is written), or when the copy was written but is incomplete (after
+its warnings, a last error line says so); 2 for a usage error. Given one
+FILE.age, open exits 0 when that file opened, even if some other keyring of
+its site could not be read (a warning names it).`,
 		Example: `  conclave open -i ~/.config/conclave/identities/alice.txt --key site.pub public
   conclave open -i ~/.ssh/id_ed25519 -o ~/briefings-opened ./briefings \
       --certificate-identity https://github.com/acme/briefings/.github/workflows/publish.yml@refs/heads/main \
@@ -89,7 +110,8 @@ anyway: then nothing says who wrote what you read.`,
 				}))
 			}
 			if !info.IsDir() {
-				plain, err := open.File(target, ids, sums)
+				plain, warnings, err := open.File(target, ids, sums)
+				printWarnings(cmd, warnings)
 				if err != nil {
 					return err
 				}
@@ -106,16 +128,22 @@ anyway: then nothing says who wrote what you read.`,
 				}
 			}
 			rep, err := open.Site(target, out, ids, sums)
-			if err != nil {
+			var incomplete *open.IncompleteError
+			if errors.As(err, &incomplete) {
+				printWarnings(cmd, incomplete.Problems)
+			} else if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "conclave: wrote a readable copy to %s (start at %s)\n", rep.Out, filepath.Join(rep.Out, "index.html"))
 			fmt.Fprintf(w, "  opened      %6d  sealed passages your identities may read, on %d pages\n", rep.Opened, rep.Pages)
 			fmt.Fprintf(w, "  not for you %6d  sealed for audiences you are not in\n", rep.NotForYou)
+			if rep.Failed > 0 {
+				fmt.Fprintf(w, "  not opened  %6d  could not be opened: left sealed (see the warnings)\n", rep.Failed)
+			}
 			fmt.Fprintf(w, "  keyrings    %6d  of %d opened by your identities\n", rep.KeyringsOpened, rep.Keyrings)
 			fmt.Fprintln(cmd.ErrOrStderr(), "conclave: warning: the copy holds restricted text: keep it on this machine, never commit or publish it")
-			return nil
+			return err
 		},
 	}
 	f := cmd.Flags()

@@ -68,6 +68,13 @@ signer, and the folder must hold exactly the files SHA256SUMS lists, each
 with its digest. A changed, missing or unlisted file or folder, a symbolic
 link, or an unsafe path fails it; every problem is reported by path.
 
+A copy of a site may come from anywhere, and SHA256SUMS and its bundle are
+read before their signature is checked: both must be regular files (a
+symbolic link, named pipe or device is refused, never followed or waited
+on) of at most 128 MiB (1,000,000 files) and 1 MiB. A packet larger than
+64 MiB or a keyring larger than 16 MiB, which conclave open would refuse,
+fails verification without being read.
+
 The signer is a key (--key, the public key) or, for keyless signatures, a
 certificate identity and its OIDC issuer, exact or as regular expressions.
 Regular expressions must match the whole value (unlike cosign's, they are

@@ -49,12 +49,27 @@ const (
 // folder opened once: a file costs an open relative to its folder, its
 // reads and a close.
 func Check(dir string, entries []Entry) ([]Problem, error) {
+	return CheckWith(dir, entries, CheckOptions{})
+}
+
+// CheckOptions change what [CheckWith] accepts.
+type CheckOptions struct {
+	// SizeLimit, if set, gives the most bytes the file at a slash path
+	// may hold; a zero Limit allows any size. A larger file is reported
+	// without being read. Readers pass [SizeLimit], their own limits, so
+	// that a file they would refuse fails the check at once instead of
+	// being hashed (a 3 GB packet would take seconds).
+	SizeLimit func(p string) Limit
+}
+
+// CheckWith is [Check] with options.
+func CheckWith(dir string, entries []Entry, opt CheckOptions) ([]Problem, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	c := &checker{root: root, entries: entries, listed: make(map[string]int, len(entries)), needed: map[string]bool{}, found: make([]bool, len(entries))}
+	c := &checker{root: root, entries: entries, opt: opt, listed: make(map[string]int, len(entries)), needed: map[string]bool{}, found: make([]bool, len(entries))}
 	for i, e := range entries {
 		c.listed[e.Path] = i
 		for d := path.Dir(e.Path); d != "."; d = path.Dir(d) {
@@ -107,6 +122,7 @@ func Check(dir string, entries []Entry) ([]Problem, error) {
 type checker struct {
 	root    *os.Root
 	entries []Entry
+	opt     CheckOptions
 	listed  map[string]int  // path → index in entries
 	needed  map[string]bool // folders that hold a listed file
 
@@ -197,7 +213,11 @@ func (c *checker) folder(fo folder) (subdirs []folder) {
 			}
 		default:
 			c.setFound(i)
-			sum, err := digest(d, name)
+			var limit Limit
+			if c.opt.SizeLimit != nil {
+				limit = c.opt.SizeLimit(p)
+			}
+			sum, err := digest(d, name, limit)
 			switch {
 			case err != nil:
 				c.problem(p, err.Error())
@@ -218,32 +238,46 @@ func (c *checker) setFound(i int) {
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // digest hashes the file name in the folder d, which must be a regular
-// file. It opens without blocking, so that a named pipe put in the file's
-// place since the folder was read cannot stall the check.
-func digest(d *os.Root, name string) ([sha256.Size]byte, error) {
+// file of at most limit bytes (if limit is not zero). It opens without
+// blocking, so that a named pipe put in the file's place since the folder
+// was read cannot stall the check, and it reads no more than the limit.
+func digest(d *os.Root, name string, limit Limit) ([sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
 	f, err := d.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return sum, errors.New(ReasonUnreadable + ": " + unwrapPath(err))
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
 		return sum, errors.New(ReasonNotFile)
 	}
+	var r io.Reader = f
+	if limit.Bytes > 0 {
+		if info.Size() > limit.Bytes {
+			return sum, &TooLargeError{Size: info.Size(), Limit: limit}
+		}
+		r = io.LimitReader(f, limit.Bytes+1)
+	}
+	var n int64
 	// Not io.CopyBuffer: *os.File's WriteTo would be used, which
 	// allocates a buffer of its own for every file.
 	h := sha256.New()
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
 	for {
-		n, err := f.Read(*buf)
-		h.Write((*buf)[:n])
+		m, err := r.Read(*buf)
+		h.Write((*buf)[:m])
+		n += int64(m)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return sum, errors.New(ReasonUnreadable + ": " + unwrapPath(err))
 		}
+	}
+	if limit.Bytes > 0 && n > limit.Bytes {
+		return sum, &TooLargeError{Size: n, Limit: limit, Grew: true}
 	}
 	h.Sum(sum[:0])
 	return sum, nil
@@ -259,6 +293,8 @@ func kind(m fs.FileMode) string {
 		return "a socket"
 	case m&fs.ModeDevice != 0:
 		return "a device"
+	case m.IsDir():
+		return "a folder"
 	}
 	return "mode " + m.String()
 }

@@ -18,6 +18,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 )
@@ -82,35 +83,43 @@ func Build(entries []Entry) ([]byte, error) {
 }
 
 // Parse reads a manifest strictly: every line must be in the format Build
-// writes, in order, with no repeats. Problems are located errors naming
-// file (the manifest's path for messages) and line.
+// writes, in order, with no repeats, and there must be at most
+// [MaxEntries] lines. Problems are located errors naming file (the
+// manifest's path for messages) and line.
 func Parse(file string, data []byte) ([]Entry, error) {
-	var entries []Entry
 	var errs diag.List
+	lineCount := bytes.Count(data, []byte("\n"))
 	if len(data) > 0 && data[len(data)-1] != '\n' {
-		errs.Add(diag.Errorf(file, bytes.Count(data, []byte("\n"))+1, "last line does not end in a newline"))
+		lineCount++
+		errs.Add(diag.Errorf(file, lineCount, "last line does not end in a newline"))
 	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(data) == 0 {
-		lines = nil
+	if lineCount > MaxEntries {
+		return nil, diag.Errorf(file, MaxEntries+1, "lists more than %d files: more than a reader accepts", MaxEntries)
 	}
-	for i, line := range lines {
-		n := i + 1
+	entries := make([]Entry, 0, lineCount)
+	rest := data
+	for n := 1; len(rest) > 0; n++ {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
 		if len(line) < 67 || line[64] != ' ' || line[65] != ' ' {
-			errs.Add(diag.Errorf(file, n, "want \"<sha256 hex>  <path>\", got %q", clip(line)))
+			errs.Add(diag.Errorf(file, n, "want \"<sha256 hex>  <path>\", got %q", clip(string(line[:min(len(line), 81)]))))
 			continue
 		}
 		var e Entry
 		hexSum := line[:64]
-		if strings.ToLower(hexSum) != hexSum {
+		if bytes.IndexFunc(hexSum, unicode.IsUpper) >= 0 {
 			errs.Add(diag.Errorf(file, n, "digest must be lower-case hex"))
 			continue
 		}
-		if _, err := hex.Decode(e.Sum[:], []byte(hexSum)); err != nil {
+		if _, err := hex.Decode(e.Sum[:], hexSum); err != nil {
 			errs.Add(diag.Errorf(file, n, "bad digest: %v", err))
 			continue
 		}
-		e.Path = line[66:]
+		e.Path = string(line[66:])
 		if err := CheckPath(e.Path); err != nil {
 			errs.Add(diag.Errorf(file, n, "%v", err))
 			continue

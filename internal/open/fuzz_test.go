@@ -62,7 +62,7 @@ func FuzzUnseal(f *testing.F) {
 		}
 		defer root.Close()
 		rec := &recordFS{FS: root.FS()}
-		r := &Reader{site: site, fsys: rec, ids: base.ids, plain: map[string][]byte{}}
+		r := &Reader{site: site, fsys: rec, ids: base.ids, packets: map[string]packet{}}
 		out, opened, notForYou, err := r.Unseal(page)
 		for _, p := range rec.paths {
 			if !packetPath.MatchString(p) {

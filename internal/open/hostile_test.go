@@ -2,6 +2,7 @@ package open
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +13,10 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // hostile is a copy of a built site that a test may damage, and what it
@@ -96,6 +101,47 @@ func (h *hostile) failOpen(t *testing.T, want string) {
 	}
 }
 
+// partialOpen checks that Site writes the copy and reports it incomplete,
+// with problems that hold each of want (as "FILE: message" lines, FILE
+// under the site), and returns the report and the copy's files.
+func (h *hostile) partialOpen(t *testing.T, sums Sums, want ...string) (*Report, map[string][]byte) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	rep, err := Site(h.site, out, h.ids, sums)
+	var inc *IncompleteError
+	if !errors.As(err, &inc) || rep == nil {
+		t.Fatalf("Site: %v, want an incomplete copy", err)
+	}
+	if len(inc.Problems) != len(rep.Problems) || len(rep.Problems) == 0 {
+		t.Errorf("%d problems in the error, %d in the report", len(inc.Problems), len(rep.Problems))
+	}
+	text := problemText(h.site, rep.Problems)
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("problems:\n%s\nwant one holding %q", text, w)
+		}
+	}
+	files := testtool.Tree(t, out)
+	if !bytes.Contains(files["index.html"], []byte("<html")) {
+		t.Errorf("the copy has no home page")
+	}
+	return rep, files
+}
+
+// problemText is problems as lines of "FILE: message", FILE relative to
+// site.
+func problemText(site string, problems []*diag.Warning) string {
+	var b strings.Builder
+	for _, p := range problems {
+		rel, err := filepath.Rel(site, p.File)
+		if err != nil {
+			rel = p.File
+		}
+		fmt.Fprintf(&b, "%s: %s\n", filepath.ToSlash(rel), p.Msg)
+	}
+	return b.String()
+}
+
 // recordFS is a file system that records the paths opened in it.
 type recordFS struct {
 	fs.FS
@@ -130,15 +176,22 @@ func TestHostilePacketPath(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.setPacket(t, p)
-			h.failOpen(t, "is not a packet path (want packets/<32 hex digits>.age)")
+			// The passage stays sealed, the rest of the page is opened.
+			rep, files := h.partialOpen(t, nil, "briefings/x/index.html: sealed passage not opened: ", "is not a packet path (want packets/<32 hex digits>.age)")
+			if len(rep.Problems) != 1 || rep.Failed != 1 {
+				t.Errorf("report: %+v", rep)
+			}
+			if page := files["briefings/x/index.html"]; !bytes.Contains(page, []byte(`<section class="sealed not-opened`)) || !bytes.Contains(page, []byte(`<section class="sealed not-for-you`)) {
+				t.Errorf("the page does not mark the passage not opened, and the other not for the reader:\n%s", page)
+			}
 
-			// What the reader reads: the keyrings, and nothing else.
+			// What the reader reads: the keyrings and packets, nothing else.
 			root, err := os.OpenRoot(h.site)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer root.Close()
-			rec := &recordFS{FS: root.FS()}
+			rec := &recordFS{FS: manifest.RootFS(root)}
 			r, err := newReader(h.site, rec, h.ids, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -147,7 +200,7 @@ func TestHostilePacketPath(t *testing.T) {
 				t.Errorf("Unseal accepted the page")
 			}
 			for _, p := range rec.paths {
-				if !strings.HasPrefix(p, KeyringDir) {
+				if p != KeyringDir && !strings.HasPrefix(p, KeyringDir+"/") && !packetPath.MatchString(p) {
 					t.Errorf("read %s", p)
 				}
 			}
@@ -166,7 +219,18 @@ func TestHostileSymlinks(t *testing.T) {
 		if err := os.Symlink(outside, p); err != nil {
 			t.Fatal(err)
 		}
-		h.failOpen(t, "path escapes from parent")
+		h.partialOpen(t, nil, "briefings/x/index.html: sealed passage not opened: "+h.board+": not a regular file (a symbolic link)")
+	})
+	t.Run("packet inside", func(t *testing.T) {
+		// Even to a packet of the site: links are never followed.
+		h := newHostile(t)
+		p := filepath.Join(h.site, h.board)
+		other := filepath.Join(h.site, "packets", "0123456789abcdef0123456789abcdef.age")
+		os.Rename(p, other)
+		if err := os.Symlink(filepath.Base(other), p); err != nil {
+			t.Fatal(err)
+		}
+		h.partialOpen(t, nil, h.board+": not a regular file (a symbolic link)")
 	})
 	t.Run("keyrings", func(t *testing.T) {
 		h := newHostile(t)
@@ -185,7 +249,13 @@ func TestHostileSymlinks(t *testing.T) {
 		if err := os.Symlink(outside, filepath.Join(h.site, "briefings", "link.html")); err != nil {
 			t.Fatal(err)
 		}
-		h.failOpen(t, "briefings/link.html: not a regular file (refused in a site being opened)")
+		_, files := h.partialOpen(t, nil, "briefings/link.html: not copied: not a regular file (a symbolic link): refused in a site being opened")
+		if _, ok := files["briefings/link.html"]; ok {
+			t.Errorf("the link was copied")
+		}
+		if !bytes.Contains(files["briefings/x/index.html"], []byte("ALICE")) {
+			t.Errorf("the rest of the site was not opened")
+		}
 	})
 }
 
@@ -198,7 +268,14 @@ func TestHostileNesting(t *testing.T) {
 		const name = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f"
 		p := h.forge(t, name, "<p>again</p>\n"+placeholder("packets/"+name+".age"))
 		h.setPacket(t, p)
-		h.failOpen(t, "nested more than 16 deep")
+		rep, files := h.partialOpen(t, nil, "briefings/x/index.html: sealed passage packets/"+name+".age is nested more than 16 deep (a packet that names itself?): left sealed")
+		page := files["briefings/x/index.html"]
+		if n := bytes.Count(page, []byte("<p>again</p>")); n != MaxNesting || rep.Failed != 1 || len(rep.Problems) != 1 {
+			t.Errorf("%d passages opened (want %d), report %+v", n, MaxNesting, rep)
+		}
+		if !bytes.Contains(page, []byte(`<section class="sealed not-opened`)) {
+			t.Errorf("the passage too deep is not marked")
+		}
 	})
 	t.Run("cycle", func(t *testing.T) {
 		h := newHostile(t)
@@ -206,7 +283,7 @@ func TestHostileNesting(t *testing.T) {
 		h.forge(t, a, placeholder("packets/"+b+".age"))
 		h.forge(t, b, placeholder("packets/"+a+".age"))
 		h.setPacket(t, "packets/"+a+".age")
-		h.failOpen(t, "nested more than 16 deep")
+		h.partialOpen(t, nil, "nested more than 16 deep")
 	})
 	t.Run("fan-out", func(t *testing.T) {
 		// Each of 8 packets names the next ten times: 10^8 passages.
@@ -218,7 +295,10 @@ func TestHostileNesting(t *testing.T) {
 		}
 		h.setPacket(t, fmt.Sprintf("packets/%032x.age", 0))
 		start := time.Now()
-		h.failOpen(t, "expand to more than 100000 passages or 256 MiB in one page")
+		rep, _ := h.partialOpen(t, nil, "expand to more than 100000 passages or 256 MiB in one page")
+		if len(rep.Problems) != 1 {
+			t.Errorf("%d problems, want one for the page", len(rep.Problems))
+		}
 		if d := time.Since(start); d > 30*time.Second {
 			t.Errorf("took %v to refuse", d)
 		}
@@ -246,14 +326,18 @@ func TestHostileNesting(t *testing.T) {
 }
 
 // TestHostileDamagedPacket: a packet that is not an age file, or a keyring
-// that opens but holds no keys, gives an error naming it.
+// that opens but holds no keys, is a problem naming it, and the rest is
+// opened.
 func TestHostileDamagedPacket(t *testing.T) {
 	h := newHostile(t)
 	os.WriteFile(filepath.Join(h.site, h.board), []byte("not age\n"), 0o644)
-	h.failOpen(t, "briefings/x/index.html: "+h.board+": ")
+	h.partialOpen(t, nil, "briefings/x/index.html: sealed passage not opened: "+h.board+": ")
 
 	h = newHostile(t)
 	ring := filepath.Join(h.site, "packets", "keyrings", "0123456789abcdef0123456789abcdef.age")
 	os.WriteFile(ring, encryptTo(t, "not an identity file\n", h.alice), 0o644)
-	h.failOpen(t, "keyring packets/keyrings/0123456789abcdef0123456789abcdef.age opens but holds no keys (a damaged site?)")
+	_, files := h.partialOpen(t, nil, "packets/keyrings/0123456789abcdef0123456789abcdef.age: keyring not opened: it opens but holds no keys (a damaged site?)")
+	if !bytes.Contains(files["briefings/x/index.html"], []byte("ALICE")) {
+		t.Errorf("alice's passages were not opened with her good keyring")
+	}
 }

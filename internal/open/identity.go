@@ -223,10 +223,19 @@ func (p *passphraseIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 		}
 	}
 	if p.err != nil {
-		return nil, p.err
+		return nil, &readerError{p.err}
 	}
 	return p.id.Unwrap(stanzas)
 }
+
+// readerError is an error of the reader's own identities, not of the file
+// being decrypted: no way to ask for a passphrase, or a wrong one. It
+// would be the same for every file, so it stops the reader, where a
+// problem with one file is reported and the others are read.
+type readerError struct{ err error }
+
+func (e *readerError) Error() string { return e.err.Error() }
+func (e *readerError) Unwrap() error { return e.err }
 
 // askedPassphrase reports whether ids hold a passphrase identity that was
 // given a passphrase.
@@ -310,10 +319,10 @@ func (k *encryptedSSH) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	}
 	switch {
 	case k.err != nil:
-		return nil, fmt.Errorf("SSH key %s: %w", k.name, k.err)
+		return nil, &readerError{fmt.Errorf("SSH key %s: %w", k.name, k.err)}
 	case k.pass != nil:
 		if _, perr := ssh.ParseRawPrivateKeyWithPassphrase(k.pem, k.pass); errors.Is(perr, x509.IncorrectPasswordError) {
-			return nil, fmt.Errorf("SSH key %s: wrong passphrase", k.name)
+			return nil, &readerError{fmt.Errorf("SSH key %s: wrong passphrase", k.name)}
 		}
 	}
 	return nil, fmt.Errorf("SSH key %s cannot be used%s", k.name, detail(err, k.pem))

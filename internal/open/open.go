@@ -5,7 +5,17 @@
 //
 // The site is untrusted input: packet paths come from its pages and must
 // name a packet under packets/, and nothing is written outside the chosen
-// output folder.
+// output folder. Every file is read through an [os.Root] at the site, must
+// be a regular file (no link is followed, a named pipe is neither waited
+// on nor read), and is read once: what is read whole has a limit
+// ([manifest.MaxPacket] for a packet, [manifest.MaxKeyring] for a
+// keyring, 64 MiB for a page), other files are copied as a stream, and
+// the digest checked against the verified manifest is the digest of
+// exactly the bytes used.
+//
+// A keyring, packet or passage that cannot be read or opened does not stop
+// the others: it is reported as a problem naming it, its passages are left
+// sealed, and the rest is opened ([IncompleteError]).
 package open
 
 import (
@@ -17,6 +27,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,6 +36,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -52,15 +64,33 @@ var (
 	helpPara   = regexp.MustCompile(`(?s)<p class="sealed-help">.*?</p>`)
 )
 
-// Bounds on what one page may expand to, against a hostile site: maxDepth
-// stops a packet that names itself, maxPassages and maxPageBytes a packet
-// that names another many times over, which names another many times over
-// (each level multiplies the page's size).
+// MaxNesting is how deep sealed passages may nest: a passage inside a
+// passage is at depth 2. A deeper one is left sealed and reported, and
+// the rest of its page is opened: it stops a packet that names itself.
+// The build refuses to nest deeper than this too.
+const MaxNesting = 16
+
+// Bounds on what one page may expand to, against a hostile site:
+// maxPassages and maxPageBytes stop a packet that names another many times
+// over, which names another many times over (each level multiplies the
+// page's size); the passages past them are left sealed and reported.
+// maxPage bounds a page read whole to look for sealed passages in: a
+// larger one is copied as it is (its passages stay sealed) and reported.
+// maxFailed bounds the passages of one page that are tried and fail: the
+// rest are left sealed untried, so that a hostile page of a million
+// placeholders naming a million missing packets costs little.
 const (
-	maxDepth     = 16
 	maxPassages  = 100_000
 	maxPageBytes = 256 << 20
+	maxPage      = 64 << 20
+	maxFailed    = 1000
 )
+
+// maxPageProblems bounds the problems one page reports; the others are
+// counted.
+const maxPageProblems = 20
+
+var pageLimit = manifest.Limit{Bytes: maxPage, What: "a page with sealed passages"}
 
 // marker is the file that marks a folder as a readable copy, which a later
 // run may replace.
@@ -74,6 +104,24 @@ type Report struct {
 	Pages          int // pages holding sealed passages
 	Opened         int // passages decrypted
 	NotForYou      int // passages none of the identities may read
+	Failed         int // passages left sealed because they could not be opened
+	// Problems are the files and passages that could not be read or
+	// opened, each naming its file under the site's folder as given; the
+	// rest was read.
+	Problems []*diag.Warning
+}
+
+// IncompleteError is what [Site] returns, with its report, when it wrote
+// the readable copy without some of the site: keyrings, packets, pages or
+// passages that could not be read or opened, each a problem of the
+// report.
+type IncompleteError struct {
+	Out      string
+	Problems []*diag.Warning
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("the readable copy in %s is incomplete: %d file(s) or passage(s) could not be read or opened (see the warnings)", e.Out, len(e.Problems))
 }
 
 // Reader decrypts the packets of one site with the keyrings its
@@ -85,13 +133,24 @@ type Reader struct {
 	root     *os.Root       // fsys's root, closed by Close
 	ids      []age.Identity // the audience keys from the keyrings
 	report   Report
-	plain    map[string][]byte // packet path → plaintext, nil if not for us
+	packets  map[string]packet // by path: what Packet returned
 	keyrings []string
+}
+
+// packet is what [Reader.Packet] returned for a packet.
+type packet struct {
+	plain []byte // nil if not for us
+	err   error
 }
 
 // NewReader opens every keyring of the site at dir that ids can open.
 // It fails if the site has no keyrings, or if none opens: then the site
-// holds nothing for these identities, or they are the wrong ones.
+// holds nothing for these identities, or they are the wrong ones. A
+// keyring that cannot be read or opened (too large, not a regular file,
+// changed since verification, damaged, or one age refuses, such as one
+// with more than 1,024 stanzas) is a problem of the reader's report
+// ([Reader.Problems]), and the others are still opened; if none opens,
+// the error lists those problems first.
 //
 // Every file is read through an [os.Root] at dir: a symbolic link in the
 // site that leads out of it is refused. With sums, the site's verified
@@ -102,7 +161,7 @@ func NewReader(dir string, ids []age.Identity, sums Sums) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := newReader(dir, root.FS(), ids, sums)
+	r, err := newReader(dir, manifest.RootFS(root), ids, sums)
 	if err != nil {
 		root.Close()
 		return nil, err
@@ -112,7 +171,7 @@ func NewReader(dir string, ids []age.Identity, sums Sums) (*Reader, error) {
 }
 
 func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, error) {
-	r := &Reader{site: dir, fsys: fsys, sums: sums, plain: map[string][]byte{}}
+	r := &Reader{site: dir, fsys: fsys, sums: sums, packets: map[string]packet{}}
 	entries, err := fs.ReadDir(fsys, KeyringDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, KeyringDir)
@@ -121,7 +180,7 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 		return nil, err
 	}
 	for _, e := range entries {
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".age") {
+		if strings.HasSuffix(e.Name(), ".age") {
 			r.keyrings = append(r.keyrings, e.Name())
 		}
 	}
@@ -129,32 +188,67 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 	r.report.Keyrings = len(r.keyrings)
 	for _, name := range r.keyrings {
 		p := KeyringDir + "/" + name
-		data, err := r.read(p)
-		if err != nil {
-			return nil, err
-		}
-		plain, ok, err := decrypt(data, ids)
-		if err != nil {
+		got, err := r.keyring(p, ids)
+		if re := (*readerError)(nil); errors.As(err, &re) {
 			return nil, fmt.Errorf("keyring %s: %w", p, err)
 		}
-		if !ok {
+		if err != nil {
+			r.problem(p, "keyring not opened: %s", reason(err))
 			continue
 		}
-		got, err := age.ParseIdentities(bytes.NewReader(plain))
-		if err != nil {
-			return nil, fmt.Errorf("keyring %s opens but holds no keys (a damaged site?)", p)
+		if got != nil {
+			r.ids = append(r.ids, got...)
+			r.report.KeyringsOpened++
 		}
-		r.ids = append(r.ids, got...)
-		r.report.KeyringsOpened++
 	}
 	if r.report.KeyringsOpened == 0 {
-		if askedPassphrase(ids) {
-			return nil, fmt.Errorf("none of the %d keyrings of %s opens with the given identities and passphrase: the passphrase is wrong (or not for this site), or the site holds nothing for you", len(r.keyrings), dir)
+		var errs diag.List
+		for _, p := range r.report.Problems {
+			errs = append(errs, p)
 		}
-		return nil, fmt.Errorf("none of the %d keyrings of %s opens with the given identities: the site holds nothing for them, or -i names another key", len(r.keyrings), dir)
+		var err error
+		switch {
+		case len(errs) > 0:
+			err = fmt.Errorf("none of the %d keyrings of %s opened: %d could not be read or tried (above), and the others are not for the given identities", len(r.keyrings), dir, len(errs))
+		case askedPassphrase(ids):
+			err = fmt.Errorf("none of the %d keyrings of %s opens with the given identities and passphrase: the passphrase is wrong (or not for this site), or the site holds nothing for you", len(r.keyrings), dir)
+		default:
+			err = fmt.Errorf("none of the %d keyrings of %s opens with the given identities: the site holds nothing for them, or -i names another key", len(r.keyrings), dir)
+		}
+		if len(errs) == 0 {
+			return nil, err
+		}
+		return nil, append(errs, err)
 	}
 	return r, nil
 }
+
+// keyring reads the keyring at the slash path p and returns the identities
+// it holds; none and no error if ids do not open it.
+func (r *Reader) keyring(p string, ids []age.Identity) ([]age.Identity, error) {
+	data, err := r.read(p, manifest.KeyringLimit)
+	if err != nil {
+		return nil, err
+	}
+	plain, ok, err := decrypt(data, ids)
+	if err != nil || !ok {
+		return nil, err
+	}
+	got, err := age.ParseIdentities(bytes.NewReader(plain))
+	if err != nil {
+		return nil, errors.New("it opens but holds no keys (a damaged site?)")
+	}
+	return got, nil
+}
+
+// problem records a problem with the file at the slash path p of the site.
+func (r *Reader) problem(p, format string, args ...any) {
+	r.report.Problems = append(r.report.Problems, &diag.Warning{File: filepath.Join(r.site, filepath.FromSlash(p)), Msg: fmt.Sprintf(format, args...)})
+}
+
+// Problems returns the files and passages the reader could not read or
+// open so far, each naming its file under the site's folder.
+func (r *Reader) Problems() []*diag.Warning { return r.report.Problems }
 
 // Close releases the site folder. The reader keeps the plaintext of the
 // packets it opened.
@@ -185,21 +279,31 @@ func decrypt(data []byte, ids []age.Identity) (plain []byte, ok bool, err error)
 
 // Packet returns the plaintext of the packet at the slash path p (e.g.
 // "packets/3f….age"), without its padding; ok is false if the reader's
-// keyrings do not open it.
+// keyrings do not open it. The packet is read once, at most
+// [manifest.MaxPacket] bytes of it; what it returned, error included, is
+// returned again for the same path.
 func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	if !packetPath.MatchString(p) {
 		return nil, false, fmt.Errorf("%q is not a packet path (want packets/<32 hex digits>.age)", p)
 	}
-	if plain, seen := r.plain[p]; seen {
-		return plain, plain != nil, nil
+	if seen, ok := r.packets[p]; ok {
+		return seen.plain, seen.plain != nil, seen.err
 	}
-	data, err := r.read(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("%s: the site does not hold this packet", p)
+	data, err := r.read(p, manifest.PacketLimit)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		err = fmt.Errorf("%s: the site does not hold this packet", p)
+	case err != nil:
+		err = &diag.Error{File: p, Msg: reason(err), Err: err}
+	default:
+		plain, ok, err = r.packet(p, data)
 	}
-	if err != nil {
-		return nil, false, err
-	}
+	r.packets[p] = packet{plain, err}
+	return plain, ok, err
+}
+
+// packet decrypts the packet at p, read and checked as data.
+func (r *Reader) packet(p string, data []byte) (plain []byte, ok bool, err error) {
 	plain, ok, err = decrypt(data, r.ids)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", p, err)
@@ -208,7 +312,6 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 		plain = bytes.TrimRight(plain, "\n")
 		plain = append(plain, '\n')
 	}
-	r.plain[p] = plain
 	return plain, ok, nil
 }
 
@@ -217,22 +320,75 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 // passages opened and those not for the reader. A placeholder left in
 // place gets the class not-for-you.
 //
-// It fails on a page it cannot parse, on a packet path that does not name
-// a packet under packets/, and on passages that nest more than 16 deep or
-// expand to more than 100,000 passages or 256 MiB in all: a hostile site
-// cannot make it loop or exhaust memory.
+// A passage it cannot open stays sealed, gets the class not-opened, and
+// the rest of the page is still opened; err then says why, one line for
+// each cause: a packet path that does not name a packet under packets/, a
+// packet that cannot be read or decrypted, passages that nest more than
+// [MaxNesting] deep or expand to more than 100,000 passages or 256 MiB in
+// all (so that a hostile site cannot make it loop or exhaust memory), or
+// a placeholder it cannot parse (the rest of the page is then left as it
+// is). out is the page as far as it could be opened, even with an error.
 func (r *Reader) Unseal(page []byte) (out []byte, opened, notForYou int, err error) {
-	var b budget
-	return r.unseal(page, 0, &b)
+	var st pageState
+	out, opened, notForYou = r.unseal(page, 0, &st)
+	var errs []error
+	for _, msg := range st.all() {
+		errs = append(errs, errors.New(msg))
+	}
+	return out, opened, notForYou, errors.Join(errs...)
 }
 
-// budget counts what one page has expanded to so far.
-type budget struct{ passages, bytes int }
+// pageState is what one page has expanded to so far, and the passages it
+// could not open.
+type pageState struct {
+	passages, bytes int
+	exhausted       bool // past maxPassages or maxPageBytes
+	failed          int
+	problems        []string // without repeats, in the order met
+	seen            map[string]bool
+	more            int // problems past maxPageProblems
+}
 
-func (r *Reader) unseal(page []byte, depth int, b *budget) ([]byte, int, int, error) {
-	if depth > maxDepth {
-		return nil, 0, 0, fmt.Errorf("sealed passages nested more than %d deep (a packet that names itself?)", maxDepth)
+func (st *pageState) problem(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if st.seen[msg] {
+		return
 	}
+	if st.seen == nil {
+		st.seen = map[string]bool{}
+	}
+	st.seen[msg] = true
+	if len(st.problems) == maxPageProblems {
+		st.more++
+		return
+	}
+	st.problems = append(st.problems, msg)
+}
+
+// all returns the page's problems, the ones past maxPageProblems counted
+// in a last one.
+func (st *pageState) all() []string {
+	if st.more == 0 {
+		return st.problems
+	}
+	return append(slices.Clip(st.problems), fmt.Sprintf("and %d more problems with sealed passages", st.more))
+}
+
+// showPath quotes a packet path from a page unless it is one.
+func showPath(p []byte) string {
+	if packetPath.Match(p) {
+		return string(p)
+	}
+	return strconv.Quote(string(p))
+}
+
+// notOpened marks a placeholder whose passage could not be opened.
+func notOpened(elem []byte) []byte {
+	elem = bytes.Replace(elem, []byte(placeholderStart), []byte(placeholderStart+" not-opened"), 1)
+	return helpPara.ReplaceAll(elem, []byte(`<p class="sealed-help">Could not be opened: conclave open said why when it wrote this copy.</p>`))
+}
+
+func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int) {
 	var out bytes.Buffer
 	opened, notForYou := 0, 0
 	rest := page
@@ -245,61 +401,85 @@ func (r *Reader) unseal(page []byte, depth int, b *budget) ([]byte, int, int, er
 		tagEnd := bytes.IndexByte(rest[i:], '>')
 		end := bytes.Index(rest[i:], []byte(placeholderEnd))
 		if tagEnd < 0 || end < 0 || end < tagEnd {
-			return nil, 0, 0, errors.New("a sealed passage's placeholder is not closed")
+			st.problem("a sealed passage's placeholder is not closed: the rest of the page is left as it is")
+			st.failed++
+			out.Write(rest)
+			break
 		}
 		tag := rest[i : i+tagEnd+1]
 		elem := rest[i : i+end+len(placeholderEnd)]
 		next := rest[i+len(elem):] // what follows the placeholder as written
+		out.Write(rest[:i])
+		rest = next
+		fail := func(format string, args ...any) {
+			st.problem(format, args...)
+			st.failed++
+			out.Write(notOpened(elem))
+		}
 		m := packetAttr.FindSubmatch(tag)
-		if m == nil {
-			return nil, 0, 0, errors.New("a sealed passage's placeholder names no packet")
+		switch {
+		case m == nil:
+			fail("a sealed passage's placeholder names no packet: left sealed")
+			continue
+		case depth >= MaxNesting:
+			fail("sealed passage %s is nested more than %d deep (a packet that names itself?): left sealed", showPath(m[1]), MaxNesting)
+			continue
+		case st.failed >= maxFailed:
+			fail("more than %d sealed passages could not be opened: the rest are left sealed, untried", maxFailed)
+			continue
+		case st.exhausted:
+			fail("sealed passages expand to more than %d passages or %d MiB in one page (a packet that names another many times over?): the rest are left sealed", maxPassages, maxPageBytes>>20)
+			continue
 		}
 		plain, ok, err := r.Packet(string(m[1]))
 		if err != nil {
-			return nil, 0, 0, err
-		}
-		out.Write(rest[:i])
-		if ok {
-			b.passages++
-			b.bytes += len(plain)
-			if b.passages > maxPassages || b.bytes > maxPageBytes {
-				return nil, 0, 0, fmt.Errorf("sealed passages expand to more than %d passages or %d MiB in one page (a packet that names another many times over?)", maxPassages, maxPageBytes>>20)
-			}
+			fail("sealed passage not opened: %v", err)
+			continue
 		}
 		if !ok {
 			elem = bytes.Replace(elem, []byte(placeholderStart), []byte(placeholderStart+" not-for-you"), 1)
 			elem = helpPara.ReplaceAll(elem, []byte(`<p class="sealed-help">Not for your identities: sealed for another audience.</p>`))
 			out.Write(elem)
 			notForYou++
-		} else {
-			inner, o, n, err := r.unseal(plain, depth+1, b)
-			if err != nil {
-				return nil, 0, 0, err
-			}
-			out.Write(bytes.Replace(tag, []byte(`class="sealed`), []byte(`class="unsealed`), 1))
-			out.WriteByte('\n')
-			if label := labelPara.Find(elem); label != nil {
-				label = bytes.Replace(label, []byte("sealed-label"), []byte("unsealed-label"), 1)
-				out.Write(bytes.Replace(label, []byte("Sealed "), []byte("Restricted "), 1))
-				out.WriteByte('\n')
-			}
-			out.Write(inner)
-			out.WriteString(placeholderEnd)
-			opened += 1 + o
-			notForYou += n
+			continue
 		}
-		rest = next
+		st.passages++
+		st.bytes += len(plain)
+		if st.passages > maxPassages || st.bytes > maxPageBytes {
+			st.exhausted = true
+			fail("sealed passages expand to more than %d passages or %d MiB in one page (a packet that names another many times over?): the rest are left sealed", maxPassages, maxPageBytes>>20)
+			continue
+		}
+		inner, o, n := r.unseal(plain, depth+1, st)
+		out.Write(bytes.Replace(tag, []byte(`class="sealed`), []byte(`class="unsealed`), 1))
+		out.WriteByte('\n')
+		if label := labelPara.Find(elem); label != nil {
+			label = bytes.Replace(label, []byte("sealed-label"), []byte("unsealed-label"), 1)
+			out.Write(bytes.Replace(label, []byte("Sealed "), []byte("Restricted "), 1))
+			out.WriteByte('\n')
+		}
+		out.Write(inner)
+		out.WriteString(placeholderEnd)
+		opened += 1 + o
+		notForYou += n
 	}
-	return out.Bytes(), opened, notForYou, nil
+	return out.Bytes(), opened, notForYou
 }
 
 // Site writes a readable copy of the site at dir into out: every file but
 // the packets and the manifest and its signature (the copy is not the
 // signed release), with the passages the identities may read in place.
-// out is replaced as a whole and only on success; an existing out must be
-// a readable copy made before. The copy holds restricted text: its folders
-// are made with mode 0700, its files 0600, and it holds a .gitignore that
-// keeps it out of any repository it lands in.
+// out is replaced as a whole once the copy is written; an existing out
+// must be a readable copy made before. The copy holds restricted text: its
+// folders are made with mode 0700, its files 0600, and it holds a
+// .gitignore that keeps it out of any repository it lands in.
+//
+// A file of the site that cannot be read (not a regular file, changed
+// since verification, too large) is left out of the copy, and a passage
+// that cannot be opened is left sealed; both are problems of the report,
+// and Site then returns the report with an [*IncompleteError]. Pages are
+// read whole, at most 64 MiB of each (a larger page is copied as it is,
+// its passages sealed); other files are copied as a stream.
 func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
 	r, err := NewReader(dir, ids, sums)
 	if err != nil {
@@ -309,6 +489,13 @@ func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
 	if err := checkOut(dir, out); err != nil {
 		return nil, err
 	}
+	return r.writeCopy(out)
+}
+
+// writeCopy writes the readable copy of the reader's site into out, for
+// [Site], which checked out.
+func (r *Reader) writeCopy(out string) (*Report, error) {
+	dir := r.site
 	parent := filepath.Dir(filepath.Clean(out))
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return nil, err
@@ -325,7 +512,11 @@ func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
 	}()
 	err = fs.WalkDir(r.fsys, ".", func(rel string, e fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			if rel == "." {
+				return err
+			}
+			r.problem(rel, "not copied: %s", reason(err))
+			return nil
 		}
 		switch {
 		case rel == ".":
@@ -343,23 +534,14 @@ func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
 			return os.Mkdir(target, 0o700)
 		}
 		if !e.Type().IsRegular() {
-			return fmt.Errorf("%s: not a regular file (refused in a site being opened)", rel)
+			r.problem(rel, "not copied: %s (%s): refused in a site being opened", manifest.ReasonNotFile, kind(e.Type()))
+			return nil
 		}
-		data, err := r.read(rel)
-		if err != nil {
-			return err
+		if strings.HasSuffix(rel, ".html") {
+			return r.copyPage(rel, target)
 		}
-		if strings.HasSuffix(rel, ".html") && bytes.Contains(data, []byte(placeholderStart)) {
-			page, opened, notForYou, err := r.Unseal(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", rel, err)
-			}
-			data = page
-			r.report.Pages++
-			r.report.Opened += opened
-			r.report.NotForYou += notForYou
-		}
-		return os.WriteFile(target, data, 0o600)
+		_, err = r.copyFile(rel, target, false)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -380,7 +562,163 @@ func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
 	}
 	done = true
 	r.report.Out = out
+	if len(r.report.Problems) > 0 {
+		return &r.report, &IncompleteError{Out: out, Problems: r.report.Problems}
+	}
 	return &r.report, nil
+}
+
+// copyPage writes the page at rel to target with the passages the reader
+// may read in place. Problems with the page are the report's; the error is
+// one writing the copy.
+func (r *Reader) copyPage(rel, target string) error {
+	data, err := r.read(rel, pageLimit)
+	if tl := (*manifest.TooLargeError)(nil); errors.As(err, &tl) && !tl.Grew {
+		sealed, err := r.copyFile(rel, target, true)
+		if err == nil && sealed {
+			r.problem(rel, "sealed passages not opened: %v; the page is copied as it is", tl)
+		}
+		return err
+	}
+	if err != nil {
+		r.problem(rel, "not copied: %s", reason(err))
+		return nil
+	}
+	if bytes.Contains(data, []byte(placeholderStart)) {
+		var st pageState
+		page, opened, notForYou := r.unseal(data, 0, &st)
+		data = page
+		r.report.Pages++
+		r.report.Opened += opened
+		r.report.NotForYou += notForYou
+		r.report.Failed += st.failed
+		for _, msg := range st.all() {
+			r.problem(rel, "%s", msg)
+		}
+	}
+	return os.WriteFile(target, data, 0o600)
+}
+
+// copyFile copies the file at rel to target as a stream, checked against
+// the verified manifest as it is copied: a file that does not match is
+// removed from the copy. With find, it reports whether the file holds a
+// sealed passage's placeholder. Problems with the file are the report's;
+// the error is one writing the copy.
+func (r *Reader) copyFile(rel, target string, find bool) (sealed bool, err error) {
+	f, _, err := manifest.OpenFile(r.fsys, rel, manifest.Limit{})
+	if err != nil {
+		r.problem(rel, "not copied: %s", reason(err))
+		return false, nil
+	}
+	defer f.Close()
+	var want [sha256.Size]byte
+	if r.sums != nil {
+		var listed bool
+		if want, listed = r.sums[rel]; !listed {
+			r.problem(rel, "not copied: %v", ErrUnlisted)
+			return false, nil
+		}
+	}
+	w, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, err
+	}
+	h := sha256.New()
+	dst := io.MultiWriter(w, h)
+	placeholder := &finder{needle: []byte(placeholderStart)}
+	if find {
+		dst = io.MultiWriter(w, h, placeholder)
+	}
+	src := &errReader{r: f}
+	_, err = io.Copy(dst, src)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if src.err != nil {
+		os.Remove(target)
+		r.problem(rel, "not copied: %s", reason(src.err))
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if r.sums != nil && !bytes.Equal(h.Sum(nil), want[:]) {
+		if err := os.Remove(target); err != nil {
+			return false, err
+		}
+		r.problem(rel, "not copied: %v", ErrChanged)
+		return false, nil
+	}
+	return placeholder.found, nil
+}
+
+// errReader keeps the error its reader returned other than io.EOF.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// finder is a writer that reports whether what was written to it holds
+// needle, across writes.
+type finder struct {
+	needle []byte
+	tail   []byte // the last len(needle)-1 bytes written
+	found  bool
+}
+
+func (f *finder) Write(p []byte) (int, error) {
+	if f.found {
+		return len(p), nil
+	}
+	k := len(f.needle) - 1
+	// The needle may start in the tail and end in p.
+	joined := append(f.tail, p[:min(len(p), k)]...)
+	if bytes.Contains(joined, f.needle) || bytes.Contains(p, f.needle) {
+		f.found = true
+		return len(p), nil
+	}
+	if len(p) >= k {
+		f.tail = append(f.tail[:0], p[len(p)-k:]...)
+	} else {
+		joined = append(f.tail, p...)
+		f.tail = append(f.tail[:0], joined[max(0, len(joined)-k):]...)
+	}
+	return len(p), nil
+}
+
+// reason is an error's message without the path an *fs.PathError
+// repeats: problems already name the file.
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// kind names a file type that is not a regular file's.
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "mode " + m.String()
 }
 
 // checkOut refuses an output folder inside the site (the copy would be
@@ -459,53 +797,77 @@ func SiteOf(path string) (string, error) {
 // the site that holds it, or any file encrypted to the identities
 // themselves (a keyring). With sums, the verified manifest of the site
 // that holds it, every file read is checked against it.
-func File(path string, ids []age.Identity, sums Sums) ([]byte, error) {
-	data, err := os.ReadFile(path)
+//
+// The file is read once, through an [os.Root] at its site (or its folder,
+// if it is in no site): it must be a regular file of at most
+// [manifest.MaxPacket] bytes ([manifest.MaxKeyring] for a keyring), and
+// the bytes decrypted are the bytes checked. The keyrings of the site that
+// could not be read or opened are returned as warnings when the file
+// still opens.
+func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, error) {
+	abs, err := filepath.Abs(file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if sums != nil {
-		site, err := SiteOf(path)
+	site, err := SiteOf(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, rel := site, ""
+	if site != "" {
+		r, err := filepath.Rel(site, abs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		abs, _ := filepath.Abs(path)
-		rel, err := filepath.Rel(site, abs)
-		if site == "" || err != nil {
-			return nil, fmt.Errorf("%s is not in a site's %s/ or %s/ folder: nothing to verify it against", path, PacketDir, KeyringDir)
+		rel = filepath.ToSlash(r)
+	} else {
+		if sums != nil {
+			return nil, nil, fmt.Errorf("%s is not in a site's %s/ or %s/ folder: nothing to verify it against", file, PacketDir, KeyringDir)
 		}
-		if err := sums.check(filepath.ToSlash(rel), data); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
+		dir, rel = filepath.Dir(abs), filepath.Base(abs)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.Close()
+	fsys := manifest.RootFS(root)
+	limit := manifest.SizeLimit(rel)
+	if limit.Bytes == 0 || limit.Bytes > manifest.MaxPacket {
+		limit = manifest.Limit{Bytes: manifest.MaxPacket, What: "a packet"}
+	}
+	data, sum, err := manifest.ReadFile(fsys, rel, limit)
+	if err == nil && sums != nil {
+		err = sums.checkSum(rel, sum)
+	}
+	if err != nil {
+		return nil, nil, &diag.Error{File: file, Msg: reason(err), Err: err}
 	}
 	plain, ok, err := decrypt(data, ids)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if ok {
-		return plain, nil
+		return plain, nil, nil
 	}
-	abs, err := filepath.Abs(path)
+	if site == "" || path.Dir(rel) != PacketDir {
+		return nil, nil, fmt.Errorf("%s is not encrypted to the given identities, and is not a packet of a site (in a %s/ folder) whose keyrings could open it", file, PacketDir)
+	}
+	// The site as the reader named it, for messages: file's folder's
+	// parent.
+	shown := filepath.Dir(filepath.Dir(file))
+	r, err := newReader(shown, fsys, ids, sums)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	dir := filepath.Dir(abs)
-	if filepath.Base(dir) != PacketDir {
-		return nil, fmt.Errorf("%s is not encrypted to the given identities, and is not a packet of a site (in a %s/ folder) whose keyrings could open it", path, PacketDir)
-	}
-	r, err := NewReader(filepath.Dir(dir), ids, sums)
+	plain, ok, err = r.packet(rel, data)
 	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	plain, ok, err = r.Packet(PacketDir + "/" + filepath.Base(abs))
-	if err != nil {
-		return nil, err
+		return nil, r.Problems(), err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%s is not for these identities: none of the keyrings they open holds its audience's key", path)
+		return nil, r.Problems(), fmt.Errorf("%s is not for these identities: none of the keyrings they open holds its audience's key", file)
 	}
-	return plain, nil
+	return plain, r.Problems(), nil
 }
 
 // Sums maps each file of a verified release to its SHA-256 digest: the
@@ -527,26 +889,31 @@ var (
 	ErrChanged  = errors.New("changed since its signature was verified: refused")
 )
 
-func (s Sums) check(p string, data []byte) error {
+// checkSum checks that sum is the digest of the file at p in the verified
+// manifest.
+func (s Sums) checkSum(p string, sum [sha256.Size]byte) error {
 	want, ok := s[p]
 	if !ok {
 		return ErrUnlisted
 	}
-	if sha256.Sum256(data) != want {
+	if sum != want {
 		return ErrChanged
 	}
 	return nil
 }
 
-// read reads the file at the slash path p of the site, checked against
-// the verified manifest if there is one.
-func (r *Reader) read(p string) ([]byte, error) {
-	data, err := fs.ReadFile(r.fsys, p)
-	if err != nil || r.sums == nil {
-		return data, err
+// read reads the file at the slash path p of the site whole, at most
+// limit bytes of it ([manifest.ReadFile]), checked against the verified
+// manifest if there is one: the bytes returned are the bytes checked.
+func (r *Reader) read(p string, limit manifest.Limit) ([]byte, error) {
+	data, sum, err := manifest.ReadFile(r.fsys, p, limit)
+	if err != nil {
+		return nil, err
 	}
-	if err := r.sums.check(p, data); err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+	if r.sums != nil {
+		if err := r.sums.checkSum(p, sum); err != nil {
+			return nil, err
+		}
 	}
 	return data, nil
 }

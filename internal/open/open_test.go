@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -101,7 +102,7 @@ func TestSiteEachReader(t *testing.T) {
 		t.Run(tc.reader, func(t *testing.T) {
 			rep, files := openCopy(t, site, parse(t, p[tc.reader].Identity))
 			want := Report{Out: rep.Out, Keyrings: 3, KeyringsOpened: 1, Pages: 2, Opened: tc.opened, NotForYou: tc.notForYou}
-			if *rep != want {
+			if !reflect.DeepEqual(*rep, want) {
 				t.Errorf("report:\n got %+v\nwant %+v", *rep, want)
 			}
 			var text bytes.Buffer
@@ -387,7 +388,7 @@ func TestFile(t *testing.T) {
 	board, carol := filepath.Join(site, pk[0]), filepath.Join(site, pk[1])
 	bob := parse(t, p["bob"].Identity)
 
-	html, err := File(board, bob, nil)
+	html, _, err := File(board, bob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func TestFile(t *testing.T) {
 		t.Errorf("the board's packet: want its HTML, alice's placeholder in it, padding removed:\n%q", html)
 	}
 
-	_, err = File(carol, bob, nil)
+	_, _, err = File(carol, bob, nil)
 	if want := carol + " is not for these identities: none of the keyrings they open holds its audience's key"; err == nil || err.Error() != want {
 		t.Errorf("carol's packet for bob: %v\nwant %s", err, want)
 	}
@@ -403,7 +404,7 @@ func TestFile(t *testing.T) {
 	// A keyring encrypted to the reader opens with the identity itself.
 	var ring []byte
 	for _, k := range keyrings(t, site) {
-		if got, err := File(k, bob, nil); err == nil {
+		if got, _, err := File(k, bob, nil); err == nil {
 			ring = got
 		}
 	}
@@ -414,10 +415,10 @@ func TestFile(t *testing.T) {
 	// Any other file is neither.
 	other := filepath.Join(t.TempDir(), "x.age")
 	os.WriteFile(other, readFile(t, carol), 0o644)
-	if _, err := File(other, bob, nil); err == nil || !strings.Contains(err.Error(), "is not a packet of a site") {
+	if _, _, err := File(other, bob, nil); err == nil || !strings.Contains(err.Error(), "is not a packet of a site") {
 		t.Errorf("an age file outside a site: %v", err)
 	}
-	if _, err := File(filepath.Join(site, "index.html"), bob, nil); err == nil {
+	if _, _, err := File(filepath.Join(site, "index.html"), bob, nil); err == nil {
 		t.Errorf("an HTML page opened as an age file")
 	}
 }

@@ -96,7 +96,7 @@ func TestSitePassphrase(t *testing.T) {
 	sealedPage := readFile(t, filepath.Join(site, "briefings", "g", "index.html"))
 	for i, want := range []string{guestsText, guestCText} {
 		id, _ = guestID(guestPass)
-		plain, err := File(filepath.Join(site, filepath.FromSlash(packets(sealedPage)[i])), []age.Identity{id}, nil)
+		plain, _, err := File(filepath.Join(site, filepath.FromSlash(packets(sealedPage)[i])), []age.Identity{id}, nil)
 		if err != nil || !bytes.Contains(plain, []byte(want)) {
 			t.Errorf("packet %d with the passphrase: %v", i, err)
 		}

@@ -8,7 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,7 +25,7 @@ import (
 )
 
 // maxBundle bounds the bundle file read: real bundles are a few KiB.
-const maxBundle = 1 << 20
+const maxBundle = manifest.MaxBundle
 
 // Policy says whose signature a site must carry: the holder of Key, or a
 // certificate for an identity (a workflow, an email address) from an OIDC
@@ -85,6 +85,12 @@ var (
 // Verify checks the bundle bundleJSON over the manifest m against the
 // policy.
 func (p Policy) Verify(bundleJSON, m []byte) (*Signature, error) {
+	return p.VerifyDigest(bundleJSON, sha256.Sum256(m))
+}
+
+// VerifyDigest checks the bundle bundleJSON over a manifest whose SHA-256
+// digest is sum, against the policy: the manifest itself is not needed.
+func (p Policy) VerifyDigest(bundleJSON []byte, sum [sha256.Size]byte) (*Signature, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
@@ -99,7 +105,7 @@ func (p Policy) Verify(bundleJSON, m []byte) (*Signature, error) {
 	if d := ms.GetMessageDigest(); d == nil || d.GetAlgorithm() != protocommon.HashAlgorithm_SHA2_256 {
 		return nil, errors.New("the bundle's signature is not over a SHA-256 digest")
 	}
-	if sum := sha256.Sum256(m); !bytes.Equal(ms.GetMessageDigest().GetDigest(), sum[:]) {
+	if !bytes.Equal(ms.GetMessageDigest().GetDigest(), sum[:]) {
 		return nil, ErrManifestChanged
 	}
 	vc, err := b.VerificationContent()
@@ -107,13 +113,15 @@ func (p Policy) Verify(bundleJSON, m []byte) (*Signature, error) {
 		return nil, fmt.Errorf("the bundle's verification material: %v", err)
 	}
 	cert := vc.Certificate()
+	// The signature is over the digest checked above.
+	artifact := verify.WithArtifactDigest("sha256", sum[:])
 	if p.Key != nil {
-		return p.verifyKey(b, cert, m)
+		return p.verifyKey(b, cert, artifact)
 	}
-	return p.verifyIdentity(b, cert, m)
+	return p.verifyIdentity(b, cert, artifact)
 }
 
-func (p Policy) verifyKey(b *sgbundle.Bundle, cert *x509.Certificate, m []byte) (*Signature, error) {
+func (p Policy) verifyKey(b *sgbundle.Bundle, cert *x509.Certificate, artifact verify.ArtifactPolicyOption) (*Signature, error) {
 	want := Fingerprint(p.Key)
 	if cert != nil {
 		return nil, fmt.Errorf("signed keylessly by %s, not with the key %s: verify with --certificate-identity and --certificate-oidc-issuer", certIdentity(cert), want)
@@ -129,13 +137,13 @@ func (p Policy) verifyKey(b *sgbundle.Bundle, cert *x509.Certificate, m []byte) 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := v.Verify(b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(m)), verify.WithKey())); err != nil {
+	if _, err := v.Verify(b, verify.NewPolicy(artifact, verify.WithKey())); err != nil {
 		return nil, fmt.Errorf("the signature does not verify with the key %s: signed with another key, or damaged", want)
 	}
 	return &Signature{Signer: "key " + want}, nil
 }
 
-func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, m []byte) (*Signature, error) {
+func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, artifact verify.ArtifactPolicyOption) (*Signature, error) {
 	if cert == nil {
 		return nil, errors.New("signed with a key, not keylessly: verify with --key and the signer's public key")
 	}
@@ -170,7 +178,7 @@ func (p Policy) verifyIdentity(b *sgbundle.Bundle, cert *x509.Certificate, m []b
 	if err != nil {
 		return nil, err
 	}
-	res, err := v.Verify(b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(m)), verify.WithCertificateIdentity(id)))
+	res, err := v.Verify(b, verify.NewPolicy(artifact, verify.WithCertificateIdentity(id)))
 	if err != nil {
 		return nil, fmt.Errorf("the keyless signature by %s does not verify against the trusted root: %v", certIdentity(cert), err)
 	}
@@ -241,7 +249,8 @@ func VerifySite(dir string, p Policy) (*SiteReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	problems, err := manifest.Check(dir, entries)
+	// Files larger than a reader reads are refused without being hashed.
+	problems, err := manifest.CheckWith(dir, entries, manifest.CheckOptions{SizeLimit: manifest.SizeLimit})
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +274,20 @@ func VerifyManifest(dir string, p Policy) (*SiteReport, error) {
 	return &SiteReport{Signature: sig, Entries: entries}, nil
 }
 
+// readSigned reads the manifest of the site at dir and its bundle, checks
+// the bundle over the manifest under the policy, and only then reads and
+// parses the manifest.
+//
+// Both files come from a copy of the site that may be hostile, and are
+// read before anything is verified. Each is opened through an [os.Root] at
+// dir and must be a regular file (no link is followed, and a named pipe
+// neither blocks nor is read), with a limit ([manifest.MaxBundle],
+// [manifest.MaxSize]) checked before the first byte is read. The bundle is
+// read first (1 MiB at most); the manifest is then hashed as a stream,
+// which costs no memory, and compared with the digest the bundle signs: a
+// manifest that is not the signed one is refused there, whatever its size.
+// Only the signed manifest is read into memory, and the digest of the bytes
+// read is checked again, so that the bytes parsed are the bytes verified.
 func readSigned(dir string, p Policy) (*Signature, []manifest.Entry, error) {
 	at := func(name string) string { return filepath.Join(dir, name) }
 	if info, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
@@ -274,27 +297,44 @@ func readSigned(dir string, p Policy) (*Signature, []manifest.Entry, error) {
 	} else if !info.IsDir() {
 		return nil, nil, fmt.Errorf("%s is not a folder: give the folder of a built site", dir)
 	}
-	m, err := os.ReadFile(at(manifest.Name))
-	if errors.Is(err, os.ErrNotExist) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.Close()
+	fsys := manifest.RootFS(root)
+	// Both must be there before either is read.
+	if _, err := root.Lstat(manifest.Name); errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%s: %w: no %s (is it a site built by conclave build?)", dir, ErrNotSigned, manifest.Name)
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	bundleJSON, err := readLimited(at(manifest.BundleName))
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := root.Lstat(manifest.BundleName); errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%s: %w: no %s (sign it with conclave sign)", dir, ErrNotSigned, manifest.BundleName)
 	}
-	if err != nil {
-		return nil, nil, err
+	problem := func(name string, err error) error {
+		return diag.List{&diag.Error{File: at(name), Msg: unwrapPath(err), Err: err}}
 	}
-	sig, err := p.Verify(bundleJSON, m)
+	bundleJSON, _, err := manifest.ReadFile(fsys, manifest.BundleName, manifest.BundleLimit)
+	if err != nil {
+		return nil, nil, problem(manifest.BundleName, err)
+	}
+	sum, err := manifest.HashFile(fsys, manifest.Name, manifest.ManifestLimit)
+	if err != nil {
+		return nil, nil, problem(manifest.Name, err)
+	}
+	sig, err := p.VerifyDigest(bundleJSON, sum)
 	if err != nil {
 		name := manifest.BundleName
 		if errors.Is(err, ErrManifestChanged) {
 			name = manifest.Name
 		}
-		return nil, nil, diag.List{&diag.Error{File: at(name), Msg: err.Error(), Err: err}}
+		return nil, nil, problem(name, err)
+	}
+	m, read, err := manifest.ReadFile(fsys, manifest.Name, manifest.ManifestLimit)
+	if err == nil && read != sum {
+		err = errors.New("changed while it was read: refused")
+	}
+	if err != nil {
+		return nil, nil, problem(manifest.Name, err)
 	}
 	entries, err := manifest.Parse(at(manifest.Name), m)
 	if err != nil {
@@ -303,17 +343,14 @@ func readSigned(dir string, p Policy) (*Signature, []manifest.Entry, error) {
 	return sig, entries, nil
 }
 
-// readLimited reads a file of at most maxBundle bytes (one more tells
-// parseBundle it is too long).
-func readLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
+// unwrapPath drops the path an *fs.PathError repeats: messages already
+// name the file.
+func unwrapPath(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	_, err = buf.ReadFrom(io.LimitReader(f, maxBundle+1))
-	return buf.Bytes(), err
+	return err.Error()
 }
 
 // problemList turns tree problems into located errors under dir.
