@@ -56,7 +56,9 @@ site's content/, keys/, themes/ or public/ folder. If the identity is for
 someone else, give it to them over a secure channel and delete your copy.
 
 Gen refuses to replace an existing keys/NAME.pub; with --add it adds the new
-key to it, for a recipient who reads on several devices. With --pq the
+key to it, for a recipient who reads on several devices (64 keys at most).
+It never writes through a symbolic link: a keys/NAME.pub that is a link, or
+not a regular file, is refused. With --pq the
 identity is post-quantum (ML-KEM-768 + X25519); the age CLI reads with it
 from version 1.3 on.`,
 		Example: `  conclave keys gen alice
@@ -83,18 +85,24 @@ func keysGen(cmd *cobra.Command, source, name, out string, pq, add bool) error {
 	if err := checkSite(source); err != nil {
 		return err
 	}
-	if err := checkNotGroup(source, name); err != nil {
+	// Everything in the site is reached through root: a symbolic link
+	// (keys/ itself, say) never takes a write out of the site.
+	root, err := os.OpenRoot(source)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := checkNotGroup(root, name); err != nil {
 		return err
 	}
 	pubRel := audience.KeysDir + "/" + name + ".pub"
-	pubPath := filepath.Join(source, filepath.FromSlash(pubRel))
 	pubShown := filepath.ToSlash(filepath.Join(source, filepath.FromSlash(pubRel)))
-	_, err := os.Stat(pubPath)
-	exists := err == nil
-	switch {
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	pubInfo, err := checkPubFile(root, pubRel, pubShown)
+	if err != nil {
 		return err
-	case exists && !add:
+	}
+	exists := pubInfo != nil
+	if exists && !add {
 		return hintError{
 			err:  fmt.Errorf("%s already exists", pubShown),
 			hint: "--add adds a new key to it, for a recipient who reads on several devices; to replace a key, edit the file",
@@ -138,7 +146,7 @@ func keysGen(cmd *cobra.Command, source, name, out string, pq, add bool) error {
 		kind = "post-quantum mlkem768x25519"
 	}
 	comment := fmt.Sprintf("# %s key made by conclave keys gen on %s\n", kind, now.Format(time.DateOnly))
-	if err := writePublicKey(pubPath, exists, comment+publicKey+"\n"); err != nil {
+	if err := writePublicKey(root, pubRel, pubShown, pubInfo, comment+publicKey+"\n"); err != nil {
 		os.Remove(out) // useless without its public key in the site
 		return err
 	}
@@ -169,9 +177,11 @@ func checkSite(source string) error {
 }
 
 // checkNotGroup fails if keys/groups.toml defines a group called name, or
-// cannot be read.
-func checkNotGroup(source, name string) error {
-	data, err := os.ReadFile(filepath.Join(source, filepath.FromSlash(audience.GroupsFile)))
+// cannot be read. It reads the file as the build does: a symbolic link that
+// stays in the site is followed, and the file is at most
+// [audience.MaxFileSize] bytes.
+func checkNotGroup(root *os.Root, name string) error {
+	data, err := readSiteFile(root, audience.GroupsFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -188,6 +198,79 @@ func checkNotGroup(source, name string) error {
 		}
 	}
 	return nil
+}
+
+// readSiteFile reads the regular file rel (a slash path) of the site
+// opened as root, of at most [audience.MaxFileSize] bytes.
+func readSiteFile(root *os.Root, rel string) ([]byte, error) {
+	name := filepath.FromSlash(rel)
+	info, err := root.Stat(name)
+	if err != nil {
+		return nil, siteError(rel, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", rel)
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, siteError(rel, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, audience.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	if len(data) > audience.MaxFileSize {
+		return nil, fmt.Errorf("%s: too large for a keys file (more than %d bytes)", rel, audience.MaxFileSize)
+	}
+	return data, nil
+}
+
+// siteError describes an error of os.Root on the site's file rel; one that
+// would leave the site says so.
+func siteError(rel string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Err != nil && strings.Contains(pe.Err.Error(), "escapes") {
+		return fmt.Errorf("%s: a symbolic link on the way leaves the site: conclave never reads or writes keys outside the site", rel)
+	}
+	return err
+}
+
+// checkPubFile returns what is at the recipient's .pub file rel, or nil if
+// there is nothing. It refuses a symbolic link, which could point out of
+// the site (the build refuses such a link, but keys gen --add would write
+// through it), and anything else than a regular file; and, as the build
+// would refuse a 65th key, a file that holds [audience.MaxKeys] keys.
+func checkPubFile(root *os.Root, rel, shown string) (fs.FileInfo, error) {
+	name := filepath.FromSlash(rel)
+	info, err := root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, siteError(shown, err)
+	case info.Mode()&fs.ModeSymlink != 0:
+		return nil, hintError{
+			err:  fmt.Errorf("%s is a symbolic link: conclave keys gen never writes through a link, which could lead out of the site", shown),
+			hint: "replace the link with the file it points to (if that file belongs in the site), or remove it",
+		}
+	case !info.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", shown)
+	}
+	data, err := readSiteFile(root, rel)
+	if err != nil {
+		return nil, err
+	}
+	if audience.CountKeys(data) >= audience.MaxKeys {
+		return nil, hintError{
+			err:  fmt.Errorf("%s holds %d keys already, the most a recipient may have", shown, audience.MaxKeys),
+			hint: "remove the keys that are no longer used, then add the new one",
+		}
+	}
+	return info, nil
 }
 
 // checkSecretPath refuses a secret file (what: "identity", "signing key";
@@ -236,23 +319,44 @@ func writeNew(path string, data []byte, perm fs.FileMode) error {
 	return err
 }
 
-// writePublicKey creates the .pub file at path with text, or appends text
-// to it if it exists, on a line of its own.
-func writePublicKey(path string, exists bool, text string) error {
-	if !exists {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
+// writePublicKey creates the .pub file rel of the site opened as root with
+// text, or, if it exists (info, as checkPubFile found it), appends text to
+// it on a line of its own. What it opens must still be the regular file
+// that info describes.
+func writePublicKey(root *os.Root, rel, shown string, info fs.FileInfo, text string) error {
+	name := filepath.FromSlash(rel)
+	if info == nil {
+		if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return siteError(shown, err)
 		}
-		return writeNew(path, []byte(text), 0o644)
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return siteError(shown, err)
+		}
+		_, err = f.WriteString(text)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			root.Remove(name)
+		}
+		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := root.OpenFile(name, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return siteError(shown, err)
+	}
+	defer f.Close()
+	now, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if info, err := f.Stat(); err == nil && info.Size() > 0 {
+	if !now.Mode().IsRegular() || !os.SameFile(info, now) {
+		return fmt.Errorf("%s changed while conclave keys gen ran (replaced by a link or another file?): nothing was added", shown)
+	}
+	if now.Size() > 0 {
 		last := make([]byte, 1)
-		if _, err := f.ReadAt(last, info.Size()-1); err != nil && err != io.EOF {
+		if _, err := f.ReadAt(last, now.Size()-1); err != nil && err != io.EOF {
 			return err
 		}
 		if last[0] != '\n' {

@@ -45,7 +45,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
+	"sync"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -75,14 +75,24 @@ func (r *Recipient) file() string {
 type Registry struct {
 	recipients map[string]*Recipient
 	groups     map[string]*Group
-	expanded   map[string][]string // group name → sorted recipient names
-	names      []string            // every recipient and group name, sorted
+	names      []string // every recipient and group name, sorted
+
+	// The groups, expanded once by resolveGroups (see expand.go).
+	order []string           // every recipient name, sorted
+	index map[string]int32   // recipient name → its place in order
+	sets  map[string][]int32 // group name → its recipients, as sorted places in order
+
+	inverseOnce sync.Once
+	inverse     map[string][]string // recipient → the groups that cover it, sorted
 }
 
 // New builds a registry from recipients and groups, and checks them
 // together: names are valid and unique, every recipient has a key, no group
 // has the name of a recipient, every member of a group is a recipient or a
-// group, and groups do not contain themselves, directly or not.
+// group, groups do not contain themselves, directly or not, and nest at most
+// [MaxGroupDepth] deep. Each group is expanded once, here: the cost is
+// linear in the size of the groups and of what they expand to (at most
+// [MaxMemberships]).
 //
 // Problems are returned as a [diag.List] of located errors, and a nil
 // registry. The registry keeps the given values: do not modify them
@@ -97,7 +107,6 @@ func build(recipients []*Recipient, groups []*Group, broken map[string]bool) (*R
 	r := &Registry{
 		recipients: map[string]*Recipient{},
 		groups:     map[string]*Group{},
-		expanded:   map[string][]string{},
 	}
 	var errs diag.List
 	for _, rec := range recipients {
@@ -148,79 +157,11 @@ func build(recipients []*Recipient, groups []*Group, broken map[string]bool) (*R
 			}
 		}
 	}
-	errs.Add(r.checkCycles())
+	errs.Add(r.resolveGroups())
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	for name := range r.groups {
-		r.expanded[name] = r.expand(name)
-	}
 	return r, nil
-}
-
-// checkCycles reports each cycle of groups once, at the line of the
-// cycle's first group in name order.
-func (r *Registry) checkCycles() error {
-	const (
-		unvisited = iota
-		onStack
-		done
-	)
-	var errs diag.List
-	state := map[string]int{}
-	var stack []string
-	reported := map[string]bool{}
-	var visit func(name string)
-	visit = func(name string) {
-		state[name] = onStack
-		stack = append(stack, name)
-		for _, m := range r.groups[name].Members {
-			if r.groups[m] == nil {
-				continue
-			}
-			switch state[m] {
-			case unvisited:
-				visit(m)
-			case onStack:
-				cycle := slices.Clone(stack[slices.Index(stack, m):])
-				first := slices.Index(cycle, slices.Min(cycle))
-				cycle = append(cycle[first:], cycle[:first]...)
-				key := strings.Join(cycle, " ")
-				if reported[key] {
-					continue
-				}
-				reported[key] = true
-				g := r.groups[cycle[0]]
-				errs.Add(diag.Errorf(g.file(), g.Line, "group cycle: %s → %s (a group cannot contain itself)", strings.Join(cycle, " → "), cycle[0]))
-			}
-		}
-		stack = stack[:len(stack)-1]
-		state[name] = done
-	}
-	for _, name := range slices.Sorted(maps.Keys(r.groups)) {
-		if state[name] == unvisited {
-			visit(name)
-		}
-	}
-	return errs.Err()
-}
-
-// expand returns the sorted recipients that the group name covers. The
-// groups have no cycles.
-func (r *Registry) expand(name string) []string {
-	set := map[string]bool{}
-	var add func(n string)
-	add = func(n string) {
-		if r.recipients[n] != nil {
-			set[n] = true
-			return
-		}
-		for _, m := range r.groups[n].Members {
-			add(m)
-		}
-	}
-	add(name)
-	return slices.Sorted(maps.Keys(set))
 }
 
 // Recipient returns the recipient called name.
@@ -260,52 +201,31 @@ func (r *Registry) Groups() []*Group {
 // recipient names they cover: sorted, each once. The first name that is
 // neither a recipient nor a group gives an [*UnknownNameError].
 func (r *Registry) Expand(names []string) ([]string, error) {
-	set := map[string]bool{}
+	var set []int32
 	for _, n := range names {
-		switch {
-		case r.recipients[n] != nil:
-			set[n] = true
-		case r.groups[n] != nil:
-			for _, m := range r.expanded[n] {
-				set[m] = true
-			}
-		default:
+		if i, ok := r.index[n]; ok {
+			set = append(set, i)
+		} else if s, ok := r.sets[n]; ok {
+			set = append(set, s...)
+		} else {
 			return nil, r.unknown(n)
 		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out, nil
+	slices.Sort(set)
+	return r.members(slices.Compact(set)), nil
 }
 
 // GroupsOf returns the names of the groups that contain name, a recipient
 // or a group, directly or through nested groups, sorted. It is empty for a
 // name that no group contains, and for an unknown name.
 func (r *Registry) GroupsOf(name string) []string {
-	out := []string{}
-	for _, gname := range slices.Sorted(maps.Keys(r.groups)) {
-		if gname != name && r.contains(gname, name, map[string]bool{}) {
-			out = append(out, gname)
-		}
+	switch {
+	case r.recipients[name] != nil:
+		return append([]string{}, r.groupsOfRecipients()[name]...)
+	case r.groups[name] != nil:
+		return r.groupsOfGroup(name)
 	}
-	return out
-}
-
-// contains reports whether group g contains name, directly or not.
-func (r *Registry) contains(g, name string, seen map[string]bool) bool {
-	if seen[g] {
-		return false
-	}
-	seen[g] = true
-	for _, m := range r.groups[g].Members {
-		if m == name || (r.groups[m] != nil && r.contains(m, name, seen)) {
-			return true
-		}
-	}
-	return false
+	return []string{}
 }
 
 func (r *Registry) unknown(name string) *UnknownNameError {

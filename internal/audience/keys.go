@@ -125,6 +125,15 @@ func (k Key) Type() string {
 // A hybrid post-quantum key is about 2 KB.
 const maxLine = 8 << 10
 
+// MaxKeys is the most keys a recipient may have in its .pub file. Each
+// keyring is one age file encrypted to all of one recipient's keys of one
+// kind (classic or post-quantum; see seal's splitKeys), one stanza per
+// key, and age refuses to read a file of more than 1,024 stanzas: a
+// recipient with more keys would get a keyring nobody can open. 64 is far
+// more than anyone's laptops, phones and hardware keys, and keeps
+// keyrings, which are all padded to the size of the largest, small.
+const MaxKeys = 64
+
 // maxRSABits is the largest RSA key accepted, as in OpenSSH.
 const maxRSABits = 16384
 
@@ -153,6 +162,7 @@ func parseKeys(file string, data []byte) ([]Key, error) {
 	var errs, secrets diag.List
 	var keys []Key
 	seen := map[string]int{}
+	tooMany := false // a key past MaxKeys was reported
 	for i, line := range strings.Split(string(data), "\n") {
 		n := i + 1
 		if n == 1 {
@@ -181,6 +191,14 @@ func parseKeys(file string, data []byte) ([]Key, error) {
 			continue
 		}
 		seen[k.Text] = n
+		if len(keys) == MaxKeys {
+			if !tooMany {
+				tooMany = true
+				errs.Add(diag.Errorf(file, n, "too many keys: a recipient has at most %d (its keyring is encrypted to all its keys, and age opens no file of more than 1,024); "+
+					"remove keys no longer used, or give each member of a team keys of their own and the team a group (keys/groups.toml)", MaxKeys))
+			}
+			continue
+		}
 		keys = append(keys, k)
 	}
 	if len(secrets) > 0 {
@@ -190,6 +208,13 @@ func parseKeys(file string, data []byte) ([]Key, error) {
 		errs.Add(noKeys(file))
 	}
 	return keys, errs.Err()
+}
+
+// CountKeys returns how many keys the contents of a .pub file hold, up to
+// [MaxKeys]: the lines that parse as keys, each key once.
+func CountKeys(data []byte) int {
+	keys, _ := parseKeys("", data)
+	return len(keys)
 }
 
 func noKeys(file string) error {

@@ -14,8 +14,11 @@ import (
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
-// maxFile is the largest file read from keys/.
-const maxFile = 1 << 20
+// MaxFileSize is the largest file read from keys/: 1 MiB, thousands of
+// keys or groups.
+const MaxFileSize = 1 << 20
+
+const maxFile = MaxFileSize
 
 // LoadOptions controls [Load].
 type LoadOptions struct {

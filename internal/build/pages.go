@@ -65,26 +65,30 @@ type pagesData struct {
 
 // loadPages reads the page records of the site at src, or returns nil when
 // there is no key, no file, or a file the key cannot read (then with a
-// warning).
+// warning). A .conclave or page cache that is a symbolic link, or not a
+// folder or regular file, is a located error, as for the seal cache (see
+// seal.RefusedCache).
 func loadPages(src string, key []byte) (*pagesData, string, error) {
 	if key == nil {
 		return nil, "", nil
 	}
-	path := filepath.Join(src, CacheDir, PagesFile)
+	dir := filepath.Join(src, CacheDir)
+	path := filepath.Join(dir, PagesFile)
 	var d pagesData
 	found, err := cache.Load(path, key, &d)
 	if u, ok := err.(*cache.UnreadableError); ok {
 		return nil, fmt.Sprintf("ignoring the page cache %s (%v): every page is rendered anew", path, u), nil
 	}
 	if err != nil || !found || d.Version != pagesVersion || d.Pages == nil {
-		return nil, "", err
+		return nil, "", seal.RefusedCache(dir, err)
 	}
 	return &d, "", nil
 }
 
-// savePages writes the records of a build.
+// savePages writes the records of a build, never through a link.
 func savePages(src string, key []byte, d *pagesData) error {
-	return cache.Save(filepath.Join(src, CacheDir, PagesFile), key, d)
+	dir := filepath.Join(src, CacheDir)
+	return seal.RefusedCache(dir, cache.Save(filepath.Join(dir, PagesFile), key, d))
 }
 
 // reusable returns the record of the page at path and the HTML the last

@@ -9,6 +9,13 @@
 // cache that was altered is refused. A cache that cannot be read with the
 // key (another key, another version, damage) is reported as an
 // [*UnreadableError], and the build goes on without it.
+//
+// The folder and its files are never reached through a symbolic link, and
+// are regular files: conclave makes neither links nor anything else there,
+// so one is a mistake or a trap (a committed ".conclave" link to a folder
+// outside the site, a "seal.cache" link to /dev/zero or to another user's
+// file). Load and Save refuse them with a [*RefusedError], without reading
+// or writing anything through them.
 package cache
 
 import (
@@ -20,7 +27,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,16 +45,71 @@ type UnreadableError struct{ Reason string }
 
 func (e *UnreadableError) Error() string { return e.Reason }
 
+// RefusedError is a cache folder or file that conclave does not read or
+// write: a symbolic link, or something other than a folder or a regular
+// file. Path is the path as given to [Load] or [Save], or its folder.
+type RefusedError struct {
+	Path   string
+	Reason string // "a symbolic link (to /elsewhere)", "not a regular file"
+}
+
+func (e *RefusedError) Error() string { return e.Path + ": " + e.Reason }
+
+// refused returns the *RefusedError for path if info is not a kind
+// wanted: a folder (dir) or a regular file.
+func refused(path string, info fs.FileInfo, dir bool) error {
+	mode := info.Mode()
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		reason := "a symbolic link"
+		if target, err := os.Readlink(path); err == nil {
+			reason += " (to " + target + ")"
+		}
+		return &RefusedError{Path: path, Reason: reason}
+	case dir && !mode.IsDir():
+		return &RefusedError{Path: path, Reason: "not a folder"}
+	case !dir && !mode.IsRegular():
+		return &RefusedError{Path: path, Reason: "not a regular file"}
+	}
+	return nil
+}
+
+// openDir opens the cache folder dir as an os.Root, after checking that
+// it is a folder and not a symbolic link, and that the folder opened is the
+// one checked. It returns nil, nil if dir does not exist.
+func openDir(dir string) (*os.Root, error) {
+	info, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := refused(dir, info, true); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	if now, err := root.Stat("."); err != nil || !os.SameFile(info, now) {
+		root.Close()
+		return nil, &RefusedError{Path: dir, Reason: "replaced while it was opened (by a symbolic link?)"}
+	}
+	return root, nil
+}
+
 // Load decrypts the file at path with key and decodes it into v, which
 // must be a pointer. It reports false, leaving v as it was, if there is no
 // file. A file that does not decrypt or decode gives an *UnreadableError;
-// other errors are failures to read it at all.
+// a folder or file that is a symbolic link, or not a folder or regular
+// file, a *RefusedError; other errors are failures to read it at all.
 func Load(path string, key []byte, v any) (bool, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return false, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -66,10 +130,42 @@ func Load(path string, key []byte, v any) (bool, error) {
 	return true, nil
 }
 
+// readFile reads the cache file at path, which must be a regular file in a
+// folder, neither of them a symbolic link.
+func readFile(path string) ([]byte, error) {
+	root, err := openDir(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, fs.ErrNotExist
+	}
+	defer root.Close()
+	base := filepath.Base(path)
+	info, err := root.Lstat(base)
+	if err != nil {
+		return nil, err
+	}
+	if err := refused(path, info, false); err != nil {
+		return nil, err
+	}
+	f, err := root.Open(base)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if now, err := f.Stat(); err != nil || !os.SameFile(info, now) {
+		return nil, &RefusedError{Path: path, Reason: "replaced while it was opened (by a symbolic link?)"}
+	}
+	return io.ReadAll(f)
+}
+
 // Save encodes v and writes it encrypted to path, replacing the file
 // atomically. The folder is created with mode 0700 and the file with 0600.
 // The file's name is bound to its contents: a cache file renamed to
-// another's name does not decrypt.
+// another's name does not decrypt. A folder or file at path that is a
+// symbolic link, or not a folder or regular file, gives a *RefusedError,
+// and nothing is written.
 func Save(path string, key []byte, v any) error {
 	aead, err := newAEAD(key)
 	if err != nil {
@@ -82,11 +178,38 @@ func Save(path string, key []byte, v any) error {
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+plain.Len()+aead.Overhead())
 	rand.Read(nonce)
 	data := aead.Seal(nonce, nonce, plain.Bytes(), []byte(filepath.Base(path)))
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	root, err := openDir(dir)
+	if err == nil && root == nil {
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			root, err = openDir(dir)
+		}
+	}
+	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if root == nil {
+		return fmt.Errorf("%s: the folder vanished as it was made", dir)
+	}
+	defer root.Close()
+	if info, err := root.Lstat(base); err == nil {
+		if err := refused(path, info, false); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	// A new file beside the old one, renamed over it: os.Root never
+	// follows a link out of the folder, and O_EXCL never opens one.
+	var f *os.File
+	var tmp string
+	for range 100 {
+		tmp = fmt.Sprintf("%s.tmp-%x", base, mathrand.Uint64())
+		f, err = root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -95,10 +218,10 @@ func Save(path string, key []byte, v any) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		err = root.Rename(tmp, base)
 	}
 	if err != nil {
-		os.Remove(f.Name())
+		root.Remove(tmp)
 	}
 	return err
 }

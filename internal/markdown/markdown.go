@@ -167,7 +167,8 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 	doc := &Doc{Page: p, Source: p.Body, newlines: newlines(p.Body)}
 	ids := &deferredIDs{}
 	ctx := parser.NewContext(parser.WithIDs(ids))
-	doc.Root = c.md.Parser().Parse(text.NewReader(p.Body), parser.WithContext(ctx))
+	reader := &budgetReader{Reader: text.NewReader(p.Body), pc: ctx, stop: -1}
+	doc.Root = c.md.Parser().Parse(reader, parser.WithContext(ctx))
 	keepAttributes(doc.Root)
 	if p.Front.Audience != nil && p.Kind == site.KindPage {
 		// The whole body is one restricted block.
@@ -178,6 +179,10 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 			c = next
 		}
 		doc.Root.AppendChild(doc.Root, w)
+	}
+	if reader.stop >= 0 {
+		doc.Errors.Add(diag.Errorf(p.Path, doc.Line(reader.stop), "nested too deep over too many lines: by this line, the page's lines have been inside more than %d block quotes, lists and restricted blocks in all "+
+			"(the sum, over the lines, of the blocks around each), the most a page may cost the markdown parser; the rest of the page was not read: nest less, or split the page", MaxParseWork))
 	}
 	if off, ok := ctx.Get(tooDeepKey).(int); ok {
 		doc.Errors.Add(diag.Errorf(p.Path, doc.Line(off), "nested too deep: block quotes, lists and restricted blocks nest more than %d levels here, the most a page may have "+
@@ -303,6 +308,9 @@ var tooDeepKey = parser.NewContextKey()
 func (nestingGuard) Trigger() []byte { return []byte(">-+*0123456789:[") }
 
 func (nestingGuard) Open(parent ast.Node, reader text.Reader, pc parser.Context) (ast.Node, parser.State) {
+	if len(pc.OpenedBlocks()) < site.MaxNesting {
+		return nil, parser.NoChildren // parent and its ancestors are open blocks
+	}
 	pos := pc.BlockOffset()
 	line, seg := reader.PeekLine()
 	if pos < 0 || pos >= len(line) || !opensContainer(line[pos:]) || parent.Kind() == ast.KindList {
@@ -358,4 +366,50 @@ func opensContainer(l []byte) bool {
 		return len(l) > 1 && l[1] == '^'
 	}
 	return false
+}
+
+// MaxParseWork bounds the work of parsing one page's blocks: the sum, over
+// its lines, of the container blocks open around each line (block quotes,
+// lists and their items, restricted blocks, footnotes). goldmark visits
+// every open block on every line, and keeps a record of 24 bytes for each
+// until the outermost block closes: a page that keeps many blocks open
+// over many short lines costs that much memory and time (16 nested
+// restricted blocks, the most allowed, around 1 MiB of one-letter lines
+// took 0.9 GB and 4.5 s to build before this bound, 8 MiB of them 6 GB
+// and 43 s). 4,194,304 is about 100 MB of those records; it lets a page
+// of the largest size (site.MaxPageSize) be one list of one-line items,
+// or be ordinary briefing text (lines of 40 bytes or more) 40 blocks deep.
+const MaxParseWork = 1 << 22
+
+// budgetReader is the reader of a page's blocks. It counts, at the end of
+// each line, the container blocks open, and once the sum passes
+// MaxParseWork it reads as the end of the page: goldmark closes every
+// block and stops, and [Converter.Parse] reports the line.
+type budgetReader struct {
+	text.Reader
+	pc   parser.Context
+	work int
+	stop int // offset of the line where the budget ran out, or -1
+}
+
+func (r *budgetReader) AdvanceLine() {
+	r.Reader.AdvanceLine()
+	if r.stop >= 0 {
+		return
+	}
+	open := r.pc.OpenedBlocks()
+	n := len(open)
+	if n > 0 {
+		switch open[n-1].Node.Kind() {
+		case ast.KindParagraph, ast.KindCodeBlock, ast.KindFencedCodeBlock, ast.KindHTMLBlock, ast.KindTextBlock:
+			n-- // a leaf, not around the line
+		}
+	}
+	r.work += n
+	if r.work > MaxParseWork {
+		line, seg := r.Reader.Position()
+		r.stop = seg.Start
+		end := len(r.Reader.Source())
+		r.Reader.SetPosition(line, text.NewSegment(end, end))
+	}
 }

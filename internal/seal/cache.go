@@ -10,6 +10,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/cache"
+	"github.com/conclave-dev/conclave/internal/diag"
 )
 
 // CacheFile is the cache's file name in the site's .conclave folder.
@@ -62,6 +63,12 @@ func newCacheData() cacheData {
 // A missing cache is empty. A cache that cannot be decrypted or decoded
 // (another key, another version, damage) is empty too, and warning says
 // why; err is for failures to read the file at all.
+//
+// A folder or cache file that is a symbolic link, or not a folder or a
+// regular file, is an error located at it (".conclave" or
+// ".conclave/seal.cache", by the folder's name): nothing is read through
+// it, and the build stops rather than go on without its cache (see
+// [RefusedCache]).
 func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 	if len(key) != cache.KeySize {
 		return nil, "", fmt.Errorf("cache key must be %d bytes, not %d", cache.KeySize, len(key))
@@ -73,7 +80,7 @@ func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 	switch {
 	case errors.As(err, &bad):
 	case err != nil:
-		return nil, "", err
+		return nil, "", RefusedCache(dir, err)
 	case !found:
 		return c, "", nil
 	case d.Version != cacheVersion:
@@ -88,14 +95,40 @@ func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 }
 
 // Save writes what this build used, replacing the cache file atomically.
-// The folder is created with mode 0700 and the file with 0600.
+// The folder is created with mode 0700 and the file with 0600. A folder
+// or file that became a symbolic link since [OpenCache] is refused, and
+// nothing is written.
 func (c *Cache) Save() error {
 	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return cache.Save(c.path, c.key, c.cur)
+	return RefusedCache(filepath.Dir(c.path), cache.Save(c.path, c.key, c.cur))
+}
+
+// RefusedCache turns a [*cache.RefusedError] about the cache folder dir or
+// a file in it into a located error, as a [diag.List] of one: its path is
+// the folder's name (".conclave") and the file's name in it. Other errors
+// are returned as they are.
+//
+// Why the build stops rather than warn and build without the cache:
+// conclave never makes a link or a special file there, so one is a mistake
+// or a trap (a committed .conclave link that would have the build write
+// its cache outside the site, in CI for instance, or a cache file linked
+// to /dev/zero); going on quietly cold would also change every packet of
+// the release. The fix is one command (remove it), or --no-cache.
+func RefusedCache(dir string, err error) error {
+	var r *cache.RefusedError
+	if !errors.As(err, &r) {
+		return err
+	}
+	rel := filepath.Base(dir)
+	if r.Path != dir {
+		rel += "/" + filepath.Base(r.Path)
+	}
+	return diag.List{diag.Errorf(filepath.ToSlash(rel), 0, "%s: the cache holds the audiences' keys, and conclave never reads or writes it through a link or in anything but a folder of regular files: "+
+		"remove it (the next build makes it anew), or build with --no-cache", r.Reason)}
 }
 
 // audienceKey returns a's identity: the cached one, or a new one.

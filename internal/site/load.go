@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -200,6 +201,33 @@ func (c *PageCache) keep(paths []string) {
 // ContentDir is the folder of briefings under the site root.
 const ContentDir = "content"
 
+// Limits on what Load reads, so that a site, hostile or mistaken, costs
+// time and memory in proportion to what a real one needs (see
+// docs/security.md and docs/benchmarks.md, "Resource limits"). Each is
+// a located error.
+const (
+	// MaxPageSize is the largest markdown file: 4 MiB. Briefings are
+	// kilobytes (the benchmark corpus has 200 to 2,000 words a page). A
+	// page is parsed, rendered and scanned whole: a build's peak memory
+	// was measured at 25 times the size of a page of prose, and 200 times
+	// that of a page of one-line list items (8 MiB of them: 1.7 GB).
+	MaxPageSize = 4 << 20
+	// MaxPages is the most markdown files under content/, drafts
+	// included: 200,000, forty times the largest site measured.
+	MaxPages = 200_000
+	// MaxNesting is how deep block quotes, lists and restricted blocks
+	// may nest in a page: 64 levels. The markdown parser's time per line
+	// grows with the number of blocks open around it, so that without a
+	// bound a page's time grows with the square of its size. Load refuses
+	// a line whose start (quote and list markers, and indentation, at two
+	// columns a level, the least a nested list is indented by) reaches
+	// deeper; the parser stops at the same depth however it is reached.
+	MaxNesting = 64
+)
+
+// maxPages is MaxPages; tests lower it.
+var maxPages = MaxPages
+
 // Load reads the site at root.
 func Load(root string, opt Options) (*Site, error) {
 	cfg, warns, err := LoadConfig(root)
@@ -214,20 +242,27 @@ func Load(root string, opt Options) (*Site, error) {
 	}
 	var mdPaths []string
 	out := cmp.Or(opt.Out, filepath.Join(root, "public"))
-	errs.Add(walk(root, out, ContentDir, func(rel string) {
+	errs.Add(walk(root, out, ContentDir, func(rel string) error {
 		if strings.HasSuffix(rel, ".md") {
+			if len(mdPaths) == maxPages {
+				return diag.Errorf(ContentDir, 0, "more than %d pages (.md files, drafts included): a site holds at most %d; split it into several sites", maxPages, maxPages)
+			}
 			mdPaths = append(mdPaths, rel)
 		} else {
 			s.Files = append(s.Files, File{Path: rel, OutPath: strings.TrimPrefix(rel, ContentDir+"/")})
 		}
+		return nil
 	}))
+	if len(errs) > 0 && len(mdPaths) == maxPages {
+		return nil, errs.Err() // too many pages: read none of them
+	}
 	// keys/ and the site's theme are read by later stages, but a secret in
 	// them is refused here, before anything is built. Other folders under
 	// themes/ (other themes, a script's sources and their node_modules) are
 	// never read.
 	for _, dir := range []string{"keys", "themes/" + cfg.Theme} {
 		if _, err := os.Lstat(joinPath(root, dir)); err == nil {
-			errs.Add(walk(root, out, dir, func(string) {}))
+			errs.Add(walk(root, out, dir, func(string) error { return nil }))
 		}
 	}
 	fileErrs := make([]error, len(s.Files))
@@ -314,11 +349,69 @@ func readPage(root, rel string, cache *PageCache) (*Page, []*diag.Warning, error
 	if p, warns, ok := cache.trusted(rel); ok {
 		return p, warns, nil
 	}
-	data, err := os.ReadFile(joinPath(root, rel))
+	data, err := readMarkdown(joinPath(root, rel), rel)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cache.read(rel, data, func() (*Page, []*diag.Warning, error) { return parsePage(rel, data) })
+}
+
+// readMarkdown reads the markdown file rel at path, of at most
+// MaxPageSize bytes: a larger one is an error before it is read.
+func readMarkdown(path, rel string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > MaxPageSize {
+		return nil, tooLarge(rel, info.Size())
+	}
+	// The file may grow as it is read: never more than the limit.
+	data := make([]byte, 0, info.Size()+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > MaxPageSize {
+			return nil, tooLarge(rel, int64(len(data)))
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// maxKeysFile is the largest file in keys/, as the audience package reads
+// them: a larger one is refused here before it is read.
+const maxKeysFile = 1 << 20
+
+// readChecked reads a file of keys/ or of the theme, to look for secrets;
+// a file of keys/ larger than maxKeysFile is an error, unread.
+func readChecked(path, rel, dir string) ([]byte, error) {
+	if dir == "keys" {
+		info, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		if info.Size() > maxKeysFile {
+			return nil, diag.Errorf(rel, 0, "too large for a keys file (more than %d bytes)", maxKeysFile)
+		}
+	}
+	return os.ReadFile(path)
+}
+
+func tooLarge(rel string, size int64) error {
+	return diag.Errorf(rel, 0, "too large for a page: %d bytes, more than %d MiB (briefings are kilobytes; put large data in a file the page links to)", size, MaxPageSize>>20)
 }
 
 // parsePage checks and parses the file rel, whose contents are data.
@@ -340,6 +433,9 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 	}
 	front, body, bodyLine, warns, err := ParseFront(rel, data)
 	if err != nil {
+		return nil, warns, err
+	}
+	if err := checkNesting(rel, body, bodyLine); err != nil {
 		return nil, warns, err
 	}
 	p := &Page{Path: rel, Front: front, Body: body, BodyLine: bodyLine, Digest: digest}
@@ -556,8 +652,9 @@ func checkURLs(s *Site) error {
 // slash path from root. Hidden files and folders (".git", ".DS_Store") and
 // editor backups ("x.md~") are skipped. A symbolic link is followed only if
 // it stays inside the site, out of hidden folders and out of the output
-// folder out; any other link, or a loop, is an error.
-func walk(root, out, dir string, visit func(rel string)) error {
+// folder out; any other link, or a loop, is an error. An error from visit
+// is reported and ends the walk.
+func walk(root, out, dir string, visit func(rel string) error) error {
 	var errs diag.List
 	absRoot, err := RealPath(root)
 	if err != nil {
@@ -567,6 +664,7 @@ func walk(root, out, dir string, visit func(rel string)) error {
 	if err != nil {
 		return err
 	}
+	stopped := false
 	var visitDir func(rel string, depth int)
 	visitDir = func(rel string, depth int) {
 		entries, err := os.ReadDir(joinPath(root, rel))
@@ -575,6 +673,9 @@ func walk(root, out, dir string, visit func(rel string)) error {
 			return
 		}
 		for _, e := range entries {
+			if stopped {
+				return
+			}
 			name := e.Name()
 			if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") || strings.HasPrefix(name, "#") {
 				continue
@@ -615,14 +716,17 @@ func walk(root, out, dir string, visit func(rel string)) error {
 				visitDir(child, depth+1)
 			case typ.IsRegular():
 				if dir != ContentDir {
-					data, err := os.ReadFile(joinPath(root, child))
+					data, err := readChecked(joinPath(root, child), child, dir)
 					if err != nil {
 						errs.Add(err)
 						continue
 					}
 					errs.Add(checkSecret(child, data))
 				}
-				visit(child)
+				if err := visit(child); err != nil {
+					errs.Add(err)
+					stopped = true
+				}
 			default:
 				errs.Add(diag.Errorf(child, 0, "not a regular file or folder"))
 			}
@@ -721,4 +825,95 @@ func TitleFromName(name string) string {
 		r[0] = unicode.ToUpper(r[0])
 	}
 	return string(r)
+}
+
+// checkNesting refuses the first line of body (which starts on line
+// bodyLine of the file rel) whose start nests deeper than MaxNesting: its
+// block quote markers (">") and list markers ("-", "+", "*", "1." or "1)"
+// followed by a space or the end of the line), one level each, and its
+// indentation, one level for every two columns (a tab reaches the next
+// multiple of 4), which is the least a nested list is indented by (a
+// space after a marker is part of it). So a line is refused past 64
+// markers, or 128 columns of indentation (a line
+// of white space only is blank, whatever its length). It is
+// one pass over the starts of lines, before the markdown parser, whose
+// time per line grows with the blocks open around it: the parser stops at
+// the same depth however it is reached (lazy continuation lines, nested
+// restricted blocks).
+func checkNesting(rel string, body []byte, bodyLine int) error {
+	line := bodyLine
+	for len(body) > 0 {
+		end := bytes.IndexByte(body, '\n')
+		if end < 0 {
+			end = len(body)
+		}
+		if markers, cols := linePrefix(body[:end]); markers+cols/2 > MaxNesting && len(bytes.TrimSpace(body[:end])) > 0 {
+			var parts []string
+			if cols > 0 {
+				parts = append(parts, fmt.Sprintf("%d columns of indentation", cols))
+			}
+			if markers == 1 {
+				parts = append(parts, "1 block quote or list marker")
+			} else if markers > 1 {
+				parts = append(parts, fmt.Sprintf("%d block quote and list markers", markers))
+			}
+			what := strings.Join(parts, " and ")
+			return diag.Errorf(rel, line, "nested too deep: the line starts with %s, more than %d levels of nesting (each marker, and every 2 columns of indentation, count as one); "+
+				"at most %d levels of quotes and lists may nest, as the markdown parser slows down with depth", what, MaxNesting, MaxNesting)
+		}
+		if end == len(body) {
+			break
+		}
+		body = body[end+1:]
+		line++
+	}
+	return nil
+}
+
+// linePrefix measures the start of a markdown line: the number of block
+// quote and list markers, and the columns of white space, before anything
+// else; a space after a marker belongs to the marker. It stops as soon as
+// the count is past MaxNesting.
+func linePrefix(l []byte) (markers, cols int) {
+	i := 0
+	for i < len(l) && markers+cols/2 <= MaxNesting {
+		switch c := l[i]; {
+		case c == ' ':
+			cols++
+			i++
+		case c == '\t':
+			cols += 4 - cols%4
+			i++
+		case c == '>':
+			markers++
+			i = skipSpace(l, i+1)
+		case c == '-' || c == '+' || c == '*':
+			if i+1 < len(l) && l[i+1] != ' ' && l[i+1] != '\t' {
+				return markers, cols
+			}
+			markers++
+			i = skipSpace(l, i+1)
+		case c >= '0' && c <= '9':
+			j := i
+			for j < len(l) && j-i < 9 && l[j] >= '0' && l[j] <= '9' {
+				j++
+			}
+			if j >= len(l) || (l[j] != '.' && l[j] != ')') || (j+1 < len(l) && l[j+1] != ' ' && l[j+1] != '\t') {
+				return markers, cols
+			}
+			markers++
+			i = skipSpace(l, j+1)
+		default:
+			return markers, cols
+		}
+	}
+	return markers, cols
+}
+
+// skipSpace skips the space at l[i], if there is one.
+func skipSpace(l []byte, i int) int {
+	if i < len(l) && l[i] == ' ' {
+		return i + 1
+	}
+	return i
 }

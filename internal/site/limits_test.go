@@ -1,0 +1,189 @@
+package site
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"runtime/metrics"
+	"strings"
+	"testing"
+)
+
+// boundedAlloc runs f with the Go heap's soft limit set to what the
+// process uses now plus max, and checks that f allocated at most max bytes
+// in all, which bounds the peak of the heap it used. Time is never
+// asserted: see BenchmarkCheckNesting.
+func boundedAlloc(t *testing.T, max uint64, f func()) {
+	t.Helper()
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/total:bytes"}}
+	metrics.Read(s)
+	before := s[0].Value.Uint64()
+	old := debug.SetMemoryLimit(int64(s[1].Value.Uint64() + max))
+	defer debug.SetMemoryLimit(old)
+	f()
+	metrics.Read(s)
+	if got := s[0].Value.Uint64() - before; got > max {
+		t.Errorf("allocated %.1f MiB, more than the %.1f MiB allowed", float64(got)/(1<<20), float64(max)/(1<<20))
+	}
+}
+
+// TestLoadPageTooLarge: a markdown file larger than MaxPageSize is refused
+// before it is read (a 200 MB page took 4.9 GB to build); one of exactly
+// MaxPageSize is read.
+func TestLoadPageTooLarge(t *testing.T) {
+	root := writeSite(t, map[string]string{"content/a.md": "---\ntitle: A\n---\n"})
+	big := filepath.Join(root, "content", "big.md")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(256 << 20); err != nil { // sparse: 256 MiB of zeros
+		t.Fatal(err)
+	}
+	f.Close()
+	boundedAlloc(t, 4<<20, func() {
+		_, err = Load(root, Options{})
+	})
+	want := "content/big.md: too large for a page: 268435456 bytes, more than 4 MiB (briefings are kilobytes; put large data in a file the page links to)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Load: %v\nwant %s", err, want)
+	}
+
+	line := "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\n"
+	text := "---\ntitle: Big\n---\n\n" + strings.Repeat(line, MaxPageSize/len(line))
+	text += strings.Repeat("x", MaxPageSize-len(text))
+	if err := os.WriteFile(big, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var s *Site
+	boundedAlloc(t, 4*MaxPageSize, func() {
+		s, err = Load(root, Options{})
+	})
+	if err != nil {
+		t.Fatalf("a page of %d bytes: %v", MaxPageSize, err)
+	}
+	if p := s.byPath["content/big.md"]; p == nil || len(p.Body) != MaxPageSize-len("---\ntitle: Big\n---\n") {
+		t.Errorf("the page of %d bytes was not read whole", MaxPageSize)
+	}
+
+	if err := os.WriteFile(big, []byte(text+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Load(root, Options{}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("content/big.md: too large for a page: %d bytes", MaxPageSize+1)) {
+		t.Errorf("a page of %d bytes: %v", MaxPageSize+1, err)
+	}
+}
+
+// TestLoadKeysTooLarge: a file in keys/ larger than the 1 MiB the keys
+// are read up to is refused before it is read for secrets.
+func TestLoadKeysTooLarge(t *testing.T) {
+	root := writeSite(t, map[string]string{"content/a.md": "x", "keys/alice.pub": "age1x\n"})
+	f, err := os.Create(filepath.Join(root, "keys", "groups.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(256 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	boundedAlloc(t, 4<<20, func() { _, err = Load(root, Options{}) })
+	if want := "keys/groups.toml: too large for a keys file (more than 1048576 bytes)"; err == nil || err.Error() != want {
+		t.Errorf("Load: %v\nwant %s", err, want)
+	}
+}
+
+// TestLoadTooManyPages: past maxPages markdown files the walk stops, and
+// no page is read.
+func TestLoadTooManyPages(t *testing.T) {
+	defer func(n int) { maxPages = n }(maxPages)
+	maxPages = 10
+	files := map[string]string{}
+	for i := range 10 {
+		files[fmt.Sprintf("content/s/p%02d.md", i)] = "x"
+	}
+	root := writeSite(t, files)
+	if _, err := Load(root, Options{}); err != nil {
+		t.Fatalf("%d pages: %v", maxPages, err)
+	}
+	// Drafts count: they are read too. A broken page is never read.
+	testWrite(t, filepath.Join(root, "content/s/z-draft.md"), "---\ndraft: true\ndate: nonsense\n---\n")
+	_, err := Load(root, Options{})
+	want := "content: more than 10 pages (.md files, drafts included): a site holds at most 10; split it into several sites"
+	if err == nil || err.Error() != want {
+		t.Errorf("Load: %v\nwant %s", err, want)
+	}
+}
+
+func testWrite(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stair returns lines of a list nested depth deep, each level indented
+// two more columns.
+func stair(depth int) string {
+	var b strings.Builder
+	for d := range depth {
+		b.WriteString(strings.Repeat("  ", d) + "- item\n")
+	}
+	return b.String()
+}
+
+func TestCheckNesting(t *testing.T) {
+	const head = "---\ntitle: T\n---\n\n" // the body starts on line 5
+	tests := []struct {
+		name, body string
+		want       string // "" for no error
+	}{
+		{"64 nested list items", stair(64), ""},
+		{"65 nested list items", stair(65), "content/a.md:69: nested too deep: the line starts with 128 columns of indentation and 1 block quote or list marker, more than 64 levels of nesting (each marker, and every 2 columns of indentation, count as one); at most 64 levels of quotes and lists may nest, as the markdown parser slows down with depth"},
+		{"64 quotes", strings.Repeat(">", 64) + " x\n", ""},
+		{"65 quotes", "x\n\n" + strings.Repeat("> ", 65) + "x\n", "content/a.md:7: nested too deep: the line starts with 65 block quote and list markers"},
+		{"a megabyte of quotes on a line", strings.Repeat(">", 1<<20) + "\n", "content/a.md:5: nested too deep: the line starts with 65 block quote and list markers, more than 64 levels"},
+		{"items on one line", strings.Repeat("- ", 70) + "x\n", "content/a.md:5: nested too deep"},
+		{"ordered items on one line", strings.Repeat("1. ", 70) + "x\n", "content/a.md:5: nested too deep"},
+		{"ordered items and quotes, tabs", strings.Repeat("1)\t>\t", 30) + "x\n", "content/a.md:5: nested too deep"},
+		{"tabs", strings.Repeat("\t", 33) + "x\n", "content/a.md:5: nested too deep: the line starts with 132 columns of indentation"},
+		{"128 columns of indented code", strings.Repeat(" ", 128) + "code\n", ""},
+		{"129 columns", "    code\n" + strings.Repeat(" ", 130) + "code\n", "content/a.md:6: nested too deep"},
+		{"a blank line of white space", strings.Repeat(" ", 1000) + "\n" + strings.Repeat("\t", 100) + "\n", ""},
+		{"dashes and stars that are not markers", strings.Repeat("-", 200) + "\n" + strings.Repeat("*x", 200) + "\n" + strings.Repeat("1", 200) + ". x\n", ""},
+		{"64 quotes with spaces", strings.Repeat("> ", 64) + "x\n", ""},
+		{"thematic break of spaced stars", strings.Repeat("* ", 40) + "\n", ""},
+		{"70 spaced stars", strings.Repeat("* ", 70) + "\n", "content/a.md:5: nested too deep"},
+		{"a number too long to be a marker", strings.Repeat("1234567890. ", 40) + "\n", ""},
+		{"no final newline", "x\n" + strings.Repeat(">", 70), "content/a.md:6: nested too deep"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := writeSite(t, map[string]string{"content/a.md": head + tt.body})
+			var err error
+			boundedAlloc(t, 16<<20+4*uint64(len(tt.body)), func() {
+				_, err = Load(root, Options{})
+			})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("error: %v", err)
+			case tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)):
+				t.Errorf("error: %v\nwant %s…", err, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkCheckNesting times the check on a megabyte of list items 64
+// deep, the deepest allowed.
+//
+//	go test ./internal/site -run XXX -bench CheckNesting
+func BenchmarkCheckNesting(b *testing.B) {
+	body := []byte(strings.Repeat(stair(64)+"\npara\n\n", (1<<20)/len(stair(64))))
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := checkNesting("content/a.md", body, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
