@@ -2,33 +2,14 @@ package audience
 
 import (
 	"fmt"
+	"github.com/conclave-dev/conclave/internal/testtool"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"testing"
 
 	"filippo.io/age"
 )
-
-// boundedAlloc runs f with the Go heap's soft limit set to what the
-// process uses now plus max, and checks that f allocated at most max bytes
-// in all, which bounds the peak of the heap it used. It asserts nothing
-// about time: a regression to exponential work shows as a test timeout.
-func boundedAlloc(t *testing.T, max uint64, f func()) {
-	t.Helper()
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/total:bytes"}}
-	metrics.Read(s)
-	before := s[0].Value.Uint64()
-	old := debug.SetMemoryLimit(int64(s[1].Value.Uint64() + max))
-	defer debug.SetMemoryLimit(old)
-	f()
-	metrics.Read(s)
-	if got := s[0].Value.Uint64() - before; got > max {
-		t.Errorf("allocated %.1f MiB, more than the %.1f MiB allowed", float64(got)/(1<<20), float64(max)/(1<<20))
-	}
-}
 
 // layeredGroups returns a groups.toml of layers × width groups, each
 // listing every group of the next layer, the last layer listing alice:
@@ -68,7 +49,7 @@ func chainGroups(n int) string {
 // expanded once.
 func TestGroupBomb(t *testing.T) {
 	data := layeredGroups(20, 50)
-	boundedAlloc(t, 64<<20, func() {
+	testtool.BoundedAlloc(t, 64<<20, func() {
 		r, err := New(recipients("alice", "bob"), groups(t, data))
 		if err != nil {
 			t.Fatal(err)
@@ -98,7 +79,7 @@ func TestGroupBombLoad(t *testing.T) {
 		"keys/alice.pub":   k.x25519 + "\n",
 		"keys/groups.toml": layeredGroups(20, 50),
 	})
-	boundedAlloc(t, 64<<20, func() {
+	testtool.BoundedAlloc(t, 64<<20, func() {
 		r, err := Load(root, LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -145,7 +126,7 @@ func TestGroupDepth(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
-			boundedAlloc(t, 64<<20, func() {
+			testtool.BoundedAlloc(t, 64<<20, func() {
 				_, err = New(recipients("alice"), groups(t, tt.data))
 			})
 			if got := errorLines(t, err); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
@@ -170,7 +151,7 @@ func TestGroupMemberships(t *testing.T) {
 	}
 	// 1,001 groups of 2,000 recipients: just over 2,000,000.
 	var err error
-	boundedAlloc(t, 64<<20, func() {
+	testtool.BoundedAlloc(t, 64<<20, func() {
 		_, err = New(recipients(names...), groups(t, b.String()))
 	})
 	want := `keys/groups.toml:1001: groups cover more than 2000000 memberships once expanded (the sum, over every group, of the recipients it covers), reached at group "g0999": ` +
@@ -228,7 +209,7 @@ func TestTooManyKeys(t *testing.T) {
 	// A file of thousands of keys, within the 1 MiB of a keys file, costs
 	// no more than parsing them.
 	many := strings.Join(newKeys(t, 5000), "\n")
-	boundedAlloc(t, 64<<20, func() {
+	testtool.BoundedAlloc(t, 64<<20, func() {
 		if _, err := ParseKeys("keys/alice.pub", []byte(many)); err == nil {
 			t.Error("5,000 keys accepted")
 		}
@@ -250,7 +231,7 @@ func TestLoadGroupsTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	boundedAlloc(t, 8<<20, func() {
+	testtool.BoundedAlloc(t, 8<<20, func() {
 		_, err = Load(root, LoadOptions{})
 	})
 	if err == nil || !strings.Contains(err.Error(), "keys/groups.toml: too large for a keys file (more than 1048576 bytes)") {

@@ -2,30 +2,12 @@ package cache
 
 import (
 	"errors"
+	"github.com/conclave-dev/conclave/internal/testtool"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"testing"
 )
-
-// boundedAlloc runs f with the Go heap's soft limit set to what the
-// process uses now plus max, and checks that f allocated at most max bytes
-// in all, which bounds the peak of the heap it used.
-func boundedAlloc(t *testing.T, max uint64, f func()) {
-	t.Helper()
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/total:bytes"}}
-	metrics.Read(s)
-	before := s[0].Value.Uint64()
-	old := debug.SetMemoryLimit(int64(s[1].Value.Uint64() + max))
-	defer debug.SetMemoryLimit(old)
-	f()
-	metrics.Read(s)
-	if got := s[0].Value.Uint64() - before; got > max {
-		t.Errorf("allocated %.1f MiB, more than the %.1f MiB allowed", float64(got)/(1<<20), float64(max)/(1<<20))
-	}
-}
 
 func refusedReason(t *testing.T, err error, path string) string {
 	t.Helper()
@@ -121,7 +103,7 @@ func TestLinksRefused(t *testing.T) {
 		path := filepath.Join(dir, "x.cache")
 		symlink(t, "/dev/zero", path)
 		var err error
-		boundedAlloc(t, 1<<20, func() { _, err = Load(path, testKey(1), &out) })
+		testtool.BoundedAlloc(t, 1<<20, func() { _, err = Load(path, testKey(1), &out) })
 		if r := refusedReason(t, err, path); r != "a symbolic link (to /dev/zero)" {
 			t.Errorf("reason %q", r)
 		}

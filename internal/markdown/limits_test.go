@@ -3,32 +3,13 @@ package markdown
 import (
 	"bytes"
 	"fmt"
+	"github.com/conclave-dev/conclave/internal/testtool"
 	"math/rand/v2"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/site"
 )
-
-// boundedAlloc runs f with the Go heap's soft limit set to what the
-// process uses now plus max, and checks that f allocated at most max bytes
-// in all, which bounds the peak of the heap it used. Time is never
-// asserted: see BenchmarkNesting.
-func boundedAlloc(t *testing.T, max uint64, f func()) {
-	t.Helper()
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/total:bytes"}}
-	metrics.Read(s)
-	before := s[0].Value.Uint64()
-	old := debug.SetMemoryLimit(int64(s[1].Value.Uint64() + max))
-	defer debug.SetMemoryLimit(old)
-	f()
-	metrics.Read(s)
-	if got := s[0].Value.Uint64() - before; got > max {
-		t.Errorf("allocated %.1f MiB, more than the %.1f MiB allowed", float64(got)/(1<<20), float64(max)/(1<<20))
-	}
-}
 
 // Pathological nesting, as each shape grows deeper: size bytes of
 // staircases of list items depth deep, of lines quoted depth times, or of
@@ -106,7 +87,7 @@ func TestNestingGuard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var d *Doc
-			boundedAlloc(t, 64<<20, func() { d = c.Parse(page(tt.src), nil) })
+			testtool.BoundedAlloc(t, 64<<20, func() { d = c.Parse(page(tt.src), nil) })
 			msgs := errorsOf(d)
 			want := fmt.Sprintf("content/briefings/a.md:%d: %s", tt.line, tooDeep)
 			switch {
@@ -174,7 +155,7 @@ func TestParseWorkBudget(t *testing.T) {
 				max = 3 << 29
 			}
 			var d *Doc
-			boundedAlloc(t, max, func() { d = c.Parse(page(tt.src), nil) })
+			testtool.BoundedAlloc(t, max, func() { d = c.Parse(page(tt.src), nil) })
 			msgs := errorsOf(d)
 			stopped := strings.Contains(msgs, "nested too deep over too many lines: by this line")
 			if stopped != tt.stops {

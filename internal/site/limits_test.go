@@ -2,31 +2,12 @@ package site
 
 import (
 	"fmt"
+	"github.com/conclave-dev/conclave/internal/testtool"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"testing"
 )
-
-// boundedAlloc runs f with the Go heap's soft limit set to what the
-// process uses now plus max, and checks that f allocated at most max bytes
-// in all, which bounds the peak of the heap it used. Time is never
-// asserted: see BenchmarkCheckNesting.
-func boundedAlloc(t *testing.T, max uint64, f func()) {
-	t.Helper()
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/total:bytes"}}
-	metrics.Read(s)
-	before := s[0].Value.Uint64()
-	old := debug.SetMemoryLimit(int64(s[1].Value.Uint64() + max))
-	defer debug.SetMemoryLimit(old)
-	f()
-	metrics.Read(s)
-	if got := s[0].Value.Uint64() - before; got > max {
-		t.Errorf("allocated %.1f MiB, more than the %.1f MiB allowed", float64(got)/(1<<20), float64(max)/(1<<20))
-	}
-}
 
 // TestLoadPageTooLarge: a markdown file larger than MaxPageSize is refused
 // before it is read (a 200 MB page took 4.9 GB to build); one of exactly
@@ -42,7 +23,7 @@ func TestLoadPageTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	boundedAlloc(t, 4<<20, func() {
+	testtool.BoundedAlloc(t, 4<<20, func() {
 		_, err = Load(root, Options{})
 	})
 	want := "content/big.md: too large for a page: 268435456 bytes, more than 4 MiB (briefings are kilobytes; put large data in a file the page links to)"
@@ -57,7 +38,7 @@ func TestLoadPageTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	var s *Site
-	boundedAlloc(t, 4*MaxPageSize, func() {
+	testtool.BoundedAlloc(t, 4*MaxPageSize, func() {
 		s, err = Load(root, Options{})
 	})
 	if err != nil {
@@ -87,7 +68,7 @@ func TestLoadKeysTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	boundedAlloc(t, 4<<20, func() { _, err = Load(root, Options{}) })
+	testtool.BoundedAlloc(t, 4<<20, func() { _, err = Load(root, Options{}) })
 	if want := "keys/groups.toml: too large for a keys file (more than 1048576 bytes)"; err == nil || err.Error() != want {
 		t.Errorf("Load: %v\nwant %s", err, want)
 	}
@@ -161,7 +142,7 @@ func TestCheckNesting(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := writeSite(t, map[string]string{"content/a.md": head + tt.body})
 			var err error
-			boundedAlloc(t, 16<<20+4*uint64(len(tt.body)), func() {
+			testtool.BoundedAlloc(t, 16<<20+4*uint64(len(tt.body)), func() {
 				_, err = Load(root, Options{})
 			})
 			switch {

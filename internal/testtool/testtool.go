@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 )
 
@@ -74,4 +76,23 @@ func Tree(t testing.TB, root string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// BoundedAlloc runs f with the Go heap's soft limit set to what the
+// process uses now plus max, and checks that f allocated at most max bytes
+// in all, which bounds the peak of the heap it used. It asserts nothing
+// about time: a regression to exponential work shows as a test timeout,
+// and time is measured by benchmarks.
+func BoundedAlloc(t testing.TB, max uint64, f func()) {
+	t.Helper()
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/total:bytes"}}
+	metrics.Read(s)
+	before := s[0].Value.Uint64()
+	old := debug.SetMemoryLimit(int64(s[1].Value.Uint64() + max))
+	defer debug.SetMemoryLimit(old)
+	f()
+	metrics.Read(s)
+	if got := s[0].Value.Uint64() - before; got > max {
+		t.Errorf("allocated %.1f MiB, more than the %.1f MiB allowed", float64(got)/(1<<20), float64(max)/(1<<20))
+	}
 }
