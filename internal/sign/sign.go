@@ -118,7 +118,9 @@ func Site(ctx context.Context, dir string, s Signer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	problems, err := manifest.Check(dir, entries)
+	// With the readers' limits: a site that verify and open would refuse
+	// (a packet past their size) is not signed either.
+	problems, err := manifest.CheckWith(dir, entries, manifest.CheckOptions{SizeLimit: manifest.SizeLimit})
 	if err != nil {
 		return nil, err
 	}
