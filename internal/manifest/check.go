@@ -203,7 +203,7 @@ func (c *checker) folder(fo folder) (subdirs []folder) {
 				c.problem(p, ReasonFolder)
 			}
 		case !t.IsRegular():
-			c.problem(p, ReasonNotFile+" ("+kind(t)+")")
+			c.problem(p, ReasonNotFile+" ("+Kind(t)+")")
 			if isListed {
 				c.setFound(i)
 			}
@@ -283,7 +283,9 @@ func digest(d *os.Root, name string, limit Limit) ([sha256.Size]byte, error) {
 	return sum, nil
 }
 
-func kind(m fs.FileMode) string {
+// Kind names a file type that is not a regular file's: "a symbolic
+// link", "a named pipe", "a folder", ….
+func Kind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeSymlink != 0:
 		return "a symbolic link"

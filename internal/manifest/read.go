@@ -205,7 +205,7 @@ func OpenFile(fsys fs.FS, name string, limit Limit) (fs.File, fs.FileInfo, error
 
 func regular(info fs.FileInfo, limit Limit) error {
 	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%w (%s)", ErrNotRegular, kind(info.Mode().Type()))
+		return fmt.Errorf("%w (%s)", ErrNotRegular, Kind(info.Mode().Type()))
 	}
 	if limit.Bytes > 0 && info.Size() > limit.Bytes {
 		return &TooLargeError{Size: info.Size(), Limit: limit}

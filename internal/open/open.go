@@ -534,7 +534,7 @@ func (r *Reader) writeCopy(out string) (*Report, error) {
 			return os.Mkdir(target, 0o700)
 		}
 		if !e.Type().IsRegular() {
-			r.problem(rel, "not copied: %s (%s): refused in a site being opened", manifest.ReasonNotFile, kind(e.Type()))
+			r.problem(rel, "not copied: %s (%s): refused in a site being opened", manifest.ReasonNotFile, manifest.Kind(e.Type()))
 			return nil
 		}
 		if strings.HasSuffix(rel, ".html") {
@@ -702,23 +702,6 @@ func reason(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// kind names a file type that is not a regular file's.
-func kind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a folder"
-	}
-	return "mode " + m.String()
 }
 
 // checkOut refuses an output folder inside the site (the copy would be
