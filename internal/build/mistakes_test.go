@@ -229,6 +229,39 @@ func mistakes() []mistake {
 			want:  refuse, at: "content/b/x.md:3:", msg: "audience",
 		},
 		{
+			name: "fm/after-heading", why: "front matter after a heading is read as text: audience ignored, the page public",
+			files: map[string]string{"content/b/x.md": md("# Heading canaryla1", "", "---", "title: Board only canaryla2", "slug: r-la", "audience: [board]", "---", "", "Body canaryla3.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: "sets audience",
+		},
+		{
+			name: "file/upper-case-md", why: "a briefing saved as .MD is not read as one, and would be published raw",
+			files: map[string]string{"content/b/x.MD": md("---", "title: Board only canarylb1", "slug: r-lb", "audience: [board]", "---", "", "Body canarylb2.")},
+			want:  refuse, at: "content/b/x.MD:1:", msg: "looks like a markdown file",
+		},
+		{
+			name: "file/md-orig", why: "a merge tool's copy of a briefing would be published raw",
+			files: map[string]string{"content/b/a.md.orig": md("::: restricted to=board", "Old canarylc1.", ":::")},
+			want:  refuse, at: "content/b/a.md.orig:1:", msg: "looks like a markdown file",
+		},
+		{
+			name: "fence/modifier-colons", why: "ːːː (modifier letter colons) opens no block: the passage would be a paragraph",
+			files: map[string]string{"content/b/x.md": md("---", "title: X", "---", "", "Public.", "", "ːːː restricted to=board", "Secret canaryld1.", "ːːː")},
+			want:  refuse, at: "content/b/x.md:7:", msg: "looks like a restricted block",
+		},
+		{
+			name: "fence/zero-width-in-colons", why: "a zero-width space among the colons opens no block",
+			files: map[string]string{"content/b/x.md": md("---", "title: X", "---", "", "Public.", "", "::\u200b: restricted to=board", "Secret canaryle1.", ":::")},
+			want:  refuse, at: "content/b/x.md:7:", msg: "looks like a restricted block",
+		},
+		{
+			name: "link/escaped-file-name", why: "secret\\_poc.txt names the file as a reader sees it",
+			files: map[string]string{
+				"content/b/x.md":             md("---", "title: X", "---", "", "Public.", "", "::: restricted to=board", "See canarylf\\_poc.txt.", ":::"),
+				"content/b/canarylf_poc.txt": "data canarylf2",
+			},
+			want: refuse, at: "content/b/x.md:8:", msg: "restricted text names content/b/canarylf_poc.txt",
+		},
+		{
 			name: "key/audience-empty", why: "an empty audience names nobody",
 			files: map[string]string{"content/b/x.md": md("---", "title: Nobody canarykg1", "audience: []", "slug: r-kg", "---", "", "Body canarykg2.")},
 			want:  refuse, at: "content/b/x.md:3:", msg: "empty audience",
