@@ -8,24 +8,14 @@ package build
 
 import (
 	"cmp"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"path"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/diag"
-	"github.com/conclave-dev/conclave/internal/leakcheck"
-	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/output"
-	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -115,18 +105,18 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var inc *incremental
-	if opt.CacheKey != nil {
-		prev, warning, err := loadPages(src, opt.CacheKey)
+	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil}
+	if b.record {
+		records, warning, err := loadPages(src, opt.CacheKey)
 		if err != nil {
 			return nil, err
 		}
 		if warning != "" {
 			s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", warning))
 		}
-		inc = &incremental{prev: prev, previous: dir.ReadPrevious, reuse: dir.Reuse}
+		b.last = &lastBuild{records: records, read: dir.ReadPrevious, republish: dir.Reuse}
 	}
-	rep, err := run(s, dir, cache, inc, opt.Getenv, false)
+	rep, err := b.run()
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
@@ -142,8 +132,8 @@ func Run(opt Options) (*Report, error) {
 	if err := cache.Save(); err != nil {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the seal cache: %v (the next build encrypts every block anew)", err))
 	}
-	if inc != nil {
-		if err := savePages(src, opt.CacheKey, inc.next); err != nil {
+	if b.record {
+		if err := savePages(src, opt.CacheKey, b.records); err != nil {
 			rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the page cache: %v (the next build renders every page anew)", err))
 		}
 	}
@@ -157,413 +147,6 @@ func Run(opt Options) (*Report, error) {
 // seal cache. It is the first build of a new [Session].
 func Memory(opt Options) (*Report, *output.Memory, error) {
 	return NewSession(opt).Build(nil)
-}
-
-// incremental is what a build to a directory reuses from the last one.
-type incremental struct {
-	prev     *pagesData                     // the last build's records; nil if none
-	previous func(p string) ([]byte, error) // reads a file of the last build's output
-	// reuse publishes such a file again, whose digest is sum, as
-	// output.Dir.Reuse does.
-	reuse func(p string, data []byte, sum [sha256.Size]byte) error
-	// trusted says the previous output cannot have changed since its
-	// records were made (a build held in memory): its files are not hashed
-	// again before they are reused.
-	trusted bool
-	// views are the digests of the previous build's views, when its
-	// records are this build's prev in memory (the same *PageView values):
-	// see render.ViewSums.
-	views     render.ViewSums
-	next      *pagesData      // this build's records, set by run
-	nextViews render.ViewSums // this build's view digests, set by run
-}
-
-// run renders the loaded site s into w and writes its manifest. With inc,
-// it publishes again the pages whose records still apply, and records
-// every page for the next build. getenv resolves passphrase keys (nil: no
-// variable is set). With preview it builds the author's preview
-// ([Options.Preview]), which never uses the seal cache; records of a
-// preview hold no sealed block, and match only a preview's (see
-// siteDigest).
-func run(s *site.Site, w output.Writer, cache *seal.Cache, inc *incremental, getenv func(string) string, preview bool) (*Report, error) {
-	rep := &Report{Drafts: s.Drafts, Warnings: s.Warnings}
-	if preview {
-		cache = nil
-	}
-	if s.Config.BaseURL == "" {
-		rep.Warnings = append(rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
-	}
-	cfg := s.Config
-	theme, err := render.LoadTheme(s.Root, cfg.Theme)
-	var noTheme *render.NoThemeError
-	if errors.As(err, &noTheme) {
-		return rep, &diag.Error{File: site.ConfigFile, Line: cfg.Line("theme"), Msg: err.Error(), Err: err}
-	}
-	if err != nil {
-		return rep, err
-	}
-	conv, err := markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark, Preview: preview})
-	if err != nil {
-		line := max(cfg.Line("highlightStyle"), 1)
-		if strings.Contains(err.Error(), strconv.Quote(cfg.HighlightStyleDark)) {
-			line = max(cfg.Line("highlightStyleDark"), 1)
-		}
-		return rep, &diag.Error{File: site.ConfigFile, Line: line, Msg: err.Error(), Err: err}
-	}
-	// keys/ is read even when no page restricts anything, so that a broken
-	// key file (or a passphrase missing from the environment) is found
-	// before the first restricted block needs it.
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	reg, err := audience.Load(s.Root, audience.LoadOptions{Getenv: getenv})
-	if err != nil {
-		return rep, err
-	}
-	r := render.New(s, theme, conv)
-	// Every file written is kept (up to a budget) for the leak scan, which
-	// then reads back only what did not fit. A site without recipients
-	// can seal nothing, and has nothing to scan for; a preview shows
-	// restricted text on purpose, and is not scanned.
-	scanning := len(reg.Recipients()) > 0 && !preview
-	held := &heldFiles{}
-	if scanning {
-		held.budget = scanMemory
-	}
-	emit := func(p string, data []byte) error {
-		if err := w.WriteFile(p, data); err != nil {
-			return err
-		}
-		held.add(p, data)
-		return nil
-	}
-
-	// reuseFile publishes again a file of the last build, read into a
-	// buffer of its own (so the leak scan can keep it without a copy).
-	reuseFile := func(p string, data []byte, sum [sha256.Size]byte) error {
-		if err := inc.reuse(p, data, sum); err != nil {
-			return err
-		}
-		held.keep(p, data)
-		return nil
-	}
-
-	// The records of the last build, if they still apply.
-	var prev *pagesData
-	next := &pagesData{Version: pagesVersion, Pages: map[string]*pageRecord{}}
-	if inc != nil {
-		if next.Site, err = siteDigest(s, theme, reg, preview); err != nil {
-			return rep, err
-		}
-		if inc.prev != nil && inc.prev.Site == next.Site {
-			prev = inc.prev
-		}
-	}
-
-	var (
-		mu      sync.Mutex
-		errs    diag.List
-		views   = make([]*render.PageView, 0, len(s.Pages))
-		intros  = map[string]*render.Intro{}
-		files   = newLinkUse(s) // how published pages link to files and pages
-		sealed  []*markdown.Doc // pages with restricted blocks, rendered once sealed
-		reused  []seal.Record   // blocks of pages published again from their records
-		secrets []leakcheck.Secret
-		public  [][]byte // what the site publishes on purpose, for the scan
-	)
-	if scanning {
-		public = publicText(s, theme)
-	}
-	// keep takes in what a page gives the rest of the build, whether it
-	// was rendered now or published again from its record.
-	keep := func(p *site.Page, rec *pageRecord) {
-		mu.Lock()
-		defer mu.Unlock()
-		next.Pages[p.Path] = rec
-		if rec.View != nil {
-			views = append(views, rec.View)
-		} else {
-			// Keyed by folder: only the home's and the top-level
-			// sections' intros head a list. A deeper _index.md names its
-			// folder in public, and nothing else.
-			intros[strings.TrimPrefix(path.Dir(strings.TrimPrefix(p.Path, site.ContentDir+"/")), ".")] = rec.Intro
-		}
-		if scanning {
-			public = append(public, markdown.Cut(p.Body, rec.Cuts))
-			for _, t := range rec.Public {
-				public = append(public, []byte(t))
-			}
-		}
-		for _, r := range rec.Sealed {
-			secrets = append(secrets, r.Secret)
-		}
-	}
-	// renderDoc renders a page, or the intro of a list, once it holds no
-	// restricted block, and keeps its record.
-	renderDoc := func(doc *markdown.Doc, rec *pageRecord) {
-		// Public headings reach tables of contents and anchors as plain
-		// text and as IDs: both are published on purpose, as the leak scan
-		// (of this build or, through the record, of the next) must know.
-		if scanning || inc != nil {
-			for _, h := range doc.Headings(1, 6) {
-				rec.Public = append(rec.Public, h.Text, h.ID)
-			}
-		}
-		var err error
-		if doc.Page.Kind == site.KindPage {
-			rec.View, err = r.Page(doc, emit)
-			rec.Out = render.OutPath(doc.Page.URL)
-			if err == nil {
-				rec.Public = append(rec.Public, rec.View.Summary)
-			}
-		} else {
-			rec.Intro, err = r.RenderIntro(doc)
-		}
-		if err != nil {
-			mu.Lock()
-			errs.Add(err)
-			mu.Unlock()
-			return
-		}
-		keep(doc.Page, rec)
-	}
-
-	// Publish again the pages whose records still apply; parse the others,
-	// and render at once those that restrict nothing.
-	fresh := map[*markdown.Doc]*pageRecord{}
-	par.Do(len(s.Pages), par.IO(), func(i int) {
-		p := s.Pages[i]
-		var key [sha256.Size]byte
-		if inc != nil {
-			key = pageKey(p)
-		}
-		if rec, html := prev.reusable(p.Path, key, inc, cache); rec != nil {
-			if rec.Out != "" {
-				if err := reuseFile(rec.Out, html, rec.Sum); err != nil {
-					mu.Lock()
-					errs.Add(err)
-					mu.Unlock()
-					return
-				}
-			}
-			files.note(p, rec)
-			keep(p, rec)
-			mu.Lock()
-			reused = append(reused, rec.Sealed...)
-			rep.Reused++
-			mu.Unlock()
-			return
-		}
-		doc := conv.Parse(p, s)
-		if err := markdown.Validate(doc); err != nil {
-			mu.Lock()
-			errs.Add(err)
-			mu.Unlock()
-			return
-		}
-		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs}
-		files.note(p, rec)
-		if len(doc.Blocks) > 0 {
-			mu.Lock()
-			sealed = append(sealed, doc)
-			fresh[doc] = rec
-			mu.Unlock()
-			return
-		}
-		renderDoc(doc, rec)
-	})
-	// Every page has been noted, reused or parsed: the files only
-	// restricted text uses are known before anything is sealed.
-	draftOnly := draftOnlyFiles(s, conv, files.linked)
-	errs.Add(files.check(draftOnly))
-	errs.Add(files.checkAnchors())
-
-	// Seal: check every audience and label, then encrypt, then render.
-	sort.Slice(sealed, func(i, j int) bool { return sealed[i].Page.Path < sealed[j].Page.Path })
-	plan, err := seal.NewPlan(sealed, reg, cfg)
-	errs.Add(err)
-	if err := errs.Err(); err != nil {
-		return rep, err
-	}
-	if preview {
-		// The author's preview: the same checks, then every passage in
-		// clear, and nothing encrypted.
-		for _, doc := range sealed {
-			for _, b := range doc.Blocks {
-				rep.Previewed++
-				if b.Whole {
-					rep.PreviewedPages++
-				}
-			}
-		}
-		par.Do(len(sealed), par.IO(), func(i int) {
-			doc := sealed[i]
-			if err := plan.Preview(doc); err != nil {
-				mu.Lock()
-				errs.Add(err)
-				mu.Unlock()
-				return
-			}
-			renderDoc(doc, fresh[doc])
-		})
-		if err := errs.Err(); err != nil {
-			return rep, err
-		}
-	} else {
-		for _, r := range reused {
-			plan.Reuse(r)
-		}
-		sealer, err := seal.NewSealer(plan, conv, cache)
-		if err != nil {
-			return rep, err
-		}
-		emitSealed := emit
-		for _, r := range reused {
-			ok, err := sealer.Reuse(r, emitSealed)
-			if err != nil {
-				return rep, err
-			}
-			if !ok {
-				return rep, fmt.Errorf("%s:%d: the page cache is out of step with the seal cache (a bug in conclave): build with --no-cache", r.Secret.File, r.Secret.Line)
-			}
-		}
-		par.Do(len(sealed), par.IO(), func(i int) {
-			doc := sealed[i]
-			rec := fresh[doc]
-			recs, err := sealer.Seal(doc, emitSealed)
-			if err != nil {
-				mu.Lock()
-				errs.Add(err)
-				mu.Unlock()
-				return
-			}
-			rec.Sealed = recs
-			renderDoc(doc, rec)
-		})
-		if err := errs.Err(); err != nil {
-			return rep, err
-		}
-		if err := sealer.Keyrings(reg, emitSealed); err != nil {
-			return rep, err
-		}
-		rep.Seal = sealer.Stats()
-	}
-	rep.Briefings = len(views)
-	rep.DraftFiles = len(draftOnly)
-
-	var reuseList render.Reuse
-	if inc != nil {
-		reuseList = func(out string, digest [sha256.Size]byte) bool {
-			if prev == nil {
-				return false
-			}
-			rec, ok := prev.Lists[out]
-			if !ok || rec.Digest != digest {
-				return false
-			}
-			html, err := inc.previous(out)
-			if err != nil || !inc.trusted && sha256.Sum256(html) != rec.Sum {
-				return false
-			}
-			return reuseFile(out, html, rec.Sum) == nil
-		}
-	}
-	var knownViews render.ViewSums
-	if inc != nil {
-		knownViews = inc.views
-	}
-	lists, err := r.Lists(views, intros, emit, reuseList, knownViews)
-	if err != nil {
-		return rep, err
-	}
-	if inc != nil {
-		inc.nextViews = lists.Views
-	}
-	rep.Tags, rep.Lists, rep.Reused = lists.Tags, lists.Pages, rep.Reused+lists.Reused
-	var feedWarns []*diag.Warning
-	stages := []struct {
-		name string
-		run  func() error
-	}{
-		{"feed", func() error {
-			var err error
-			feedWarns, err = r.Feed(views, emit)
-			return err
-		}},
-		{"sitemap", func() error { return r.Sitemap(views, emit) }},
-		{"404 page", func() error { return r.NotFound(emit) }},
-		{"theme files", func() error { return theme.Static(emit) }},
-		{"highlight styles", func() error {
-			if theme.HasStatic("css/syntax.css") {
-				return nil
-			}
-			return emit("css/syntax.css", conv.HighlightCSS())
-		}},
-		{"content files", func() error { return copyFiles(s, draftOnly, emit) }},
-	}
-	// The stages write files of their own: run them side by side, and
-	// report the first failure in their order.
-	stageErrs := make([]error, len(stages))
-	par.Do(len(stages), par.IO(), func(i int) { stageErrs[i] = stages[i].run() })
-	for i, err := range stageErrs {
-		if err != nil {
-			var de *diag.Error
-			if errors.As(err, &de) {
-				return rep, err
-			}
-			return rep, fmt.Errorf("%s: %w", stages[i].name, err)
-		}
-	}
-	rep.Warnings = append(rep.Warnings, feedWarns...)
-
-	// The safety net: no restricted text, recipient name, public key or
-	// guest's passphrase in any byte written. A preview holds restricted
-	// text and names on purpose, and is never published.
-	if !preview && !testOnlySkipLeakScan {
-		secrets = append(secrets, recipientSecrets(reg)...)
-		copies := make(map[string]bool, len(s.Files))
-		for _, f := range s.Files {
-			copies[f.OutPath] = true
-		}
-		if err := scanOutput(w, secrets, public, held, copies); err != nil {
-			return rep, err
-		}
-	}
-
-	// The manifest covers every file written above.
-	entries := w.Entries()
-	list := make([]manifest.Entry, len(entries))
-	for i, e := range entries {
-		list[i] = manifest.Entry{Path: e.Path, Sum: e.Sum}
-	}
-	sums, err := manifest.Build(list)
-	if err != nil {
-		return rep, fmt.Errorf("manifest: %w", err)
-	}
-	if err := w.WriteFile(manifest.Name, sums); err != nil {
-		return rep, fmt.Errorf("manifest: %w", err)
-	}
-	rep.Files, rep.Bytes = len(entries)+1, int64(len(sums))
-	for _, e := range entries {
-		rep.Bytes += e.Size
-	}
-	if inc != nil {
-		sums := make(map[string][sha256.Size]byte, len(entries))
-		for _, e := range entries {
-			sums[e.Path] = e.Sum
-		}
-		for _, rec := range next.Pages {
-			if rec.Out != "" {
-				rec.Sum = sums[rec.Out]
-			}
-		}
-		next.Lists = make(map[string]listRecord, len(lists.Digests))
-		for out, d := range lists.Digests {
-			next.Lists[out] = listRecord{Digest: d, Sum: sums[out]}
-		}
-		inc.next = next
-	}
-	return rep, nil
 }
 
 // openCache opens the seal cache of the site at src, if a key is given.

@@ -95,7 +95,7 @@ func savePages(src string, key []byte, d *pagesData) error {
 // build wrote for it, if the page can be published again: its record
 // matches key, the last build's output still holds that HTML byte for
 // byte, and the seal cache still holds its packets.
-func (d *pagesData) reusable(path string, key [sha256.Size]byte, inc *incremental, c *seal.Cache) (*pageRecord, []byte) {
+func (d *pagesData) reusable(path string, key [sha256.Size]byte, last *lastBuild, c *seal.Cache) (*pageRecord, []byte) {
 	if d == nil {
 		return nil, nil
 	}
@@ -111,8 +111,8 @@ func (d *pagesData) reusable(path string, key [sha256.Size]byte, inc *incrementa
 	if rec.Out == "" {
 		return rec, nil
 	}
-	html, err := inc.previous(rec.Out)
-	if err != nil || !inc.trusted && sha256.Sum256(html) != rec.Sum {
+	html, err := last.read(rec.Out)
+	if err != nil || !last.trusted && sha256.Sum256(html) != rec.Sum {
 		return nil, nil
 	}
 	return rec, html

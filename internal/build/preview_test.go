@@ -446,15 +446,16 @@ func memoryRun(t *testing.T, dir string, preview bool, prev *pagesData, files *o
 		t.Fatal(err)
 	}
 	mem := output.NewMemory()
-	inc := &incremental{prev: prev, reuse: func(p string, data []byte, _ [32]byte) error { return mem.WriteFile(p, data) }}
+	b := &builder{site: s, out: mem, preview: preview, record: true}
 	if files != nil {
-		inc.previous = files.ReadFile
+		b.last = &lastBuild{records: prev, read: files.ReadFile,
+			republish: func(p string, data []byte, _ [32]byte) error { return mem.WriteFile(p, data) }}
 	}
-	rep, err := run(s, mem, nil, inc, nil, preview)
+	rep, err := b.run()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rep, mem, inc.next
+	return rep, mem, b.records
 }
 
 // Page records of a preview serve only a preview: a published build never

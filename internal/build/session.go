@@ -65,19 +65,19 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 		size = s.files.Len()
 	}
 	mem := output.NewMemorySize(size)
-	inc := &incremental{prev: s.records, views: s.views, trusted: true} // prev: nil before the first good build
+	b := &builder{site: st, out: mem, cache: cache, getenv: s.opt.Getenv, preview: s.opt.Preview, record: true}
 	if last := s.files; last != nil {
-		inc.previous = last.ReadFile
-		inc.reuse = func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }
+		b.last = &lastBuild{records: s.records, views: s.views, read: last.ReadFile, trusted: true,
+			republish: func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }}
 	}
-	rep, err := run(st, mem, cache, inc, s.opt.Getenv, s.opt.Preview)
+	rep, err := b.run()
 	if rep != nil && warn != nil {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
 	if err != nil {
 		return rep, nil, err
 	}
-	s.files, s.records, s.views = mem, inc.next, inc.nextViews
+	s.files, s.records, s.views = mem, b.records, b.listed.Views
 	rep.Duration = time.Since(start)
 	return rep, mem, nil
 }

@@ -3,6 +3,7 @@ package par
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -32,3 +33,11 @@ func Do(n, workers int, f func(i int)) {
 // IO is a worker count for work that mixes computation with file writes:
 // while some goroutines wait in system calls, others keep the cores busy.
 func IO() int { return 4 * runtime.GOMAXPROCS(0) }
+
+// Each calls f(i) for every i in [0, n) as [Do] does, and returns the
+// non-nil errors f returned, in the order of i.
+func Each(n, workers int, f func(i int) error) []error {
+	errs := make([]error, n)
+	Do(n, workers, func(i int) { errs[i] = f(i) })
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}

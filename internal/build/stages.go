@@ -1,0 +1,524 @@
+package build
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/leakcheck"
+	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/output"
+	"github.com/conclave-dev/conclave/internal/par"
+	"github.com/conclave-dev/conclave/internal/render"
+	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// lastBuild is what a build may publish again from the last good build.
+type lastBuild struct {
+	records *pagesData      // its records; nil if there are none
+	views   render.ViewSums // the digests of its records' views (see render.ViewSums); nil if not in memory
+	read    func(p string) ([]byte, error)
+	// republish publishes again a file of the last build's output, read
+	// by read, whose digest is sum (as output.Dir.Reuse does).
+	republish func(p string, data []byte, sum [sha256.Size]byte) error
+	// trusted says the last build's output cannot have changed since its
+	// records were made (a build held in memory): its files are not
+	// hashed again before they are published again.
+	trusted bool
+}
+
+// builder carries one build of a loaded site through its stages, in the
+// order [builder.run] gives. Each stage reads what the earlier ones left
+// in the builder. The parallel parts of a stage write only their own
+// page's slot; the stage merges the slots afterwards, in page order.
+type builder struct {
+	// What to build, and how.
+	site    *site.Site
+	out     output.Writer
+	cache   *seal.Cache // nil: every passage is encrypted anew
+	last    *lastBuild  // nil: nothing is published again
+	record  bool        // make records for the next build (records, views)
+	getenv  func(string) string
+	preview bool // the author's preview (see Options.Preview)
+
+	rep *Report
+
+	// Set up by prepare.
+	theme    *render.Theme
+	conv     *markdown.Converter
+	keys     *audience.Registry
+	render   *render.Renderer
+	scanning bool       // the leak scan runs: there are recipients, and this is no preview
+	held     *heldFiles // files written, kept for the leak scan
+	valid    *pagesData // the last build's records, if they still apply
+	records  *pagesData // this build's records, for the next build
+	links    *linkUse   // how published pages link to files and pages
+	secrets  []leakcheck.Secret
+	public   [][]byte // what the site publishes on purpose, for the leak scan
+
+	// refused collects the mistakes that pages, checkUses and the seal
+	// plan find, so that one build reports them all; seal stops there.
+	refused diag.List
+
+	// Left by pages and seal.
+	views       []*render.PageView
+	intros      map[string]*render.Intro // by folder: "" for the home page
+	restricted  []parsed                 // parsed pages holding restricted blocks, by path
+	republished []seal.Record            // passages of pages published again from their records
+	draftOnly   map[string]bool          // content files only drafts link to
+
+	// Left by lists.
+	listed *render.ListsResult
+}
+
+// parsed is a page parsed by this build, with the record it will leave.
+type parsed struct {
+	doc *markdown.Doc
+	rec *pageRecord
+}
+
+// run builds the site into b.out and writes its manifest. With b.last,
+// it publishes again the pages and lists whose records still apply; with
+// b.record, it leaves this build's records in b.records.
+func (b *builder) run() (*Report, error) {
+	b.rep = &Report{Drafts: b.site.Drafts, Warnings: b.site.Warnings}
+	for _, stage := range []func() error{
+		b.prepare,   // theme, markdown, keys; the last build's records, if they apply
+		b.pages,     // parse or publish again every page; render those that restrict nothing
+		b.checkUses, // no file or heading that only restricted text uses goes public
+		b.seal,      // check audiences and labels, seal (or preview) passages, render their pages
+		b.lists,     // home, sections, tags
+		b.extras,    // feed, sitemap, 404 page, theme and content files
+		b.scan,      // no restricted text, name or key in any byte written
+		b.manifest,  // SHA256SUMS, and the records for the next build
+	} {
+		if err := stage(); err != nil {
+			return b.rep, err
+		}
+	}
+	return b.rep, nil
+}
+
+// prepare loads the theme, the markdown converter and keys/, and finds
+// whether the last build's records still apply.
+func (b *builder) prepare() error {
+	s, cfg := b.site, b.site.Config
+	if b.preview {
+		b.cache = nil // a preview neither reads nor writes the seal cache
+	}
+	if cfg.BaseURL == "" {
+		b.rep.Warnings = append(b.rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
+	}
+	var err error
+	b.theme, err = render.LoadTheme(s.Root, cfg.Theme)
+	if noTheme := (*render.NoThemeError)(nil); errors.As(err, &noTheme) {
+		return &diag.Error{File: site.ConfigFile, Line: cfg.Line("theme"), Msg: err.Error(), Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	b.conv, err = markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark, Preview: b.preview})
+	if err != nil {
+		line := max(cfg.Line("highlightStyle"), 1)
+		if strings.Contains(err.Error(), strconv.Quote(cfg.HighlightStyleDark)) {
+			line = max(cfg.Line("highlightStyleDark"), 1)
+		}
+		return &diag.Error{File: site.ConfigFile, Line: line, Msg: err.Error(), Err: err}
+	}
+	// keys/ is read even when no page restricts anything, so that a broken
+	// key file (or a passphrase missing from the environment) is found
+	// before the first restricted block needs it.
+	getenv := b.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if b.keys, err = audience.Load(s.Root, audience.LoadOptions{Getenv: getenv}); err != nil {
+		return err
+	}
+	b.render = render.New(s, b.theme, b.conv)
+	// Every file written is kept (up to a budget) for the leak scan, which
+	// then reads back only what did not fit. A site without recipients
+	// can seal nothing, and has nothing to scan for; a preview shows
+	// restricted text on purpose, and is not scanned.
+	b.scanning = len(b.keys.Recipients()) > 0 && !b.preview
+	b.held = &heldFiles{}
+	if b.scanning {
+		b.held.budget = scanMemory
+		b.public = publicText(s, b.theme)
+	}
+	b.links = newLinkUse(s)
+	b.intros = map[string]*render.Intro{}
+	if b.record {
+		b.records = &pagesData{Version: pagesVersion, Pages: make(map[string]*pageRecord, len(s.Pages))}
+		if b.records.Site, err = siteDigest(s, b.theme, b.keys, b.preview); err != nil {
+			return err
+		}
+		if b.last != nil && b.last.records != nil && b.last.records.Site == b.records.Site {
+			b.valid = b.last.records
+		}
+	}
+	return nil
+}
+
+// emit writes a file of the build, and keeps it for the leak scan.
+func (b *builder) emit(p string, data []byte) error {
+	if err := b.out.WriteFile(p, data); err != nil {
+		return err
+	}
+	b.held.add(p, data)
+	return nil
+}
+
+// republish publishes again a file of the last build, read into a buffer
+// of its own (so the leak scan keeps it without a copy).
+func (b *builder) republish(p string, data []byte, sum [sha256.Size]byte) error {
+	if err := b.last.republish(p, data, sum); err != nil {
+		return err
+	}
+	b.held.keep(p, data)
+	return nil
+}
+
+// pageResult is what the pages stage did with one page: published it
+// again (reused), parsed and rendered it (rec), or parsed it for sealing
+// (doc with rec).
+type pageResult struct {
+	rec    *pageRecord
+	doc    *markdown.Doc // a page holding restricted blocks, not yet rendered
+	reused bool
+}
+
+// pages publishes again the pages whose records still apply, parses the
+// others, and renders at once those that restrict nothing. A page that
+// does not parse is refused (see builder.refused); the others go on.
+func (b *builder) pages() error {
+	s := b.site
+	results := make([]pageResult, len(s.Pages))
+	b.refused.Add(diag.List(par.Each(len(s.Pages), par.IO(), func(i int) error {
+		p := s.Pages[i]
+		var key [sha256.Size]byte
+		if b.record {
+			key = pageKey(p)
+		}
+		if rec, html := b.reusable(p, key); rec != nil {
+			if rec.Out != "" {
+				if err := b.republish(rec.Out, html, rec.Sum); err != nil {
+					return err
+				}
+			}
+			b.links.note(p, rec)
+			results[i] = pageResult{rec: rec, reused: true}
+			return nil
+		}
+		doc := b.conv.Parse(p, s)
+		if err := markdown.Validate(doc); err != nil {
+			return err
+		}
+		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs}
+		b.links.note(p, rec)
+		if len(doc.Blocks) > 0 {
+			results[i] = pageResult{doc: doc, rec: rec}
+			return nil
+		}
+		if err := b.renderDoc(doc, rec); err != nil {
+			return err
+		}
+		results[i] = pageResult{rec: rec}
+		return nil
+	})))
+	b.views = make([]*render.PageView, 0, len(s.Pages))
+	for i, res := range results {
+		switch {
+		case res.rec == nil: // refused
+		case res.reused:
+			b.keep(s.Pages[i], res.rec)
+			b.republished = append(b.republished, res.rec.Sealed...)
+			b.rep.Reused++
+		case res.doc != nil:
+			b.restricted = append(b.restricted, parsed{res.doc, res.rec})
+		default:
+			b.keep(s.Pages[i], res.rec)
+		}
+	}
+	slices.SortFunc(b.restricted, func(x, y parsed) int { return strings.Compare(x.doc.Page.Path, y.doc.Page.Path) })
+	return nil
+}
+
+// reusable returns the record of page p and the HTML the last build wrote
+// for it, if the page can be published again (see pagesData.reusable).
+func (b *builder) reusable(p *site.Page, key [sha256.Size]byte) (*pageRecord, []byte) {
+	if b.valid == nil {
+		return nil, nil
+	}
+	return b.valid.reusable(p.Path, key, b.last, b.cache)
+}
+
+// renderDoc renders a page, or the intro of a list, once it holds no
+// restricted block, and completes its record.
+func (b *builder) renderDoc(doc *markdown.Doc, rec *pageRecord) error {
+	// Public headings reach tables of contents and anchors as plain text
+	// and as IDs: both are published on purpose, as the leak scan (of this
+	// build or, through the record, of the next) must know.
+	if b.scanning || b.record {
+		for _, h := range doc.Headings(1, 6) {
+			rec.Public = append(rec.Public, h.Text, h.ID)
+		}
+	}
+	if doc.Page.Kind != site.KindPage {
+		var err error
+		rec.Intro, err = b.render.RenderIntro(doc)
+		return err
+	}
+	view, err := b.render.Page(doc, b.emit)
+	if err != nil {
+		return err
+	}
+	rec.View, rec.Out = view, render.OutPath(doc.Page.URL)
+	rec.Public = append(rec.Public, view.Summary)
+	return nil
+}
+
+// keep takes in what a page gives the rest of the build, whether it was
+// rendered now or published again from its record. The stages call it
+// one page at a time.
+func (b *builder) keep(p *site.Page, rec *pageRecord) {
+	if b.record {
+		b.records.Pages[p.Path] = rec
+	}
+	if rec.View != nil {
+		b.views = append(b.views, rec.View)
+	} else {
+		// Keyed by folder: only the home's and the top-level sections'
+		// intros head a list. A deeper _index.md names its folder in
+		// public, and nothing else.
+		b.intros[strings.TrimPrefix(path.Dir(strings.TrimPrefix(p.Path, site.ContentDir+"/")), ".")] = rec.Intro
+	}
+	if b.scanning {
+		b.public = append(b.public, markdown.Cut(p.Body, rec.Cuts))
+		for _, t := range rec.Public {
+			b.public = append(b.public, []byte(t))
+		}
+	}
+	for _, r := range rec.Sealed {
+		b.secrets = append(b.secrets, r.Secret)
+	}
+}
+
+// checkUses refuses content files that only restricted text uses, and
+// public links into restricted text. Every page has been noted, whether
+// parsed or published again, so the rule holds before anything is
+// sealed; seal reports the refusals.
+func (b *builder) checkUses() error {
+	b.draftOnly = draftOnlyFiles(b.site, b.conv, b.links.linked)
+	b.refused.Add(b.links.check(b.draftOnly))
+	b.refused.Add(b.links.checkAnchors())
+	return nil
+}
+
+// seal checks every audience and label, then seals the restricted
+// passages (or, in a preview, shows them in clear) and renders their
+// pages. Nothing is sealed while any stage before it found a mistake: it
+// reports them all at once.
+func (b *builder) seal() error {
+	docs := make([]*markdown.Doc, len(b.restricted))
+	for i, p := range b.restricted {
+		docs[i] = p.doc
+	}
+	plan, err := seal.NewPlan(docs, b.keys, b.site.Config)
+	b.refused.Add(err)
+	if err := b.refused.Err(); err != nil {
+		return err
+	}
+	var (
+		sealer *seal.Sealer
+		each   func(p parsed) error
+	)
+	if b.preview {
+		for _, p := range b.restricted {
+			for _, blk := range p.doc.Blocks {
+				b.rep.Previewed++
+				if blk.Whole {
+					b.rep.PreviewedPages++
+				}
+			}
+		}
+		each = func(p parsed) error { return plan.Preview(p.doc) }
+	} else {
+		for _, r := range b.republished {
+			plan.Reuse(r)
+		}
+		if sealer, err = seal.NewSealer(plan, b.conv, b.cache); err != nil {
+			return err
+		}
+		for _, r := range b.republished {
+			ok, err := sealer.Reuse(r, b.emit)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%s:%d: the page cache is out of step with the seal cache (a bug in conclave): build with --no-cache", r.Secret.File, r.Secret.Line)
+			}
+		}
+		each = func(p parsed) (err error) {
+			p.rec.Sealed, err = sealer.Seal(p.doc, b.emit)
+			return err
+		}
+	}
+	errs := diag.List(par.Each(len(b.restricted), par.IO(), func(i int) error {
+		p := b.restricted[i]
+		if err := each(p); err != nil {
+			return err
+		}
+		return b.renderDoc(p.doc, p.rec)
+	}))
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	if sealer != nil {
+		if err := sealer.Keyrings(b.keys, b.emit); err != nil {
+			return err
+		}
+		b.rep.Seal = sealer.Stats()
+	}
+	for _, p := range b.restricted {
+		b.keep(p.doc.Page, p.rec)
+	}
+	b.rep.Briefings = len(b.views)
+	b.rep.DraftFiles = len(b.draftOnly)
+	return nil
+}
+
+// lists renders the home page, the sections, the tag pages and the tag
+// index, publishing again those whose data did not change.
+func (b *builder) lists() error {
+	var reuse render.Reuse
+	var known render.ViewSums
+	if b.record {
+		reuse = b.reuseList
+	}
+	if b.last != nil {
+		known = b.last.views
+	}
+	var err error
+	if b.listed, err = b.render.Lists(b.views, b.intros, b.emit, reuse, known); err != nil {
+		return err
+	}
+	b.rep.Tags, b.rep.Lists = b.listed.Tags, b.listed.Pages
+	b.rep.Reused += b.listed.Reused
+	return nil
+}
+
+// reuseList publishes again the list page out of the last build, if its
+// data had the same digest and its HTML is as that build wrote it.
+func (b *builder) reuseList(out string, digest [sha256.Size]byte) bool {
+	if b.valid == nil {
+		return false
+	}
+	rec, ok := b.valid.Lists[out]
+	if !ok || rec.Digest != digest {
+		return false
+	}
+	html, err := b.last.read(out)
+	if err != nil || !b.last.trusted && sha256.Sum256(html) != rec.Sum {
+		return false
+	}
+	return b.republish(out, html, rec.Sum) == nil
+}
+
+// extras writes the files besides pages and lists, side by side, and
+// reports the first failure in their order.
+func (b *builder) extras() error {
+	var feedWarns []*diag.Warning
+	extras := []struct {
+		name  string
+		write func() error
+	}{
+		{"feed", func() (err error) {
+			feedWarns, err = b.render.Feed(b.views, b.emit)
+			return err
+		}},
+		{"sitemap", func() error { return b.render.Sitemap(b.views, b.emit) }},
+		{"404 page", func() error { return b.render.NotFound(b.emit) }},
+		{"theme files", func() error { return b.theme.Static(b.emit) }},
+		{"highlight styles", func() error {
+			if b.theme.HasStatic("css/syntax.css") {
+				return nil
+			}
+			return b.emit("css/syntax.css", b.conv.HighlightCSS())
+		}},
+		{"content files", func() error { return copyFiles(b.site, b.draftOnly, b.emit) }},
+	}
+	errs := make([]error, len(extras))
+	par.Do(len(extras), par.IO(), func(i int) { errs[i] = extras[i].write() })
+	for i, err := range errs {
+		if err != nil {
+			if de := (*diag.Error)(nil); errors.As(err, &de) {
+				return err
+			}
+			return fmt.Errorf("%s: %w", extras[i].name, err)
+		}
+	}
+	b.rep.Warnings = append(b.rep.Warnings, feedWarns...)
+	return nil
+}
+
+// scan is the safety net: no restricted text, recipient name, public key
+// or guest's passphrase in any byte written. A preview holds restricted
+// text and names on purpose, and is never published.
+func (b *builder) scan() error {
+	if b.preview || testOnlySkipLeakScan {
+		return nil
+	}
+	secrets := append(b.secrets, recipientSecrets(b.keys)...)
+	copies := make(map[string]bool, len(b.site.Files))
+	for _, f := range b.site.Files {
+		copies[f.OutPath] = true
+	}
+	return scanOutput(b.out, secrets, b.public, b.held, copies)
+}
+
+// manifest writes SHA256SUMS, covering every file written before it, and
+// completes the records for the next build with the digests it lists.
+func (b *builder) manifest() error {
+	entries := b.out.Entries()
+	list := make([]manifest.Entry, len(entries))
+	for i, e := range entries {
+		list[i] = manifest.Entry{Path: e.Path, Sum: e.Sum}
+	}
+	sums, err := manifest.Build(list)
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if err := b.out.WriteFile(manifest.Name, sums); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	b.rep.Files, b.rep.Bytes = len(entries)+1, int64(len(sums))
+	for _, e := range entries {
+		b.rep.Bytes += e.Size
+	}
+	if !b.record {
+		return nil
+	}
+	written := make(map[string][sha256.Size]byte, len(entries))
+	for _, e := range entries {
+		written[e.Path] = e.Sum
+	}
+	for _, rec := range b.records.Pages {
+		if rec.Out != "" {
+			rec.Sum = written[rec.Out]
+		}
+	}
+	b.records.Lists = make(map[string]listRecord, len(b.listed.Digests))
+	for out, d := range b.listed.Digests {
+		b.records.Lists[out] = listRecord{Digest: d, Sum: written[out]}
+	}
+	return nil
+}
