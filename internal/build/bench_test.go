@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/corpus"
@@ -78,12 +79,26 @@ func benchCorpus(b *testing.B, opt corpus.Options) string {
 	return src
 }
 
+// benchPages is the number of pages a benchmark builds: def, or
+// $CONCLAVE_BENCH_PAGES.
+func benchPages(b *testing.B, def int) int {
+	if v := os.Getenv("CONCLAVE_BENCH_PAGES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("CONCLAVE_BENCH_PAGES=%q: want a number of pages", v)
+		}
+		return n
+	}
+	return def
+}
+
 // BenchmarkSessionEdit times one rebuild of a preview session after an
-// edit to a briefing's body, on a generated 5,000-page site: what conclave
-// serve does between a save and the reload. The time from the write to the
-// reload, watcher included, is serve's BenchmarkLiveReload.
+// edit to a briefing's body, on a generated 5,000-page site
+// ($CONCLAVE_BENCH_PAGES pages if set): what conclave serve does between
+// a save and the reload. The time from the write to the reload, watcher
+// included, is serve's BenchmarkLiveReload.
 func BenchmarkSessionEdit(b *testing.B) {
-	src := benchCorpus(b, corpus.Options{Pages: 5000, Seed: 1})
+	src := benchCorpus(b, corpus.Options{Pages: benchPages(b, 5000), Seed: 1})
 	sess := NewSession(Options{Source: src, Preview: true})
 	if _, _, err := sess.Build(nil); err != nil {
 		b.Fatal(err)

@@ -2,11 +2,14 @@ package build
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/corpus"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/testtool"
+	"github.com/conclave-dev/conclave/themes"
 )
 
 // digestsFile holds, for each site of [TestOutputDigests], one digest of
@@ -89,14 +93,27 @@ func outputDigest(t *testing.T, out string, ids []age.Identity) string {
 		}
 		slices.Sort(names)
 		for _, p := range names {
-			if strings.HasPrefix(p, "packets/") || p == "SHA256SUMS" || p == ".conclave-opened" {
+			if strings.HasPrefix(p, "packets/") || p == "SHA256SUMS" || p == ".conclave-opened" || p == "js/unlock.js" {
 				continue
 			}
-			sum := sha256.Sum256(anyPacket(tree[p]))
+			sum := sha256.Sum256(anyScript(anyPacket(tree[p])))
 			fmt.Fprintf(h, "%s %s %x\n", label, p, sum)
 		}
 	}
 	published := testtool.Tree(t, out)
+	// The unlock script is built from themes/unlock, and checked against
+	// its sources elsewhere: here it must be the theme's, whatever its
+	// bytes, and pages name it by its digest.
+	if script, ok := published["js/unlock.js"]; ok {
+		theirs, err := fs.ReadFile(themes.Default, "static/js/unlock.js")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(script, theirs) {
+			t.Error("js/unlock.js is not the theme's unlock script")
+		}
+		fmt.Fprintf(h, "unlock script\n")
+	}
 	digestTree("published", published)
 	packets := 0
 	for p := range published {
@@ -129,6 +146,14 @@ func writeCorpus(t *testing.T, opt corpus.Options) string {
 	}
 	testtool.WriteTree(t, dir, map[string]string{"conclave.toml": "title = \"Corpus\"\nbaseURL = \"https://corpus.example.org/\"\n"})
 	return dir
+}
+
+// scriptIntegrity is the unlock script's Subresource Integrity value.
+var scriptIntegrity = regexp.MustCompile(`integrity="sha384-[A-Za-z0-9+/=]+"`)
+
+// anyScript blanks the unlock script's integrity value out of a page.
+func anyScript(page []byte) []byte {
+	return scriptIntegrity.ReplaceAll(page, []byte(`integrity="sha384-…"`))
 }
 
 // readIdentities parses every age identity file in dir (SSH keys too).

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -37,6 +38,7 @@ type linkUse struct {
 	private  []privateUse      // links from restricted text to files
 	mentions map[string]placed // lower-case file name → first mention in restricted text
 
+	files       map[string]bool            // the lower-case file names of the site's content files
 	publicLinks map[string][]markdown.Link // page → its public links to pages and anchors
 	privateIDs  map[string][]string        // page → the IDs of its restricted headings
 }
@@ -54,14 +56,19 @@ type placed struct {
 }
 
 func newLinkUse(s *site.Site) *linkUse {
-	return &linkUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{},
-		publicLinks: map[string][]markdown.Link{}, privateIDs: map[string][]string{}}
+	u := &linkUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{},
+		publicLinks: map[string][]markdown.Link{}, privateIDs: map[string][]string{}, files: map[string]bool{}}
+	for _, f := range s.Files {
+		u.files[strings.ToLower(path.Base(f.Path))] = true
+	}
+	return u
 }
 
-// note records the links of page p, the file names its text mentions and
-// the IDs of its restricted headings, from its record.
+// note records the links of page p, the names of the site's files its
+// text mentions and the IDs of its restricted headings, from its record
+// (whose Names and Mentions pageNames made).
 func (u *linkUse) note(p *site.Page, rec *pageRecord) {
-	links, cuts := rec.Links, rec.Cuts
+	links := rec.Links
 	var private []privateUse
 	var linked []string
 	var toPages []markdown.Link
@@ -79,20 +86,6 @@ func (u *linkUse) note(p *site.Page, rec *pageRecord) {
 			linked = append(linked, f)
 		}
 	}
-	public := fileNames(markdown.Cut(p.Body, cuts), p.BodyLine)
-	var restricted map[string]int
-	for _, c := range cuts {
-		lo, hi := min(c[0], len(p.Body)), min(c[1], len(p.Body))
-		line := p.BodyLine + bytes.Count(p.Body[:lo], []byte("\n"))
-		for name, l := range fileNames(p.Body[lo:hi], line) {
-			if restricted == nil {
-				restricted = map[string]int{}
-			}
-			if _, seen := restricted[name]; !seen {
-				restricted[name] = l
-			}
-		}
-	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if len(toPages) > 0 {
@@ -105,14 +98,49 @@ func (u *linkUse) note(p *site.Page, rec *pageRecord) {
 	for _, f := range linked {
 		u.linked[f] = true
 	}
-	for name := range public {
-		u.named[name] = true
-	}
-	for name, line := range restricted {
-		if prev, ok := u.mentions[name]; !ok || p.Path < prev.page {
-			u.mentions[name] = placed{p.Path, line}
+	// Only the names of the site's files matter.
+	for _, name := range rec.Names {
+		if u.files[name] {
+			u.named[name] = true
 		}
 	}
+	for _, m := range rec.Mentions {
+		if prev, ok := u.mentions[m.Name]; u.files[m.Name] && (!ok || p.Path < prev.page) {
+			u.mentions[m.Name] = placed{p.Path, m.Line}
+		}
+	}
+}
+
+// nameAt is a file name that restricted text mentions, and the line of
+// its first mention.
+type nameAt struct {
+	Name string
+	Line int
+}
+
+// pageNames returns the words that look like file names in the public
+// text of page p (its body without the cuts) and, with the line of their
+// first mention, in its restricted text, for the page's record.
+func pageNames(p *site.Page, cuts [][2]int) (public []string, restricted []nameAt) {
+	for name := range fileNames(markdown.Cut(p.Body, cuts), p.BodyLine) {
+		public = append(public, name)
+	}
+	slices.Sort(public)
+	first := map[string]int{}
+	for _, c := range cuts {
+		lo, hi := min(c[0], len(p.Body)), min(c[1], len(p.Body))
+		line := p.BodyLine + bytes.Count(p.Body[:lo], []byte("\n"))
+		for name, l := range fileNames(p.Body[lo:hi], line) {
+			if _, seen := first[name]; !seen {
+				first[name] = l
+			}
+		}
+	}
+	for name, line := range first {
+		restricted = append(restricted, nameAt{name, line})
+	}
+	slices.SortFunc(restricted, func(a, b nameAt) int { return strings.Compare(a.Name, b.Name) })
+	return public, restricted
 }
 
 // check refuses every content file that restricted text uses and public

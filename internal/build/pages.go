@@ -22,7 +22,7 @@ import (
 const PagesFile = "pages.cache"
 
 // pagesVersion changes whenever a record's meaning changes.
-const pagesVersion = 2
+const pagesVersion = 3
 
 // pageRecord is what a build keeps of one page, so that the next build can
 // publish it again without parsing or rendering it: the HTML is read back
@@ -46,7 +46,11 @@ type pageRecord struct {
 	// the rest is public text, for the leak scan.
 	Cuts   [][2]int
 	Public []string // the public headings' text and IDs, and the summary
-	Sealed []seal.Record
+	// Names are the words of the public text that look like file names
+	// (see fileNames); Mentions those of the restricted text.
+	Names    []string
+	Mentions []nameAt
+	Sealed   []seal.Record
 }
 
 // listRecord is what a build keeps of a list page (home, section, tag):

@@ -223,6 +223,7 @@ func (b *builder) pages() error {
 			return err
 		}
 		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs}
+		rec.Names, rec.Mentions = pageNames(p, rec.Cuts)
 		b.links.note(p, rec)
 		if len(doc.Blocks) > 0 {
 			results[i] = pageResult{doc: doc, rec: rec}
