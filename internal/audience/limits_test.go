@@ -2,13 +2,14 @@ package audience
 
 import (
 	"fmt"
-	"github.com/conclave-dev/conclave/internal/testtool"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // layeredGroups returns a groups.toml of layers × width groups, each
@@ -75,7 +76,7 @@ func TestGroupBomb(t *testing.T) {
 // keys list, audit and serve.
 func TestGroupBombLoad(t *testing.T) {
 	k := keysFor(t)
-	root := writeSite(t, map[string]string{
+	root := testtool.WriteSite(t, "", map[string]string{
 		"keys/alice.pub":   k.x25519 + "\n",
 		"keys/groups.toml": layeredGroups(20, 50),
 	})
@@ -200,7 +201,7 @@ func TestTooManyKeys(t *testing.T) {
 	}
 
 	// Load reports it, and the registry is refused.
-	root := writeSite(t, map[string]string{"keys/alice.pub": tooMany})
+	root := testtool.WriteSite(t, "", map[string]string{"keys/alice.pub": tooMany})
 	r, err := Load(root, LoadOptions{})
 	if r != nil || err == nil || !strings.Contains(err.Error(), "keys/alice.pub:67: too many keys") {
 		t.Errorf("Load = %v, %v", r, err)

@@ -3,6 +3,8 @@ package audience
 import (
 	"strings"
 	"testing"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 func TestKeyLinkable(t *testing.T) {
@@ -35,7 +37,7 @@ func TestKeyLinkable(t *testing.T) {
 // keys are all unlinkable, pass.
 func TestRefuseLinkable(t *testing.T) {
 	k := keysFor(t)
-	root := writeSite(t, map[string]string{
+	root := testtool.WriteSite(t, "", map[string]string{
 		"keys/alice.pub":   "# laptop\n" + k.x25519 + "\n" + k.hybrid + "\n",
 		"keys/bob.pub":     "# bob\n" + k.ed25519 + " bob@host\n\n" + k.rsa + "\n",
 		"keys/carol.pub":   k.tag + "\n",
@@ -76,7 +78,7 @@ func TestRefuseLinkable(t *testing.T) {
 	}
 
 	// Without linkable keys: no error.
-	clean := writeSite(t, map[string]string{"keys/alice.pub": k.x25519 + "\n", "keys/guest.pub": "passphrase env:GUEST\n"})
+	clean := testtool.WriteSite(t, "", map[string]string{"keys/alice.pub": k.x25519 + "\n", "keys/guest.pub": "passphrase env:GUEST\n"})
 	reg, err = Load(clean, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,27 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// writeSite writes files, by slash path, under a new temporary folder.
-func writeSite(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
+	"github.com/conclave-dev/conclave/internal/testtool"
+)
 
 func TestLoad(t *testing.T) {
 	k := keysFor(t)
-	root := writeSite(t, map[string]string{
+	root := testtool.WriteSite(t, "", map[string]string{
 		"conclave.toml":         "title = \"x\"\n",
 		"keys/alice.pub":        "# laptop\n" + k.x25519 + "\n# yubikey\n" + k.plugin + "\n",
 		"keys/bob.pub":          k.ed25519 + " bob@host\n" + k.hybrid + "\n",
@@ -73,7 +59,7 @@ func TestLoadNoKeys(t *testing.T) {
 		"empty keys":       {"keys/.gitkeep": ""},
 		"only groups file": {"keys/groups.toml": "# none yet\n"},
 	} {
-		r, err := Load(writeSite(t, files), LoadOptions{})
+		r, err := Load(testtool.WriteSite(t, "", files), LoadOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -86,7 +72,7 @@ func TestLoadNoKeys(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	k := keysFor(t)
-	root := writeSite(t, map[string]string{
+	root := testtool.WriteSite(t, "", map[string]string{
 		"keys/alice.pub":       k.x25519 + "\n",
 		"keys/bob.pub":         "# bob\n" + k.ed25519 + "\nnot a key\n",
 		"keys/carol.pub":       "# copied from alice by mistake\n" + k.x25519 + "\n",
@@ -153,7 +139,7 @@ func TestLoadErrors(t *testing.T) {
 
 func TestLoadSymlinkInside(t *testing.T) {
 	k := keysFor(t)
-	root := writeSite(t, map[string]string{"people/alice.pub": k.x25519 + "\n"})
+	root := testtool.WriteSite(t, "", map[string]string{"people/alice.pub": k.x25519 + "\n"})
 	if err := os.Mkdir(filepath.Join(root, "keys"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +156,7 @@ func TestLoadSymlinkInside(t *testing.T) {
 }
 
 func TestLoadKeysNotAFolder(t *testing.T) {
-	_, err := Load(writeSite(t, map[string]string{"keys": "age1..."}), LoadOptions{})
+	_, err := Load(testtool.WriteSite(t, "", map[string]string{"keys": "age1..."}), LoadOptions{})
 	if err == nil || err.Error() != "keys: not a directory" {
 		t.Errorf("Load = %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // guestPass is a passphrase that no message may quote.
@@ -89,7 +91,7 @@ func env(vars map[string]string) func(string) string {
 
 func TestLoadPassphrase(t *testing.T) {
 	k := keysFor(t)
-	root := writeSite(t, map[string]string{
+	root := testtool.WriteSite(t, "", map[string]string{
 		"keys/alice.pub":   k.x25519 + "\n",
 		"keys/guest.pub":   "# a guest without keys\n\npassphrase env:GUEST_PASS\n",
 		"keys/vendor.pub":  k.hybrid + "\npassphrase env:VENDOR_PASS\n",
@@ -152,7 +154,7 @@ func TestLoadPassphrase(t *testing.T) {
 // Listing recipients and auditing need no secret: without Getenv,
 // passphrase keys load unresolved, whether their variables are set or not.
 func TestLoadPassphraseUnresolved(t *testing.T) {
-	root := writeSite(t, map[string]string{"keys/guest.pub": "passphrase env:GUEST_PASS\n"})
+	root := testtool.WriteSite(t, "", map[string]string{"keys/guest.pub": "passphrase env:GUEST_PASS\n"})
 	r, err := Load(root, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +209,7 @@ func TestLoadPassphraseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := Load(writeSite(t, tt.files), LoadOptions{Getenv: env(tt.vars)})
+			r, err := Load(testtool.WriteSite(t, "", tt.files), LoadOptions{Getenv: env(tt.vars)})
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -109,15 +109,8 @@ Erin only.
 	return files
 }
 
-func writeSite(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	testtool.WriteTree(t, root, files)
-	return root
-}
-
 func TestLoad(t *testing.T) {
-	rep, err := Load(writeSite(t, siteFiles(t)), Options{})
+	rep, err := Load(testtool.WriteSite(t, "", siteFiles(t)), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +142,7 @@ func TestLoad(t *testing.T) {
 	golden(t, "print.golden", b.Bytes())
 
 	// With drafts, eve reads the draft's passage.
-	rep, err = Load(writeSite(t, siteFiles(t)), Options{Drafts: true})
+	rep, err = Load(testtool.WriteSite(t, "", siteFiles(t)), Options{Drafts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +158,7 @@ func TestLoadNoPassages(t *testing.T) {
 			delete(files, p)
 		}
 	}
-	rep, err := Load(writeSite(t, files), Options{})
+	rep, err := Load(testtool.WriteSite(t, "", files), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +187,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			files := siteFiles(t)
 			files[tc.file] = tc.content
-			rep, err := Load(writeSite(t, files), Options{})
+			rep, err := Load(testtool.WriteSite(t, "", files), Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v\nwant it to contain %q", err, tc.want)
 			}
@@ -206,7 +199,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestJSONRoundTrip(t *testing.T) {
-	rep, err := Load(writeSite(t, siteFiles(t)), Options{})
+	rep, err := Load(testtool.WriteSite(t, "", siteFiles(t)), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +288,7 @@ func TestDiff(t *testing.T) {
 // added, one is removed, a label changes.
 func TestDiffSites(t *testing.T) {
 	files := siteFiles(t)
-	old, err := Load(writeSite(t, files), Options{})
+	old, err := Load(testtool.WriteSite(t, "", files), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +297,7 @@ func TestDiffSites(t *testing.T) {
 	files["content/briefings/merger.md"] = strings.Replace(files["content/briefings/merger.md"], "tlp: amber+strict", "tlp: red", 1)
 	files["content/briefings/merger.md"] = strings.Replace(files["content/briefings/merger.md"], "::: restricted to=erin\nErin only.\n:::\n", "", 1)
 	files["content/notes/public.md"] += "\n::: restricted to=eve tlp=green\nNew for eve.\n:::\n"
-	cur, err := Load(writeSite(t, files), Options{})
+	cur, err := Load(testtool.WriteSite(t, "", files), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,13 +75,7 @@ func TestFailedBuildLeavesOutputUntouched(t *testing.T) {
 
 func write(t *testing.T, root, rel, body string) {
 	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testtool.WriteSite(t, root, map[string]string{rel: body})
 }
 
 func TestRebuildReplacesOutput(t *testing.T) {

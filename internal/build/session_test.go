@@ -16,18 +16,12 @@ import (
 // memToDir writes a memory build to a new folder.
 func memToDir(t *testing.T, m *output.Memory) string {
 	t.Helper()
-	dir := t.TempDir()
+	files := map[string]string{}
 	for _, e := range m.Entries() {
 		data, _ := m.Get(e.Path)
-		p := filepath.Join(dir, filepath.FromSlash(e.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		files[e.Path] = string(data)
 	}
-	return dir
+	return testtool.WriteSite(t, "", files)
 }
 
 // After any sequence of edits, what a session serves equals a full memory

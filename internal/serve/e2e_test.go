@@ -34,15 +34,9 @@ type liveSite struct {
 	rebuilt chan serve.Rebuild
 }
 
+// startLive serves a small site with a restricted passage for the board,
+// with files added or replacing its own, in a new folder.
 func startLive(t testing.TB, files map[string]string, preview bool) *liveSite {
-	t.Helper()
-	dir := t.TempDir()
-	writeSite(t, dir, files)
-	return startLiveAt(t, dir, preview)
-}
-
-// writeSite writes a small site with a restricted passage for the board.
-func writeSite(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -58,7 +52,7 @@ func writeSite(t testing.TB, dir string, files map[string]string) {
 	for p, body := range files {
 		base[p] = body
 	}
-	testtool.WriteTree(t, dir, base)
+	return startLiveAt(t, testtool.WriteSite(t, "", base), preview)
 }
 
 // startLiveAt serves the site at dir, rebuilding it on changes, until the
@@ -107,13 +101,7 @@ func startLiveAt(t testing.TB, dir string, preview bool) *liveSite {
 
 func (s *liveSite) write(t testing.TB, rel, body string) {
 	t.Helper()
-	p := filepath.Join(s.dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testtool.WriteSite(t, s.dir, map[string]string{rel: body})
 }
 
 // wait returns the next rebuild.

@@ -17,22 +17,16 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // writeSite writes a small built site (files and its SHA256SUMS) to a new
 // folder.
 func writeSite(t testing.TB, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := testtool.WriteSite(t, "", files)
 	var entries []manifest.Entry
 	for p, content := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
 		entries = append(entries, manifest.Entry{Path: p, Sum: sha256.Sum256([]byte(content))})
 	}
 	m, err := manifest.Build(entries)

@@ -9,15 +9,14 @@ import (
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
-// writeSite creates a site from a map of slash paths to contents.
+// writeSite writes a site to a new folder with [testtool.WriteSite], adding
+// a standard ConfigFile to files if they have none.
 func writeSite(t *testing.T, files map[string]string) string {
 	t.Helper()
-	root := t.TempDir()
 	if _, ok := files[ConfigFile]; !ok {
 		files[ConfigFile] = "title = \"T\"\nbaseURL = \"https://example.org/sub\"\n"
 	}
-	testtool.WriteTree(t, root, files)
-	return root
+	return testtool.WriteSite(t, "", files)
 }
 
 func TestLoad(t *testing.T) {
