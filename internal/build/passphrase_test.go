@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/testtool"
@@ -56,12 +57,12 @@ func passphraseKeyrings(t *testing.T, tree map[string][]byte) map[string][]byte 
 			Data       []byte
 		}
 	}
-	if err := json.Unmarshal(tree[seal.KeyringIndex], &index); err != nil {
+	if err := json.Unmarshal(tree[format.KeyringIndex], &index); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string][]byte{}
 	for _, k := range index.Keyrings {
-		p := seal.KeyringDir + "/" + k.Name
+		p := format.KeyringDir + "/" + k.Name
 		if !bytes.Equal(tree[p], k.Data) {
 			t.Errorf("%s: not the keyring written", p)
 		}

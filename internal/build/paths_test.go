@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/seal"
@@ -227,7 +228,7 @@ func samePublished(t *testing.T, what, a, b string, readers []age.Identity) {
 		out, packets, keyrings := map[string][]byte{}, 0, 0
 		for p, d := range tree {
 			switch {
-			case strings.HasPrefix(p, seal.KeyringDir+"/"):
+			case strings.HasPrefix(p, format.KeyringDir+"/"):
 				keyrings++
 			case strings.HasPrefix(p, "packets/"):
 				packets++

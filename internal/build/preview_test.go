@@ -11,7 +11,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/conclave-dev/conclave/internal/markdown/restricted"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -180,7 +180,7 @@ func TestPreviewShowsPassages(t *testing.T) {
 	// is sealed.
 	pages := 0
 	for _, e := range mem.Entries() {
-		if strings.HasPrefix(e.Path, seal.PacketDir+"/") {
+		if strings.HasPrefix(e.Path, format.PacketDir+"/") {
 			t.Errorf("%s written by a preview", e.Path)
 		}
 		if !strings.HasSuffix(e.Path, ".html") {
@@ -191,7 +191,7 @@ func TestPreviewShowsPassages(t *testing.T) {
 		if !strings.Contains(html, "<body class=\"kind-") || !strings.Contains(html, ">\n"+siteBanner+"\n<a class=\"skip\"") {
 			t.Errorf("%s lacks the preview banner at the top of <body>", e.Path)
 		}
-		if strings.Contains(html, "unlock.js") || strings.Contains(html, restricted.PlaceholderStart) {
+		if strings.Contains(html, "unlock.js") || strings.Contains(html, format.PlaceholderStart) {
 			t.Errorf("%s has a sealed placeholder or the unlock script", e.Path)
 		}
 	}
@@ -247,8 +247,8 @@ func TestPreviewLists(t *testing.T) {
 	if home := get(t, pub, "index.html"); !strings.Contains(home, seal.RestrictedTitle) {
 		t.Errorf("published home page does not list %q", seal.RestrictedTitle)
 	}
-	if _, ok := prev.Get(seal.KeyringIndex); ok {
-		t.Errorf("%s in a preview", seal.KeyringIndex)
+	if _, ok := prev.Get(format.KeyringIndex); ok {
+		t.Errorf("%s in a preview", format.KeyringIndex)
 	}
 	if sm := get(t, prev, "sitemap.xml"); !strings.Contains(sm, "briefings/r-x1/") {
 		t.Errorf("preview sitemap:\n%s", sm)
@@ -407,7 +407,7 @@ func TestPreviewSampleSite(t *testing.T) {
 	}
 	nested, whole := 0, 0
 	for _, e := range mem.Entries() {
-		if strings.HasPrefix(e.Path, seal.PacketDir+"/") {
+		if strings.HasPrefix(e.Path, format.PacketDir+"/") {
 			t.Errorf("%s in a preview", e.Path)
 		}
 		if !strings.HasSuffix(e.Path, ".html") {

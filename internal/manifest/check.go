@@ -14,11 +14,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/conclave-dev/conclave/internal/format"
 )
 
 // BundleName is the file name of the manifest's Sigstore bundle, next to
-// it at the root of a site.
-const BundleName = Name + ".sigstore.json"
+// it at the root of a site ([format.ManifestBundle]).
+const BundleName = format.ManifestBundle
 
 // Problem is one way a folder differs from its manifest.
 type Problem struct {

@@ -21,10 +21,12 @@ import (
 	"unicode"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 )
 
-// Name is the manifest's file name at the root of a built site.
-const Name = "SHA256SUMS"
+// Name is the manifest's file name at the root of a built site
+// ([format.Manifest]).
+const Name = format.Manifest
 
 // Entry is one line of a manifest.
 type Entry struct {

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/conclave-dev/conclave/internal/format"
 )
 
 // What a reader of a site (conclave verify, conclave open) reads whole, it
@@ -73,11 +75,11 @@ func SizeLimit(p string) Limit {
 		return ManifestLimit
 	case p == BundleName:
 		return BundleLimit
-	case !strings.HasSuffix(name, ".age"):
+	case !strings.HasSuffix(name, format.AgeExt):
 		return Limit{}
-	case dir == "packets/":
+	case dir == format.PacketDir+"/":
 		return PacketLimit
-	case dir == "packets/keyrings/":
+	case dir == format.KeyringDir+"/":
 		return KeyringLimit
 	}
 	return Limit{}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
@@ -43,7 +44,7 @@ func FuzzHostileSite(f *testing.F) {
 	page := "briefings/x/index.html"
 	pk := packets(files[page])
 	ring := keyrings(f, site)[0]
-	ringRel := KeyringDir + "/" + filepath.Base(ring)
+	ringRel := format.KeyringDir + "/" + filepath.Base(ring)
 	for _, s := range []struct {
 		which          uint16
 		mode, openMode uint8
@@ -157,7 +158,7 @@ func FuzzHostileSite(f *testing.F) {
 			return
 		}
 		// A page or another copied file that is not regular is named.
-		copied := !strings.HasPrefix(target, ".") && !strings.HasPrefix(target, PacketDir+"/") && !strings.HasPrefix(target, "SHA256SUMS")
+		copied := !strings.HasPrefix(target, ".") && !strings.HasPrefix(target, format.PacketDir+"/") && !strings.HasPrefix(target, "SHA256SUMS")
 		if copied && !regular && !slices.ContainsFunc(problems, func(w *diag.Warning) bool { return w.File == filepath.Join("site", target) }) {
 			t.Errorf("%s, not a regular file, is not named in the problems: %v", target, problems)
 		}
@@ -167,7 +168,7 @@ func FuzzHostileSite(f *testing.F) {
 			}
 		}
 		// So is a keyring.
-		if path.Dir(target) == KeyringDir && !regular && !slices.ContainsFunc(problems, func(w *diag.Warning) bool { return w.File == filepath.Join("site", target) }) {
+		if path.Dir(target) == format.KeyringDir && !regular && !slices.ContainsFunc(problems, func(w *diag.Warning) bool { return w.File == filepath.Join("site", target) }) {
 			t.Errorf("keyring %s, not a regular file, is not named in the problems: %v", target, problems)
 		}
 	})

@@ -13,6 +13,8 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"filippo.io/age/plugin"
+
+	"github.com/conclave-dev/conclave/internal/format"
 )
 
 // FuzzUnseal gives random pages to a reader of a small real site: it never
@@ -65,14 +67,14 @@ func FuzzUnseal(f *testing.F) {
 		r := &Reader{site: site, fsys: rec, ids: base.ids, packets: map[string]packet{}}
 		out, opened, notForYou, err := r.Unseal(page)
 		for _, p := range rec.paths {
-			if !packetPath.MatchString(p) {
+			if !format.IsPacketPath(p) {
 				t.Errorf("read %q", p)
 			}
 		}
 		if opened < 0 || notForYou < 0 {
 			t.Errorf("counts %d, %d", opened, notForYou)
 		}
-		if !bytes.Contains(page, []byte(placeholderStart)) {
+		if !bytes.Contains(page, []byte(format.PlaceholderStart)) {
 			if err != nil || !bytes.Equal(out, page) || opened+notForYou != 0 {
 				t.Errorf("a page with no placeholder: err %v, changed: %v, counts %d, %d", err, !bytes.Equal(out, page), opened, notForYou)
 			}

@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
@@ -200,7 +201,7 @@ func TestHostilePacketPath(t *testing.T) {
 				t.Errorf("Unseal accepted the page")
 			}
 			for _, p := range rec.paths {
-				if p != KeyringDir && !strings.HasPrefix(p, KeyringDir+"/") && !packetPath.MatchString(p) {
+				if p != format.KeyringDir && !strings.HasPrefix(p, format.KeyringDir+"/") && !format.IsPacketPath(p) {
 					t.Errorf("read %s", p)
 				}
 			}

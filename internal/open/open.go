@@ -37,32 +37,37 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
-// Where a sealed site keeps its packets and keyrings.
-const (
-	PacketDir  = "packets"
-	KeyringDir = "packets/keyrings"
-)
-
-// The placeholder a build writes for a sealed passage: an element starting
-// with placeholderStart whose start tag carries data-packet="packets/….age"
-// and which ends at the first placeholderEnd (it holds no other section).
-// This is the contract of internal/markdown/restricted's renderer; the
-// build's end-to-end tests check both sides together.
-const (
-	placeholderStart = `<section class="sealed`
-	placeholderEnd   = "</section>"
-)
-
+// The placeholder a build writes for a sealed passage
+// (internal/markdown/restricted): an element starting with
+// format.PlaceholderStart whose start tag carries format.AttrPacket, a
+// packet's path, and which ends at the first format.PlaceholderEnd (it
+// holds no other section). The placeholder is the published output's
+// contract (internal/format); the build's end-to-end tests check both
+// sides together.
 var (
-	packetAttr = regexp.MustCompile(`\sdata-packet="([^"]*)"`)
-	packetPath = regexp.MustCompile(`^packets/[0-9a-f]{32}\.age$`)
-	labelPara  = regexp.MustCompile(`(?s)<p class="sealed-label">.*?</p>`)
-	helpPara   = regexp.MustCompile(`(?s)<p class="sealed-help">.*?</p>`)
+	packetAttr = regexp.MustCompile(`\s` + regexp.QuoteMeta(format.AttrPacket) + `="([^"]*)"`)
+	labelPara  = regexp.MustCompile(`(?s)` + para(format.ClassSealedLabel) + `.*?</p>`)
+	helpPara   = regexp.MustCompile(`(?s)` + para(format.ClassSealedHelp) + `.*?</p>`)
 )
+
+// para is the pattern of the start tag of a paragraph of class c.
+func para(c string) string { return regexp.QuoteMeta(`<p class="` + c + `">`) }
+
+// helpNote is a placeholder's help paragraph with text in place of the
+// build's.
+func helpNote(text string) []byte {
+	return []byte(`<p class="` + format.ClassSealedHelp + `">` + text + `</p>`)
+}
+
+// mark adds class to a placeholder's element, after format.ClassSealed.
+func mark(elem []byte, class string) []byte {
+	return bytes.Replace(elem, []byte(format.PlaceholderStart), []byte(format.PlaceholderStart+" "+class), 1)
+}
 
 // MaxNesting is how deep sealed passages may nest: a passage inside a
 // passage is at depth 2. A deeper one is left sealed and reported, and
@@ -172,22 +177,22 @@ func NewReader(dir string, ids []age.Identity, sums Sums) (*Reader, error) {
 
 func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, error) {
 	r := &Reader{site: dir, fsys: fsys, sums: sums, packets: map[string]packet{}}
-	entries, err := fs.ReadDir(fsys, KeyringDir)
+	entries, err := fs.ReadDir(fsys, format.KeyringDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, KeyringDir)
+		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, format.KeyringDir)
 	}
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".age") {
+		if strings.HasSuffix(e.Name(), format.AgeExt) {
 			r.keyrings = append(r.keyrings, e.Name())
 		}
 	}
 	slices.Sort(r.keyrings)
 	r.report.Keyrings = len(r.keyrings)
 	for _, name := range r.keyrings {
-		p := KeyringDir + "/" + name
+		p := format.KeyringDir + "/" + name
 		got, err := r.keyring(p, ids)
 		if re := (*readerError)(nil); errors.As(err, &re) {
 			return nil, fmt.Errorf("keyring %s: %w", p, err)
@@ -283,8 +288,8 @@ func decrypt(data []byte, ids []age.Identity) (plain []byte, ok bool, err error)
 // [manifest.MaxPacket] bytes of it; what it returned, error included, is
 // returned again for the same path.
 func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
-	if !packetPath.MatchString(p) {
-		return nil, false, fmt.Errorf("%q is not a packet path (want packets/<32 hex digits>.age)", p)
+	if !format.IsPacketPath(p) {
+		return nil, false, fmt.Errorf("%q is not a packet path (want %s/<%d hex digits>%s)", p, format.PacketDir, format.DigestHex, format.AgeExt)
 	}
 	if seen, ok := r.packets[p]; ok {
 		return seen.plain, seen.plain != nil, seen.err
@@ -376,7 +381,7 @@ func (st *pageState) all() []string {
 
 // showPath quotes a packet path from a page unless it is one.
 func showPath(p []byte) string {
-	if packetPath.Match(p) {
+	if format.IsPacketPath(string(p)) {
 		return string(p)
 	}
 	return strconv.Quote(string(p))
@@ -384,8 +389,8 @@ func showPath(p []byte) string {
 
 // notOpened marks a placeholder whose passage could not be opened.
 func notOpened(elem []byte) []byte {
-	elem = bytes.Replace(elem, []byte(placeholderStart), []byte(placeholderStart+" not-opened"), 1)
-	return helpPara.ReplaceAll(elem, []byte(`<p class="sealed-help">Could not be opened: conclave open said why when it wrote this copy.</p>`))
+	elem = mark(elem, format.ClassNotOpened)
+	return helpPara.ReplaceAllLiteral(elem, helpNote("Could not be opened: conclave open said why when it wrote this copy."))
 }
 
 func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int) {
@@ -393,13 +398,13 @@ func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int
 	opened, notForYou := 0, 0
 	rest := page
 	for {
-		i := bytes.Index(rest, []byte(placeholderStart))
+		i := bytes.Index(rest, []byte(format.PlaceholderStart))
 		if i < 0 {
 			out.Write(rest)
 			break
 		}
 		tagEnd := bytes.IndexByte(rest[i:], '>')
-		end := bytes.Index(rest[i:], []byte(placeholderEnd))
+		end := bytes.Index(rest[i:], []byte(format.PlaceholderEnd))
 		if tagEnd < 0 || end < 0 || end < tagEnd {
 			st.problem("a sealed passage's placeholder is not closed: the rest of the page is left as it is")
 			st.failed++
@@ -407,7 +412,7 @@ func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int
 			break
 		}
 		tag := rest[i : i+tagEnd+1]
-		elem := rest[i : i+end+len(placeholderEnd)]
+		elem := rest[i : i+end+len(format.PlaceholderEnd)]
 		next := rest[i+len(elem):] // what follows the placeholder as written
 		out.Write(rest[:i])
 		rest = next
@@ -437,8 +442,8 @@ func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int
 			continue
 		}
 		if !ok {
-			elem = bytes.Replace(elem, []byte(placeholderStart), []byte(placeholderStart+" not-for-you"), 1)
-			elem = helpPara.ReplaceAll(elem, []byte(`<p class="sealed-help">Not for your identities: sealed for another audience.</p>`))
+			elem = mark(elem, format.ClassNotForYou)
+			elem = helpPara.ReplaceAllLiteral(elem, helpNote("Not for your identities: sealed for another audience."))
 			out.Write(elem)
 			notForYou++
 			continue
@@ -451,15 +456,15 @@ func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int
 			continue
 		}
 		inner, o, n := r.unseal(plain, depth+1, st)
-		out.Write(bytes.Replace(tag, []byte(`class="sealed`), []byte(`class="unsealed`), 1))
+		out.Write(bytes.Replace(tag, []byte(`class="`+format.ClassSealed), []byte(`class="`+format.ClassUnsealed), 1))
 		out.WriteByte('\n')
 		if label := labelPara.Find(elem); label != nil {
-			label = bytes.Replace(label, []byte("sealed-label"), []byte("unsealed-label"), 1)
-			out.Write(bytes.Replace(label, []byte("Sealed "), []byte("Restricted "), 1))
+			label = bytes.Replace(label, []byte(format.ClassSealedLabel), []byte(format.ClassUnsealedLabel), 1)
+			out.Write(bytes.Replace(label, []byte(format.LabelSealed), []byte(format.LabelOpened), 1))
 			out.WriteByte('\n')
 		}
 		out.Write(inner)
-		out.WriteString(placeholderEnd)
+		out.WriteString(format.PlaceholderEnd)
 		opened += 1 + o
 		notForYou += n
 	}
@@ -521,12 +526,12 @@ func (r *Reader) writeCopy(out string) (*Report, error) {
 		switch {
 		case rel == ".":
 			return nil
-		case strings.HasPrefix(rel, ".") || rel == PacketDir:
+		case strings.HasPrefix(rel, ".") || rel == format.PacketDir:
 			if e.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
-		case !strings.Contains(rel, "/") && strings.HasPrefix(rel, "SHA256SUMS"):
+		case manifest.Excluded(rel): // the manifest and its signatures
 			return nil
 		}
 		target := filepath.Join(tmp, filepath.FromSlash(rel))
@@ -584,7 +589,7 @@ func (r *Reader) copyPage(rel, target string) error {
 		r.problem(rel, "not copied: %s", reason(err))
 		return nil
 	}
-	if bytes.Contains(data, []byte(placeholderStart)) {
+	if bytes.Contains(data, []byte(format.PlaceholderStart)) {
 		var st pageState
 		page, opened, notForYou := r.unseal(data, 0, &st)
 		data = page
@@ -625,7 +630,7 @@ func (r *Reader) copyFile(rel, target string, find bool) (sealed bool, err error
 	}
 	h := sha256.New()
 	dst := io.MultiWriter(w, h)
-	placeholder := &finder{needle: []byte(placeholderStart)}
+	placeholder := &finder{needle: []byte(format.PlaceholderStart)}
 	if find {
 		dst = io.MultiWriter(w, h, placeholder)
 	}
@@ -768,9 +773,9 @@ func SiteOf(path string) (string, error) {
 	}
 	dir := filepath.Dir(abs)
 	switch {
-	case filepath.Base(dir) == PacketDir:
+	case filepath.Base(dir) == format.PacketDir:
 		return filepath.Dir(dir), nil
-	case filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(dir)), filepath.Base(dir))) == KeyringDir:
+	case filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(dir)), filepath.Base(dir))) == format.KeyringDir:
 		return filepath.Dir(filepath.Dir(dir)), nil
 	}
 	return "", nil
@@ -805,7 +810,7 @@ func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, 
 		rel = filepath.ToSlash(r)
 	} else {
 		if sums != nil {
-			return nil, nil, fmt.Errorf("%s is not in a site's %s/ or %s/ folder: nothing to verify it against", file, PacketDir, KeyringDir)
+			return nil, nil, fmt.Errorf("%s is not in a site's %s/ or %s/ folder: nothing to verify it against", file, format.PacketDir, format.KeyringDir)
 		}
 		dir, rel = filepath.Dir(abs), filepath.Base(abs)
 	}
@@ -833,8 +838,8 @@ func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, 
 	if ok {
 		return plain, nil, nil
 	}
-	if site == "" || path.Dir(rel) != PacketDir {
-		return nil, nil, fmt.Errorf("%s is not encrypted to the given identities, and is not a packet of a site (in a %s/ folder) whose keyrings could open it", file, PacketDir)
+	if site == "" || path.Dir(rel) != format.PacketDir {
+		return nil, nil, fmt.Errorf("%s is not encrypted to the given identities, and is not a packet of a site (in a %s/ folder) whose keyrings could open it", file, format.PacketDir)
 	}
 	// The site as the reader named it, for messages: file's folder's
 	// parent.

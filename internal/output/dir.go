@@ -125,7 +125,7 @@ func checkPrevious(dir string, entries []os.DirEntry) error {
 		}
 		rel = filepath.ToSlash(rel)
 		switch {
-		case rel == ".", rel == manifest.Name, rel == manifest.Name+".sigstore.json":
+		case rel == ".", rel == manifest.Name, rel == manifest.BundleName:
 		case hidden(rel):
 			if e.IsDir() {
 				return filepath.SkipDir

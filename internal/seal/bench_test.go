@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -172,7 +173,7 @@ func benchKeyrings(b *testing.B, recipients int) {
 	}
 	var keyrings, size, index int
 	emit := func(p string, data []byte) error {
-		if p == KeyringIndex {
+		if p == format.KeyringIndex {
 			index = len(data)
 		} else {
 			size = len(data)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -122,7 +123,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	if !maps.EqualFunc(packets1, packets2, bytes.Equal) {
 		t.Errorf("the second build emitted other packets:\nfirst  %v\nsecond %v", slices.Sorted(maps.Keys(packets1)), slices.Sorted(maps.Keys(packets2)))
 	}
-	checkAllNew(t, first.out.under(KeyringDir), second.out.under(KeyringDir))
+	checkAllNew(t, first.out.under(format.KeyringDir), second.out.under(format.KeyringDir))
 	if st := second.sealer.Stats(); st.Fresh != 0 || st.CachedPackets != st.Blocks {
 		t.Errorf("second build: %+v", st)
 	}
@@ -131,7 +132,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	for name, c := range map[string]*Cache{"no cache": nil, "empty cache": openCache(t, t.TempDir(), testKey(1))} {
 		cold := sealBuild(t, reg, c, sealPages()...)
 		for path, data := range cold.out.files {
-			if path == KeyringIndex { // a fixed name: its content is new
+			if path == format.KeyringIndex { // a fixed name: its content is new
 				if bytes.Equal(data, first.out.files[path]) {
 					t.Errorf("%s: %s is the same as in the first build", name, path)
 				}
@@ -265,7 +266,7 @@ func TestCacheMemberRemoved(t *testing.T) {
 	// every keyring it is new: which keyrings changed tells nothing of
 	// whose audiences did.
 	carol := func(b *build) ([]byte, []string) {
-		for _, ct := range b.out.under(KeyringDir) {
+		for _, ct := range b.out.under(format.KeyringDir) {
 			if pt, err := decrypt(t, ct, ps["carol"].ids...); err == nil {
 				return ct, identityStrings(t, pt)
 			}
@@ -281,7 +282,7 @@ func TestCacheMemberRemoved(t *testing.T) {
 	if bytes.Equal(ring1, ring2) {
 		t.Errorf("carol's keyring was published again")
 	}
-	checkAllNew(t, first.out.under(KeyringDir), second.out.under(KeyringDir))
+	checkAllNew(t, first.out.under(format.KeyringDir), second.out.under(format.KeyringDir))
 	// Only what the second build used is kept.
 	if err := second.sealer.cache.Save(); err != nil {
 		t.Fatal(err)
@@ -414,13 +415,13 @@ func TestCachePacketNeedsItsKey(t *testing.T) {
 // sorted by name, and nothing else.
 func TestKeyringIndex(t *testing.T) {
 	b := sealBuild(t, fixtureRegistry(t), nil, sealPages()...)
-	var index keyringIndex
-	if err := json.Unmarshal(b.out.files[KeyringIndex], &index); err != nil {
-		t.Fatalf("%s: %v", KeyringIndex, err)
+	var index format.Keyrings
+	if err := json.Unmarshal(b.out.files[format.KeyringIndex], &index); err != nil {
+		t.Fatalf("%s: %v", format.KeyringIndex, err)
 	}
 	want := map[string][]byte{}
 	for p, data := range b.out.files {
-		if name, ok := strings.CutPrefix(p, KeyringDir+"/"); ok {
+		if name, ok := strings.CutPrefix(p, format.KeyringDir+"/"); ok {
 			want[name] = data
 		}
 	}

@@ -3,17 +3,16 @@ package seal
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/par"
 )
 
@@ -22,8 +21,8 @@ import (
 // recipient's audiences. A recipient with both classic and post-quantum
 // keys gets one keyring for each kind, as age does not mix them in one
 // file, and one for each passphrase key (age's scrypt recipient is always
-// alone in its file). Then it emits [KeyringIndex], which holds them all
-// and marks the passphrase keyrings, so that the browser asks for a
+// alone in its file). Then it emits [format.KeyringIndex], which holds
+// them all and marks the passphrase keyrings, so that the browser asks for a
 // passphrase only when there are some and tries them alone (each costs
 // an scrypt).
 //
@@ -123,14 +122,14 @@ func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 		return err
 	}
 
-	index := keyringIndex{Version: 1, Keyrings: make([]keyringEntry, len(jobs))}
+	index := format.Keyrings{Version: format.KeyringIndexVersion, Keyrings: make([]format.Keyring, len(jobs))}
 	emitErrs := make([]error, len(jobs))
 	par.Do(len(jobs), par.IO(), func(i int) {
 		j := jobs[i]
-		name := digestName(j.ct) + ".age"
-		emitErrs[i] = emit(KeyringDir+"/"+name, j.ct)
+		name := format.DigestName(j.ct) + format.AgeExt
+		emitErrs[i] = emit(format.KeyringDir+"/"+name, j.ct)
 		pass := j.keys[0].Kind == audience.Passphrase // then the only key of its set
-		index.Keyrings[i] = keyringEntry{Name: name, Passphrase: pass, Data: j.ct}
+		index.Keyrings[i] = format.Keyring{Name: name, Passphrase: pass, Data: j.ct}
 	})
 	for _, err := range emitErrs {
 		errs.Add(err)
@@ -141,38 +140,8 @@ func (s *Sealer) Keyrings(reg *audience.Registry, emit Emit) error {
 	s.mu.Lock()
 	s.stats.Keyrings += len(jobs)
 	s.mu.Unlock()
-	slices.SortFunc(index.Keyrings, func(a, b keyringEntry) int { return strings.Compare(a.Name, b.Name) })
-	return emit(KeyringIndex, index.marshal())
-}
-
-// marshal returns the index as encoding/json writes it, and a newline,
-// in one allocation of its final size: the index holds every keyring, in
-// base64, which json.Marshal would copy several times over.
-func (x *keyringIndex) marshal() []byte {
-	const (
-		head  = `{"version":%d,"keyrings":[`
-		name  = `{"name":"`
-		pass  = `","passphrase":`
-		data  = `,"data":"`
-		entry = len(name) + len(pass) + len(data) + len(`"}`)
-	)
-	size := len(fmt.Sprintf(head, x.Version)) + len("]}\n") + max(len(x.Keyrings)-1, 0) // commas
-	for _, k := range x.Keyrings {
-		size += entry + len(k.Name) + len(strconv.FormatBool(k.Passphrase)) + base64.StdEncoding.EncodedLen(len(k.Data))
-	}
-	b := make([]byte, 0, size)
-	b = fmt.Appendf(b, head, x.Version)
-	for i, k := range x.Keyrings {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(append(append(b, name...), k.Name...), pass...)
-		b = strconv.AppendBool(b, k.Passphrase)
-		b = append(b, data...)
-		b = base64.StdEncoding.AppendEncode(b, k.Data)
-		b = append(b, `"}`...)
-	}
-	return append(b, "]}\n"...)
+	slices.SortFunc(index.Keyrings, func(a, b format.Keyring) int { return strings.Compare(a.Name, b.Name) })
+	return emit(format.KeyringIndex, index.Marshal())
 }
 
 // keyringJob is one keyring on its way: one recipient's set of keys that
@@ -276,7 +245,7 @@ func checkSizes(jobs []*keyringJob, size int) error {
 func (s *Sealer) keyringText(auds []*Audience) []byte {
 	var b bytes.Buffer
 	b.WriteString("# conclave keyring: the keys of the audiences this recipient belongs to.\n")
-	b.WriteString("# Decrypt a packet with: age -d -i THIS_FILE packets/NAME.age\n")
+	b.WriteString("# Decrypt a packet with: age -d -i THIS_FILE " + format.PacketDir + "/NAME" + format.AgeExt + "\n")
 	b.WriteString("# The lines of # after the keys are padding: keyrings have one size.\n")
 	for _, a := range auds {
 		b.WriteString(s.text[a.ID] + "\n")

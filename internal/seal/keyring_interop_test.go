@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -29,7 +30,7 @@ func TestKeyringsAgeCLI(t *testing.T) {
 	b := sealBuild(t, reg, nil, mixedPages()...)
 	tmp := t.TempDir()
 	var rings []string
-	for p, ct := range b.out.under(KeyringDir) {
+	for p, ct := range b.out.under(format.KeyringDir) {
 		file := filepath.Join(tmp, filepath.Base(p))
 		if err := os.WriteFile(file, ct, 0o644); err != nil {
 			t.Fatal(err)

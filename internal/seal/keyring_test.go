@@ -26,6 +26,7 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
@@ -214,7 +215,7 @@ func mixedPages() []*site.Page {
 func TestKeyringsEqualSize(t *testing.T) {
 	ps, reg := mixed(t)
 	b := sealBuild(t, reg, nil, mixedPages()...)
-	rings := b.out.under(KeyringDir)
+	rings := b.out.under(format.KeyringDir)
 	sizes := map[int][]string{}
 	for path, ct := range rings {
 		sizes[len(ct)] = append(sizes[len(ct)], path)
@@ -224,15 +225,15 @@ func TestKeyringsEqualSize(t *testing.T) {
 	}
 	size := len(rings[slices.Collect(maps.Keys(rings))[0]])
 	// The index holds the same keyrings.
-	var index keyringIndex
-	if err := json.Unmarshal(b.out.files[KeyringIndex], &index); err != nil {
+	var index format.Keyrings
+	if err := json.Unmarshal(b.out.files[format.KeyringIndex], &index); err != nil {
 		t.Fatal(err)
 	}
 	if len(index.Keyrings) != len(rings) {
 		t.Fatalf("%d keyrings in the index, %d written", len(index.Keyrings), len(rings))
 	}
 	for _, k := range index.Keyrings {
-		if len(k.Data) != size || !bytes.Equal(k.Data, rings[KeyringDir+"/"+k.Name]) {
+		if len(k.Data) != size || !bytes.Equal(k.Data, rings[format.KeyringDir+"/"+k.Name]) {
 			t.Errorf("index entry %s: %d bytes, not the keyring written", k.Name, len(k.Data))
 		}
 	}
@@ -334,7 +335,7 @@ func TestKeyringsLarge(t *testing.T) {
 	}
 	body.WriteString("::: restricted to=sally\nSally's.\n:::\n")
 	b := sealBuild(t, registry(t, ps, ""), nil, page("content/many.md", body.String()))
-	rings := b.out.under(KeyringDir)
+	rings := b.out.under(format.KeyringDir)
 	size := -1
 	for _, ct := range rings {
 		if size != -1 && len(ct) != size {
@@ -368,12 +369,12 @@ func TestKeyringsAnew(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := sealBuild(t, reg, openCache(t, dir, testKey(1)), mixedPages()...)
-	r1, r2 := first.out.under(KeyringDir), second.out.under(KeyringDir)
+	r1, r2 := first.out.under(format.KeyringDir), second.out.under(format.KeyringDir)
 	if len(r1) != len(r2) || len(r1) == 0 {
 		t.Fatalf("%d keyrings, then %d", len(r1), len(r2))
 	}
 	checkAllNew(t, r1, r2)
-	if bytes.Equal(first.out.files[KeyringIndex], second.out.files[KeyringIndex]) {
+	if bytes.Equal(first.out.files[format.KeyringIndex], second.out.files[format.KeyringIndex]) {
 		t.Errorf("the keyring index did not change")
 	}
 	// The packets, unchanged, kept their bytes.
@@ -542,29 +543,7 @@ func TestWritePadding(t *testing.T) {
 // packetFiles returns the packets a build emitted, without the keyring
 // index.
 func packetFiles(b *build) map[string][]byte {
-	out := b.out.under(PacketDir)
-	delete(out, KeyringIndex)
+	out := b.out.under(format.PacketDir)
+	delete(out, format.KeyringIndex)
 	return out
-}
-
-// The index is written as encoding/json writes it.
-func TestKeyringIndexMarshal(t *testing.T) {
-	for _, x := range []keyringIndex{
-		{Version: 1, Keyrings: []keyringEntry{}},
-		{Version: 1, Keyrings: []keyringEntry{{Name: "0123abcd.age", Data: []byte("age-encryption.org/v1\n\x00\xff")}}},
-		{Version: 1, Keyrings: []keyringEntry{{Name: "a.age", Passphrase: true, Data: bytes.Repeat([]byte{0xfb}, 4097)}, {Name: "b.age", Data: []byte("x")}}},
-	} {
-		want, err := json.Marshal(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, '\n')
-		got := x.marshal()
-		if !bytes.Equal(got, want) {
-			t.Errorf("marshal:\n%s\nwant\n%s", got, want)
-		}
-		if cap(got) != len(got) {
-			t.Errorf("marshal: %d bytes in a buffer of %d", len(got), cap(got))
-		}
-	}
 }

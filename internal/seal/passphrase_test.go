@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
@@ -83,7 +84,7 @@ func TestKeyringPassphraseAnew(t *testing.T) {
 	ringOf := func(b *build, pass string) []byte {
 		t.Helper()
 		var ring []byte
-		for path, ct := range b.out.under(KeyringDir) {
+		for path, ct := range b.out.under(format.KeyringDir) {
 			if !bytes.Contains(ct, []byte("\n-> scrypt ")) {
 				continue
 			}
@@ -142,7 +143,7 @@ func TestKeyringPassphraseAnew(t *testing.T) {
 	if err := s.Keyrings(reg, out.emit); err == nil || err.Error() != "keys/guest.pub:1: encrypting guest's keyring: passphrase env:PASS was not resolved: its passphrase was not read from the environment (a bug in conclave)" {
 		t.Errorf("unresolved key: %v", err)
 	}
-	if len(out.under(KeyringDir)) != 0 || out.files[KeyringIndex] != nil {
+	if len(out.under(format.KeyringDir)) != 0 || out.files[format.KeyringIndex] != nil {
 		t.Error("keyrings were emitted beside an error")
 	}
 }
@@ -175,14 +176,14 @@ func TestKeyringsPassphrase(t *testing.T) {
 			want[m] = append(want[m], identityString(b.sealer.ids[a.ID]))
 		}
 	}
-	keyrings := b.out.under(KeyringDir)
-	var index keyringIndex
-	if err := json.Unmarshal(b.out.files[KeyringIndex], &index); err != nil {
+	keyrings := b.out.under(format.KeyringDir)
+	var index format.Keyrings
+	if err := json.Unmarshal(b.out.files[format.KeyringIndex], &index); err != nil {
 		t.Fatal(err)
 	}
 	marked := map[string]bool{}
 	for _, k := range index.Keyrings {
-		marked[KeyringDir+"/"+k.Name] = k.Passphrase
+		marked[format.KeyringDir+"/"+k.Name] = k.Passphrase
 	}
 	if len(marked) != len(keyrings) {
 		t.Fatalf("%d keyrings in the index, %d written", len(marked), len(keyrings))

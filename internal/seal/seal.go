@@ -45,32 +45,23 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
-// Output paths.
+// Output paths: the published output's contract is internal/format's.
+// These aliases stay until internal/build's tests use format's names.
 const (
-	PacketDir  = "packets"
-	KeyringDir = "packets/keyrings"
-	// KeyringIndex holds every keyring in one file, for the browser's
-	// unlock script: one request instead of one per recipient.
-	KeyringIndex = "packets/keyrings.json"
+	// Deprecated: use [format.PacketDir].
+	PacketDir = format.PacketDir
+	// Deprecated: use [format.KeyringDir].
+	KeyringDir = format.KeyringDir
+	// Deprecated: use [format.KeyringIndex].
+	KeyringIndex = format.KeyringIndex
 )
-
-// keyringIndex is the JSON of [KeyringIndex].
-type keyringIndex struct {
-	Version  int            `json:"version"`
-	Keyrings []keyringEntry `json:"keyrings"`
-}
-
-type keyringEntry struct {
-	Name       string `json:"name"`       // file name in KeyringDir
-	Passphrase bool   `json:"passphrase"` // sealed with an scrypt passphrase
-	Data       []byte `json:"data"`       // the age file, base64 in JSON
-}
 
 // RestrictedTitle is the public title of a page restricted as a whole.
 const RestrictedTitle = "Restricted briefing"
@@ -229,7 +220,7 @@ func (s *Sealer) Reuse(r Record, emit Emit) (bool, error) {
 		return false, nil
 	}
 	ct, ok := s.cache.packet(r.PacketKey)
-	if !ok || PacketDir+"/"+digestName(ct)+".age" != r.Packet {
+	if !ok || format.PacketPath(format.DigestName(ct)) != r.Packet {
 		return false, nil
 	}
 	s.mu.Lock()
@@ -253,7 +244,7 @@ func (s *Sealer) Reuse(r Record, emit Emit) (bool, error) {
 // writeHeader writes the title, summary and tags of a page restricted as a
 // whole at the top of its packet: they are as secret as its body.
 func writeHeader(b *bytes.Buffer, p *site.Page) {
-	b.WriteString(`<header class="sealed-header">` + "\n")
+	b.WriteString(`<header class="` + format.ClassSealedHeader + `">` + "\n")
 	b.WriteString("<h1>" + html.EscapeString(p.Front.Title) + "</h1>\n")
 	if p.Front.Summary != "" {
 		b.WriteString(`<p class="summary">` + html.EscapeString(p.Front.Summary) + "</p>\n")
@@ -281,7 +272,7 @@ func (s *Sealer) packet(path string, seen map[string]int, aud *Audience, plainte
 		}
 		ct = s.cache.putPacket(key, ct)
 	}
-	out := PacketDir + "/" + digestName(ct) + ".age"
+	out := format.PacketPath(format.DigestName(ct))
 	s.mu.Lock()
 	dup := s.emitted[out]
 	s.emitted[out] = true
@@ -335,12 +326,6 @@ func packetKey(path string, rank int, content string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "conclave packet v2\n%s\x00%d\x00%s", path, rank, content)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// digestName names a file by its content: 128 bits of its SHA-256.
-func digestName(ct []byte) string {
-	sum := sha256.Sum256(ct)
-	return hex.EncodeToString(sum[:16])
 }
 
 // pad grows a packet's plaintext with trailing newlines to a size that

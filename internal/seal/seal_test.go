@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/markdown/restricted"
@@ -164,9 +165,9 @@ func TestSeal(t *testing.T) {
 			t.Errorf("%s emitted %d times", p, n)
 		}
 	}
-	packets := out.under(PacketDir)
+	packets := out.under(format.PacketDir)
 	if len(packets) != len(out.files) {
-		t.Errorf("Seal emitted files outside %s: %v", PacketDir, slices.Sorted(maps.Keys(out.files)))
+		t.Errorf("Seal emitted files outside %s: %v", format.PacketDir, slices.Sorted(maps.Keys(out.files)))
 	}
 	// Every packet decrypts with its audience's key to its block's HTML.
 	opened := map[string][]byte{} // packet path → plaintext
@@ -397,7 +398,7 @@ func TestKeyrings(t *testing.T) {
 	if err := s.Keyrings(reg, out.emit); err != nil {
 		t.Fatal(err)
 	}
-	keyrings := out.under(KeyringDir)
+	keyrings := out.under(format.KeyringDir)
 	// Each recipient's audiences, by the plan.
 	want := map[string][]string{}
 	for _, a := range plan.Audiences() {

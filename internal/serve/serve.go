@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/render"
 )
@@ -130,7 +131,7 @@ func Handler(files *output.Memory, opt Options) http.Handler {
 		if ctype == "" {
 			ctype = "application/octet-stream"
 		}
-		if name == "SHA256SUMS" {
+		if name == format.Manifest {
 			ctype = "text/plain; charset=utf-8"
 		}
 		h.Set("Content-Type", ctype)

@@ -12,6 +12,7 @@ import (
 	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/util"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
@@ -26,27 +27,31 @@ var ErrPreview = errors.New("restricted passage prepared for the author's previe
 // Placeholder markup. A [Sealed] node renders as
 //
 //	<section class="sealed tlp-amber" data-packet="packets/….age" data-tlp="amber" aria-label="Sealed passage">
-//	<p class="sealed-label"><span class="tlp-label">TLP:AMBER</span> Sealed for board</p>
+//	<p class="sealed-label"><span class="tlp-label">TLP:AMBER</span> Sealed passage for board</p>
 //	<p class="sealed-help">…</p>
 //	</section>
 //
-// with no other section element inside. Readers (the unlock script,
-// conclave open) find placeholders by the attribute data-packet, whose value
-// is the packet's path from the site root, and replace the whole element.
+// with no other section element inside: the placeholder of the
+// published-output contract, whose names are internal/format's. Readers
+// (the unlock script, conclave open) find placeholders by the attribute
+// data-packet, whose value is the packet's path from the site root, and
+// replace the whole element.
 const (
-	PlaceholderStart = `<section class="sealed`
-	PlaceholderEnd   = "</section>"
+	// Deprecated: use [format.PlaceholderStart].
+	PlaceholderStart = format.PlaceholderStart
+	// Deprecated: use [format.PlaceholderEnd].
+	PlaceholderEnd = format.PlaceholderEnd
 )
 
 // helpText is the placeholder's note to readers.
 func helpText(what string) string {
-	return `Only its recipients can read this ` + what + `, with their age identity: in this page, with JavaScript, when the site is served over HTTPS or from localhost (a page opened as a file cannot run the script); with <code>conclave open -i IDENTITY SITE</code> and the key or identity that signed the site; or with the <code>age</code> command: first your keyring, one of <code>packets/keyrings/</code>, then this ` + what + `'s packet,`
+	return `Only its recipients can read this ` + what + `, with their age identity: in this page, with JavaScript, when the site is served over HTTPS or from localhost (a page opened as a file cannot run the script); with <code>conclave open -i IDENTITY SITE</code> and the key or identity that signed the site; or with the <code>age</code> command: first your keyring, one of <code>` + format.KeyringDir + `/</code>, then this ` + what + `'s packet,`
 }
 
 // Boilerplate is the text every placeholder carries whatever it seals:
 // text the site publishes on purpose.
 func Boilerplate() []string {
-	return []string{"Sealed passage for", "Sealed briefing for", helpText("passage"), helpText("briefing")}
+	return []string{format.LabelSealed + "passage for", format.LabelSealed + "briefing for", helpText("passage"), helpText("briefing")}
 }
 
 type htmlRenderer struct {
@@ -93,29 +98,30 @@ func renderSealed(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.Wa
 		return ast.WalkContinue, nil
 	}
 	s := n.(*Sealed)
-	class := "sealed"
+	// format.PlaceholderStart, then the other classes.
+	w.WriteString(format.PlaceholderStart)
 	if s.TLP != tlp.None {
-		class += " tlp-" + s.TLP.Class()
+		w.WriteString(" " + format.ClassTLPPrefix + s.TLP.Class())
 	}
 	if s.Whole {
-		class += " sealed-page"
+		w.WriteString(" " + format.ClassSealedPage)
 	}
-	w.WriteString(`<section class="` + class + `" data-packet="` + html.EscapeString(s.Packet) + `"`)
+	w.WriteString(`" ` + format.AttrPacket + `="` + html.EscapeString(s.Packet) + `"`)
 	if s.TLP != tlp.None {
-		w.WriteString(` data-tlp="` + s.TLP.String() + `"`)
+		w.WriteString(` ` + format.AttrTLP + `="` + s.TLP.String() + `"`)
 	}
 	w.WriteString(` aria-label="Sealed passage">` + "\n")
-	w.WriteString(`<p class="sealed-label">`)
+	w.WriteString(`<p class="` + format.ClassSealedLabel + `">`)
 	if s.TLP != tlp.None {
-		w.WriteString(`<span class="tlp-label">` + s.TLP.Display() + `</span> `)
+		w.WriteString(`<span class="` + format.ClassTLPLabel + `">` + s.TLP.Display() + `</span> `)
 	}
 	what := "passage"
 	if s.Whole {
 		what = "briefing"
 	}
-	w.WriteString("Sealed " + what + " for " + html.EscapeString(s.Audience) + "</p>\n")
-	w.WriteString(`<p class="sealed-help">` + helpText(what) + ` <code>` + html.EscapeString(s.Packet) + `</code>.</p>` + "\n")
-	w.WriteString(PlaceholderEnd + "\n")
+	w.WriteString(format.LabelSealed + what + " for " + html.EscapeString(s.Audience) + "</p>\n")
+	w.WriteString(`<p class="` + format.ClassSealedHelp + `">` + helpText(what) + ` <code>` + html.EscapeString(s.Packet) + `</code>.</p>` + "\n")
+	w.WriteString(format.PlaceholderEnd + "\n")
 	return ast.WalkSkipChildren, nil
 }
 
@@ -141,11 +147,11 @@ func renderPreview(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.W
 		class += " preview-page"
 	}
 	if p.TLP != tlp.None {
-		class += " tlp-" + p.TLP.Class()
+		class += " " + format.ClassTLPPrefix + p.TLP.Class()
 	}
 	w.WriteString(`<section class="` + class + `"`)
 	if p.TLP != tlp.None {
-		w.WriteString(` data-tlp="` + p.TLP.String() + `"`)
+		w.WriteString(` ` + format.AttrTLP + `="` + p.TLP.String() + `"`)
 	}
 	what := "passage"
 	if p.Whole {
@@ -154,7 +160,7 @@ func renderPreview(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.W
 	w.WriteString(` aria-label="Restricted ` + what + ` (preview)">` + "\n")
 	w.WriteString(`<p class="preview-banner">`)
 	if p.TLP != tlp.None {
-		w.WriteString(`<span class="tlp-label">` + p.TLP.Display() + `</span> `)
+		w.WriteString(`<span class="` + format.ClassTLPLabel + `">` + p.TLP.Display() + `</span> `)
 	}
 	w.WriteString(html.EscapeString(previewBanner(p)) + "</p>\n")
 	return ast.WalkContinue, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/util"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
@@ -61,8 +62,8 @@ func TestRenderPlaceholder(t *testing.T) {
 			if b.String() != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", b.String(), tc.want)
 			}
-			if !strings.HasPrefix(b.String(), PlaceholderStart) || !strings.HasSuffix(b.String(), PlaceholderEnd+"\n") || strings.Count(b.String(), "<section") != 1 {
-				t.Errorf("placeholder does not start with %q and end with %q", PlaceholderStart, PlaceholderEnd)
+			if !strings.HasPrefix(b.String(), format.PlaceholderStart) || !strings.HasSuffix(b.String(), format.PlaceholderEnd+"\n") || strings.Count(b.String(), "<section") != 1 {
+				t.Errorf("placeholder does not start with %q and end with %q", format.PlaceholderStart, format.PlaceholderEnd)
 			}
 		})
 	}
@@ -90,7 +91,7 @@ func TestRenderRefusesBlocks(t *testing.T) {
 	if err := md.Renderer().Render(&b, src, root); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.String(); !strings.HasPrefix(got, "<p>Public.</p>\n"+PlaceholderStart) || strings.Contains(got, "Secret") || strings.Contains(got, "Inner") {
+	if got := b.String(); !strings.HasPrefix(got, "<p>Public.</p>\n"+format.PlaceholderStart) || strings.Contains(got, "Secret") || strings.Contains(got, "Inner") {
 		t.Errorf("rendered:\n%s", got)
 	}
 }

@@ -18,6 +18,7 @@
 // renderer learns a new element or attribute, that test says what to add.
 
 import createDOMPurify from "dompurify";
+import { ATTR_PACKET, ATTR_TLP, PLACEHOLDER_ELEMENT } from "./format.js";
 
 const HEADING = ["id", "class"];
 
@@ -40,7 +41,7 @@ const ALLOWED = {
   ol: ["start"],
   p: ["class"], // sealed-label, sealed-help, summary, tags
   pre: ["class"], // chroma
-  section: ["class", "data-packet", "data-tlp", "aria-label"], // nested placeholders
+  [PLACEHOLDER_ELEMENT]: ["class", ATTR_PACKET, ATTR_TLP, "aria-label"], // nested placeholders
   span: ["class"], // chroma tokens, tlp-label
   strong: [],
   sup: ["id"], // footnote references
@@ -52,7 +53,7 @@ const ALLOWED = {
 // The values an attribute may take, where the renderer writes few.
 const VALUES = {
   align: /^(left|center|right)$/,
-  "data-tlp": /^[a-z]+(\+[a-z]+)?$/,
+  [ATTR_TLP]: /^[a-z]+(\+[a-z]+)?$/,
   role: /^doc-(noteref|backlink|endnotes)$/,
   start: /^[0-9]{1,9}$/,
   type: /^checkbox$/,
@@ -121,7 +122,7 @@ export function createSanitizer(packetPath) {
       case "src":
         if (!safeURL(value, tag === "img")) data.keepAttr = false;
         break;
-      case "data-packet":
+      case ATTR_PACKET:
         if (!packetPath.test(value)) data.keepAttr = false;
         break;
       case "id":

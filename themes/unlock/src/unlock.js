@@ -1,7 +1,8 @@
 // conclave's browser unlock script.
 //
 // A page's sealed passages are placeholders <section class="sealed"
-// data-packet="packets/HEX.age">. Each packet is an age file encrypted to one
+// data-packet="packets/HEX.age">: the names of the published output, which
+// format.js has from internal/format (go generate writes it). Each packet is an age file encrypted to one
 // audience key; the audience keys reach a reader in a keyring (an age file
 // encrypted to the reader, listed in packets/keyrings.json) whose plaintext is
 // an age identity file. This script asks for the reader's age identity, finds
@@ -21,20 +22,22 @@ import { Decrypter, armor } from "age-encryption";
 import { bech32, base64nopad } from "@scure/base";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { createSanitizer } from "./sanitize.js";
+import {
+  ATTR_PACKET, ATTR_TLP, CLASS_NOT_FOR_YOU, CLASS_SEALED, CLASS_SEALED_HELP, CLASS_SEALED_LABEL, CLASS_TAMPERED,
+  CLASS_UNSEALED, CLASS_UNSEALED_LABEL, DIGEST_BYTES, KEYRING_INDEX, KEYRING_INDEX_VERSION, KEYRING_NAME_PATTERN,
+  LABEL_OPENED, LABEL_SEALED, PACKET_PATH_PATTERN, PLACEHOLDER_ELEMENT, PLACEHOLDER_SELECTOR, SCRIPT_TO_ROOT,
+} from "./format.js";
 
-const ROOT = new URL("../", import.meta.url); // the bundle is ROOT/js/unlock.js
-const KEYRINGS = "packets/keyrings.json";
+// The site's root: the bundle is ROOT/UNLOCK_SCRIPT (js/unlock.js).
+const ROOT = new URL(SCRIPT_TO_ROOT, import.meta.url);
 const STORE = "conclave:keys:" + ROOT.pathname;
-const SEALED = "section.sealed[data-packet]";
-const PACKET = /^packets\/([0-9a-f]{32})\.age$/;
-const KEYRING_NAME = /^([0-9a-f]{32})\.age$/;
 const NO_MATCH = /no identity matched/;
 const AGE_BINARY = "age-encryption.org/v1\n";
 const AGE_ARMOR = "-----BEGIN AGE ENCRYPTED FILE-----";
 const MAX_IDENTITY_FILE = 1 << 20;
 const WARM = 64;
 const html = document.documentElement;
-const sanitize = createSanitizer(PACKET);
+const sanitize = createSanitizer(PACKET_PATH_PATTERN);
 
 // RFC 8410 PKCS #8 wrapping of a 32-byte X25519 private key.
 const PKCS8_X25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
@@ -88,11 +91,11 @@ async function getBytes(path) {
 }
 
 // digestOf returns the name of a file with these bytes: the first 16 bytes
-// of their SHA-256, in hex (digestName in internal/seal).
+// of their SHA-256, in hex (format.DigestName in conclave).
 async function digestOf(bytes) {
   const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   let hex = "";
-  for (const b of sum.subarray(0, 16)) hex += b.toString(16).padStart(2, "0");
+  for (const b of sum.subarray(0, DIGEST_BYTES)) hex += b.toString(16).padStart(2, "0");
   return hex;
 }
 
@@ -104,7 +107,7 @@ function packet(path) {
   let p = packets.get(path);
   if (!p) {
     p = getBytes(path).then(async (bytes) => {
-      const intact = (await digestOf(bytes)) === PACKET.exec(path)[1];
+      const intact = (await digestOf(bytes)) === PACKET_PATH_PATTERN.exec(path)[1];
       return { bytes, intact, hdr: intact ? header(bytes) : null };
     });
     packets.set(path, p);
@@ -119,7 +122,7 @@ let keyringsPromise = null;
 // and checked against their names once.
 function keyrings() {
   if (!keyringsPromise) {
-    keyringsPromise = getBytes(KEYRINGS).then(parseKeyrings).then(checkKeyrings);
+    keyringsPromise = getBytes(KEYRING_INDEX).then(parseKeyrings).then(checkKeyrings);
     keyringsPromise.catch(() => { keyringsPromise = null; });
   }
   return keyringsPromise;
@@ -160,16 +163,16 @@ function parseKeyrings(bytes) {
   try {
     doc = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    throw new UserError(`This site's ${KEYRINGS} is damaged: it is not JSON.`);
+    throw new UserError(`This site's ${KEYRING_INDEX} is damaged: it is not JSON.`);
   }
-  if (!doc || doc.version !== 1 || !Array.isArray(doc.keyrings)) {
-    throw new UserError(`This site's ${KEYRINGS} is not version 1, the version this page reads.`);
+  if (!doc || doc.version !== KEYRING_INDEX_VERSION || !Array.isArray(doc.keyrings)) {
+    throw new UserError(`This site's ${KEYRING_INDEX} is not version ${KEYRING_INDEX_VERSION}, the version this page reads.`);
   }
   return doc.keyrings.map((k) => {
     try {
       return { name: String(k.name), passphrase: k.passphrase === true, bytes: fromBase64(k.data) };
     } catch {
-      throw new UserError(`This site's ${KEYRINGS} is damaged: keyring ${k && k.name} is not base64.`);
+      throw new UserError(`This site's ${KEYRING_INDEX} is damaged: keyring ${k && k.name} is not base64.`);
     }
   });
 }
@@ -179,7 +182,7 @@ function parseKeyrings(bytes) {
 // tried.
 async function checkKeyrings(rings) {
   await Promise.all(rings.map(async (k) => {
-    const m = KEYRING_NAME.exec(k.name);
+    const m = KEYRING_NAME_PATTERN.exec(k.name);
     k.intact = m !== null && (await digestOf(k.bytes)) === m[1];
   }));
   return rings;
@@ -537,7 +540,7 @@ const MAX_DEPTH = 16;
 // depth is the nesting of the placeholders under scope, 1 for the page's.
 // (Packets named by their digest cannot nest in a cycle.)
 async function openAll(scope, d, stats, undo, depth = 1) {
-  const found = [...scope.querySelectorAll(SEALED)];
+  const found = [...scope.querySelectorAll(PLACEHOLDER_SELECTOR)];
   if (depth > MAX_DEPTH) {
     if (found.length) stats.errors.add(`A sealed passage is nested more than ${MAX_DEPTH} deep, which conclave never builds: left sealed.`);
     return;
@@ -551,11 +554,11 @@ async function openAll(scope, d, stats, undo, depth = 1) {
 // sanitizer cannot read, is not shown.
 async function openOne(sec, d, stats, undo, depth) {
   stats.total++;
-  const path = sec.getAttribute("data-packet");
+  const path = sec.getAttribute(ATTR_PACKET);
   let content;
   try {
-    if (!PACKET.test(path)) throw new UserError(`A sealed passage names a packet this page does not read (${path}).`);
-    const label = sec.querySelector(".sealed-label");
+    if (!PACKET_PATH_PATTERN.test(path)) throw new UserError(`A sealed passage names a packet this page does not read (${path}).`);
+    const label = sec.querySelector("." + CLASS_SEALED_LABEL);
     const { bytes, intact, hdr } = await packet(path);
     if (!intact) return tampered(sec, stats, undo);
     let text;
@@ -587,19 +590,19 @@ async function openOne(sec, d, stats, undo, depth) {
 }
 
 function unsealed(sec, content) {
-  const out = document.createElement("section");
-  for (const c of sec.classList) out.classList.add(c === "sealed" ? "unsealed" : c);
-  for (const a of ["data-packet", "data-tlp"]) {
+  const out = document.createElement(PLACEHOLDER_ELEMENT);
+  for (const c of sec.classList) out.classList.add(c === CLASS_SEALED ? CLASS_UNSEALED : c);
+  for (const a of [ATTR_PACKET, ATTR_TLP]) {
     const v = sec.getAttribute(a);
     if (v !== null) out.setAttribute(a, v);
   }
   out.setAttribute("aria-label", "Restricted passage");
-  const label = sec.querySelector(".sealed-label");
+  const label = sec.querySelector("." + CLASS_SEALED_LABEL);
   if (label) {
     const l = label.cloneNode(true);
-    l.className = "unsealed-label";
+    l.className = CLASS_UNSEALED_LABEL;
     for (const n of l.childNodes) {
-      if (n.nodeType === Node.TEXT_NODE) n.data = n.data.replace("Sealed ", "Restricted ");
+      if (n.nodeType === Node.TEXT_NODE) n.data = n.data.replace(LABEL_SEALED, LABEL_OPENED);
     }
     out.append(l);
   }
@@ -608,20 +611,20 @@ function unsealed(sec, content) {
 }
 
 function notForYou(sec, undo) {
-  mark(sec, "not-for-you", "Not for you: sealed for another audience.", undo);
+  mark(sec, CLASS_NOT_FOR_YOU, "Not for you: sealed for another audience.", undo);
 }
 
 function tampered(sec, stats, undo) {
   stats.tampered++;
-  mark(sec, "tampered", MSG.tampered, undo);
+  mark(sec, CLASS_TAMPERED, MSG.tampered, undo);
 }
 
 // mark gives a placeholder a class and replaces its help with a note.
 function mark(sec, state, text, undo) {
   sec.classList.add(state);
-  const help = sec.querySelector(".sealed-help");
+  const help = sec.querySelector("." + CLASS_SEALED_HELP);
   const note = document.createElement("p");
-  note.className = "sealed-help";
+  note.className = CLASS_SEALED_HELP;
   note.textContent = text;
   if (help) help.replaceWith(note);
   else sec.append(note);
@@ -773,9 +776,9 @@ async function onUnlock(ev) {
   setBusy(true);
   try {
     if (!window.isSecureContext || !window.crypto || !crypto.subtle) throw new UserError(MSG.insecure);
-    for (const sec of document.querySelectorAll(SEALED)) {
-      const path = sec.getAttribute("data-packet");
-      if (PACKET.test(path)) packet(path); // fetched at load; again if that failed
+    for (const sec of document.querySelectorAll(PLACEHOLDER_SELECTOR)) {
+      const path = sec.getAttribute(ATTR_PACKET);
+      if (PACKET_PATH_PATTERN.test(path)) packet(path); // fetched at load; again if that failed
     }
     const rings = keyrings();
     const source = await readSource(ui);
@@ -873,7 +876,7 @@ async function autoUnlock(keys) {
 }
 
 async function main() {
-  const sealed = document.querySelectorAll(SEALED);
+  const sealed = document.querySelectorAll(PLACEHOLDER_SELECTOR);
   if (sealed.length === 0) return;
   const ui = panel(sealed.length);
   state.ui = ui;
@@ -889,8 +892,8 @@ async function main() {
   // The packets are public, like keyrings.json: fetched now, they are at
   // hand when the reader unlocks.
   for (const sec of sealed) {
-    const path = sec.getAttribute("data-packet");
-    if (PACKET.test(path)) packet(path);
+    const path = sec.getAttribute(ATTR_PACKET);
+    if (PACKET_PATH_PATTERN.test(path)) packet(path);
   }
   const keys = storedKeys();
   if (keys) ui.remember.checked = true;
