@@ -22,7 +22,7 @@ import (
 // recovers on the next good save.
 func TestServeReloadsPage(t *testing.T) {
 	dir := t.TempDir()
-	testtool.WriteTree(t, dir, map[string]string{
+	testtool.WriteSite(t, dir, map[string]string{
 		"conclave.toml":          "title = \"Live\"\n",
 		"content/briefings/a.md": "---\ntitle: A\ndate: 2026-01-01\n---\n\nBEFORE-EDIT.\n",
 	})

@@ -80,7 +80,7 @@ func buildSiteEnv(t testing.TB, recipients []string, groups string, pages map[st
 			files["content/"+p] = body
 		}
 	}
-	testtool.WriteTree(t, src, files)
+	testtool.WriteSite(t, src, files)
 	out := filepath.Join(t.TempDir(), "public")
 	getenv := func(k string) string { return env[k] }
 	if _, err := build.Run(build.Options{Source: src, Out: out, Getenv: getenv}); err != nil {

@@ -42,7 +42,7 @@ func serveSite(t *testing.T, page string) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	testtool.WriteTree(t, dir, map[string]string{
+	testtool.WriteSite(t, dir, map[string]string{
 		"conclave.toml":          "title = \"Served\"\nbaseURL = \"https://served.example.org/\"\n",
 		"keys/alice.pub":         id.Recipient().String() + "\n",
 		"keys/groups.toml":       "board = [\"alice\"]\n",

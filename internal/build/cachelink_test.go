@@ -32,7 +32,7 @@ func TestCacheLinkRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			src := filepath.Join(root, "site")
-			testtool.WriteTree(t, src, files)
+			testtool.WriteSite(t, src, files)
 			elsewhere := filepath.Join(root, "elsewhere")
 			if err := os.Mkdir(elsewhere, 0o700); err != nil {
 				t.Fatal(err)

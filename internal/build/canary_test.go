@@ -1331,7 +1331,7 @@ func checkCanarySite(t *testing.T, s *canarySite, skip map[string]bool) (problem
 func checkCanary(t *testing.T, s *canarySite, skip map[string]bool, both bool) (problems []string, built bool) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "site")
-	testtool.WriteTree(t, dir, s.files)
+	testtool.WriteSite(t, dir, s.files)
 	// The generator's own check: every canary is in the sources.
 	var all strings.Builder
 	for p, data := range s.files {

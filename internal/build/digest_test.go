@@ -144,7 +144,7 @@ func writeCorpus(t *testing.T, opt corpus.Options) string {
 	if err := corpus.Write(dir, opt); err != nil {
 		t.Fatal(err)
 	}
-	testtool.WriteTree(t, dir, map[string]string{"conclave.toml": "title = \"Corpus\"\nbaseURL = \"https://corpus.example.org/\"\n"})
+	testtool.WriteSite(t, dir, map[string]string{"conclave.toml": "title = \"Corpus\"\nbaseURL = \"https://corpus.example.org/\"\n"})
 	return dir
 }
 

@@ -48,7 +48,7 @@ func editSite(t *testing.T) (string, *age.X25519Identity) {
 		}
 		files["keys/"+n+".pub"] = id.Recipient().String() + "\n"
 	}
-	testtool.WriteTree(t, dir, files)
+	testtool.WriteSite(t, dir, files)
 	return dir, root
 }
 
@@ -284,7 +284,7 @@ func TestPageKeyCoversFront(t *testing.T) {
 	seen := map[[32]byte]string{}
 	for name, text := range variants {
 		dir := t.TempDir()
-		testtool.WriteTree(t, dir, map[string]string{"conclave.toml": "title = \"T\"\n", "content/a.md": text})
+		testtool.WriteSite(t, dir, map[string]string{"conclave.toml": "title = \"T\"\n", "content/a.md": text})
 		s, err := site.Load(dir, site.Options{Drafts: true})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -761,7 +761,7 @@ func checkPublished(m mistake, tree map[string][]byte) string {
 func newMistakeBase(t *testing.T, ids map[string]*age.X25519Identity) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "base")
-	testtool.WriteTree(t, dir, mistakeBase(ids))
+	testtool.WriteSite(t, dir, mistakeBase(ids))
 	if _, err := Run(Options{Source: dir}); err != nil {
 		t.Fatalf("the base site does not build: %v", err)
 	}
@@ -806,7 +806,7 @@ func TestAuthorMistakes(t *testing.T) {
 			dir := copyDir(t, base)
 			out := filepath.Join(dir, "public")
 			before := testtool.Tree(t, out)
-			testtool.WriteTree(t, dir, m.files)
+			testtool.WriteSite(t, dir, m.files)
 			_, err := Run(Options{Source: dir})
 			switch {
 			case err != nil && m.want == publish:

@@ -24,7 +24,7 @@ const guestPass = "canary guest passphrase, four words"
 func guestSite(t *testing.T) (string, map[string]*age.X25519Identity) {
 	t.Helper()
 	dir, ids := sealSite(t)
-	testtool.WriteTree(t, dir, map[string]string{
+	testtool.WriteSite(t, dir, map[string]string{
 		"keys/guest.pub":   "# a guest without keys: the passphrase is in GUEST_PASS when the site is built\npassphrase env:GUEST_PASS\n",
 		"keys/groups.toml": "board = [\"alice\", \"bob\"]\nall = [\"board\", \"carol\", \"guest\"]\n",
 		"content/briefings/c.md": "---\ntitle: C\ntlp: amber\n---\n\nPublic part of C.\n\n" +

@@ -75,7 +75,7 @@ func memoryToDisk(t *testing.T, mem *output.Memory) string {
 		}
 		files[e.Path] = string(data)
 	}
-	testtool.WriteTree(t, dir, files)
+	testtool.WriteSite(t, dir, files)
 	return dir
 }
 
@@ -106,13 +106,13 @@ func buildEveryPath(t *testing.T, base map[string]string, files map[string]strin
 	t.Helper()
 	site := func() string {
 		dir := filepath.Join(t.TempDir(), "site")
-		testtool.WriteTree(t, dir, base)
+		testtool.WriteSite(t, dir, base)
 		return dir
 	}
 	var out []built
 
 	cold := site()
-	testtool.WriteTree(t, cold, files)
+	testtool.WriteSite(t, cold, files)
 	_, err := Run(Options{Source: cold})
 	out = append(out, built{path: "cold", err: err, dir: filepath.Join(cold, "public")})
 
@@ -120,7 +120,7 @@ func buildEveryPath(t *testing.T, base map[string]string, files map[string]strin
 	if _, err := Run(Options{Source: cached, CacheKey: key}); err != nil {
 		t.Fatalf("cached: the base site does not build: %v", err)
 	}
-	testtool.WriteTree(t, cached, files)
+	testtool.WriteSite(t, cached, files)
 	_, err1 := Run(Options{Source: cached, CacheKey: key})
 	_, err2 := Run(Options{Source: cached, CacheKey: key})
 	if (err1 == nil) != (err2 == nil) || !sameErrors(err1, err2) {
@@ -140,7 +140,7 @@ func buildEveryPath(t *testing.T, base map[string]string, files map[string]strin
 	if _, _, err := s.Build(nil); err != nil {
 		t.Fatalf("serve: the base site does not build: %v", err)
 	}
-	testtool.WriteTree(t, again, files)
+	testtool.WriteSite(t, again, files)
 	_, mem, err = s.Build(changedPaths(files))
 	b = built{path: "serve rebuild", err: err}
 	if err == nil {
@@ -387,7 +387,7 @@ func testEdits(t *testing.T) {
 			t.Parallel()
 			want := mistake{name: mu.name, why: mu.why, want: refuse, at: mu.at, msg: mu.msg}
 			mutate := func(dir string) {
-				testtool.WriteTree(t, dir, mu.write)
+				testtool.WriteSite(t, dir, mu.write)
 				for _, p := range mu.remove {
 					if err := os.Remove(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
 						t.Fatal(err)
@@ -396,7 +396,7 @@ func testEdits(t *testing.T) {
 			}
 			site := func() string {
 				dir := filepath.Join(t.TempDir(), "site")
-				testtool.WriteTree(t, dir, base)
+				testtool.WriteSite(t, dir, base)
 				return dir
 			}
 

@@ -45,7 +45,7 @@ func previewSite(t *testing.T) string {
 		}
 		files["keys/"+n+".pub"] = id.Recipient().String() + "\n"
 	}
-	testtool.WriteTree(t, dir, files)
+	testtool.WriteSite(t, dir, files)
 	return dir
 }
 

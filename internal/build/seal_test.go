@@ -195,7 +195,7 @@ func sealSite(t *testing.T) (string, map[string]*age.X25519Identity) {
 		ids[n] = id
 		files["keys/"+n+".pub"] = id.Recipient().String() + "\n"
 	}
-	testtool.WriteTree(t, dir, files)
+	testtool.WriteSite(t, dir, files)
 	return dir, ids
 }
 
@@ -376,7 +376,7 @@ func builtSums(t testing.TB, out string) open.Sums {
 // page cache.
 func TestUnlockScriptOnSealedPages(t *testing.T) {
 	dir, _ := sealSite(t)
-	testtool.WriteTree(t, dir, map[string]string{
+	testtool.WriteSite(t, dir, map[string]string{
 		"content/briefings/c.md":             "---\ntitle: C\n---\n\nAll public.\n",
 		"themes/default/static/js/unlock.js": "console.log('v1')\n",
 	})
@@ -408,6 +408,6 @@ func TestUnlockScriptOnSealedPages(t *testing.T) {
 		}
 	}
 	check("v1")
-	testtool.WriteTree(t, dir, map[string]string{"themes/default/static/js/unlock.js": "console.log('v2')\n"})
+	testtool.WriteSite(t, dir, map[string]string{"themes/default/static/js/unlock.js": "console.log('v2')\n"})
 	check("v2")
 }

@@ -13,7 +13,7 @@ import (
 // paths, and name each page exactly as its canonical link does.
 func TestNonASCIIURLs(t *testing.T) {
 	src := t.TempDir()
-	testtool.WriteTree(t, src, map[string]string{
+	testtool.WriteSite(t, src, map[string]string{
 		"conclave.toml":                     "title = \"T\"\nbaseURL = \"https://example.org/b/\"\n",
 		"content/réunions/café briefing.md": "---\ndate: 2026-01-02\ntags: [sécurité]\n---\nText.\n",
 	})

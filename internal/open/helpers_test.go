@@ -112,7 +112,7 @@ func buildSite(t testing.TB, files siteFiles) string {
 	if _, ok := files["conclave.toml"]; !ok {
 		files["conclave.toml"] = "title = \"T\"\n"
 	}
-	testtool.WriteTree(t, src, files)
+	testtool.WriteSite(t, src, files)
 	out := filepath.Join(src, "public")
 	if _, err := build.Run(build.Options{Source: src, Out: out}); err != nil {
 		t.Fatalf("building the test site: %v", err)

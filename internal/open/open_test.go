@@ -346,7 +346,7 @@ func TestSiteRefusesOut(t *testing.T) {
 	tmp := t.TempDir()
 
 	notCopy := filepath.Join(tmp, "notes")
-	testtool.WriteTree(t, notCopy, map[string]string{"todo.txt": "mine"})
+	testtool.WriteSite(t, notCopy, map[string]string{"todo.txt": "mine"})
 	file := filepath.Join(tmp, "file")
 	os.WriteFile(file, []byte("mine"), 0o600)
 	link := filepath.Join(tmp, "link")

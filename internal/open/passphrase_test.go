@@ -36,7 +36,7 @@ func guestSite(t testing.TB, p people) string {
 		"content/briefings/x.md": briefing,
 		"content/briefings/g.md": guestsPages,
 	}.withKeys(p.keys())
-	testtool.WriteTree(t, src, files)
+	testtool.WriteSite(t, src, files)
 	out := filepath.Join(src, "public")
 	vars := map[string]string{"GUEST_PASS": guestPass, "GUEST2_PASS": guest2Pass}
 	if _, err := build.Run(build.Options{Source: src, Out: out, Getenv: func(n string) string { return vars[n] }}); err != nil {

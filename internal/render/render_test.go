@@ -23,7 +23,7 @@ func TestRootFrom(t *testing.T) {
 func writeTheme(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	testtool.WriteTree(t, root, files)
+	testtool.WriteSite(t, root, files)
 	return root
 }
 

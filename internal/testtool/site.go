@@ -2,6 +2,7 @@ package testtool
 
 import (
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -11,10 +12,10 @@ import (
 // to contents, under dir, creating folders as needed, and returns dir. If
 // dir is "", it writes to a new [testing.TB.TempDir].
 //
-// It is [WriteTree] for the trees tests build a site from, with the paths
-// checked first: one that is empty, absolute or leads out of dir ("../x",
-// "a/../../x") ends the test before anything is written. The check is on
-// the names only: a symbolic link already in dir is followed.
+// The paths are checked first: one that is empty, absolute or leads out
+// of dir ("../x", "a/../../x") ends the test before anything is written.
+// The check is on the names only: a symbolic link already in dir is
+// followed.
 func WriteSite(t testing.TB, dir string, files map[string]string) string {
 	t.Helper()
 	for _, p := range slices.Sorted(maps.Keys(files)) {
@@ -25,6 +26,14 @@ func WriteSite(t testing.TB, dir string, files map[string]string) string {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	WriteTree(t, dir, files)
+	for p, body := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return dir
 }

@@ -35,21 +35,6 @@ func Require(t testing.TB, name string) string {
 	return ""
 }
 
-// WriteTree writes files, a map from slash-separated paths to contents,
-// under root, creating folders as needed.
-func WriteTree(t testing.TB, root string, files map[string]string) {
-	t.Helper()
-	for p, body := range files {
-		full := filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // ReadTree maps the slash path of every file under root to its contents.
 func ReadTree(root string) (map[string][]byte, error) {
 	files := map[string][]byte{}
