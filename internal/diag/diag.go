@@ -56,14 +56,17 @@ type Warning = Error
 type List []error
 
 // Add appends err to the list; a nil err is ignored. A List added to a
-// List is flattened.
+// List is flattened, at any depth, so that every error is reported on its
+// own.
 func (l *List) Add(err error) {
 	if err == nil {
 		return
 	}
 	var sub List
 	if errors.As(err, &sub) {
-		*l = append(*l, sub...)
+		for _, e := range sub {
+			l.Add(e)
+		}
 		return
 	}
 	*l = append(*l, err)

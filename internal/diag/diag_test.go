@@ -31,12 +31,17 @@ func TestList(t *testing.T) {
 	l.Add(Errorf("b.md", 2, "x"))
 	l.Add(nil)
 	l.Add(base)
-	l.Add(List{Errorf("a.md", 9, "y"), Errorf("b.md", 1, "z")})
+	l.Add(List{Errorf("a.md", 9, "y"), List{Errorf("b.md", 1, "z")}})
 	l.Add(errors.New("another"))
 	l.Add(Errorf("b.md", 2, "x"))
 	err := l.Err()
 	if got, want := err.Error(), "a.md:9: y\nb.md:1: z\nb.md:2: x\nanother\nplain"; got != want {
 		t.Errorf("list = %q, want %q", got, want)
+	}
+	for _, e := range err.(List) {
+		if _, nested := e.(List); nested {
+			t.Errorf("a list inside the list: %q", e)
+		}
 	}
 	if !errors.Is(fmt.Errorf("wrapped: %w", err), base) {
 		t.Error("errors.Is does not see into the list")
