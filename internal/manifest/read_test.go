@@ -4,57 +4,18 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"github.com/conclave-dev/conclave/internal/testtool"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
-
-// allocated returns the bytes f allocates on the heap, all of them, freed
-// or not: a bound on the heap f can have grown by.
-func allocated(f func()) uint64 {
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// within runs f and fails the test if it does not return in time: a named
-// pipe must never be waited on.
-func within(t *testing.T, d time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("still running after %v: blocked on a named pipe?", d)
-	}
-}
-
-// sparse makes a file of size bytes that takes no room on disk.
-func sparse(t *testing.T, name string, size int64) {
-	t.Helper()
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if err := os.Truncate(name, size); err != nil {
-		t.Skipf("no sparse file of %d bytes here: %v", size, err)
-	}
-}
 
 func rootFSOf(t *testing.T, dir string) fs.FS {
 	t.Helper()
@@ -81,7 +42,7 @@ func TestReadFile(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sparse(t, filepath.Join(dir, "huge"), 8<<30)
+	testtool.SparseFile(t, filepath.Join(dir, "huge"), 8<<30)
 	fsys := rootFSOf(t, dir)
 	limit := Limit{100, "a test file"}
 
@@ -103,7 +64,7 @@ func TestReadFile(t *testing.T) {
 		"../ok":    "invalid argument",
 	} {
 		var err error
-		within(t, 10*time.Second, func() { _, _, err = ReadFile(fsys, name, limit) })
+		testtool.NoHang(t, func() { _, _, err = ReadFile(fsys, name, limit) })
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", name, err, want)
 		}
@@ -125,15 +86,13 @@ func TestReadFile(t *testing.T) {
 // named pipe, and a file that says it is small but never ends.
 func TestReadFileMemory(t *testing.T) {
 	dir := t.TempDir()
-	sparse(t, filepath.Join(dir, "huge"), 8<<30)
+	testtool.SparseFile(t, filepath.Join(dir, "huge"), 8<<30)
 	os.Symlink("/dev/zero", filepath.Join(dir, "zero"))
 	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
 	fsys := rootFSOf(t, dir)
 	for _, name := range []string{"huge", "zero", "fifo"} {
 		var err error
-		n := allocated(func() {
-			within(t, 10*time.Second, func() { _, _, err = ReadFile(fsys, name, ManifestLimit) })
-		})
+		n := testtool.Allocated(t, func() { _, _, err = ReadFile(fsys, name, ManifestLimit) })
 		if err == nil || n > 1<<20 {
 			t.Errorf("%s: %v, %d bytes allocated", name, err, n)
 		}
@@ -141,7 +100,7 @@ func TestReadFileMemory(t *testing.T) {
 	endless := fakeFS{"endless": {mode: 0o644, size: 10, content: endless}}
 	var err error
 	limit := Limit{4 << 20, "a test file"}
-	n := allocated(func() { _, _, err = ReadFile(endless, "endless", limit) })
+	n := testtool.Allocated(t, func() { _, _, err = ReadFile(endless, "endless", limit) })
 	var tl *TooLargeError
 	if !errors.As(err, &tl) || !tl.Grew || !strings.Contains(err.Error(), "(it grew while read)") {
 		t.Errorf("endless: %v", err)
@@ -160,8 +119,8 @@ func TestReadFileMemory(t *testing.T) {
 func TestHashFile(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "ok"), []byte("content"), 0o644)
-	sparse(t, filepath.Join(dir, "big"), 20<<20)
-	sparse(t, filepath.Join(dir, "huge"), 8<<30)
+	testtool.SparseFile(t, filepath.Join(dir, "big"), 20<<20)
+	testtool.SparseFile(t, filepath.Join(dir, "huge"), 8<<30)
 	os.Symlink("/dev/zero", filepath.Join(dir, "zero"))
 	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
 	fsys := rootFSOf(t, dir)
@@ -170,19 +129,19 @@ func TestHashFile(t *testing.T) {
 	}
 	var sum [sha256.Size]byte
 	var err error
-	n := allocated(func() { sum, err = HashFile(fsys, "big", ManifestLimit) })
+	n := testtool.Allocated(t, func() { sum, err = HashFile(fsys, "big", ManifestLimit) })
 	if err != nil || sum != sha256.Sum256(make([]byte, 20<<20)) || n > 1<<20 {
 		t.Errorf("20 MiB of zeros: %x, %v, %d bytes allocated", sum, err, n)
 	}
 	for name, want := range map[string]string{"huge": "too large", "zero": "(a symbolic link)", "fifo": "(a named pipe)"} {
-		within(t, 10*time.Second, func() { _, err = HashFile(fsys, name, ManifestLimit) })
+		testtool.NoHang(t, func() { _, err = HashFile(fsys, name, ManifestLimit) })
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	var tl *TooLargeError
 	endless := fakeFS{"endless": {mode: 0o644, size: 10, content: endless}}
-	n = allocated(func() { _, err = HashFile(endless, "endless", Limit{32 << 20, "a test file"}) })
+	n = testtool.Allocated(t, func() { _, err = HashFile(endless, "endless", Limit{32 << 20, "a test file"}) })
 	if !errors.As(err, &tl) || !tl.Grew || n > 1<<20 {
 		t.Errorf("endless: %v, %d bytes allocated", err, n)
 	}
@@ -202,7 +161,7 @@ func TestReadFileReplaced(t *testing.T) {
 		os.RemoveAll(filepath.Join(dir, "f"))
 		os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
 		var err error
-		within(t, 10*time.Second, func() {
+		testtool.NoHang(t, func() {
 			_, _, err = ReadFile(swapFS{fsys, swap}, "f", Limit{100, "a test file"})
 		})
 		if !errors.Is(err, ErrNotRegular) {
@@ -223,9 +182,163 @@ func (s swapFS) Lstat(name string) (fs.FileInfo, error) {
 	return info, err
 }
 
+// TestReadFileChanged: SHA256SUMS or a packet that changes after it was
+// verified, or while it is being read, is never taken for what was
+// verified. The digest ReadFile and HashFile return is of exactly the
+// bytes they read, so that it differs from the verified one and the
+// caller refuses the file (conclave verify: "changed while it was read";
+// conclave open: "changed since its signature was verified"); a file that
+// grows past its limit while it is read is refused, and none of it is
+// returned. The changes keep the file's size, so that only the digest
+// tells them.
+func TestReadFileChanged(t *testing.T) {
+	var entries []Entry
+	for i := range 400 {
+		entries = append(entries, Entry{Path: fmt.Sprintf("briefings/%03d/index.html", i), Sum: sha256.Sum256([]byte{byte(i)})})
+	}
+	sums, err := Build(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same manifest with the digests of its first and last files
+	// changed: one read into it, it is neither.
+	entries[0].Sum = sha256.Sum256([]byte("forged"))
+	entries[len(entries)-1].Sum = sha256.Sum256([]byte("forged"))
+	forged, err := Build(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packet := bytes.Repeat([]byte("age-encryption.org/v1 packet "), 1000)
+	other := bytes.Repeat([]byte("age-encryption.org/v1 PACKET "), 1000)
+	if len(sums) != len(forged) || len(sums) < 4*changeChunk || len(packet) != len(other) || len(packet) < 4*changeChunk {
+		t.Fatalf("the changed files must keep their size, of several reads: %d and %d bytes", len(sums), len(forged))
+	}
+	mixed := func(before, after []byte) []byte {
+		return append(bytes.Clone(before[:changeChunk]), after[changeChunk:]...)
+	}
+
+	for _, tt := range []struct {
+		name          string
+		path          string
+		limit         Limit
+		verified, now []byte // the file when it was verified, and after the change
+		while         bool   // changed after the first read of it, not before it is opened
+		want          []byte // what the reader reads; nil: refused
+	}{
+		{"SHA256SUMS changed after it was hashed", Name, ManifestLimit, sums, forged, false, forged},
+		{"SHA256SUMS changed while it is read", Name, ManifestLimit, sums, forged, true, mixed(sums, forged)},
+		{"packet changed after it was verified", "packets/0123.age", PacketLimit, packet, other, false, other},
+		{"packet changed while it is read", "packets/0123.age", PacketLimit, packet, other, true, mixed(packet, other)},
+		{"packet grown past its limit while it is read", "packets/0123.age", Limit{int64(len(packet)) + 10, "a packet"}, packet,
+			append(bytes.Clone(other), other...), true, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			full := filepath.Join(dir, filepath.FromSlash(tt.path))
+			write := func(data []byte) {
+				if err := os.WriteFile(full, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			os.MkdirAll(filepath.Dir(full), 0o755)
+			write(tt.verified)
+			// Verified as conclave verify does: hashed as a stream.
+			verified, err := HashFile(rootFSOf(t, dir), tt.path, tt.limit)
+			if err != nil || verified != sha256.Sum256(tt.verified) {
+				t.Fatalf("HashFile: %x, %v", verified, err)
+			}
+			// changed returns the tree, the file as verified, to be
+			// changed before it is opened or once it has been read from.
+			changed := func() *changingFS {
+				write(tt.verified)
+				c := &changingFS{rootFS: rootFSOf(t, dir).(rootFS)}
+				if tt.while {
+					c.change = func() { write(tt.now) }
+				} else {
+					write(tt.now)
+				}
+				return c
+			}
+
+			fsys := changed()
+			data, sum, err := ReadFile(fsys, tt.path, tt.limit)
+			if tt.while && !fsys.changed {
+				t.Fatal("the file was not changed while it was read")
+			}
+			// Hashed as a stream, as a manifest is before its signature
+			// is checked.
+			fsys = changed()
+			hashed, hashErr := HashFile(fsys, tt.path, tt.limit)
+			if tt.while && !fsys.changed {
+				t.Fatal("the file was not changed while it was hashed")
+			}
+
+			if tt.want == nil {
+				var tl *TooLargeError
+				if !errors.As(err, &tl) || !tl.Grew || data != nil {
+					t.Errorf("ReadFile: %d bytes, %v; want it refused as grown", len(data), err)
+				}
+				if !errors.As(hashErr, &tl) || !tl.Grew {
+					t.Errorf("HashFile: %v; want it refused as grown", hashErr)
+				}
+				return
+			}
+			if err != nil || hashErr != nil {
+				t.Fatalf("ReadFile: %v; HashFile: %v", err, hashErr)
+			}
+			if !bytes.Equal(data, tt.want) {
+				t.Errorf("ReadFile returned %d bytes, not what the file held as it was read", len(data))
+			}
+			if sum != sha256.Sum256(data) {
+				t.Errorf("ReadFile's digest %x is not that of the bytes it returned", sum)
+			}
+			if sum == verified {
+				t.Errorf("%s changed, and ReadFile's digest of it is still the verified one: the changed bytes would be used", tt.path)
+			}
+			if hashed != sha256.Sum256(tt.want) {
+				t.Errorf("HashFile: %x, not the digest of the bytes it read", hashed)
+			}
+		})
+	}
+}
+
+// changeChunk is the most bytes a read of a changingFS file returns.
+const changeChunk = 4096
+
+// changingFS reads a tree as [RootFS] does, at most changeChunk bytes a
+// read (as any file system may), and runs change, if set, once after the
+// first read of a file: the file changes while it is read.
+type changingFS struct {
+	rootFS
+	change  func()
+	changed bool
+}
+
+func (c *changingFS) Open(name string) (fs.File, error) {
+	f, err := c.rootFS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &changingFile{File: f, fs: c}, nil
+}
+
+type changingFile struct {
+	fs.File
+	fs *changingFS
+}
+
+func (f *changingFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p[:min(len(p), changeChunk)])
+	if c := f.fs; c.change != nil && !c.changed && n > 0 {
+		c.changed = true
+		c.change()
+	}
+	return n, err
+}
+
 func TestCheckSizeLimit(t *testing.T) {
 	dir, entries := tree(t, site)
-	sparse(t, filepath.Join(dir, "packets", "0123.age"), 3<<30)
+	testtool.SparseFile(t, filepath.Join(dir, "packets", "0123.age"), 3<<30)
 	limits := func(p string) Limit {
 		if p == "packets/0123.age" {
 			return PacketLimit
@@ -234,16 +347,12 @@ func TestCheckSizeLimit(t *testing.T) {
 	}
 	var got []Problem
 	var err error
-	start := time.Now()
-	n := allocated(func() { got, err = CheckWith(dir, entries, CheckOptions{SizeLimit: limits}) })
+	testtool.BoundedAllocNoHang(t, 8<<20, func() { got, err = CheckWith(dir, entries, CheckOptions{SizeLimit: limits}) })
 	if err != nil || len(got) != 1 || got[0].Path != "packets/0123.age" || !strings.Contains(got[0].Reason, "too large: 3221225472 bytes (3.0 GiB), more than a packet ever holds (64 MiB at most)") {
 		t.Errorf("problems %v, %v", got, err)
 	}
-	if d := time.Since(start); d > 5*time.Second || n > 8<<20 {
-		t.Errorf("took %v and %d bytes to refuse a 3 GiB packet", d, n)
-	}
 	// Without limits it is hashed, and differs.
-	sparse(t, filepath.Join(dir, "packets", "0123.age"), 65<<20)
+	testtool.SparseFile(t, filepath.Join(dir, "packets", "0123.age"), 65<<20)
 	if got := problems(t, dir, entries); got != "packets/0123.age: "+ReasonChanged {
 		t.Errorf("without limits: %s", got)
 	}
@@ -431,7 +540,7 @@ func FuzzReadFile(f *testing.F) {
 		var data []byte
 		var sum [sha256.Size]byte
 		var err error
-		n := allocated(func() { data, sum, err = ReadFile(fakeFS{"f": file}, "f", lim) })
+		n := testtool.Allocated(t, func() { data, sum, err = ReadFile(fakeFS{"f": file}, "f", lim) })
 		if n > uint64(4*limit+256<<10) {
 			t.Errorf("%d bytes allocated for a limit of %d", n, limit)
 		}

@@ -1,12 +1,15 @@
 package site
 
 import (
+	"errors"
 	"fmt"
-	"github.com/conclave-dev/conclave/internal/testtool"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // TestLoadPageTooLarge: a markdown file larger than MaxPageSize is refused
@@ -53,6 +56,74 @@ func TestLoadPageTooLarge(t *testing.T) {
 	}
 	if _, err = Load(root, Options{}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("content/big.md: too large for a page: %d bytes", MaxPageSize+1)) {
 		t.Errorf("a page of %d bytes: %v", MaxPageSize+1, err)
+	}
+}
+
+// TestLoadFileTooLarge: a content file that is not a page and is larger
+// than MaxFileSize is refused from its size, unread, and named; the other
+// errors are reported with it, and a file refused does not count towards
+// MaxContentSize.
+func TestLoadFileTooLarge(t *testing.T) {
+	root := writeSite(t, map[string]string{
+		"content/a.md":        "---\ntitle: A\n---\n",
+		"content/x/small.png": "PNG",
+		"content/x/broken.md": "---\ntitle: [\n---\n",
+	})
+	testtool.SparseFile(t, filepath.Join(root, "content", "x", "big.pdf"), MaxFileSize+1)
+	testtool.SparseFile(t, filepath.Join(root, "content", "huge.mp4"), 8<<30)
+	var err error
+	testtool.BoundedAlloc(t, 4<<20, func() { _, err = Load(root, Options{}) })
+	const why = " (it would be read into memory and published as it is; publish large files elsewhere and link to them)"
+	want := []string{
+		"content/huge.mp4: too large for a file of content/: 8589934592 bytes, more than 256 MiB" + why,
+		"content/x/big.pdf: too large for a file of content/: 268435457 bytes, more than 256 MiB" + why,
+		"content/x/broken.md:3: front matter: ",
+	}
+	var l diag.List
+	if !errors.As(err, &l) || len(l) != len(want) {
+		t.Fatalf("Load: %v\nwant %d errors", err, len(want))
+	}
+	for i, w := range want {
+		if got := l[i].Error(); !strings.HasPrefix(got, w) {
+			t.Errorf("error %d: %s\nwant %s", i, got, w)
+		}
+	}
+}
+
+// TestLoadContentTooLarge: Load adds up the sizes of content/'s files
+// before it reads any: 2 GiB is read (here eight files of MaxFileSize,
+// the most one file may hold), and the file that takes the total past
+// MaxContentSize is refused, named, and nothing is read. The files are
+// sparse: they take no room on disk, and reading them would take 2 GiB of
+// memory.
+func TestLoadContentTooLarge(t *testing.T) {
+	// A guard: were the total not checked, the second page would end the
+	// walk as one page too many, so that the test fails without reading
+	// 2 GiB.
+	defer func(n int) { maxPages = n }(maxPages)
+	maxPages = 1
+	root := writeSite(t, map[string]string{"content/z/a.md": "---\ntitle: A\n---\n", "content/z/b.md": "---\ntitle: B\n---\n"})
+	if MaxContentSize != 8*MaxFileSize {
+		t.Fatalf("MaxContentSize is not 8 × MaxFileSize: change the test")
+	}
+	for i := range 8 {
+		testtool.SparseFile(t, filepath.Join(root, "content", fmt.Sprintf("f%d.bin", i)), MaxFileSize)
+	}
+	testWrite(t, filepath.Join(root, "content", "g.txt"), "x")
+	var err error
+	testtool.BoundedAlloc(t, 4<<20, func() { _, err = Load(root, Options{}) })
+	want := "content/g.txt: content/ is too large: with this file it holds 2147483649 bytes to read, more than 2 GiB in all " +
+		"(every page and file is read into memory to build the site; publish large files elsewhere and link to them, or split the site)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Load: %v\nwant %s", err, want)
+	}
+	// Pages count: a page read after the 2 GiB is refused the same way.
+	if err := os.Remove(filepath.Join(root, "content", "g.txt")); err != nil {
+		t.Fatal(err)
+	}
+	testtool.BoundedAlloc(t, 4<<20, func() { _, err = Load(root, Options{}) })
+	if want := "content/z/a.md: content/ is too large: with this file it holds 2147483665 bytes"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Load: %v\nwant %s…", err, want)
 	}
 }
 

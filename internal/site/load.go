@@ -6,6 +6,12 @@
 // the same URL, no link may leave the site, and no file under content/,
 // keys/ or themes/ may hold a secret key. Each problem is a located
 // [diag.Error]; Load reports all of them at once.
+//
+// What Load reads is bounded, whatever the site holds: at most [MaxPages]
+// pages of at most [MaxPageSize] bytes each, other files of at most
+// [MaxFileSize] bytes each, and [MaxContentSize] bytes of content/ in all.
+// Each bound is checked from the files' sizes before they are read, and a
+// file that grows as it is read is cut off at its own bound.
 package site
 
 import (
@@ -21,6 +27,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -151,6 +158,21 @@ func (c *PageCache) trusted(rel string) (*Page, []*diag.Warning, bool) {
 	return &p, cp.warns, true
 }
 
+// trustedSize returns the size of the file rel, if its page is known
+// unchanged since the last Load.
+func (c *PageCache) trustedSize(rel string) (int64, bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp, ok := c.pages[rel]
+	if !ok || !cp.trusted {
+		return 0, false
+	}
+	return int64(len(cp.raw)), true
+}
+
 // read returns the page for the file rel with contents data, from the
 // cache or by parse.
 func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.Warning, error)) (*Page, []*diag.Warning, error) {
@@ -215,6 +237,17 @@ const (
 	// MaxPages is the most markdown files under content/, drafts
 	// included: 200,000, forty times the largest site measured.
 	MaxPages = 200_000
+	// MaxFileSize is the largest file under content/ other than a page
+	// (an image, a PDF): 256 MiB. Load reads each whole, to look for
+	// secrets, and the build holds it until it is written; a larger one
+	// is refused from its size, before it is read. Files that large
+	// belong elsewhere, linked to.
+	MaxFileSize = 256 << 20
+	// MaxContentSize is the most bytes Load reads from content/ in all,
+	// pages and files, drafts included: 2 GiB. Load adds up their sizes
+	// as it finds them, before it reads any, and refuses the file that
+	// takes the total past it (and reads nothing).
+	MaxContentSize = 2 << 30
 	// MaxNesting is how deep block quotes, lists and restricted blocks
 	// may nest in a page: 64 levels. The markdown parser's time per line
 	// grows with the number of blocks open around it, so that without a
@@ -241,20 +274,54 @@ func Load(root string, opt Options) (*Site, error) {
 		return nil, fmt.Errorf("%s/ not found in %s: briefings go in %s/*.md", ContentDir, root, ContentDir)
 	}
 	var mdPaths []string
+	var size int64 // the bytes of content/ to read, as the files' sizes say
+	var sizeErrs diag.List
+	stopped := false // too many pages, or too many bytes: read none of them
 	out := cmp.Or(opt.Out, filepath.Join(root, "public"))
 	errs.Add(walk(root, out, ContentDir, func(rel string) error {
-		if strings.HasSuffix(rel, ".md") {
-			if len(mdPaths) == maxPages {
-				return diag.Errorf(ContentDir, 0, "more than %d pages (.md files, drafts included): a site holds at most %d; split it into several sites", maxPages, maxPages)
+		md := strings.HasSuffix(rel, ".md")
+		if md && len(mdPaths) == maxPages {
+			stopped = true
+			return diag.Errorf(ContentDir, 0, "more than %d pages (.md files, drafts included): a site holds at most %d; split it into several sites", maxPages, maxPages)
+		}
+		// Sizes are checked before anything is read; a page larger than
+		// MaxPageSize is refused by readPage, unread. A page known
+		// unchanged since the last Load is as large as it was then.
+		n, known := int64(0), false
+		if md {
+			n, known = opt.Pages.trustedSize(rel)
+		}
+		if !known {
+			info, err := os.Stat(joinPath(root, rel))
+			if err != nil {
+				sizeErrs.Add(diag.Errorf(rel, 0, "%v", unwrapPathError(err)))
+				return nil
 			}
+			n = info.Size()
+		}
+		switch {
+		case !md && n > MaxFileSize:
+			sizeErrs.Add(fileTooLarge(rel, n))
+			return nil
+		case !md || n <= MaxPageSize:
+			size += n
+			if size > MaxContentSize {
+				stopped = true
+				return diag.Errorf(rel, 0, "%s/ is too large: with this file it holds %d bytes to read, more than %d GiB in all "+
+					"(every page and file is read into memory to build the site; publish large files elsewhere and link to them, or split the site)",
+					ContentDir, size, int64(MaxContentSize)>>30)
+			}
+		}
+		if md {
 			mdPaths = append(mdPaths, rel)
 		} else {
 			s.Files = append(s.Files, File{Path: rel, OutPath: strings.TrimPrefix(rel, ContentDir+"/")})
 		}
 		return nil
 	}))
-	if len(errs) > 0 && len(mdPaths) == maxPages {
-		return nil, errs.Err() // too many pages: read none of them
+	errs = append(errs, sizeErrs...)
+	if stopped {
+		return nil, errs.Err()
 	}
 	// keys/ and the site's theme are read by later stages, but a secret in
 	// them is refused here, before anything is built. Other folders under
@@ -268,7 +335,7 @@ func Load(root string, opt Options) (*Site, error) {
 	fileErrs := make([]error, len(s.Files))
 	par.Do(len(s.Files), par.IO(), func(i int) {
 		f := &s.Files[i]
-		f.Data, fileErrs[i] = os.ReadFile(joinPath(root, f.Path))
+		f.Data, fileErrs[i] = readLimited(joinPath(root, f.Path), MaxFileSize, func(size int64) error { return fileTooLarge(f.Path, size) })
 		if fileErrs[i] == nil {
 			fileErrs[i] = errors.Join(checkSecret(f.Path, f.Data), checkNotBriefing(f.Path, f.Data))
 		}
@@ -359,6 +426,14 @@ func readPage(root, rel string, cache *PageCache) (*Page, []*diag.Warning, error
 // readMarkdown reads the markdown file rel at path, of at most
 // MaxPageSize bytes: a larger one is an error before it is read.
 func readMarkdown(path, rel string) ([]byte, error) {
+	return readLimited(path, MaxPageSize, func(size int64) error { return tooLarge(rel, size) })
+}
+
+// readLimited reads the file at path whole, if it holds at most limit
+// bytes. A larger one is refused with tooLarge(its size) before it is
+// read, and one that grows past limit as it is read is refused once it
+// does: no more than limit+1 bytes are allocated for it.
+func readLimited(path string, limit int64, tooLarge func(size int64) error) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -368,19 +443,20 @@ func readMarkdown(path, rel string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > MaxPageSize {
-		return nil, tooLarge(rel, info.Size())
+	if info.Size() > limit {
+		return nil, tooLarge(info.Size())
 	}
-	// The file may grow as it is read: never more than the limit.
+	// One byte more than the size, to see the end of the file without
+	// growing the buffer.
 	data := make([]byte, 0, info.Size()+1)
 	for {
 		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
+			data = slices.Grow(data, int(min(int64(cap(data))*2+512, limit+1))-len(data))
 		}
 		n, err := f.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
-		if len(data) > MaxPageSize {
-			return nil, tooLarge(rel, int64(len(data)))
+		if int64(len(data)) > limit {
+			return nil, tooLarge(int64(len(data)))
 		}
 		if err == io.EOF {
 			return data, nil
@@ -412,6 +488,10 @@ func readChecked(path, rel, dir string) ([]byte, error) {
 
 func tooLarge(rel string, size int64) error {
 	return diag.Errorf(rel, 0, "too large for a page: %d bytes, more than %d MiB (briefings are kilobytes; put large data in a file the page links to)", size, MaxPageSize>>20)
+}
+
+func fileTooLarge(rel string, size int64) error {
+	return diag.Errorf(rel, 0, "too large for a file of %s/: %d bytes, more than %d MiB (it would be read into memory and published as it is; publish large files elsewhere and link to them)", ContentDir, size, MaxFileSize>>20)
 }
 
 // parsePage checks and parses the file rel, whose contents are data.
