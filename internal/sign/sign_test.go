@@ -8,6 +8,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,5 +318,44 @@ func TestVerifyRefusesUnsafePaths(t *testing.T) {
 				t.Errorf("VerifySite = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A site whose manifest lists a packet larger than any reader accepts is
+// not signed: verify and open would refuse it, so the release would be
+// signed but unreadable. The manifest is right about the packet (its
+// digest matches), so only the size limit can stop the signature.
+func TestSignRefusesWhatReadersRefuse(t *testing.T) {
+	files := maps.Clone(siteFiles)
+	delete(files, "packets/0a.age")
+	dir := testtool.WriteSite(t, "", files)
+	big := filepath.Join(dir, "packets", "0a.age")
+	testtool.SparseFile(t, big, manifest.MaxPacket+1)
+	f, err := os.Open(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	entries := []manifest.Entry{{Path: "packets/0a.age", Sum: [32]byte(h.Sum(nil))}}
+	for p, content := range files {
+		entries = append(entries, manifest.Entry{Path: p, Sum: sha256.Sum256([]byte(content))})
+	}
+	m, err := manifest.Build(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, manifest.Name), m, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Site(context.Background(), dir, Key{Private: newKey(t)})
+	if err == nil || !strings.Contains(err.Error(), "packets/0a.age") || !strings.Contains(err.Error(), "64 MiB") {
+		t.Fatalf("signing a site with a %d-byte packet: %v, want a refusal naming the packet and the limit", manifest.MaxPacket+1, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, manifest.BundleName)); !os.IsNotExist(err) {
+		t.Errorf("a bundle was written: %v", err)
 	}
 }
