@@ -27,7 +27,14 @@ import (
 func writeSite(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := testtool.WriteSite(t, "", files)
-	var entries []manifest.Entry
+	writeManifest(t, dir, files)
+	return dir
+}
+
+// writeManifest writes the SHA256SUMS of files, and of extra, into dir.
+func writeManifest(t testing.TB, dir string, files map[string]string, extra ...manifest.Entry) {
+	t.Helper()
+	entries := extra
 	for p, content := range files {
 		entries = append(entries, manifest.Entry{Path: p, Sum: sha256.Sum256([]byte(content))})
 	}
@@ -38,7 +45,6 @@ func writeSite(t testing.TB, files map[string]string) string {
 	if err := os.WriteFile(filepath.Join(dir, manifest.Name), m, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir
 }
 
 var siteFiles = map[string]string{
@@ -340,17 +346,7 @@ func TestSignRefusesWhatReadersRefuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	entries := []manifest.Entry{{Path: "packets/0a.age", Sum: [32]byte(h.Sum(nil))}}
-	for p, content := range files {
-		entries = append(entries, manifest.Entry{Path: p, Sum: sha256.Sum256([]byte(content))})
-	}
-	m, err := manifest.Build(entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, manifest.Name), m, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeManifest(t, dir, files, manifest.Entry{Path: "packets/0a.age", Sum: [32]byte(h.Sum(nil))})
 	_, err = Site(context.Background(), dir, Key{Private: newKey(t)})
 	if err == nil || !strings.Contains(err.Error(), "packets/0a.age") || !strings.Contains(err.Error(), "64 MiB") {
 		t.Fatalf("signing a site with a %d-byte packet: %v, want a refusal naming the packet and the limit", manifest.MaxPacket+1, err)
