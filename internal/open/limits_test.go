@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
@@ -153,7 +154,7 @@ func TestHostileKeyrings(t *testing.T) {
 	namedPipe(t, add("d-pipe", nil))
 	// Each listed as verified; the last is then changed.
 	for _, name := range []string{"a1025", "b-huge", "c-zero", "d-pipe"} {
-		sums[KeyringDir+"/"+name+".age"] = [32]byte{}
+		sums[format.KeyringDir+"/"+name+".age"] = [32]byte{}
 	}
 	own := keyrings(t, h.site)
 	var mine string
@@ -162,7 +163,7 @@ func TestHostileKeyrings(t *testing.T) {
 			mine = k
 		}
 	}
-	ring := KeyringDir + "/"
+	ring := format.KeyringDir + "/"
 	want := []string{
 		ring + "a1025.age: keyring not opened: ",
 		"header contains more than 1024 recipient stanzas",
@@ -312,17 +313,17 @@ func hex4(i int) string {
 
 // TestFinder: the placeholder is found whichever writes it is split over.
 func TestFinder(t *testing.T) {
-	text := []byte(strings.Repeat("x", 100) + placeholderStart + strings.Repeat("y", 100))
+	text := []byte(strings.Repeat("x", 100) + format.PlaceholderStart + strings.Repeat("y", 100))
 	for size := 1; size <= len(text); size++ {
-		f := &finder{needle: []byte(placeholderStart)}
+		f := &finder{needle: []byte(format.PlaceholderStart)}
 		for i := 0; i < len(text); i += size {
 			f.Write(text[i:min(i+size, len(text))])
 		}
 		if !f.found {
 			t.Errorf("writes of %d bytes: not found", size)
 		}
-		g := &finder{needle: []byte(placeholderStart)}
-		other := bytes.Replace(text, []byte(placeholderStart), []byte(`<section class="seale_`), 1)
+		g := &finder{needle: []byte(format.PlaceholderStart)}
+		other := bytes.Replace(text, []byte(format.PlaceholderStart), []byte(`<section class="seale_`), 1)
 		for i := 0; i < len(other); i += size {
 			g.Write(other[i:min(i+size, len(other))])
 		}

@@ -35,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/secret"
 )
@@ -681,13 +682,13 @@ func bundleOf(bundles map[string]*Page, p string) *Page {
 
 // reserved are output paths that the build writes itself.
 var reserved = map[string]string{
-	"/tags/":        "the tag index",
-	"/404/":         "the 404 page",
-	"/css/":         "the theme's styles",
-	"/js/":          "the theme's scripts",
-	"/packets/":     "sealed packets",
-	"/feed.xml/":    "the Atom feed",
-	"/sitemap.xml/": "the sitemap",
+	"/tags/":                     "the tag index",
+	"/404/":                      "the 404 page",
+	"/css/":                      "the theme's styles",
+	"/js/":                       "the theme's scripts",
+	"/" + format.PacketDir + "/": "sealed packets",
+	"/feed.xml/":                 "the Atom feed",
+	"/sitemap.xml/":              "the sitemap",
 }
 
 func checkURLs(s *Site) error {
