@@ -40,9 +40,10 @@ type Options struct {
 	// shown in clear, each inside a banner naming its audience and label,
 	// and every page says that it is a preview. Audiences and labels are
 	// checked as in a published build, which fails where the preview
-	// fails. Nothing is encrypted, no packets/ are written, the seal cache
-	// is neither read nor written and the leak scan is skipped. Only
-	// [Memory] builds a preview: [Run] refuses it.
+	// fails. Nothing is encrypted, neither packets/ nor SHA256SUMS are
+	// written (a preview is no release), the seal cache is neither read
+	// nor written and the leak scan is skipped. Only [Memory] builds a
+	// preview: [Run] refuses it.
 	Preview bool
 }
 

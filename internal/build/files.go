@@ -174,6 +174,19 @@ func (u *linkUse) check(leaveOut map[string]bool) error {
 // whose text holds that page's title. Either would publish in the public
 // page what only the passage's or the page's readers may see.
 func (u *linkUse) checkAnchors() error {
+	// Only links to pages with restricted headings, or to pages restricted
+	// as a whole, can repeat what they hold: with none, no link is
+	// resolved.
+	sensitive := len(u.privateIDs) > 0
+	for _, p := range u.site.Pages {
+		if sensitive {
+			break
+		}
+		sensitive = p.Front.Audience != nil
+	}
+	if !sensitive {
+		return nil
+	}
 	var errs diag.List
 	for from, links := range u.publicLinks {
 		page := u.site.Page(from)

@@ -487,8 +487,12 @@ func (b *builder) scan() error {
 }
 
 // manifest writes SHA256SUMS, covering every file written before it, and
-// completes the records for the next build with the digests it lists.
+// completes the records for the next build with the digests it lists. The
+// author's preview is not a release, and has no manifest.
 func (b *builder) manifest() error {
+	if b.preview {
+		return b.recordLists(nil)
+	}
 	entries := b.out.Entries()
 	list := make([]manifest.Entry, len(entries))
 	for i, e := range entries {
@@ -505,16 +509,26 @@ func (b *builder) manifest() error {
 	for _, e := range entries {
 		b.rep.Bytes += e.Size
 	}
-	if !b.record {
-		return nil
-	}
 	written := make(map[string][sha256.Size]byte, len(entries))
 	for _, e := range entries {
 		written[e.Path] = e.Sum
 	}
-	for _, rec := range b.records.Pages {
-		if rec.Out != "" {
-			rec.Sum = written[rec.Out]
+	return b.recordLists(written)
+}
+
+// recordLists completes the records for the next build, if any, with the
+// digests of the pages and lists as written. A preview's records (written
+// nil) need none: they are only ever used in memory, where the output is
+// trusted (see lastBuild.trusted).
+func (b *builder) recordLists(written map[string][sha256.Size]byte) error {
+	if !b.record {
+		return nil
+	}
+	if written != nil {
+		for _, rec := range b.records.Pages {
+			if rec.Out != "" {
+				rec.Sum = written[rec.Out]
+			}
 		}
 	}
 	b.records.Lists = make(map[string]listRecord, len(b.listed.Digests))
