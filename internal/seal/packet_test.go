@@ -2,9 +2,15 @@ package seal
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+
+	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -211,6 +217,42 @@ func TestPacketKey(t *testing.T) {
 	}
 	if packetKey("content/a.md", 1, "c1") != packetKey("content/a.md", 1, "c1") {
 		t.Error("the same block, another key")
+	}
+}
+
+// The cache's keys are what earlier versions computed, so that a cache
+// they wrote keeps serving: the packet key of a block and the content key
+// of its plaintext, against their definitions.
+func TestCacheKeysStable(t *testing.T) {
+	hexSum := func(parts ...string) string {
+		h := sha256.New()
+		for _, p := range parts {
+			h.Write([]byte(p))
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	long := strings.Repeat("content/section/", 20) + "page.md" // longer than packetKey's room on the stack
+	for _, path := range []string{"content/a.md", "content/ünïcode page.md", long} {
+		for _, rank := range []int{0, 1, 12345} {
+			content := hexSum("c", path)
+			want := hexSum(fmt.Sprintf("conclave packet v2\n%s\x00%d\x00%s", path, rank, content))
+			if got := packetKey(path, rank, content); got != want {
+				t.Errorf("packetKey(%q, %d) = %s, want %s", path, rank, got, want)
+			}
+		}
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aud := &Audience{ID: hexSum("audience"), Members: []string{"alice"}}
+	var sum [sha256.Size]byte
+	for _, n := range []int{0, 512, 5000} {
+		pt := bytes.Repeat([]byte("p"), n)
+		want := hexSum("conclave packet content v1\n"+aud.ID+"\n"+id.Recipient().String()+"\n", string(pt))
+		if got := contentKey(contentPrefix(aud, id.Recipient()), pt, &sum); got != want {
+			t.Errorf("contentKey of %d bytes = %s, want %s", n, got, want)
+		}
 	}
 }
 

@@ -43,6 +43,10 @@ type Plan struct {
 	reg       *audience.Registry
 	roster    string               // see rosterDigest
 	audiences map[string]*Audience // by ID
+	// byMembers are the audiences made by [Plan.audience], by its
+	// arguments ([membersKey]): blocks share a few audiences, whose IDs
+	// cost a digest of every member's keys.
+	byMembers map[string]*Audience
 	blocks    map[*restricted.Block]*block
 	pageLabel map[*markdown.Doc]tlp.Label
 }
@@ -57,7 +61,7 @@ type Plan struct {
 // not: build, serve and audit all plan. Every problem is a located error;
 // all are returned.
 func NewPlan(docs []*markdown.Doc, reg *audience.Registry, cfg *site.Config) (*Plan, error) {
-	p := &Plan{reg: reg, roster: rosterDigest(reg), audiences: map[string]*Audience{}, blocks: map[*restricted.Block]*block{}, pageLabel: map[*markdown.Doc]tlp.Label{}}
+	p := &Plan{reg: reg, roster: rosterDigest(reg), audiences: map[string]*Audience{}, byMembers: map[string]*Audience{}, blocks: map[*restricted.Block]*block{}, pageLabel: map[*markdown.Doc]tlp.Label{}}
 	var errs diag.List
 	if cfg.RefuseLinkable {
 		errs.Add(reg.RefuseLinkable(cfg.LinkableSetting()))
@@ -261,6 +265,39 @@ func enclosing(b *restricted.Block) *restricted.Block {
 // The ID covers each key's [audience.Key.ID], passphrases included: a new
 // passphrase gives the audience a new key, as a new public key does.
 func (p *Plan) audience(members []string, forcePQ bool) *Audience {
+	mk := membersKey(members, forcePQ)
+	if a, ok := p.byMembers[mk]; ok {
+		return a
+	}
+	a := p.newAudience(members, forcePQ)
+	p.byMembers[mk] = a
+	return a
+}
+
+// membersKey identifies the arguments of [Plan.audience]: recipient names
+// hold no newline.
+func membersKey(members []string, forcePQ bool) string {
+	n := 2
+	for _, m := range members {
+		n += len(m) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	if forcePQ {
+		b.WriteString("+\n")
+	} else {
+		b.WriteString("-\n")
+	}
+	for _, m := range members {
+		b.WriteString(m)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// newAudience returns the audience of these members, as [Plan.audience]
+// but without its memory of earlier calls.
+func (p *Plan) newAudience(members []string, forcePQ bool) *Audience {
 	h := sha256.New()
 	h.Write([]byte("conclave audience v1\n"))
 	pq, anyPQ := true, false

@@ -39,6 +39,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html"
+	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -76,12 +78,19 @@ type Sealer struct {
 	cache *Cache // nil: no cache
 
 	ids  map[string]age.Identity // audience ID → its identity
-	rcp  map[string]age.Recipient
-	text map[string]string // audience ID → its identity as text, for keyrings
+	keys map[string]*audienceKey // audience ID → what sealing uses of its key
+	text map[string]string       // audience ID → its identity as text, for keyrings
 
 	mu      sync.Mutex
 	emitted map[string]bool // packet paths written
 	stats   Stats
+}
+
+// audienceKey is what sealing a packet uses of its audience's key, worked
+// out once per build rather than once per packet.
+type audienceKey struct {
+	recipient age.Recipient
+	content   []byte // how [contentKey] starts for this audience and key
 }
 
 // Stats counts what a Sealer did.
@@ -96,13 +105,14 @@ type Stats struct {
 // NewSealer makes or reuses the key of every audience of plan. cache may
 // be nil.
 func NewSealer(plan *Plan, conv *markdown.Converter, cache *Cache) (*Sealer, error) {
-	s := &Sealer{plan: plan, conv: conv, cache: cache, ids: map[string]age.Identity{}, rcp: map[string]age.Recipient{}, text: map[string]string{}, emitted: map[string]bool{}}
+	s := &Sealer{plan: plan, conv: conv, cache: cache, ids: map[string]age.Identity{}, keys: map[string]*audienceKey{}, text: map[string]string{}, emitted: map[string]bool{}}
 	for _, a := range plan.Audiences() {
 		id, r, err := cache.audienceKey(a)
 		if err != nil {
 			return nil, fmt.Errorf("audience key: %w", err)
 		}
-		s.ids[a.ID], s.rcp[a.ID], s.text[a.ID] = id, r, identityString(id)
+		s.ids[a.ID], s.text[a.ID] = id, identityString(id)
+		s.keys[a.ID] = &audienceKey{recipient: r, content: contentPrefix(a, r)}
 	}
 	s.stats.Audiences = len(plan.audiences)
 	return s, nil
@@ -139,30 +149,38 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 	if len(d.Blocks) == 0 {
 		return nil, nil
 	}
-	var records []Record
+	records := make([]Record, 0, len(d.Blocks))
 	page := *d.Page
 	page.Front.TLP = s.plan.PageLabel(d)
 	// How many blocks of the page before this one had the same audience
 	// and plaintext: each gets a packet of its own.
 	seen := map[string]int{}
+	// The HTML of each block, then its padding, then its packet: buffers
+	// kept from block to block, so that a block costs no allocation of
+	// its own for them.
+	w := getWork()
+	defer putWork(w)
 	for _, b := range postOrder(d.Blocks) {
 		pb := s.plan.blocks[b]
 		if pb == nil {
 			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "restricted block was not planned (a bug in conclave; refused)")
 		}
 		texts := d.Texts(b)
-		var buf bytes.Buffer
+		w.html.Reset()
 		if b.Whole {
 			f := d.Page.Front
 			texts = append(texts, f.Title, f.Summary)
 			texts = append(texts, f.Tags...)
-			writeHeader(&buf, d.Page)
+			writeHeader(&w.html, d.Page)
 			page.Front.Title, page.Front.Summary, page.Front.Tags = RestrictedTitle, "", nil
 		}
-		if err := s.conv.RenderChildren(&buf, d, b); err != nil {
+		// w.html is a buffered writer to goldmark (util.BufWriter): it
+		// renders into it directly, without a bufio.Writer of its own for
+		// each node.
+		if err := s.conv.RenderChildren(&w.html, d, b); err != nil {
 			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "rendering restricted block: %v", err)
 		}
-		key, path, err := s.packet(d.Page.Path, seen, pb.aud, pad(buf.Bytes()), emit)
+		key, path, err := s.packet(d.Page.Path, seen, pb.aud, w.html.padded(), w, emit)
 		if err != nil {
 			return nil, &diag.Error{File: d.Page.Path, Line: d.BlockLine(b), Msg: "sealing: " + err.Error(), Err: err}
 		}
@@ -179,6 +197,54 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 	d.Blocks = nil
 	d.Page = &page
 	return records, nil
+}
+
+// work holds the buffers that [Sealer.Seal] reuses from block to block,
+// and from page to page through a pool.
+type work struct {
+	html htmlBuffer   // the block's HTML, then its padding
+	ct   bytes.Buffer // its packet, before the copy that is emitted
+	sum  [sha256.Size]byte
+}
+
+// maxPooled is the largest buffer a work keeps for the next page: a rare
+// huge passage does not pin its memory for the rest of the build.
+const maxPooled = 1 << 20
+
+var workPool = sync.Pool{New: func() any { return new(work) }}
+
+func getWork() *work { return workPool.Get().(*work) }
+
+// putWork gives w back to the pool, its HTML wiped: the passages in clear
+// it held do not outlive their page there.
+func putWork(w *work) {
+	b := w.html.Bytes()
+	clear(b[:cap(b)])
+	w.html.Reset()
+	w.ct.Reset()
+	if w.html.Cap() > maxPooled || w.ct.Cap() > maxPooled {
+		return
+	}
+	workPool.Put(w)
+}
+
+// htmlBuffer is a bytes.Buffer that goldmark's renderer takes as it is
+// (a util.BufWriter, which it otherwise wraps a new 4 KiB bufio.Writer
+// around for every node it renders).
+type htmlBuffer struct{ bytes.Buffer }
+
+// Buffered reports no bytes waiting: they are all in the buffer already.
+func (*htmlBuffer) Buffered() int { return 0 }
+
+// Flush does nothing: the buffer is where the bytes go.
+func (*htmlBuffer) Flush() error { return nil }
+
+// padded pads the buffer's bytes as [pad] does, growing the buffer itself
+// so that the room stays for the next block, and returns them.
+func (b *htmlBuffer) padded() []byte {
+	n := padmeSize(max(b.Len(), 512))
+	b.Grow(n - b.Len())
+	return pad(b.Bytes())
 }
 
 // postOrder returns blocks, given in the order of their page, with every
@@ -243,7 +309,7 @@ func (s *Sealer) Reuse(r Record, emit Emit) (bool, error) {
 
 // writeHeader writes the title, summary and tags of a page restricted as a
 // whole at the top of its packet: they are as secret as its body.
-func writeHeader(b *bytes.Buffer, p *site.Page) {
+func writeHeader(b *htmlBuffer, p *site.Page) {
 	b.WriteString(`<header class="` + format.ClassSealedHeader + `">` + "\n")
 	b.WriteString("<h1>" + html.EscapeString(p.Front.Title) + "</h1>\n")
 	if p.Front.Summary != "" {
@@ -258,19 +324,25 @@ func writeHeader(b *bytes.Buffer, p *site.Page) {
 // packet encrypts plaintext to aud, or takes the ciphertext the cache
 // holds for the same block (see [packetKey]), and emits it. seen counts
 // the blocks of the page at path sealed so far by content, so that two
-// blocks of the same text and audience are two packets. It returns the
-// packet's key in the cache and its path.
-func (s *Sealer) packet(path string, seen map[string]int, aud *Audience, plaintext []byte, emit Emit) (string, string, error) {
-	content := contentKey(aud, s.rcp[aud.ID], plaintext)
+// blocks of the same text and audience are two packets. w's buffers are
+// used on the way. It returns the packet's key in the cache and its path.
+func (s *Sealer) packet(path string, seen map[string]int, aud *Audience, plaintext []byte, w *work, emit Emit) (string, string, error) {
+	ak := s.keys[aud.ID]
+	if ak == nil {
+		return "", "", fmt.Errorf("audience has no key (a bug in conclave)")
+	}
+	content := contentKey(ak.content, plaintext, &w.sum)
 	key := packetKey(path, seen[content], content)
 	seen[content]++
 	ct, cached := s.cache.packet(key)
 	if !cached {
-		var err error
-		if ct, err = encrypt(plaintext, s.rcp[aud.ID]); err != nil {
+		w.ct.Reset()
+		if err := encryptTo(&w.ct, plaintext, ak.recipient); err != nil {
 			return "", "", err
 		}
-		ct = s.cache.putPacket(key, ct)
+		// The packet leaves w: the build keeps it (to write it, to scan
+		// it, in the cache), and w is reused for the next block.
+		ct = s.cache.putPacket(key, bytes.Clone(w.ct.Bytes()))
 	}
 	out := format.PacketPath(format.DigestName(ct))
 	s.mu.Lock()
@@ -293,27 +365,39 @@ func (s *Sealer) packet(path string, seen map[string]int, aud *Audience, plainte
 
 func encrypt(plaintext []byte, rs ...age.Recipient) ([]byte, error) {
 	var b bytes.Buffer
-	w, err := age.Encrypt(&b, rs...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(plaintext); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
+	if err := encryptTo(&b, plaintext, rs...); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
 }
 
+// encryptTo writes plaintext encrypted to rs, an age file, to dst.
+func encryptTo(dst io.Writer, plaintext []byte, rs ...age.Recipient) error {
+	w, err := age.Encrypt(dst, rs...)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(plaintext); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// contentPrefix is how [contentKey] starts for the packets of aud, whose
+// key's recipient is r.
+func contentPrefix(aud *Audience, r age.Recipient) []byte {
+	return []byte("conclave packet content v1\n" + aud.ID + "\n" + recipientString(r) + "\n")
+}
+
 // contentKey identifies a packet's plaintext and audience, and the
 // audience key it is encrypted to: a cached packet never serves after its
-// audience got another key, which the keyrings would hold instead.
-func contentKey(aud *Audience, r age.Recipient, plaintext []byte) string {
+// audience got another key, which the keyrings would hold instead. prefix
+// is the audience's [contentPrefix]; sum is room for the digest.
+func contentKey(prefix, plaintext []byte, sum *[sha256.Size]byte) string {
 	h := sha256.New()
-	h.Write([]byte("conclave packet content v1\n" + aud.ID + "\n" + recipientString(r) + "\n"))
+	h.Write(prefix)
 	h.Write(plaintext)
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // packetKey identifies a block's packet in the cache: the block's place,
@@ -323,24 +407,34 @@ func contentKey(aud *Audience, r age.Recipient, plaintext []byte) string {
 // one can tell from the output that they say the same; an unchanged block
 // keeps its packet from build to build, whatever changes around it.
 func packetKey(path string, rank int, content string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "conclave packet v2\n%s\x00%d\x00%s", path, rank, content)
-	return hex.EncodeToString(h.Sum(nil))
+	// "conclave packet v2\n<path>\x00<rank>\x00<content>"
+	var room [256]byte
+	b := append(room[:0], "conclave packet v2\n"...)
+	b = append(b, path...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(rank), 10)
+	b = append(b, 0)
+	b = append(b, content...)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // pad grows a packet's plaintext with trailing newlines to a size that
 // says little about its length: at least 512 bytes, then the Padmé
 // scheme, which leaks O(log log n) bits of the length for at most 12%
 // more bytes. Without it, the size of a packet tells "affected: yes" from
-// "affected: no".
+// "affected: no". The padding is appended to b, in place when b has room.
 func pad(b []byte) []byte {
 	n := padmeSize(max(len(b), 512))
-	out := make([]byte, n)
-	copy(out, b)
-	for i := len(b); i < n; i++ {
-		out[i] = '\n'
+	l := len(b)
+	if cap(b) < n {
+		b = append(make([]byte, 0, n), b...)
 	}
-	return out
+	b = b[:n]
+	for i := l; i < n; i++ {
+		b[i] = '\n'
+	}
+	return b
 }
 
 // padmeSize is the Padmé padded length of n (Nikitin et al., "Reducing

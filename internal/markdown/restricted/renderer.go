@@ -48,10 +48,16 @@ func helpText(what string) string {
 	return `Only its recipients can read this ` + what + `, with their age identity: in this page, with JavaScript, when the site is served over HTTPS or from localhost (a page opened as a file cannot run the script); with <code>conclave open -i IDENTITY SITE</code> and the key or identity that signed the site; or with the <code>age</code> command: first your keyring, one of <code>` + format.KeyringDir + `/</code>, then this ` + what + `'s packet,`
 }
 
+// The help texts of the two kinds of placeholder, made once.
+var (
+	helpPassage  = helpText("passage")
+	helpBriefing = helpText("briefing")
+)
+
 // Boilerplate is the text every placeholder carries whatever it seals:
 // text the site publishes on purpose.
 func Boilerplate() []string {
-	return []string{format.LabelSealed + "passage for", format.LabelSealed + "briefing for", helpText("passage"), helpText("briefing")}
+	return []string{format.LabelSealed + "passage for", format.LabelSealed + "briefing for", helpPassage, helpBriefing}
 }
 
 type htmlRenderer struct {
@@ -98,30 +104,45 @@ func renderSealed(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.Wa
 		return ast.WalkContinue, nil
 	}
 	s := n.(*Sealed)
+	// Piece by piece, each constant part one string: a page of many
+	// placeholders builds no strings for them.
+	packet := html.EscapeString(s.Packet) // itself when it needs no escaping
 	// format.PlaceholderStart, then the other classes.
 	w.WriteString(format.PlaceholderStart)
 	if s.TLP != tlp.None {
-		w.WriteString(" " + format.ClassTLPPrefix + s.TLP.Class())
+		w.WriteString(" " + format.ClassTLPPrefix)
+		w.WriteString(s.TLP.Class())
 	}
 	if s.Whole {
 		w.WriteString(" " + format.ClassSealedPage)
 	}
-	w.WriteString(`" ` + format.AttrPacket + `="` + html.EscapeString(s.Packet) + `"`)
+	w.WriteString(`" ` + format.AttrPacket + `="`)
+	w.WriteString(packet)
+	w.WriteString(`"`)
 	if s.TLP != tlp.None {
-		w.WriteString(` ` + format.AttrTLP + `="` + s.TLP.String() + `"`)
+		w.WriteString(` ` + format.AttrTLP + `="`)
+		w.WriteString(s.TLP.String())
+		w.WriteString(`"`)
 	}
-	w.WriteString(` aria-label="Sealed passage">` + "\n")
-	w.WriteString(`<p class="` + format.ClassSealedLabel + `">`)
+	w.WriteString(` aria-label="Sealed passage">` + "\n" + `<p class="` + format.ClassSealedLabel + `">`)
 	if s.TLP != tlp.None {
-		w.WriteString(`<span class="` + format.ClassTLPLabel + `">` + s.TLP.Display() + `</span> `)
+		w.WriteString(`<span class="` + format.ClassTLPLabel + `">`)
+		w.WriteString(s.TLP.Display())
+		w.WriteString(`</span> `)
 	}
-	what := "passage"
+	what, help := "passage", helpPassage
 	if s.Whole {
-		what = "briefing"
+		what, help = "briefing", helpBriefing
 	}
-	w.WriteString(format.LabelSealed + what + " for " + html.EscapeString(s.Audience) + "</p>\n")
-	w.WriteString(`<p class="` + format.ClassSealedHelp + `">` + helpText(what) + ` <code>` + html.EscapeString(s.Packet) + `</code>.</p>` + "\n")
-	w.WriteString(format.PlaceholderEnd + "\n")
+	w.WriteString(format.LabelSealed)
+	w.WriteString(what)
+	w.WriteString(" for ")
+	w.WriteString(html.EscapeString(s.Audience))
+	w.WriteString("</p>\n" + `<p class="` + format.ClassSealedHelp + `">`)
+	w.WriteString(help)
+	w.WriteString(` <code>`)
+	w.WriteString(packet)
+	w.WriteString(`</code>.</p>` + "\n" + format.PlaceholderEnd + "\n")
 	return ast.WalkSkipChildren, nil
 }
 
