@@ -30,18 +30,25 @@ func (d *Doc) resolveLinks(r Resolver) {
 		}
 		// As the renderer will: backslash escapes and character
 		// references decoded ("secret\_poc.txt", "a&#95;b.txt").
-		s := string(util.ResolveEntityNames(util.ResolveNumericReferences(util.UnescapePunctuations(*dest))))
-		anchor := len(s) > 1 && s[0] == '#'
-		if !isRelative(s) && !anchor {
+		raw := util.ResolveEntityNames(util.ResolveNumericReferences(util.UnescapePunctuations(*dest)))
+		anchor := len(raw) > 1 && raw[0] == '#'
+		if !anchor && !isRelative(string(raw)) {
 			return ast.WalkContinue, nil
 		}
-		l := Link{Dest: s, Line: d.nodeLine(n), Restricted: InBlock(n) != nil}
+		l := Link{Line: d.nodeLine(n), Restricted: InBlock(n) != nil}
 		if _, ok := n.(*ast.Link); ok && !l.Restricted {
-			l.Text = d.plainText(n)
+			// The destination and the text in one allocation: the
+			// build keeps both until its end (see Headings).
+			both := d.appendPlainText(raw[:len(raw):len(raw)], n)
+			s := string(both)
+			l.Dest, l.Text = s[:len(raw)], s[len(raw):]
 			if len(l.Text) > 512 {
 				l.Text = l.Text[:512]
 			}
+		} else {
+			l.Dest = string(raw)
 		}
+		s := l.Dest
 		d.Links = append(d.Links, l)
 		if r == nil || anchor {
 			return ast.WalkContinue, nil

@@ -17,13 +17,16 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/alecthomas/chroma/v2"
 	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
+	"github.com/alecthomas/chroma/v2/lexers"
 	"github.com/alecthomas/chroma/v2/styles"
 	"github.com/yuin/goldmark"
 	highlighting "github.com/yuin/goldmark-highlighting/v2"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
@@ -80,10 +83,6 @@ func New(opt Options) (*Converter, error) {
 			extension.Linkify,
 			extension.TaskList,
 			extension.Footnote,
-			highlighting.NewHighlighting(
-				highlighting.WithStyle(style),
-				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
-			),
 			ext,
 		),
 		goldmark.WithParserOptions(
@@ -96,7 +95,11 @@ func New(opt Options) (*Converter, error) {
 			// goldmark's is at 100).
 			parser.WithBlockParsers(util.Prioritized(nestingGuard{}, 1)),
 		),
-		goldmark.WithRendererOptions(html.WithXHTML()),
+		goldmark.WithRendererOptions(
+			html.WithXHTML(),
+			// Where goldmark-highlighting's extension puts its renderer.
+			renderer.WithNodeRenderers(util.Prioritized(newCodeRenderer(style), 200)),
+		),
 	)
 	return &Converter{md: md, style: style, darkStyle: dark, preview: opt.Preview}, nil
 }
@@ -221,13 +224,14 @@ func keepAttributes(root ast.Node) {
 // a restricted block: only sealed placeholders are rendered, and, by a
 // preview converter ([Options.Preview]), passages prepared for the preview.
 func (c *Converter) Render(w io.Writer, doc *Doc) error {
-	return c.md.Renderer().Render(w, doc.Source, doc.Root)
+	return c.md.Renderer().Render(direct(w), doc.Source, doc.Root)
 }
 
 // RenderChildren writes the HTML of n's children, for the sealing stage
 // to encrypt a block's content.
 func (c *Converter) RenderChildren(w io.Writer, doc *Doc, n ast.Node) error {
 	r := c.md.Renderer()
+	w = direct(w)
 	for child := n.FirstChild(); child != nil; child = child.NextSibling() {
 		if err := r.Render(w, doc.Source, child); err != nil {
 			return err
@@ -412,4 +416,109 @@ func (r *budgetReader) AdvanceLine() {
 		end := len(r.Reader.Source())
 		r.Reader.SetPosition(line, text.NewSegment(end, end))
 	}
+}
+
+// bufferWriter lets goldmark write into a bytes.Buffer directly: given
+// any other writer that is not a [util.BufWriter], it wraps it in a
+// bufio.Writer of 4 KiB for each call, which it then copies out.
+type bufferWriter struct{ *bytes.Buffer }
+
+func (bufferWriter) Buffered() int { return 0 }
+func (bufferWriter) Flush() error  { return nil }
+
+// direct returns w as goldmark writes into it without a buffer of its
+// own: a bytes.Buffer as a [util.BufWriter], any other writer as it is.
+func direct(w io.Writer) io.Writer {
+	if b, ok := w.(*bytes.Buffer); ok {
+		return bufferWriter{b}
+	}
+	return w
+}
+
+// codeRenderer renders fenced code blocks as goldmark-highlighting does,
+// with chroma and CSS classes, but with one chroma formatter for every
+// block of the build: goldmark-highlighting makes a formatter for each
+// block, and with it the table of the style's CSS for every token type
+// (hundreds of strings), which is most of what a block costs beyond
+// lexing. Blocks with attributes ("```go {linenos=true}") or in a
+// language chroma does not know are left to goldmark-highlighting's own
+// renderer, which writes them as before.
+type codeRenderer struct {
+	fallback  renderer.NodeRenderer // goldmark-highlighting's
+	style     *chroma.Style
+	formatter *chromahtml.Formatter // safe for concurrent use
+}
+
+func newCodeRenderer(style string) *codeRenderer {
+	return &codeRenderer{
+		fallback: highlighting.NewHTMLRenderer(
+			highlighting.WithStyle(style),
+			highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
+		),
+		style:     styles.Get(style),
+		formatter: chromahtml.New(chromahtml.WithClasses(true)),
+	}
+}
+
+// SetOption passes goldmark's HTML options (XHTML) to the fallback.
+func (r *codeRenderer) SetOption(name renderer.OptionName, value any) {
+	if so, ok := r.fallback.(renderer.SetOptioner); ok {
+		so.SetOption(name, value)
+	}
+}
+
+// RegisterFuncs renders fenced code blocks, keeping the fallback's
+// function for those that need it.
+func (r *codeRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	var fallback renderer.NodeRendererFunc
+	r.fallback.RegisterFuncs(registerFunc(func(kind ast.NodeKind, f renderer.NodeRendererFunc) {
+		if kind == ast.KindFencedCodeBlock {
+			fallback = f
+		}
+	}))
+	reg.Register(ast.KindFencedCodeBlock, func(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		if ok := r.render(w, source, node.(*ast.FencedCodeBlock)); !ok {
+			return fallback(w, source, node, entering)
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+type registerFunc func(ast.NodeKind, renderer.NodeRendererFunc)
+
+func (f registerFunc) Register(kind ast.NodeKind, fn renderer.NodeRendererFunc) { f(kind, fn) }
+
+// render writes n highlighted, exactly as goldmark-highlighting's
+// renderFencedCodeBlock does for a block without attributes in a language
+// chroma knows, and reports whether it did. It writes nothing otherwise.
+func (r *codeRenderer) render(w util.BufWriter, source []byte, n *ast.FencedCodeBlock) bool {
+	if n.Attributes() != nil {
+		return false
+	}
+	if n.Info != nil && bytes.IndexByte(n.Info.Segment.Value(source), '{') >= 0 {
+		return false // attributes in the info string: {linenos=true}, {hl_lines=[2]}
+	}
+	language := n.Language(source)
+	if language == nil {
+		return false
+	}
+	lexer := lexers.Get(string(language))
+	if lexer == nil {
+		return false
+	}
+	var code strings.Builder
+	lines := n.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		code.Write(seg.Value(source))
+	}
+	iterator, err := chroma.Coalesce(lexer).Tokenise(nil, code.String())
+	if err != nil {
+		return false
+	}
+	_ = r.formatter.Format(w, r.style, iterator)
+	return true
 }

@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
@@ -23,6 +25,7 @@ type Heading struct {
 // with their IDs and plain text.
 func (d *Doc) Headings(minLevel, maxLevel int) []Heading {
 	var out []Heading
+	var scratch []byte
 	_ = ast.Walk(d.Root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -38,13 +41,19 @@ func (d *Doc) Headings(minLevel, maxLevel int) []Heading {
 			return ast.WalkContinue, nil
 		}
 		if h.Level >= minLevel && h.Level <= maxLevel {
-			id := ""
+			var id []byte
 			if v, ok := h.AttributeString("id"); ok {
-				if b, ok := v.([]byte); ok {
-					id = string(b)
-				}
+				id, _ = v.([]byte)
 			}
-			out = append(out, Heading{Level: h.Level, ID: id, Text: d.plainText(h)})
+			// The text and the ID in one allocation: a build keeps both
+			// of every heading of every page until its end, and the
+			// garbage collector's work grows with the number of objects
+			// it keeps.
+			scratch = d.appendPlainText(scratch[:0], h)
+			n := len(scratch)
+			scratch = append(scratch, id...)
+			both := string(scratch)
+			out = append(out, Heading{Level: h.Level, ID: both[n:], Text: both[:n]})
 		}
 		return ast.WalkSkipChildren, nil
 	})
@@ -64,34 +73,69 @@ func (d *Doc) Summary(maxWords int) string {
 
 // plainText is the text of n's inline content, without markup.
 func (d *Doc) plainText(n ast.Node) string {
-	var b strings.Builder
+	return string(d.appendPlainText(nil, n))
+}
+
+// appendPlainText appends the text of n's inline content, without markup,
+// to dst: its words separated by single spaces, as strings.Fields and
+// strings.Join would give them.
+func (d *Doc) appendPlainText(dst []byte, n ast.Node) []byte {
+	start := len(dst)
 	_ = ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
 		switch c := c.(type) {
 		case *ast.Text:
-			b.Write(c.Segment.Value(d.Source))
+			dst = append(dst, c.Segment.Value(d.Source)...)
 			if c.SoftLineBreak() || c.HardLineBreak() {
-				b.WriteByte(' ')
+				dst = append(dst, ' ')
 			}
 		case *ast.String:
-			b.Write(c.Value)
+			dst = append(dst, c.Value...)
 		case *ast.CodeSpan:
 			for t := c.FirstChild(); t != nil; t = t.NextSibling() {
 				if txt, ok := t.(*ast.Text); ok {
-					b.Write(txt.Segment.Value(d.Source))
+					dst = append(dst, txt.Segment.Value(d.Source)...)
 				}
 			}
 			return ast.WalkSkipChildren, nil
 		case *ast.AutoLink:
-			b.Write(c.Label(d.Source))
+			dst = append(dst, c.Label(d.Source)...)
 		case *east.FootnoteLink, *east.FootnoteBacklink:
 			return ast.WalkSkipChildren, nil
 		}
 		return ast.WalkContinue, nil
 	})
-	return strings.Join(strings.Fields(b.String()), " ")
+	return collapseSpace(dst, start)
+}
+
+// collapseSpace rewrites b[start:] in place as strings.Fields and
+// strings.Join(…, " ") would: white space (unicode.IsSpace) trimmed at
+// both ends and each run of it made one space; every other byte, invalid
+// UTF-8 included, kept as it is.
+func collapseSpace(b []byte, start int) []byte {
+	w := start
+	space := false // a space is due before the next word
+	for r := start; r < len(b); {
+		c, size := rune(b[r]), 1
+		if c >= utf8.RuneSelf {
+			c, size = utf8.DecodeRune(b[r:])
+		}
+		if unicode.IsSpace(c) {
+			space = w > start
+			r += size
+			continue
+		}
+		if space {
+			b[w] = ' '
+			w++
+			space = false
+		}
+		w += copy(b[w:], b[r:r+size])
+		r += size
+	}
+	return b[:w]
 }
 
 func truncateWords(s string, n int) string {

@@ -47,6 +47,11 @@ type Renderer struct {
 	theme *Theme
 	conv  *markdown.Converter
 	view  *SiteView
+	// tags holds the TagRef of every tag spelling met so far, shared by
+	// the views that carry it: a site has far fewer tags than pages.
+	tags sync.Map // string → TagRef
+	// dates holds the DateView of every date met so far, likewise.
+	dates sync.Map // time.Time → *DateView
 }
 
 // New returns a Renderer for s.
@@ -96,9 +101,9 @@ type PageView struct {
 	TLP     *TLPView
 	Section string
 	Weight  int
-	Content template.HTML // only while the page itself is rendered
-	TOC     []markdown.Heading
-	Time    time.Time // the date; zero if the page has none
+	Content template.HTML      // only while the page itself is rendered
+	TOC     []markdown.Heading // likewise
+	Time    time.Time          // the date; zero if the page has none
 }
 
 // DateView formats a date for templates.
@@ -155,7 +160,12 @@ type data struct {
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Page renders a briefing and returns its view for lists, with Content
-// cleared.
+// and TOC cleared: a list shows neither, and the view of every page is
+// kept until the lists are written (and in the page cache's records).
+//
+// A view's DateView, TLPView and the strings of its TagRefs are shared
+// with other views of the same date, label and tags: views are read,
+// never changed.
 func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	p := doc.Page
 	v := r.pageView(p)
@@ -182,28 +192,63 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	if err := emit(OutPath(p.URL), buf.Bytes()); err != nil {
 		return nil, err
 	}
-	v.Content = ""
+	v.Content, v.TOC = "", nil
 	return v, nil
 }
 
 func (r *Renderer) pageView(p *site.Page) *PageView {
 	v := &PageView{Path: p.Path, URL: p.URL, Rel: p.URL[1:], Title: p.Front.Title, Summary: p.Front.Summary, Section: p.Section, Weight: p.Front.Weight, Time: p.Front.Date}
 	if !p.Front.Date.IsZero() {
-		v.Date = dateView(p.Front.Date)
+		v.Date = r.dateView(p.Front.Date)
 	}
 	if p.Front.TLP != tlp.None {
-		l := p.Front.TLP
-		v.TLP = &TLPView{Display: l.Display(), Class: l.Class(), Meaning: l.Meaning()}
+		v.TLP = tlpView(p.Front.TLP)
 	}
-	seen := map[string]bool{}
+	if len(p.Front.Tags) > 0 {
+		v.Tags = make([]TagRef, 0, len(p.Front.Tags))
+	}
+tags:
 	for _, t := range p.Front.Tags {
-		slug := site.Slugify(t)
-		if !seen[slug] {
-			seen[slug] = true
-			v.Tags = append(v.Tags, TagRef{Name: t, Slug: slug, Rel: "tags/" + slug + "/"})
+		ref := r.tagRef(t)
+		for _, seen := range v.Tags {
+			if seen.Slug == ref.Slug {
+				continue tags // the first spelling of a slug wins
+			}
 		}
+		v.Tags = append(v.Tags, ref)
 	}
 	return v
+}
+
+// tagRef returns the reference to the tag page of a tag as spelled.
+func (r *Renderer) tagRef(name string) TagRef {
+	if ref, ok := r.tags.Load(name); ok {
+		return ref.(TagRef)
+	}
+	slug := site.Slugify(name)
+	ref := TagRef{Name: name, Slug: slug, Rel: "tags/" + slug + "/"}
+	r.tags.Store(name, ref)
+	return ref
+}
+
+// dateView returns the view of a date, made once per date.
+func (r *Renderer) dateView(t time.Time) *DateView {
+	if d, ok := r.dates.Load(t); ok {
+		return d.(*DateView)
+	}
+	d, _ := r.dates.LoadOrStore(t, dateView(t))
+	return d.(*DateView)
+}
+
+// tlpViews are the views of the labels, made once.
+var tlpViews sync.Map // tlp.Label → *TLPView
+
+func tlpView(l tlp.Label) *TLPView {
+	if v, ok := tlpViews.Load(l); ok {
+		return v.(*TLPView)
+	}
+	v, _ := tlpViews.LoadOrStore(l, &TLPView{Display: l.Display(), Class: l.Class(), Meaning: l.Meaning()})
+	return v.(*TLPView)
 }
 
 func dateView(t time.Time) *DateView {
