@@ -36,6 +36,7 @@ func (e hintError) Unwrap() error { return e.err }
 // run executes the command line and returns the process exit code: 0 on
 // success, 1 on failure, 2 on a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
+	stderr = &safeWriter{w: stderr}
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.Execute()

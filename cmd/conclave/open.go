@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -110,6 +112,11 @@ its site could not be read (a warning names it).`,
 				}))
 			}
 			if !info.IsDir() {
+				if out != "" && out != "-" {
+					if err := open.CheckFileOut(target, out); err != nil {
+						return err
+					}
+				}
 				plain, warnings, err := open.File(target, ids, sums)
 				printWarnings(cmd, warnings)
 				if err != nil {
@@ -127,7 +134,11 @@ its site could not be read (a warning names it).`,
 					return err
 				}
 			}
-			rep, err := open.Site(target, out, ids, sums)
+			// Ctrl-C or a stop signal ends the copy and removes what of it
+			// was written (it holds restricted text).
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := open.SiteContext(ctx, target, out, ids, sums)
 			var incomplete *open.IncompleteError
 			if errors.As(err, &incomplete) {
 				printWarnings(cmd, incomplete.Problems)

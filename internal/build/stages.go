@@ -496,6 +496,10 @@ func (b *builder) manifest() error {
 	entries := b.out.Entries()
 	list := make([]manifest.Entry, len(entries))
 	for i, e := range entries {
+		// Nothing readers would refuse is published.
+		if limit := manifest.SizeLimit(e.Path); e.Size > limit.Bytes {
+			return fmt.Errorf("%s: %d bytes, more than %s may hold (%d MiB at most): readers would refuse it", e.Path, e.Size, limit.What, limit.Bytes>>20)
+		}
 		list[i] = manifest.Entry{Path: e.Path, Sum: e.Sum}
 	}
 	sums, err := manifest.Build(list)

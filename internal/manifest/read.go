@@ -47,6 +47,13 @@ const (
 	// and the identities of the reader's audiences (about 80 bytes each:
 	// 100,000 audiences are 8 MiB), padded (Padmé adds at most 12%).
 	MaxKeyring = 16 << 20
+	// MaxFile is the most bytes any other file of a site may hold (a
+	// page, a stylesheet, an image, keyrings.json): the largest content
+	// file a build accepts (256 MiB, site.MaxFileSize) is the largest file
+	// it writes. Readers refuse a larger one from its size, before
+	// hashing it: a hostile copy with a 1 TiB file would otherwise keep
+	// verify hashing for half an hour.
+	MaxFile = 256 << 20
 )
 
 // Limit is the most bytes a reader reads of one file, and what the file is,
@@ -62,12 +69,13 @@ var (
 	BundleLimit   = Limit{MaxBundle, "a bundle"}
 	PacketLimit   = Limit{MaxPacket, "a packet"}
 	KeyringLimit  = Limit{MaxKeyring, "a keyring"}
+	FileLimit     = Limit{MaxFile, "a file of a site"}
 )
 
-// SizeLimit returns the limit of the file at the slash path p of a site, if
-// readers read it whole: a packet or a keyring, or the manifest or its
-// bundle. For any other file it returns a zero Limit: such files are only
-// ever hashed or copied as a stream, whatever their size.
+// SizeLimit returns the limit of the file at the slash path p of a site:
+// the manifest, its bundle, a packet and a keyring have their own, which
+// readers read them whole within; any other file has [FileLimit], within
+// which it is hashed or copied as a stream.
 func SizeLimit(p string) Limit {
 	dir, name := path.Split(p)
 	switch {
@@ -76,13 +84,13 @@ func SizeLimit(p string) Limit {
 	case p == BundleName:
 		return BundleLimit
 	case !strings.HasSuffix(name, format.AgeExt):
-		return Limit{}
+		return FileLimit
 	case dir == format.PacketDir+"/":
 		return PacketLimit
 	case dir == format.KeyringDir+"/":
 		return KeyringLimit
 	}
-	return Limit{}
+	return FileLimit
 }
 
 // ErrNotRegular is the error for a file that is a symbolic link, a named

@@ -358,16 +358,29 @@ func TestCheckSizeLimit(t *testing.T) {
 	}
 }
 
+// Any listed file past MaxFile is refused from its size, unread: a 1 TiB
+// stylesheet in a hostile copy kept verify hashing for half an hour.
+func TestCheckFileLimit(t *testing.T) {
+	dir, entries := tree(t, site)
+	testtool.SparseFile(t, filepath.Join(dir, "css", "conclave.css"), 1<<40)
+	var got []Problem
+	var err error
+	testtool.BoundedAllocNoHang(t, 8<<20, func() { got, err = CheckWith(dir, entries, CheckOptions{SizeLimit: SizeLimit}) })
+	if err != nil || len(got) != 1 || got[0].Path != "css/conclave.css" || !strings.Contains(got[0].Reason, "too large: 1099511627776 bytes") || !strings.Contains(got[0].Reason, "(256 MiB at most)") {
+		t.Errorf("problems %v, %v", got, err)
+	}
+}
+
 func TestSizeLimit(t *testing.T) {
 	for p, want := range map[string]int64{
 		Name:                     MaxSize,
 		BundleName:               MaxBundle,
 		"packets/0a.age":         MaxPacket,
 		"packets/keyrings/k.age": MaxKeyring,
-		"packets/keyrings.json":  0,
-		"packets/x/y.age":        0,
-		"index.html":             0,
-		"a/SHA256SUMS":           0,
+		"packets/keyrings.json":  MaxFile,
+		"packets/x/y.age":        MaxFile,
+		"index.html":             MaxFile,
+		"a/SHA256SUMS":           MaxFile,
 	} {
 		if got := SizeLimit(p).Bytes; got != want {
 			t.Errorf("SizeLimit(%q) = %d, want %d", p, got, want)

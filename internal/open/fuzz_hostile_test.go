@@ -2,6 +2,7 @@ package open
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -125,7 +126,7 @@ func FuzzHostileSite(f *testing.F) {
 				readErr = err
 				return
 			}
-			rep, err := r.writeCopy(out)
+			rep, err := r.writeCopy(context.Background(), out)
 			var inc *IncompleteError
 			if err != nil && !errors.As(err, &inc) {
 				copyErr = err

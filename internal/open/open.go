@@ -20,6 +20,7 @@ package open
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -486,6 +487,13 @@ func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int
 // read whole, at most 64 MiB of each (a larger page is copied as it is,
 // its passages sealed); other files are copied as a stream.
 func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
+	return SiteContext(context.Background(), dir, out, ids, sums)
+}
+
+// SiteContext is [Site], stopped when ctx is done (the reader pressed
+// Ctrl-C, or the process is being stopped): the copy made so far, which
+// holds restricted text, is removed before it returns ctx's error.
+func SiteContext(ctx context.Context, dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
 	r, err := NewReader(dir, ids, sums)
 	if err != nil {
 		return nil, err
@@ -494,12 +502,12 @@ func Site(dir, out string, ids []age.Identity, sums Sums) (*Report, error) {
 	if err := checkOut(dir, out); err != nil {
 		return nil, err
 	}
-	return r.writeCopy(out)
+	return r.writeCopy(ctx, out)
 }
 
 // writeCopy writes the readable copy of the reader's site into out, for
-// [Site], which checked out.
-func (r *Reader) writeCopy(out string) (*Report, error) {
+// [SiteContext], which checked out.
+func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 	dir := r.site
 	parent := filepath.Dir(filepath.Clean(out))
 	if err := os.MkdirAll(parent, 0o700); err != nil {
@@ -515,7 +523,21 @@ func (r *Reader) writeCopy(out string) (*Report, error) {
 			os.RemoveAll(tmp)
 		}
 	}()
+	// Marked first: a copy cut short (the machine stopped) says what it
+	// holds, and git ignores it.
+	notes := map[string]string{
+		".gitignore": "# A readable copy of a sealed site: it holds restricted text. Never commit or publish it.\n*\n",
+		marker:       "Written by conclave open: a readable copy of " + dir + ". It holds restricted text: keep it on this machine.\n",
+	}
+	for name, text := range notes {
+		if err := os.WriteFile(filepath.Join(tmp, name), []byte(text), 0o600); err != nil {
+			return nil, err
+		}
+	}
 	err = fs.WalkDir(r.fsys, ".", func(rel string, e fs.DirEntry, err error) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped: the partial copy was removed (%w)", err)
+		}
 		if err != nil {
 			if rel == "." {
 				return err
@@ -550,14 +572,6 @@ func (r *Reader) writeCopy(out string) (*Report, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	for name, text := range map[string]string{
-		".gitignore": "# A readable copy of a sealed site: it holds restricted text. Never commit or publish it.\n*\n",
-		marker:       "Written by conclave open: a readable copy of " + dir + ". It holds restricted text: keep it on this machine.\n",
-	} {
-		if err := os.WriteFile(filepath.Join(tmp, name), []byte(text), 0o600); err != nil {
-			return nil, err
-		}
 	}
 	if err := os.Chmod(tmp, 0o700); err != nil {
 		return nil, err
@@ -762,6 +776,25 @@ func replace(tmp, out string) error {
 		return err
 	}
 	return os.RemoveAll(old)
+}
+
+// CheckFileOut refuses to write what the age file at path opens to out
+// inside the site that holds it: the passage in clear would be published
+// with the site.
+func CheckFileOut(path, out string) error {
+	dir, err := SiteOf(path)
+	if err != nil || dir == "" {
+		return err
+	}
+	realSite, err1 := site.RealPath(dir)
+	realOut, err2 := site.RealPath(out)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	if site.Within(realSite, realOut) {
+		return fmt.Errorf("output %s is inside the site %s: the passage in clear would be published with it; choose a file elsewhere", out, dir)
+	}
+	return nil
 }
 
 // SiteOf returns the site folder that holds the packet or keyring at

@@ -2,6 +2,8 @@ package open
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -493,5 +495,38 @@ func TestUnsealNotForYouKeepsTheRest(t *testing.T) {
 <p>after</p>`
 	if string(got) != want {
 		t.Errorf("Unseal =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A copy stopped part way (Ctrl-C, a stop signal) leaves nothing behind:
+// what was written holds restricted text.
+func TestSiteStoppedLeavesNothing(t *testing.T) {
+	p := newPeople(t, "alice", "bob", "carol")
+	site := testSite(t, p)
+	ids := parse(t, p["alice"].Identity)
+	parent := t.TempDir()
+	out := filepath.Join(parent, "opened")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := SiteContext(ctx, site, out, ids, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a stopped copy returned %v", err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("a stopped copy left %v", left)
+	}
+}
+
+// An opened packet is never written inside its site.
+func TestCheckFileOut(t *testing.T) {
+	p := newPeople(t, "alice", "bob", "carol")
+	site := testSite(t, p)
+	pkt := filepath.Join(site, "packets", "0123456789abcdef0123456789abcdef.age")
+	for _, out := range []string{filepath.Join(site, "x.html"), filepath.Join(site, "briefings", "x", "passage.html")} {
+		if err := CheckFileOut(pkt, out); err == nil || !strings.Contains(err.Error(), "inside the site") {
+			t.Errorf("CheckFileOut(%s) = %v", out, err)
+		}
+	}
+	if err := CheckFileOut(pkt, filepath.Join(t.TempDir(), "passage.html")); err != nil {
+		t.Errorf("outside the site: %v", err)
 	}
 }
