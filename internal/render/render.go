@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/markdown"
-	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/tlp"
@@ -182,7 +182,7 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	v.Content = template.HTML(buf.String())
 	d := r.data("page", p.URL)
 	d.Title, d.Description, d.Page, d.Section = v.Title, v.Summary, v, v.Section
-	if strings.Contains(string(v.Content), restricted.PlaceholderStart) {
+	if strings.Contains(string(v.Content), format.PlaceholderStart) {
 		d.Unlock = r.theme.unlock
 	}
 	buf.Reset()

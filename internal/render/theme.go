@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/themes"
 )
 
@@ -63,7 +64,7 @@ func (s *Script) IntegrityAttr() template.HTMLAttr {
 
 // UnlockScript is where a theme ships the script that unlocks sealed
 // passages in the browser; pages with sealed passages load it.
-const UnlockScript = "js/unlock.js"
+const UnlockScript = format.UnlockScript
 
 type staticFile struct {
 	out  string // output path, e.g. "css/conclave.css"

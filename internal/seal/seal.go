@@ -54,17 +54,6 @@ import (
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
-// Output paths: the published output's contract is internal/format's.
-// These aliases stay until internal/build's tests use format's names.
-const (
-	// Deprecated: use [format.PacketDir].
-	PacketDir = format.PacketDir
-	// Deprecated: use [format.KeyringDir].
-	KeyringDir = format.KeyringDir
-	// Deprecated: use [format.KeyringIndex].
-	KeyringIndex = format.KeyringIndex
-)
-
 // RestrictedTitle is the public title of a page restricted as a whole.
 const RestrictedTitle = "Restricted briefing"
 

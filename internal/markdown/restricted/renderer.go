@@ -36,12 +36,6 @@ var ErrPreview = errors.New("restricted passage prepared for the author's previe
 // (the unlock script, conclave open) find placeholders by the attribute
 // data-packet, whose value is the packet's path from the site root, and
 // replace the whole element.
-const (
-	// Deprecated: use [format.PlaceholderStart].
-	PlaceholderStart = format.PlaceholderStart
-	// Deprecated: use [format.PlaceholderEnd].
-	PlaceholderEnd = format.PlaceholderEnd
-)
 
 // helpText is the placeholder's note to readers.
 func helpText(what string) string {
