@@ -19,6 +19,7 @@
 package open
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -34,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"filippo.io/age"
 
@@ -92,6 +94,44 @@ const (
 	maxFailed    = 1000
 )
 
+// Bounds on what a whole site may expand to, across its pages: past them
+// the rest of the site's passages are left sealed and one problem says so.
+// A page may expand to 100,000 passages or 256 MiB; without a bound across
+// pages, the same page copied a thousand times would write a thousand
+// times that. A real site's restricted text is a few MiB.
+const (
+	maxSitePassages = 1_000_000
+	maxSiteBytes    = 1 << 30
+)
+
+// maxCached bounds the plaintext of packets the reader keeps to use again
+// (a packet named by many placeholders is decrypted once); a packet past
+// it is decrypted again each time it is named, within the bounds above.
+const maxCached = 64 << 20
+
+// maxKeyringKeys bounds the identities one keyring may hold, and
+// maxReaderKeys those of all the keyrings a reader opens: every packet is
+// tried against each, so that 200,000 keys made a site take minutes to
+// open. A keyring holds one identity for each audience its recipient is
+// in (audience.MaxKeys, 64, bounds the keys of one recipient, not its
+// audiences); no real site puts a recipient in thousands of audiences.
+const (
+	maxKeyringKeys = 10_000
+	maxReaderKeys  = 10_000
+)
+
+// maxKeyringProblems bounds the keyrings reported as not opened (each
+// named); the others are counted in one more problem. dirBatch is how
+// many entries of the keyrings folder are read at a time.
+const (
+	maxKeyringProblems = 100
+	dirBatch           = 1024
+)
+
+// maxQuote bounds what a message quotes of a value a page gives (a packet
+// path): a hostile page's 60 MB attribute is cut to its first bytes.
+const maxQuote = 200
+
 // maxPageProblems bounds the problems one page reports; the others are
 // counted.
 const maxPageProblems = 20
@@ -140,7 +180,13 @@ type Reader struct {
 	ids      []age.Identity // the audience keys from the keyrings
 	report   Report
 	packets  map[string]packet // by path: what Packet returned
+	cached   int               // bytes of plaintext in packets
 	keyrings []string
+	// What the site's pages have expanded to so far: past maxSitePassages
+	// or maxSiteBytes, exhausted.
+	passages  int
+	bytes     int64
+	exhausted bool
 }
 
 // packet is what [Reader.Packet] returned for a packet.
@@ -178,28 +224,28 @@ func NewReader(dir string, ids []age.Identity, sums Sums) (*Reader, error) {
 
 func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, error) {
 	r := &Reader{site: dir, fsys: fsys, sums: sums, packets: map[string]packet{}}
-	entries, err := fs.ReadDir(fsys, format.KeyringDir)
+	unlisted, err := r.listKeyrings()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, format.KeyringDir)
 	}
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), format.AgeExt) {
-			r.keyrings = append(r.keyrings, e.Name())
-		}
-	}
 	slices.Sort(r.keyrings)
-	r.report.Keyrings = len(r.keyrings)
+	r.report.Keyrings = len(r.keyrings) + unlisted
+	var ringProblems keyringProblems
+	ringProblems.unlisted(r, unlisted)
 	for _, name := range r.keyrings {
 		p := format.KeyringDir + "/" + name
 		got, err := r.keyring(p, ids)
 		if re := (*readerError)(nil); errors.As(err, &re) {
 			return nil, fmt.Errorf("keyring %s: %w", p, err)
 		}
+		if err == nil && len(got)+len(r.ids) > maxReaderKeys {
+			err = fmt.Errorf("it opens, but with the keys of the keyrings opened before it the reader would hold %d keys, more than the %d a reader may hold (a hostile site?): refused", len(got)+len(r.ids), maxReaderKeys)
+		}
 		if err != nil {
-			r.problem(p, "keyring not opened: %s", reason(err))
+			ringProblems.add(r, p, "keyring not opened: %s", reason(err))
 			continue
 		}
 		if got != nil {
@@ -207,6 +253,8 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 			r.report.KeyringsOpened++
 		}
 	}
+	ringProblems.done(r)
+	keyringCount := r.report.Keyrings
 	if r.report.KeyringsOpened == 0 {
 		var errs diag.List
 		for _, p := range r.report.Problems {
@@ -215,11 +263,11 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 		var err error
 		switch {
 		case len(errs) > 0:
-			err = fmt.Errorf("none of the %d keyrings of %s opened: %d could not be read or tried (above), and the others are not for the given identities", len(r.keyrings), dir, len(errs))
+			err = fmt.Errorf("none of the %d keyrings of %s opened: %d could not be read or tried (above), and the others are not for the given identities", keyringCount, dir, ringProblems.n)
 		case askedPassphrase(ids):
-			err = fmt.Errorf("none of the %d keyrings of %s opens with the given identities and passphrase: the passphrase is wrong (or not for this site), or the site holds nothing for you", len(r.keyrings), dir)
+			err = fmt.Errorf("none of the %d keyrings of %s opens with the given identities and passphrase: the passphrase is wrong (or not for this site), or the site holds nothing for you", keyringCount, dir)
 		default:
-			err = fmt.Errorf("none of the %d keyrings of %s opens with the given identities: the site holds nothing for them, or -i names another key", len(r.keyrings), dir)
+			err = fmt.Errorf("none of the %d keyrings of %s opens with the given identities: the site holds nothing for them, or -i names another key", keyringCount, dir)
 		}
 		if len(errs) == 0 {
 			return nil, err
@@ -227,6 +275,85 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 		return nil, append(errs, err)
 	}
 	return r, nil
+}
+
+// listKeyrings lists the keyrings of the site in r.keyrings, reading the
+// keyrings folder in batches: with a verified manifest, the entries it
+// does not list are only counted (unlisted), so that a folder of a
+// million stray files costs neither memory nor a line each.
+func (r *Reader) listKeyrings() (unlisted int, err error) {
+	f, err := r.fsys.Open(format.KeyringDir)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	d, ok := f.(fs.ReadDirFile)
+	if !ok {
+		return 0, &fs.PathError{Op: "readdir", Path: format.KeyringDir, Err: errors.New("not a folder")}
+	}
+	for {
+		entries, err := d.ReadDir(dirBatch)
+		for _, e := range entries {
+			name := e.Name()
+			if !strings.HasSuffix(name, format.AgeExt) {
+				continue
+			}
+			if r.sums != nil {
+				if _, listed := r.sums[format.KeyringDir+"/"+name]; !listed {
+					if unlisted < maxKeyringProblems {
+						r.problem(format.KeyringDir+"/"+name, "keyring not opened: %v", ErrUnlisted)
+					}
+					unlisted++
+					continue
+				}
+			}
+			r.keyrings = append(r.keyrings, name)
+		}
+		if err == io.EOF || (err == nil && len(entries) == 0) {
+			return unlisted, nil
+		}
+		if err != nil {
+			return unlisted, err
+		}
+	}
+}
+
+// keyringProblems reports at most maxKeyringProblems keyrings that could
+// not be read or opened, and counts the others.
+type keyringProblems struct{ n int }
+
+// unlisted counts the unlisted keyrings [Reader.listKeyrings] found: it
+// reported the first of them.
+func (k *keyringProblems) unlisted(r *Reader, n int) { k.n += n }
+
+func (k *keyringProblems) add(r *Reader, p, format string, args ...any) {
+	if k.n < maxKeyringProblems {
+		r.problem(p, format, args...)
+	}
+	k.n++
+}
+
+// done reports the keyrings past maxKeyringProblems in one problem.
+func (k *keyringProblems) done(r *Reader) {
+	if k.n > maxKeyringProblems {
+		r.problem(format.KeyringDir, "and %d more keyrings not opened (not listed in the verified manifest, or not readable)", k.n-maxKeyringProblems)
+	}
+}
+
+// countKeys counts the identity lines of a keyring's plaintext, without
+// parsing them, stopping past maxKeyringKeys.
+func countKeys(plain []byte) int {
+	n := 0
+	for line := range bytes.Lines(plain) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		if n++; n > maxKeyringKeys {
+			break
+		}
+	}
+	return n
 }
 
 // keyring reads the keyring at the slash path p and returns the identities
@@ -239,6 +366,9 @@ func (r *Reader) keyring(p string, ids []age.Identity) ([]age.Identity, error) {
 	plain, ok, err := decrypt(data, ids)
 	if err != nil || !ok {
 		return nil, err
+	}
+	if n := countKeys(plain); n > maxKeyringKeys {
+		return nil, fmt.Errorf("it holds more than %d keys (a recipient in more audiences than any real site has: a hostile site?): refused", maxKeyringKeys)
 	}
 	got, err := age.ParseIdentities(bytes.NewReader(plain))
 	if err != nil {
@@ -290,7 +420,7 @@ func decrypt(data []byte, ids []age.Identity) (plain []byte, ok bool, err error)
 // returned again for the same path.
 func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	if !format.IsPacketPath(p) {
-		return nil, false, fmt.Errorf("%q is not a packet path (want %s/<%d hex digits>%s)", p, format.PacketDir, format.DigestHex, format.AgeExt)
+		return nil, false, fmt.Errorf("%s is not a packet path (want %s/<%d hex digits>%s)", quote(p), format.PacketDir, format.DigestHex, format.AgeExt)
 	}
 	if seen, ok := r.packets[p]; ok {
 		return seen.plain, seen.plain != nil, seen.err
@@ -304,7 +434,12 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	default:
 		plain, ok, err = r.packet(p, data)
 	}
-	r.packets[p] = packet{plain, err}
+	// Kept to be used again, within maxCached; an error or a packet not
+	// for the reader costs nothing to keep.
+	if plain == nil || r.cached+len(plain) <= maxCached {
+		r.packets[p] = packet{plain, err}
+		r.cached += len(plain)
+	}
 	return plain, ok, err
 }
 
@@ -331,12 +466,15 @@ func (r *Reader) packet(p string, data []byte) (plain []byte, ok bool, err error
 // each cause: a packet path that does not name a packet under packets/, a
 // packet that cannot be read or decrypted, passages that nest more than
 // [MaxNesting] deep or expand to more than 100,000 passages or 256 MiB in
-// all (so that a hostile site cannot make it loop or exhaust memory), or
+// all (1,000,000 or 1 GiB across the pages of the reader: so that a
+// hostile site cannot make it loop or exhaust memory), or
 // a placeholder it cannot parse (the rest of the page is then left as it
 // is). out is the page as far as it could be opened, even with an error.
 func (r *Reader) Unseal(page []byte) (out []byte, opened, notForYou int, err error) {
 	var st pageState
-	out, opened, notForYou = r.unseal(page, 0, &st)
+	var b bytes.Buffer
+	opened, notForYou = r.unseal(&b, page, 0, &st)
+	out = b.Bytes()
 	var errs []error
 	for _, msg := range st.all() {
 		errs = append(errs, errors.New(msg))
@@ -385,7 +523,20 @@ func showPath(p []byte) string {
 	if format.IsPacketPath(string(p)) {
 		return string(p)
 	}
-	return strconv.Quote(string(p))
+	return quote(string(p))
+}
+
+// quote quotes a value from a hostile file for a message: at most
+// maxQuote bytes of it, then an ellipsis.
+func quote(s string) string {
+	if len(s) <= maxQuote {
+		return strconv.Quote(s)
+	}
+	cut := maxQuote
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
 }
 
 // notOpened marks a placeholder whose passage could not be opened.
@@ -394,9 +545,22 @@ func notOpened(elem []byte) []byte {
 	return helpPara.ReplaceAllLiteral(elem, helpNote("Could not be opened: conclave open said why when it wrote this copy."))
 }
 
-func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int) {
-	var out bytes.Buffer
-	opened, notForYou := 0, 0
+// pageWriter is where unseal writes a page: a buffer for [Reader.Unseal],
+// the copy's file (buffered) for a page of the site, so that a page's
+// expansion is written as it is made and never held whole.
+type pageWriter interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+}
+
+// siteExhausted is the problem reported, once for the site, when its
+// passages expand past maxSitePassages or maxSiteBytes.
+var siteExhausted = fmt.Sprintf("sealed passages expand to more than %d passages or %d MiB in the whole site (the same passages named again and again?): the rest of the site's passages are left sealed", maxSitePassages, maxSiteBytes>>20)
+
+// unseal writes page to out with the passages the reader opens in place,
+// and returns the passages opened and not for the reader.
+func (r *Reader) unseal(out pageWriter, page []byte, depth int, st *pageState) (opened, notForYou int) {
 	rest := page
 	for {
 		i := bytes.Index(rest, []byte(format.PlaceholderStart))
@@ -430,6 +594,11 @@ func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int
 		case depth >= MaxNesting:
 			fail("sealed passage %s is nested more than %d deep (a packet that names itself?): left sealed", showPath(m[1]), MaxNesting)
 			continue
+		case r.exhausted:
+			// Reported once for the site, by the page that went past.
+			st.failed++
+			out.Write(notOpened(elem))
+			continue
 		case st.failed >= maxFailed:
 			fail("more than %d sealed passages could not be opened: the rest are left sealed, untried", maxFailed)
 			continue
@@ -451,25 +620,32 @@ func (r *Reader) unseal(page []byte, depth int, st *pageState) ([]byte, int, int
 		}
 		st.passages++
 		st.bytes += len(plain)
+		r.passages++
+		r.bytes += int64(len(plain))
+		if r.passages > maxSitePassages || r.bytes > maxSiteBytes {
+			r.exhausted = true
+			fail("%s", siteExhausted)
+			continue
+		}
 		if st.passages > maxPassages || st.bytes > maxPageBytes {
 			st.exhausted = true
 			fail("sealed passages expand to more than %d passages or %d MiB in one page (a packet that names another many times over?): the rest are left sealed", maxPassages, maxPageBytes>>20)
 			continue
 		}
-		inner, o, n := r.unseal(plain, depth+1, st)
-		out.Write(bytes.Replace(tag, []byte(`class="`+format.ClassSealed), []byte(`class="`+format.ClassUnsealed), 1))
+		open := bytes.Replace(tag, []byte(`class="`+format.ClassSealed), []byte(`class="`+format.ClassUnsealed), 1)
+		out.Write(open)
 		out.WriteByte('\n')
 		if label := labelPara.Find(elem); label != nil {
 			label = bytes.Replace(label, []byte(format.ClassSealedLabel), []byte(format.ClassUnsealedLabel), 1)
 			out.Write(bytes.Replace(label, []byte(format.LabelSealed), []byte(format.LabelOpened), 1))
 			out.WriteByte('\n')
 		}
-		out.Write(inner)
+		o, n := r.unseal(out, plain, depth+1, st)
 		out.WriteString(format.PlaceholderEnd)
 		opened += 1 + o
 		notForYou += n
 	}
-	return out.Bytes(), opened, notForYou
+	return opened, notForYou
 }
 
 // Site writes a readable copy of the site at dir into out: every file but
@@ -603,19 +779,29 @@ func (r *Reader) copyPage(rel, target string) error {
 		r.problem(rel, "not copied: %s", reason(err))
 		return nil
 	}
-	if bytes.Contains(data, []byte(format.PlaceholderStart)) {
-		var st pageState
-		page, opened, notForYou := r.unseal(data, 0, &st)
-		data = page
-		r.report.Pages++
-		r.report.Opened += opened
-		r.report.NotForYou += notForYou
-		r.report.Failed += st.failed
-		for _, msg := range st.all() {
-			r.problem(rel, "%s", msg)
-		}
+	if !bytes.Contains(data, []byte(format.PlaceholderStart)) {
+		return os.WriteFile(target, data, 0o600)
 	}
-	return os.WriteFile(target, data, 0o600)
+	// Written as it is expanded: the expanded page is never held whole.
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 64<<10)
+	var st pageState
+	opened, notForYou := r.unseal(w, data, 0, &st)
+	err = w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	r.report.Pages++
+	r.report.Opened += opened
+	r.report.NotForYou += notForYou
+	r.report.Failed += st.failed
+	for _, msg := range st.all() {
+		r.problem(rel, "%s", msg)
+	}
+	return err
 }
 
 // copyFile copies the file at rel to target as a stream, checked against
