@@ -63,7 +63,7 @@ func printError(w io.Writer, err error) {
 	}
 	var vf verifyFailed
 	if errors.As(err, &vf) {
-		fmt.Fprintf(w, "conclave: verification FAILED: %d problem(s): do not trust this copy of the site\n", len(vf.List))
+		fmt.Fprintf(w, "conclave: verification FAILED: %d problem(s): do not trust this copy of the site\n", vf.total())
 	}
 	var he hintError
 	if errors.As(err, &he) {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/sign"
 )
 
 // What a hostile site puts in a message reaches the terminal inert: no
@@ -42,5 +45,19 @@ func TestErrorsReachTheTerminalInert(t *testing.T) {
 	code := run([]string{"verify", "--key", "no\x1b[2Jsuch.pub", t.TempDir()}, &out, &errs)
 	if code == 0 || strings.ContainsRune(errs.String(), 0x1b) || !strings.Contains(errs.String(), `\x1b[2J`) {
 		t.Errorf("exit %d, stderr %q", code, errs.String())
+	}
+}
+
+// A verification that listed only the first problems counts them all in
+// its verdict.
+func TestVerifyFailedCountsEveryProblem(t *testing.T) {
+	list := diag.List{
+		&diag.Error{File: "site/a.html", Msg: "digest mismatch"},
+		&diag.Error{File: "site", Msg: "41 more problems not listed", Err: &sign.MoreProblems{N: 41}},
+	}
+	var b bytes.Buffer
+	printError(&b, verifyFailed{list})
+	if !strings.Contains(b.String(), "verification FAILED: 42 problem(s)") {
+		t.Errorf("printed:\n%s", b.String())
 	}
 }

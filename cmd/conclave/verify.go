@@ -66,7 +66,8 @@ func verifyCmd() *cobra.Command {
 SHA256SUMS.sigstore.json, must verify over SHA256SUMS for the expected
 signer, and the folder must hold exactly the files SHA256SUMS lists, each
 with its digest. A changed, missing or unlisted file or folder, a symbolic
-link, or an unsafe path fails it; every problem is reported by path.
+link, or an unsafe path fails it; problems are reported by path, the first
+1,000 in order of path, then how many more there were.
 
 A copy of a site may come from anywhere, and SHA256SUMS and its bundle are
 read before their signature is checked: both must be regular files (a
@@ -119,7 +120,13 @@ It does what these do, and more:
 }
 
 // verifyFailed is a failed verification: its problems, then a count.
+// A hostile copy can hold millions of problems: at most
+// manifest.MaxProblems are listed, then one line counting the others
+// (sign.MoreProblems); total counts them all.
 type verifyFailed struct{ diag.List }
+
+// total is how many problems the verification found, listed or not.
+func (v verifyFailed) total() int { return sign.ProblemCount(v.List) }
 
 // verifyError marks the problems a verification found as a failed
 // verification; other errors (an unreadable folder, a missing bundle) pass

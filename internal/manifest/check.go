@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"container/heap"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -26,7 +27,23 @@ const BundleName = format.ManifestBundle
 type Problem struct {
 	Path   string // slash path in the folder, as the manifest would list it
 	Reason string
+	// More is set only in the last problem of a check that found more
+	// than [MaxProblems]: it counts the problems left out. Its Path is "."
+	// (the folder checked) and its Reason says how many there were.
+	More int
 }
+
+// MaxProblems is the most problems [CheckWith] reports: a hostile copy of
+// a site can hold millions of unlisted files, or a manifest list millions
+// of missing ones, and a check neither keeps nor reports a problem for
+// each. It keeps the first MaxProblems in sorted order (by path, then
+// reason), whatever order they were found in, and counts the others in one
+// more problem ([Problem.More]).
+const MaxProblems = 1000
+
+// readBatch is how many entries of a folder are read at once: a folder of
+// any size costs the memory of one batch.
+const readBatch = 1024
 
 func (p Problem) Error() string { return fmt.Sprintf("%s: %s", p.Path, p.Reason) }
 
@@ -44,7 +61,8 @@ const (
 // Check compares the folder dir with the manifest entries: every listed
 // file must be there as a regular file with its digest; nothing else may
 // be, but for the manifest and its bundle at the root. Symbolic links are
-// never followed. It returns the problems sorted by path, and an error
+// never followed. It returns the problems sorted by path, at most
+// [MaxProblems] of them and then one counting the others, and an error
 // only when dir itself cannot be read.
 //
 // Folders are read and their files hashed on several goroutines, each
@@ -107,17 +125,56 @@ func CheckWith(dir string, entries []Entry, opt CheckOptions) ([]Problem, error)
 
 	for i, e := range entries {
 		if !c.found[i] {
-			c.problems = append(c.problems, Problem{e.Path, ReasonMissing})
+			c.problems.add(Problem{Path: e.Path, Reason: ReasonMissing})
 		}
 	}
-	problems := c.problems
-	sort.Slice(problems, func(i, j int) bool {
-		if problems[i].Path != problems[j].Path {
-			return problems[i].Path < problems[j].Path
-		}
-		return problems[i].Reason < problems[j].Reason
-	})
+	problems := []Problem(c.problems.kept)
+	sort.Slice(problems, func(i, j int) bool { return problemLess(problems[i], problems[j]) })
+	if n := c.problems.more; n > 0 {
+		problems = append(problems, Problem{Path: ".", Reason: fmt.Sprintf("%d more problems not listed (only the first %d are)", n, MaxProblems), More: n})
+	}
 	return problems, nil
+}
+
+func problemLess(a, b Problem) bool {
+	if a.Path != b.Path {
+		return a.Path < b.Path
+	}
+	return a.Reason < b.Reason
+}
+
+// problemSet keeps the MaxProblems least problems found and counts the
+// others.
+type problemSet struct {
+	kept problemHeap
+	more int
+}
+
+func (s *problemSet) add(p Problem) {
+	switch {
+	case len(s.kept) < MaxProblems:
+		heap.Push(&s.kept, p)
+	case problemLess(p, s.kept[0]):
+		s.kept[0] = p
+		heap.Fix(&s.kept, 0)
+		s.more++
+	default:
+		s.more++
+	}
+}
+
+// problemHeap is a heap of problems, the greatest first.
+type problemHeap []Problem
+
+func (h problemHeap) Len() int           { return len(h) }
+func (h problemHeap) Less(i, j int) bool { return problemLess(h[j], h[i]) }
+func (h problemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *problemHeap) Push(x any)        { *h = append(*h, x.(Problem)) }
+func (h *problemHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return p
 }
 
 // checker holds the state of one [Check].
@@ -131,7 +188,7 @@ type checker struct {
 	open atomic.Int32 // folders opened ahead for their goroutines
 
 	mu       sync.Mutex
-	problems []Problem
+	problems problemSet
 	found    []bool
 }
 
@@ -148,12 +205,13 @@ const maxOpenAhead = 256
 
 func (c *checker) problem(p, reason string) {
 	c.mu.Lock()
-	c.problems = append(c.problems, Problem{p, reason})
+	c.problems.add(Problem{Path: p, Reason: reason})
 	c.mu.Unlock()
 }
 
 // folder checks the entries of a folder and returns its subfolders to
-// check.
+// check. It reads the folder [readBatch] names at a time, so that a
+// folder of a million files costs no more memory than one of a thousand.
 func (c *checker) folder(fo folder) (subdirs []folder) {
 	rel, d := fo.rel, fo.d
 	if d == nil {
@@ -173,62 +231,109 @@ func (c *checker) folder(fo folder) (subdirs []folder) {
 		c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
 		return nil
 	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
-		return nil
-	}
-	for _, ent := range ents {
-		name := ent.Name()
-		p := name
-		if rel != "." {
-			p = rel + "/" + name
-		}
-		if CheckPath(p) != nil {
-			c.problem(fmt.Sprintf("%q", p), ReasonUnsafe)
-			continue
-		}
-		i, isListed := c.listed[p]
-		switch t := ent.Type(); {
-		case t.IsDir():
-			if c.needed[p] {
-				sub := folder{rel: p}
-				if c.open.Add(1) <= maxOpenAhead {
-					sub.d, _ = d.OpenRoot(name) // on failure, opened again from the root and reported
-				}
-				if sub.d == nil {
-					c.open.Add(-1)
-				}
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(readBatch)
+		for _, name := range names {
+			if sub, ok := c.entry(d, rel, name); ok {
 				subdirs = append(subdirs, sub)
-			} else {
-				c.problem(p, ReasonFolder)
 			}
-		case !t.IsRegular():
-			c.problem(p, ReasonNotFile+" ("+Kind(t)+")")
-			if isListed {
-				c.setFound(i)
-			}
-		case !isListed:
-			if p != Name && p != BundleName {
-				c.problem(p, ReasonUnlisted)
-			}
-		default:
-			c.setFound(i)
-			var limit Limit
-			if c.opt.SizeLimit != nil {
-				limit = c.opt.SizeLimit(p)
-			}
-			sum, err := digest(d, name, limit)
-			switch {
-			case err != nil:
-				c.problem(p, err.Error())
-			case sum != c.entries[i].Sum:
-				c.problem(p, ReasonChanged)
-			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
+			break
 		}
 	}
 	return subdirs
+}
+
+// entry checks the entry name of the folder d at rel; it returns it as a
+// subfolder to check if it is one.
+//
+// Folders are read by name alone (an entry's type would cost an lstat
+// each in an [os.Root]): an entry is looked at only if it is listed, or
+// a folder that holds listed files, or a problem that may be among the
+// first [MaxProblems]. Any other entry is a problem past them, whatever
+// it is, and is only counted: a million unlisted files cost no system
+// call each.
+func (c *checker) entry(d *os.Root, rel, name string) (sub folder, isSub bool) {
+	p := name
+	if rel != "." {
+		p = rel + "/" + name
+	}
+	if CheckPath(p) != nil {
+		c.problem(fmt.Sprintf("%q", p), ReasonUnsafe)
+		return folder{}, false
+	}
+	i, isListed := c.listed[p]
+	if !isListed && !c.needed[p] && p != Name && p != BundleName && c.skip(p) {
+		return folder{}, false
+	}
+	info, err := d.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return folder{}, false // gone since the folder was read; missing if listed
+	}
+	if err != nil {
+		c.problem(p, ReasonUnreadable+": "+unwrapPath(err))
+		if isListed {
+			c.setFound(i)
+		}
+		return folder{}, false
+	}
+	switch t := info.Mode().Type(); {
+	case t.IsDir():
+		if !c.needed[p] {
+			c.problem(p, ReasonFolder)
+			return folder{}, false
+		}
+		sub := folder{rel: p}
+		if c.open.Add(1) <= maxOpenAhead {
+			sub.d, _ = d.OpenRoot(name) // on failure, opened again from the root and reported
+		}
+		if sub.d == nil {
+			c.open.Add(-1)
+		}
+		return sub, true
+	case !t.IsRegular():
+		c.problem(p, ReasonNotFile+" ("+Kind(t)+")")
+		if isListed {
+			c.setFound(i)
+		}
+	case !isListed:
+		if p != Name && p != BundleName {
+			c.problem(p, ReasonUnlisted)
+		}
+	default:
+		c.setFound(i)
+		var limit Limit
+		if c.opt.SizeLimit != nil {
+			limit = c.opt.SizeLimit(p)
+		}
+		sum, err := digest(d, name, limit)
+		switch {
+		case err != nil:
+			c.problem(p, err.Error())
+		case sum != c.entries[i].Sum:
+			c.problem(p, ReasonChanged)
+		}
+	}
+	return folder{}, false
+}
+
+// skip reports whether a problem at p, whatever its reason, would not be
+// among the first MaxProblems, and if so counts it. Those kept only get
+// less, so a problem skipped would never have been kept.
+func (c *checker) skip(p string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.problems.kept) < MaxProblems || p <= c.problems.kept[0].Path {
+		return false
+	}
+	c.problems.more++
+	return true
 }
 
 func (c *checker) setFound(i int) {

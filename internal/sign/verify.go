@@ -240,7 +240,9 @@ type SiteReport struct {
 // VerifySite checks the site at dir: its bundle verifies over its
 // manifest under the policy, and the folder holds exactly the files the
 // manifest lists, with their digests. Problems come back as a [diag.List]
-// naming each path under dir; an unsigned site is [ErrNotSigned].
+// naming each path under dir, at most [manifest.MaxProblems] of them and
+// then one whose Err, a [*MoreProblems], counts the others
+// ([ProblemCount]); an unsigned site is [ErrNotSigned].
 func VerifySite(dir string, p Policy) (*SiteReport, error) {
 	if err := p.Check(); err != nil {
 		return nil, err
@@ -353,11 +355,40 @@ func unwrapPath(err error) string {
 	return err.Error()
 }
 
-// problemList turns tree problems into located errors under dir.
+// MoreProblems is the underlying error of the last problem of a check
+// that found more than [manifest.MaxProblems]: only the first are
+// listed, and it counts the others.
+type MoreProblems struct{ N int }
+
+func (m *MoreProblems) Error() string {
+	return fmt.Sprintf("%d more problems not listed (only the first %d are)", m.N, manifest.MaxProblems)
+}
+
+// problemList turns tree problems into located errors under dir. The
+// problems left out of a check, if any, are counted by a last error at dir
+// whose Err is a [*MoreProblems].
 func problemList(dir string, problems []manifest.Problem) diag.List {
 	var l diag.List
 	for _, p := range problems {
-		l = append(l, &diag.Error{File: filepath.Join(dir, filepath.FromSlash(p.Path)), Msg: p.Reason})
+		e := &diag.Error{File: filepath.Join(dir, filepath.FromSlash(p.Path)), Msg: p.Reason}
+		if p.More > 0 {
+			e.Err = &MoreProblems{N: p.More}
+			e.Msg = e.Err.Error()
+		}
+		l = append(l, e)
 	}
 	return l
+}
+
+// ProblemCount is how many problems a list of them from [VerifySite]
+// stands for: those listed, and those a [*MoreProblems] counts.
+func ProblemCount(l diag.List) int {
+	n := len(l)
+	for _, err := range l {
+		var more *MoreProblems
+		if errors.As(err, &more) {
+			n += more.N - 1
+		}
+	}
+	return n
 }
