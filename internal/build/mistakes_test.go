@@ -254,6 +254,14 @@ func mistakes() []mistake {
 			want:  refuse, at: "content/b/x.md:7:", msg: "looks like a restricted block",
 		},
 		{
+			name: "link/file-name-other-case", why: "names are compared as a reader's file system may: Report.PDF names report.pdf",
+			files: map[string]string{
+				"content/b/x.md":                md("---", "title: X", "---", "", "Public.", "", "::: restricted to=board", "See CanaryLG_Report.PDF.", ":::"),
+				"content/b/canarylg_report.pdf": "%PDF canarylg2",
+			},
+			want: refuse, at: "content/b/x.md:8:", msg: "restricted text names content/b/canarylg_report.pdf",
+		},
+		{
 			name: "link/escaped-file-name", why: "secret\\_poc.txt names the file as a reader sees it",
 			files: map[string]string{
 				"content/b/x.md":             md("---", "title: X", "---", "", "Public.", "", "::: restricted to=board", "See canarylf\\_poc.txt.", ":::"),
