@@ -177,13 +177,7 @@ func (u *linkUse) checkAnchors() error {
 	// Only links to pages with restricted headings, or to pages restricted
 	// as a whole, can repeat what they hold: with none, no link is
 	// resolved.
-	sensitive := len(u.privateIDs) > 0
-	for _, p := range u.site.Pages {
-		if sensitive {
-			break
-		}
-		sensitive = p.Front.Audience != nil
-	}
+	sensitive := len(u.privateIDs) > 0 || slices.ContainsFunc(u.site.Pages, func(p *site.Page) bool { return p.Front.Audience != nil })
 	if !sensitive {
 		return nil
 	}

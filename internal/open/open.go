@@ -914,15 +914,14 @@ func reason(err error) string {
 // Paths are compared with symbolic links resolved, so that no link leads
 // the copy into the site.
 func checkOut(dir, out string) error {
-	realSite, err1 := site.RealPath(dir)
-	realOut, err2 := site.RealPath(out)
-	if err := errors.Join(err1, err2); err != nil {
+	inside, holds, err := within(dir, out)
+	if err != nil {
 		return err
 	}
-	if site.Within(realSite, realOut) {
+	if inside {
 		return fmt.Errorf("output %s is inside the site %s: the readable copy would be published with it; choose a folder elsewhere", out, dir)
 	}
-	if site.Within(realOut, realSite) {
+	if holds {
 		return fmt.Errorf("output %s holds the site %s: choose a folder elsewhere", out, dir)
 	}
 	info, err := os.Lstat(out)
@@ -972,15 +971,22 @@ func CheckFileOut(path, out string) error {
 	if err != nil || dir == "" {
 		return err
 	}
+	inside, _, err := within(dir, out)
+	if err != nil || !inside {
+		return err
+	}
+	return fmt.Errorf("output %s is inside the site %s: the passage in clear would be published with it; choose a file elsewhere", out, dir)
+}
+
+// within says whether out is inside the site dir, and whether it holds
+// it, with symbolic links resolved.
+func within(dir, out string) (inside, holds bool, err error) {
 	realSite, err1 := site.RealPath(dir)
 	realOut, err2 := site.RealPath(out)
 	if err := errors.Join(err1, err2); err != nil {
-		return err
+		return false, false, err
 	}
-	if site.Within(realSite, realOut) {
-		return fmt.Errorf("output %s is inside the site %s: the passage in clear would be published with it; choose a file elsewhere", out, dir)
-	}
-	return nil
+	return site.Within(realSite, realOut), site.Within(realOut, realSite), nil
 }
 
 // SiteOf returns the site folder that holds the packet or keyring at
