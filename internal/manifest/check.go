@@ -8,8 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -89,16 +89,11 @@ func CheckWith(dir string, entries []Entry, opt CheckOptions) ([]Problem, error)
 		return nil, err
 	}
 	defer root.Close()
-	c := &checker{root: root, entries: entries, opt: opt, listed: make(map[string]int, len(entries)), needed: map[string]bool{}, found: make([]bool, len(entries))}
-	for i, e := range entries {
-		c.listed[e.Path] = i
-		for d := path.Dir(e.Path); d != "."; d = path.Dir(d) {
-			if c.needed[d] {
-				break
-			}
-			c.needed[d] = true
-		}
+	byPath := func(a, b Entry) int { return strings.Compare(a.Path, b.Path) }
+	if !slices.IsSortedFunc(entries, byPath) {
+		entries = slices.SortedFunc(slices.Values(entries), byPath)
 	}
+	c := &checker{root: root, entries: entries, opt: opt, found: make([]bool, len(entries))}
 	if _, err := root.Stat("."); err != nil {
 		return nil, err
 	}
@@ -180,10 +175,8 @@ func (h *problemHeap) Pop() any {
 // checker holds the state of one [Check].
 type checker struct {
 	root    *os.Root
-	entries []Entry
+	entries []Entry // sorted by path: looked up by binary search
 	opt     CheckOptions
-	listed  map[string]int  // path → index in entries
-	needed  map[string]bool // folders that hold a listed file
 
 	open atomic.Int32 // folders opened ahead for their goroutines
 
@@ -268,8 +261,9 @@ func (c *checker) entry(d *os.Root, rel, name string) (sub folder, isSub bool) {
 		c.problem(fmt.Sprintf("%q", p), ReasonUnsafe)
 		return folder{}, false
 	}
-	i, isListed := c.listed[p]
-	if !isListed && !c.needed[p] && p != Name && p != BundleName && c.skip(p) {
+	i, isListed := c.listed(p)
+	needed := !isListed && c.needed(p)
+	if !isListed && !needed && p != Name && p != BundleName && c.skip(p) {
 		return folder{}, false
 	}
 	info, err := d.Lstat(name)
@@ -285,7 +279,7 @@ func (c *checker) entry(d *os.Root, rel, name string) (sub folder, isSub bool) {
 	}
 	switch t := info.Mode().Type(); {
 	case t.IsDir():
-		if !c.needed[p] {
+		if !needed {
 			c.problem(p, ReasonFolder)
 			return folder{}, false
 		}
@@ -321,6 +315,20 @@ func (c *checker) entry(d *os.Root, rel, name string) (sub folder, isSub bool) {
 		}
 	}
 	return folder{}, false
+}
+
+// listed returns the index of the entry at p, if there is one.
+func (c *checker) listed(p string) (int, bool) {
+	return slices.BinarySearchFunc(c.entries, p, func(e Entry, p string) int { return strings.Compare(e.Path, p) })
+}
+
+// needed reports whether the folder p holds a listed file: the first entry
+// not before p+"/" is under it. No map of folders is kept, so that a
+// manifest costs the same memory however deep its paths go.
+func (c *checker) needed(p string) bool {
+	dir := p + "/"
+	i, _ := slices.BinarySearchFunc(c.entries, dir, func(e Entry, p string) int { return strings.Compare(e.Path, p) })
+	return i < len(c.entries) && strings.HasPrefix(c.entries[i].Path, dir)
 }
 
 // skip reports whether a problem at p, whatever its reason, would not be

@@ -295,3 +295,40 @@ func HashFile(fsys fs.FS, name string, limit Limit) ([sha256.Size]byte, error) {
 	h.Sum(sum[:0])
 	return sum, nil
 }
+
+// ReadEntries parses the manifest name of fsys as a stream ([ParseReader],
+// file naming it in messages), and returns its entries if the SHA-256
+// digest of the bytes read is want. The file must be a regular file
+// ([OpenFile]) of at most limit.Bytes bytes. Only the entries are kept,
+// never the manifest's text, and they are parsed from exactly the bytes
+// whose digest was checked. A file whose digest is not want ("changed
+// while it was read") is refused before its parse problems are reported,
+// which are located errors ([diag.Error]); any other error is not.
+func ReadEntries(fsys fs.FS, name, file string, limit Limit, want [sha256.Size]byte) ([]Entry, error) {
+	if limit.Bytes <= 0 {
+		return nil, fmt.Errorf("reading %s: no size limit (a bug in conclave)", name)
+	}
+	f, _, err := OpenFile(fsys, name, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	lr := &io.LimitedReader{R: struct{ io.Reader }{f}, N: limit.Bytes + 1}
+	r := io.TeeReader(lr, h)
+	entries, perr := ParseReader(file, r)
+	// The rest, if parsing stopped early, to tell a manifest that changed.
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	if _, err := io.CopyBuffer(io.Discard, r, *buf); err != nil {
+		return nil, err
+	}
+	if lr.N <= 0 {
+		return nil, &TooLargeError{Size: limit.Bytes + 1, Limit: limit, Grew: true}
+	}
+	var sum [sha256.Size]byte
+	if h.Sum(sum[:0]); sum != want {
+		return nil, errors.New("changed while it was read: refused")
+	}
+	return entries, perr
+}

@@ -331,14 +331,10 @@ func readSigned(dir string, p Policy) (*Signature, []manifest.Entry, error) {
 		}
 		return nil, nil, problem(name, err)
 	}
-	m, read, err := manifest.ReadFile(fsys, manifest.Name, manifest.ManifestLimit)
-	if err == nil && read != sum {
-		err = errors.New("changed while it was read: refused")
+	entries, err := manifest.ReadEntries(fsys, manifest.Name, at(manifest.Name), manifest.ManifestLimit, sum)
+	if located := (*diag.Error)(nil); err != nil && !errors.As(err, &located) {
+		err = problem(manifest.Name, err)
 	}
-	if err != nil {
-		return nil, nil, problem(manifest.Name, err)
-	}
-	entries, err := manifest.Parse(at(manifest.Name), m)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,7 +1,9 @@
 package sign
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // TestVerifyHostileFiles: a copy of a site whose manifest, bundle, packet
@@ -107,4 +110,52 @@ func TestVerifyManifestGrown(t *testing.T) {
 	if _, err := VerifySite(dir, Policy{Key: &key.PublicKey}); err == nil || !strings.Contains(err.Error(), "SHA256SUMS: does not match the digest its signature covers") {
 		t.Errorf("VerifySite: %v", err)
 	}
+}
+
+// TestVerifySignedHostileManifest: a manifest signed by the site's own key
+// (a compromised publisher) but made to exhaust readers is read a line at
+// a time and checked without a set of folders: one path of 100 MB took
+// 431–531 MiB, 400,000 paths of 250 bytes 774 MiB. Now the long path is
+// refused at its line, and paths cost what they hold.
+func TestVerifySignedHostileManifest(t *testing.T) {
+	key := newKey(t)
+	h := strings.Repeat("ab", 32)
+	sign := func(t *testing.T, m string) string {
+		dir := writeSite(t, map[string]string{"a.html": "a"})
+		writeFileT(t, filepath.Join(dir, manifest.Name), m)
+		b, err := Key{Private: key}.bundle(context.Background(), []byte(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := protojson.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFileT(t, filepath.Join(dir, manifest.BundleName), string(data))
+		return dir
+	}
+	t.Run("one long path", func(t *testing.T) {
+		dir := sign(t, h+"  "+strings.Repeat("a/", 50<<20)+"a\n")
+		var err error
+		testtool.BoundedAllocNoHang(t, 4<<20, func() { _, err = VerifySite(dir, Policy{Key: &key.PublicKey}) })
+		if err == nil || !strings.Contains(err.Error(), "SHA256SUMS:1: line longer than 1091 bytes: a path is at most 1024 bytes") {
+			t.Errorf("VerifySite: %.300v", err)
+		}
+	})
+	t.Run("many deep paths", func(t *testing.T) {
+		const n = 100_000
+		var m strings.Builder
+		deep := strings.Repeat("abcdefg/", manifest.MaxDepth-2)
+		for i := range n {
+			fmt.Fprintf(&m, "%s  %06d/%s%s\n", h, i, deep, "f")
+		}
+		dir := sign(t, m.String())
+		var err error
+		// The entries themselves: a path and a digest each.
+		entries := uint64(n * (len(deep) + 8 + 48))
+		testtool.BoundedAllocNoHang(t, 2*entries, func() { _, err = VerifySite(dir, Policy{Key: &key.PublicKey}) })
+		if err == nil || !strings.Contains(err.Error(), "000000/abcdefg/") || !strings.Contains(err.Error(), "listed in SHA256SUMS but missing") {
+			t.Errorf("VerifySite: %.300v", err)
+		}
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
@@ -285,6 +286,9 @@ func (fr *Front) set(file string, f field) (*diag.Warning, error) {
 			for _, tag := range list {
 				if Slugify(tag) == "" {
 					return nil, bad("tag %q has no letters or digits", tag)
+				}
+				if n := len(Slugify(tag)); n > manifest.MaxName {
+					return nil, bad("tag %.40q... is too long: its page's folder name would be %d bytes, more than %d", tag, n, manifest.MaxName)
 				}
 			}
 			fr.Tags = list

@@ -36,6 +36,7 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/secret"
 )
@@ -276,7 +277,7 @@ func Load(root string, opt Options) (*Site, error) {
 	}
 	var mdPaths []string
 	var size int64 // the bytes of content/ to read, as the files' sizes say
-	var sizeErrs diag.List
+	var pathErrs diag.List
 	stopped := false // too many pages, or too many bytes: read none of them
 	out := cmp.Or(opt.Out, filepath.Join(root, "public"))
 	errs.Add(walk(root, out, ContentDir, func(rel string) error {
@@ -295,14 +296,14 @@ func Load(root string, opt Options) (*Site, error) {
 		if !known {
 			info, err := os.Stat(joinPath(root, rel))
 			if err != nil {
-				sizeErrs.Add(diag.Errorf(rel, 0, "%v", unwrapPathError(err)))
+				pathErrs.Add(diag.Errorf(rel, 0, "%v", unwrapPathError(err)))
 				return nil
 			}
 			n = info.Size()
 		}
 		switch {
 		case !md && n > MaxFileSize:
-			sizeErrs.Add(fileTooLarge(rel, n))
+			pathErrs.Add(fileTooLarge(rel, n))
 			return nil
 		case !md || n <= MaxPageSize:
 			size += n
@@ -316,11 +317,16 @@ func Load(root string, opt Options) (*Site, error) {
 		if md {
 			mdPaths = append(mdPaths, rel)
 		} else {
-			s.Files = append(s.Files, File{Path: rel, OutPath: strings.TrimPrefix(rel, ContentDir+"/")})
+			out := strings.TrimPrefix(rel, ContentDir+"/")
+			if err := manifest.CheckPathLimits(out); err != nil {
+				pathErrs.Add(diag.Errorf(rel, 0, "cannot be published: its output path would be %v", err))
+				return nil
+			}
+			s.Files = append(s.Files, File{Path: rel, OutPath: out})
 		}
 		return nil
 	}))
-	errs = append(errs, sizeErrs...)
+	errs = append(errs, pathErrs...)
 	if stopped {
 		return nil, errs.Err()
 	}
@@ -556,6 +562,13 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 		} else {
 			p.URL = "/" + dir + "/" + name + "/"
 		}
+	}
+	if err := manifest.CheckPathLimits(strings.TrimPrefix(p.URL, "/") + "index.html"); err != nil {
+		line := 0
+		if front.Slug != "" {
+			line = p.Front.Lines["slug"]
+		}
+		return nil, warns, diag.Errorf(rel, line, "cannot be published at %.200s: its output path would be %v", p.URL, err)
 	}
 	if p.Kind == KindPage && p.Front.Audience != nil && front.Slug == "" {
 		// The URL would come from the file name, which often names what

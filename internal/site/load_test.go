@@ -111,6 +111,20 @@ func TestLoadErrors(t *testing.T) {
 			"content/a.md": "---\ndate: x\n---\n",
 			"content/b.md": "---\ntlp: purple\n---\n",
 		}, []string{"content/a.md:2: date:", "content/b.md:2: tlp:"}},
+		// Nothing is published at a path a reader would refuse.
+		{"too deep", map[string]string{
+			"content/" + strings.Repeat("d/", 31) + "x.md":  "x",
+			"content/" + strings.Repeat("d/", 32) + "y.png": "x",
+		}, []string{
+			"content/" + strings.Repeat("d/", 31) + "x.md: cannot be published at /" + strings.Repeat("d/", 31) + "x/: its output path would be more than 31 folders deep",
+			"content/" + strings.Repeat("d/", 32) + "y.png: cannot be published: its output path would be more than 31 folders deep",
+		}},
+		{"slug too long", map[string]string{
+			"content/a.md": "---\ntitle: A\nslug: " + strings.Repeat("s", 256) + "\n---\n",
+		}, []string{"content/a.md:3: cannot be published at /sss", "its output path would be a name of 256 bytes, more than 255"}},
+		{"tag too long", map[string]string{
+			"content/a.md": "---\ntitle: A\ntags: [" + strings.Repeat("t", 256) + "]\n---\n",
+		}, []string{"content/a.md:3: tags: tag \"tttt", "is too long: its page's folder name would be 256 bytes, more than 255"}},
 		{"bad config", map[string]string{
 			ConfigFile:     "title = \"T\"\nbaseURL = \"example.org\"\n",
 			"content/a.md": "x",
