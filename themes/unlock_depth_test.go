@@ -14,8 +14,8 @@ import (
 
 // maxDepth is MAX_DEPTH in themes/unlock/src/unlock.js: how deep the
 // unlock script opens nested passages, as deep as the build writes them
-// (restricted.MaxDepth) and conclave open opens them (open.MaxNesting).
-const maxDepth = 16
+// and conclave open opens them.
+const maxDepth = format.MaxNesting
 
 const pageNest = "---\ntitle: Nested\ndate: 2026-11-07\n---\n\nPUBLIC-TEXT.\n\n" +
 	"::: restricted to=alice tlp=amber\nNEST-PASSAGE.\n:::\n"

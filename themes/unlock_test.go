@@ -5,6 +5,7 @@ package themes_test
 // conclave and served on 127.0.0.1.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/conclave-dev/conclave/internal/build"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -583,3 +586,82 @@ func TestUnlockGuestPassphrase(t *testing.T) {
 
 const pageGuest = "---\ntitle: Guest page\ndate: 2026-11-04\ntlp: amber\n---\n\n" +
 	"::: restricted to=board tlp=amber\nBOARD-FOR-GUEST.\n:::\n\n::: restricted to=alice tlp=amber\nALICE-ALONE.\n:::\n"
+
+// TestUnlockPassphraseBounds: the passphrase is tried on at most
+// format.MaxPassphraseKeyrings keyrings, and only on those of the work
+// factor the build seals with: a hostile site cannot make a guest's
+// browser run thousands of scrypts, or scrypts of 1 GiB. The keyrings are
+// forged, as whoever can write to the site could.
+func TestUnlockPassphraseBounds(t *testing.T) {
+	const pass = "correct horse battery staple"
+	s := buildSiteEnv(t, []string{"alice"}, "board = [\"alice\", \"guest\"]\n", map[string]string{
+		"keys/guest.pub": "passphrase env:GUEST_PASS\n",
+		"briefings/x.md": pageGuest,
+	}, map[string]string{"GUEST_PASS": pass})
+	orig := s.keyrings(t)
+	guest := slices.IndexFunc(orig.Keyrings, func(k keyringEntry) bool { return k.Passphrase })
+	id, err := age.NewScryptIdentity(pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := age.Decrypt(bytes.NewReader(orig.Keyrings[guest].Data), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := func(pass string, logN int, text string) keyringEntry {
+		r, err := age.NewScryptRecipient(pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.SetWorkFactor(logN)
+		data := encrypt(t, text, r)
+		return keyringEntry{Name: digestName(data) + ".age", Passphrase: true, Data: data}
+	}
+	others := make([]keyringEntry, format.MaxPassphraseKeyrings)
+	for i := range others {
+		others[i] = sealed(fmt.Sprintf("another guest's passphrase %d", i), format.ScryptWorkFactor, string(plain))
+	}
+	// with returns the site's keyrings with the guest's replaced by ring,
+	// after the given forged ones.
+	with := func(forged []keyringEntry, ring keyringEntry) keyringIndex {
+		idx := keyringIndex{Version: orig.Version}
+		idx.Keyrings = append(idx.Keyrings, forged...)
+		for i, k := range orig.Keyrings {
+			if i == guest {
+				k = ring
+			}
+			idx.Keyrings = append(idx.Keyrings, k)
+		}
+		return idx
+	}
+	setPass := func(p string) step {
+		js, _ := json.Marshal(p)
+		return chromedp.Evaluate[chromedp.Void](`document.querySelector("#conclave-passphrase").value = ` + string(js))
+	}
+	ctx := browser(t)
+	for _, tt := range []struct {
+		name   string
+		idx    keyringIndex
+		opened bool
+	}{
+		{"one less than the bound before it", with(others[1:], orig.Keyrings[guest]), true},
+		{"the bound before it", with(others, orig.Keyrings[guest]), false},
+		{"work factor 17", with(nil, sealed(pass, format.ScryptWorkFactor+1, string(plain))), false},
+	} {
+		s.setKeyrings(t, tt.idx)
+		want := "error"
+		if tt.opened {
+			want = "unlocked"
+		}
+		run(t, ctx, chromedp.Navigate(s.url+"/briefings/x/"), waitState("locked"), chromedp.WaitVisible(chromedp.CSS("#conclave-passphrase")),
+			setPass(pass), click("#conclave-unlock-button"), waitState(want))
+		if text := mainText(ctx, t); strings.Contains(text, "BOARD-FOR-GUEST") != tt.opened {
+			t.Errorf("%s: passage shown: %v, want %v", tt.name, !tt.opened, tt.opened)
+		}
+		run(t, ctx, chromedp.Evaluate[chromedp.Void](`localStorage.clear(); sessionStorage.clear()`))
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/secret"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -334,8 +335,9 @@ func malformedAge(s string) error {
 // (256 MiB, about 0.8 s here natively), but the reader's browser runs
 // scrypt in JavaScript, several times slower than native code, and phones
 // may refuse 256 MiB: 16 keeps unlocking a page bearable there, at the
-// price of guesses four times cheaper than at 18.
-const ScryptWorkFactor = 16
+// price of guesses four times cheaper than at 18. Readers try no more
+// ([format.ScryptWorkFactor]).
+const ScryptWorkFactor = format.ScryptWorkFactor
 
 // MinPassphrase is the fewest characters a passphrase may have: a
 // passphrase keyring can be guessed at offline by anyone.

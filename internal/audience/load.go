@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/secret"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -116,6 +117,7 @@ func Load(root string, opt LoadOptions) (*Registry, error) {
 		}
 	}
 	errs.Add(checkSharedKeys(recipients))
+	errs.Add(checkPassphraseCount(recipients))
 	if opt.Getenv != nil {
 		errs.Add(resolvePassphrases(recipients, opt.Getenv))
 	}
@@ -205,6 +207,25 @@ func checkSharedKeys(recipients []*Recipient) error {
 		}
 	}
 	return errs.Err()
+}
+
+// checkPassphraseCount refuses more passphrase keys than
+// [format.MaxPassphraseKeyrings]: each is a keyring of its own, which every
+// reader given a passphrase tries it on, at the cost of an scrypt each.
+func checkPassphraseCount(recipients []*Recipient) error {
+	n := 0
+	for _, rec := range recipients {
+		for _, k := range rec.Keys {
+			if k.Kind != Passphrase {
+				continue
+			}
+			if n++; n > format.MaxPassphraseKeyrings {
+				return diag.Errorf(rec.File, k.Line, "%s: more than %d passphrase keys in %s/: a reader's passphrase is tried on each guest's keyring, at a cost of one scrypt (64 MiB, a second in a browser) each, so a site has at most %d; "+
+					"give guests who stay age keys (conclave keys gen), or put several guests behind one passphrase key", k.Text, format.MaxPassphraseKeyrings, KeysDir, format.MaxPassphraseKeyrings)
+			}
+		}
+	}
+	return nil
 }
 
 // resolvePassphrases resolves every passphrase key of recipients with

@@ -2,11 +2,13 @@ package audience
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -228,5 +230,25 @@ func TestLoadPassphraseErrors(t *testing.T) {
 				t.Errorf("the error quotes the passphrase: %v", err)
 			}
 		})
+	}
+}
+
+// TestLoadTooManyPassphrases: a site holds at most
+// format.MaxPassphraseKeyrings passphrase keys, the most a reader tries a
+// passphrase on; the first past them is named, whether or not the
+// passphrases are set.
+func TestLoadTooManyPassphrases(t *testing.T) {
+	files := map[string]string{}
+	for i := range format.MaxPassphraseKeyrings {
+		files[fmt.Sprintf("keys/g%d.pub", i)] = fmt.Sprintf("passphrase env:G%d\n", i)
+	}
+	root := testtool.WriteSite(t, "", files)
+	if _, err := Load(root, LoadOptions{}); err != nil {
+		t.Fatalf("%d passphrase keys: %v", format.MaxPassphraseKeyrings, err)
+	}
+	testtool.WriteSite(t, root, map[string]string{"keys/g9.pub": "# guest 9\npassphrase env:G9\n"})
+	_, err := Load(root, LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "keys/g9.pub:2: passphrase env:G9: more than 8 passphrase keys in keys/") {
+		t.Errorf("%d passphrase keys: %v", format.MaxPassphraseKeyrings+1, err)
 	}
 }

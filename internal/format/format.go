@@ -23,6 +23,27 @@ import (
 	"strings"
 )
 
+// Limits the build enforces and every reader honours (conclave open, the
+// browser): a site within them opens everywhere, and a reader given a
+// hostile site does no more work than they allow.
+const (
+	// MaxNesting is how deep sealed passages may nest, a page restricted
+	// as a whole counting as one: the build refuses deeper restricted
+	// blocks, and readers open this many levels and leave deeper ones
+	// sealed (a packet that names itself cannot make them loop).
+	MaxNesting = 16
+	// ScryptWorkFactor is the scrypt work factor (log2 N) of the
+	// passphrase keyrings the build seals, and the most a reader tries:
+	// each try costs 2^16 × 1 KiB = 64 MiB of memory (age's default of
+	// 18 costs 256 MiB, several seconds in a phone's browser).
+	ScryptWorkFactor = 16
+	// MaxPassphraseKeyrings is the most passphrase keyrings (guests') a
+	// site holds, and the most a reader tries a passphrase on: each try
+	// is one scrypt, about 0.2 s natively and a second or more in a
+	// browser, and a wrong passphrase is tried on every one.
+	MaxPassphraseKeyrings = 8
+)
+
 // Folders and files of a built site, as slash paths from the site's root.
 const (
 	// PacketDir is the folder of the packets: one age file per sealed

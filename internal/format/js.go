@@ -30,6 +30,9 @@ func jsExports() []struct {
 		name  string
 		value any
 	}{
+		{"MaxNesting", MaxNesting},
+		{"ScryptWorkFactor", ScryptWorkFactor},
+		{"MaxPassphraseKeyrings", MaxPassphraseKeyrings},
 		{"PacketDir", PacketDir},
 		{"KeyringDir", KeyringDir},
 		{"KeyringIndex", KeyringIndex},

@@ -18,6 +18,8 @@ import (
 	"filippo.io/age/armor"
 	"filippo.io/age/plugin"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/conclave-dev/conclave/internal/format"
 )
 
 // secretPrefix starts every age secret key, written in two parts: a
@@ -173,11 +175,16 @@ func (l *lazyScrypt) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 }
 
 // MaxScryptWorkFactor is the highest scrypt work factor (log2 N) a
-// passphrase keyring may ask for. conclave seals them with 16
-// (audience.ScryptWorkFactor); a site that asks for much more (age
-// accepts up to 22: 4 GiB of memory and seconds for each keyring) is
-// refused rather than tried.
-const MaxScryptWorkFactor = 18
+// passphrase keyring may ask for: what conclave seals them with
+// ([format.ScryptWorkFactor]). A site that asks for more (age accepts up to
+// 22: 4 GiB of memory and seconds for each keyring) is refused rather than
+// tried.
+const MaxScryptWorkFactor = format.ScryptWorkFactor
+
+// MaxPassphraseTries is the most passphrase keyrings a passphrase is tried
+// on ([format.MaxPassphraseKeyrings], the most a build writes): a hostile
+// site with thousands would cost one scrypt each.
+const MaxPassphraseTries = format.MaxPassphraseKeyrings
 
 // PassphraseIdentity returns the identity of a guest who was given a
 // passphrase instead of a key: it opens the age scrypt files (passphrase
@@ -186,7 +193,8 @@ const MaxScryptWorkFactor = 18
 // passphrase keyrings never asks. A wrong passphrase, like a file that
 // is not passphrase-encrypted, is not for this identity
 // ([age.ErrIncorrectIdentity]); the prompt's error, and a work factor above
-// [MaxScryptWorkFactor], are errors.
+// [MaxScryptWorkFactor] and a file past the first [MaxPassphraseTries]
+// with an scrypt stanza, are errors.
 func PassphraseIdentity(prompt func() ([]byte, error)) age.Identity {
 	return &passphraseIdentity{prompt: prompt}
 }
@@ -194,6 +202,7 @@ func PassphraseIdentity(prompt func() ([]byte, error)) age.Identity {
 type passphraseIdentity struct {
 	prompt func() ([]byte, error)
 	asked  bool
+	tries  int // scrypt stanzas tried
 	id     *age.ScryptIdentity
 	err    error // from the prompt
 }
@@ -207,9 +216,13 @@ func (p *passphraseIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	// reader type the passphrase.
 	if args := stanzas[i].Args; len(args) == 2 {
 		if logN, err := strconv.Atoi(args[1]); err == nil && logN > MaxScryptWorkFactor {
-			return nil, fmt.Errorf("a passphrase keyring asks for a scrypt work factor of %d, above %d (conclave seals with 16): refused, as trying it could take gigabytes of memory", logN, MaxScryptWorkFactor)
+			return nil, fmt.Errorf("a passphrase keyring asks for a scrypt work factor of %d, above the %d conclave seals with: refused, as trying it could take gigabytes of memory", logN, MaxScryptWorkFactor)
 		}
 	}
+	if p.tries == MaxPassphraseTries {
+		return nil, fmt.Errorf("the passphrase was tried on %d passphrase keyrings already, the most a site holds (a hostile site?): not tried on more", MaxPassphraseTries)
+	}
+	p.tries++
 	if !p.asked {
 		p.asked = true
 		pass, err := p.prompt()

@@ -75,8 +75,8 @@ func mark(elem []byte, class string) []byte {
 // MaxNesting is how deep sealed passages may nest: a passage inside a
 // passage is at depth 2. A deeper one is left sealed and reported, and
 // the rest of its page is opened: it stops a packet that names itself.
-// The build refuses to nest deeper than this too.
-const MaxNesting = 16
+// The build refuses to nest deeper than this too ([format.MaxNesting]).
+const MaxNesting = format.MaxNesting
 
 // Bounds on what one page may expand to, against a hostile site:
 // maxPassages and maxPageBytes stop a packet that names another many times

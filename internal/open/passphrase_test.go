@@ -153,11 +153,44 @@ func TestPassphraseWorkFactorBound(t *testing.T) {
 	id, ask := guestID(guestPass)
 	s := &age.Stanza{Type: "scrypt", Args: []string{"AAAAAAAAAAAAAAAAAAAAAA", "22"}, Body: make([]byte, 32)}
 	_, err := id.Unwrap([]*age.Stanza{s})
-	if err == nil || errors.Is(err, age.ErrIncorrectIdentity) || !strings.Contains(err.Error(), "scrypt work factor of 22, above 18") || len(ask.asked) != 0 {
+	if err == nil || errors.Is(err, age.ErrIncorrectIdentity) || !strings.Contains(err.Error(), "scrypt work factor of 22, above the 16 conclave seals with") || len(ask.asked) != 0 {
 		t.Errorf("work factor 22 (%d prompts): %v", len(ask.asked), err)
 	}
 	x := &age.Stanza{Type: "X25519", Args: []string{"x"}, Body: make([]byte, 32)}
 	if _, err := id.Unwrap([]*age.Stanza{x}); !errors.Is(err, age.ErrIncorrectIdentity) || len(ask.asked) != 0 {
 		t.Errorf("X25519 stanza: %v", err)
+	}
+}
+
+// TestPassphraseTriesBound: a passphrase is tried on at most
+// MaxPassphraseTries keyrings, the most a build writes; past them, no
+// scrypt is run (a hostile site with 40 keyrings of work factor 18 took
+// 28.6 s and 542 MiB), and one of work factor 17 is refused untried.
+func TestPassphraseTriesBound(t *testing.T) {
+	id, ask := guestID(guestPass)
+	stanzas := func(pass string, logN int) []*age.Stanza {
+		r, err := age.NewScryptRecipient(pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.SetWorkFactor(logN)
+		s, err := r.Wrap(make([]byte, 16))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if _, err := id.Unwrap(stanzas(guestPass, 17)); err == nil || !strings.Contains(err.Error(), "work factor of 17, above the 16") || len(ask.asked) != 0 {
+		t.Errorf("work factor 17: %v", err)
+	}
+	other := stanzas("not the guest's passphrase", MaxScryptWorkFactor)
+	for i := range MaxPassphraseTries {
+		if _, err := id.Unwrap(other); !errors.Is(err, age.ErrIncorrectIdentity) {
+			t.Fatalf("try %d: %v", i+1, err)
+		}
+	}
+	_, err := id.Unwrap(stanzas(guestPass, MaxScryptWorkFactor))
+	if err == nil || errors.Is(err, age.ErrIncorrectIdentity) || !strings.Contains(err.Error(), "tried on 8 passphrase keyrings already, the most a site holds") || len(ask.asked) != 1 {
+		t.Errorf("try %d: %v (%d prompts)", MaxPassphraseTries+1, err, len(ask.asked))
 	}
 }

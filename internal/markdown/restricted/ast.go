@@ -33,13 +33,14 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
 // MaxDepth is how deep restricted blocks may nest, a page restricted as a
 // whole counting as one: the build refuses deeper ones, and every reader
-// (conclave open, the browser) opens this many levels.
-const MaxDepth = 16
+// (conclave open, the browser) opens this many levels ([format.MaxNesting]).
+const MaxDepth = format.MaxNesting
 
 // KindBlock is the node kind of a [Block].
 var KindBlock = ast.NewNodeKind("RestrictedBlock")

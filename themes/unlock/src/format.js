@@ -10,6 +10,9 @@
 // name, change internal/format, run go generate ./internal/format, then
 // rebuild the bundle (themes/unlock/README.md).
 
+export const MAX_NESTING = 16;
+export const SCRYPT_WORK_FACTOR = 16;
+export const MAX_PASSPHRASE_KEYRINGS = 8;
 export const PACKET_DIR = "packets";
 export const KEYRING_DIR = "packets/keyrings";
 export const KEYRING_INDEX = "packets/keyrings.json";

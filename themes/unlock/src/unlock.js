@@ -25,7 +25,8 @@ import { createSanitizer } from "./sanitize.js";
 import {
   ATTR_PACKET, ATTR_TLP, CLASS_NOT_FOR_YOU, CLASS_SEALED, CLASS_SEALED_HELP, CLASS_SEALED_LABEL, CLASS_TAMPERED,
   CLASS_UNSEALED, CLASS_UNSEALED_LABEL, DIGEST_BYTES, KEYRING_INDEX, KEYRING_INDEX_VERSION, KEYRING_NAME_PATTERN,
-  LABEL_OPENED, LABEL_SEALED, PACKET_PATH_PATTERN, PLACEHOLDER_ELEMENT, PLACEHOLDER_SELECTOR, SCRIPT_TO_ROOT,
+  LABEL_OPENED, LABEL_SEALED, MAX_NESTING, MAX_PASSPHRASE_KEYRINGS, PACKET_PATH_PATTERN, PLACEHOLDER_ELEMENT,
+  PLACEHOLDER_SELECTOR, SCRIPT_TO_ROOT, SCRYPT_WORK_FACTOR,
 } from "./format.js";
 
 // The site's root: the bundle is ROOT/UNLOCK_SCRIPT (js/unlock.js).
@@ -499,15 +500,24 @@ async function tryOpen(open) {
 
 // findKeys tries the reader's identities on every keyring (and the passphrase
 // on the passphrase keyrings) and returns the audience keys of those that open.
+// The passphrase is tried on at most MAX_PASSPHRASE_KEYRINGS keyrings, the most
+// a site holds, and only on those of the work factor the build seals with:
+// each try is an scrypt of 64 MiB, and a hostile site could ask for thousands,
+// or for 1 GiB each.
 async function findKeys(rings, reader, passphrase) {
   let guest = null;
   if (passphrase) {
     guest = new Decrypter();
     guest.addPassphrase(passphrase);
   }
+  let tries = 0;
   const trials = rings.map((k) => {
     if (!k.intact) return null;
-    if (k.passphrase) return guest && tryOpen(() => guest.decrypt(k.bytes, "text"));
+    if (k.passphrase) {
+      if (!guest || !scryptWithin(k.bytes) || tries === MAX_PASSPHRASE_KEYRINGS) return null;
+      tries++;
+      return tryOpen(() => guest.decrypt(k.bytes, "text"));
+    }
     return reader && tryOpen(() => reader.open(k.bytes, prepare(k)));
   });
   const keys = new Set();
@@ -515,6 +525,17 @@ async function findKeys(rings, reader, passphrase) {
     if (typeof text === "string") for (const k of keyringKeys(text)) keys.add(k);
   }
   return [...keys];
+}
+
+// SCRYPT_STANZA is the first stanza of a passphrase keyring, with the work
+// factor as its group.
+const SCRYPT_STANZA = /^age-encryption\.org\/v1\n-> scrypt [A-Za-z0-9+/]{22} ([1-9][0-9]?)\n/;
+
+// scryptWithin reports whether the age file bytes is a passphrase file whose
+// work factor is at most SCRYPT_WORK_FACTOR.
+function scryptWithin(bytes) {
+  const m = SCRYPT_STANZA.exec(new TextDecoder("latin1").decode(bytes.subarray(0, 80)));
+  return m !== null && Number(m[1]) <= SCRYPT_WORK_FACTOR;
 }
 
 // keyringKeys returns the audience keys of a keyring's plaintext, an age
@@ -532,8 +553,8 @@ function keyringKeys(text) {
 }
 
 // MAX_DEPTH is how deep passages nest at most: the build refuses deeper
-// ones (restricted.MaxDepth in conclave), and conclave open stops there too.
-const MAX_DEPTH = 16;
+// ones, and conclave open stops there too (format.MaxNesting).
+const MAX_DEPTH = MAX_NESTING;
 
 // openAll opens every placeholder under scope, nested ones included, and
 // returns the counts. undo collects how to put each original node back.
