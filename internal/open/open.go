@@ -359,11 +359,10 @@ func countKeys(plain []byte) int {
 // keyring reads the keyring at the slash path p and returns the identities
 // it holds; none and no error if ids do not open it.
 func (r *Reader) keyring(p string, ids []age.Identity) ([]age.Identity, error) {
-	data, err := r.read(p, manifest.KeyringLimit)
-	if err != nil {
-		return nil, err
+	plain, ok, err := r.decryptFile(p, manifest.KeyringLimit, ids)
+	if fe := (*fileError)(nil); errors.As(err, &fe) {
+		return nil, fe.err
 	}
-	plain, ok, err := decrypt(data, ids)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -395,10 +394,12 @@ func (r *Reader) Close() error {
 	return r.root.Close()
 }
 
-// decrypt decrypts an age file with ids; ok is false if none of them is a
-// recipient of it.
-func decrypt(data []byte, ids []age.Identity) (plain []byte, ok bool, err error) {
-	rd, err := age.Decrypt(bytes.NewReader(data), ids...)
+// decryptFrom decrypts the age file read from src, of size bytes (what its
+// Stat said), with ids; ok is false if none of them is a recipient of it.
+// The plaintext, never longer than the file, is read into one buffer of
+// the file's size: a 60 MiB packet took 248 MiB as the buffer grew.
+func decryptFrom(src io.Reader, size int64, ids []age.Identity) (plain []byte, ok bool, err error) {
+	rd, err := age.Decrypt(src, ids...)
 	var nm *age.NoIdentityMatchError
 	if errors.As(err, &nm) || errors.Is(err, age.ErrIncorrectIdentity) {
 		return nil, false, nil
@@ -406,12 +407,62 @@ func decrypt(data []byte, ids []age.Identity) (plain []byte, ok bool, err error)
 	if err != nil {
 		return nil, false, err
 	}
-	var b bytes.Buffer
-	if _, err := io.Copy(&b, rd); err != nil {
-		return nil, false, err
+	buf := make([]byte, 0, max(size, 0)+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 64<<10) // a file that grew since its Stat
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, true, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
 	}
-	return b.Bytes(), true, nil
 }
+
+// decryptFile decrypts the age file at the slash path p of the site with
+// ids as it reads it, at most limit bytes of it, and
+// hashes what it reads. The plaintext is returned only once the digest of
+// the whole file matches the verified manifest, if there is one: the bytes
+// decrypted are the bytes checked, and the file is read once, its
+// ciphertext never held whole. ok is false if the identities open no
+// recipient of the file (it is read to its end all the same, so that a
+// changed file is reported as changed). A problem reading or checking the
+// file is a [*fileError].
+func (r *Reader) decryptFile(p string, limit manifest.Limit, ids []age.Identity) (plain []byte, ok bool, err error) {
+	f, info, err := manifest.OpenFile(r.fsys, p, limit)
+	if err != nil {
+		return nil, false, &fileError{err}
+	}
+	defer f.Close()
+	h := sha256.New()
+	lr := &io.LimitedReader{R: struct{ io.Reader }{f}, N: limit.Bytes + 1}
+	src := io.TeeReader(lr, h)
+	plain, ok, derr := decryptFrom(src, info.Size(), ids)
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return nil, false, &fileError{err}
+	}
+	if lr.N <= 0 {
+		return nil, false, &fileError{&manifest.TooLargeError{Size: limit.Bytes + 1, Limit: limit, Grew: true}}
+	}
+	if r.sums != nil {
+		var sum [sha256.Size]byte
+		if err := r.sums.checkSum(p, [sha256.Size]byte(h.Sum(sum[:0]))); err != nil {
+			return nil, false, &fileError{err}
+		}
+	}
+	return plain, ok, derr
+}
+
+// fileError is a problem reading a file of the site, or checking it
+// against the verified manifest, rather than decrypting it.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
 
 // Packet returns the plaintext of the packet at the slash path p (e.g.
 // "packets/3f….age"), without its padding; ok is false if the reader's
@@ -425,14 +476,17 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	if seen, ok := r.packets[p]; ok {
 		return seen.plain, seen.plain != nil, seen.err
 	}
-	data, err := r.read(p, manifest.PacketLimit)
+	plain, ok, err = r.decryptFile(p, manifest.PacketLimit, r.ids)
+	fe := (*fileError)(nil)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		err = fmt.Errorf("%s: the site does not hold this packet", p)
+	case errors.As(err, &fe):
+		err = &diag.Error{File: p, Msg: reason(fe.err), Err: fe.err}
 	case err != nil:
-		err = &diag.Error{File: p, Msg: reason(err), Err: err}
-	default:
-		plain, ok, err = r.packet(p, data)
+		err = fmt.Errorf("%s: %w", p, err)
+	case ok:
+		plain = unpad(plain)
 	}
 	// Kept to be used again, within maxCached; an error or a packet not
 	// for the reader costs nothing to keep.
@@ -443,17 +497,10 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	return plain, ok, err
 }
 
-// packet decrypts the packet at p, read and checked as data.
-func (r *Reader) packet(p string, data []byte) (plain []byte, ok bool, err error) {
-	plain, ok, err = decrypt(data, r.ids)
-	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", p, err)
-	}
-	if ok {
-		plain = bytes.TrimRight(plain, "\n")
-		plain = append(plain, '\n')
-	}
-	return plain, ok, nil
+// unpad drops a packet's padding, blank lines at its end, and ends it in
+// one newline.
+func unpad(plain []byte) []byte {
+	return append(bytes.TrimRight(plain, "\n"), '\n')
 }
 
 // Unseal returns page with every placeholder whose packet the reader
@@ -1049,14 +1096,11 @@ func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, 
 	if limit.Bytes == 0 || limit.Bytes > manifest.MaxPacket {
 		limit = manifest.Limit{Bytes: manifest.MaxPacket, What: "a packet"}
 	}
-	data, sum, err := manifest.ReadFile(fsys, rel, limit)
-	if err == nil && sums != nil {
-		err = sums.checkSum(rel, sum)
+	// Decrypted as it is read, with the identities themselves first.
+	plain, ok, err := (&Reader{fsys: fsys, sums: sums}).decryptFile(rel, limit, ids)
+	if fe := (*fileError)(nil); errors.As(err, &fe) {
+		return nil, nil, &diag.Error{File: file, Msg: reason(fe.err), Err: fe.err}
 	}
-	if err != nil {
-		return nil, nil, &diag.Error{File: file, Msg: reason(err), Err: err}
-	}
-	plain, ok, err := decrypt(data, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -1073,7 +1117,8 @@ func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, 
 	if err != nil {
 		return nil, nil, err
 	}
-	plain, ok, err = r.packet(rel, data)
+	// Read again, as a packet, with the keys of the site's keyrings.
+	plain, ok, err = r.Packet(rel)
 	if err != nil {
 		return nil, r.Problems(), err
 	}

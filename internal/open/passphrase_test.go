@@ -131,10 +131,10 @@ func TestDecryptScryptIdentity(t *testing.T) {
 	opened := 0
 	for _, k := range keyrings(t, site) {
 		data := readFile(t, k)
-		if _, ok, err := decrypt(data, []age.Identity{wrong}); ok || err != nil {
+		if _, ok, err := decryptFrom(bytes.NewReader(data), int64(len(data)), []age.Identity{wrong}); ok || err != nil {
 			t.Errorf("%s with a wrong passphrase: ok %t, %v", filepath.Base(k), ok, err)
 		}
-		_, ok, err := decrypt(data, []age.Identity{right})
+		_, ok, err := decryptFrom(bytes.NewReader(data), int64(len(data)), []age.Identity{right})
 		if err != nil {
 			t.Errorf("%s with the passphrase: %v", filepath.Base(k), err)
 		}
