@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/sign"
 )
@@ -193,7 +194,14 @@ func verifyForOpen(cmd *cobra.Command, vf verifyFlags, skip bool, target string,
 	if err != nil {
 		return nil, verifyError(err)
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "conclave: verified %s: signed by %s\n", dir, rep.Signature.Signer)
+	if isDir {
+		fmt.Fprintf(cmd.ErrOrStderr(), "conclave: verified %s: signed by %s\n", dir, rep.Signature.Signer)
+	} else {
+		// Only the manifest's signature: the files read are checked
+		// against it as they are read, the rest of the site is not.
+		fmt.Fprintf(cmd.ErrOrStderr(), "conclave: verified %s: signed by %s; each file read is checked against it (conclave verify %s checks the whole site)\n",
+			filepath.Join(dir, manifest.Name), rep.Signature.Signer, dir)
+	}
 	return open.VerifiedSums(rep.Entries), nil
 }
 

@@ -1,10 +1,14 @@
 package open
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -49,4 +53,42 @@ func TestLargePacketDecryptedOnce(t *testing.T) {
 			t.Errorf("changed packet: %d bytes, %v", len(plain), err)
 		}
 	})
+}
+
+// TestUnverifiedCopyLimits: a copy opened without verification
+// (--insecure-skip-verify) is held to the limits verify would have
+// checked: a sparse file past manifest.MaxFile is not written out (10 GiB
+// were), and folders nested past manifest.MaxDepth are not followed (5,000
+// took 27 s and ended in "file name too long"); each is reported, and the
+// rest of the site is opened.
+func TestUnverifiedCopyLimits(t *testing.T) {
+	h := newHostile(t)
+	testtool.SparseFile(t, filepath.Join(h.site, "huge.pdf"), manifest.MaxFile+1)
+	deep := filepath.Join(h.site, filepath.FromSlash(strings.Repeat("d/", 200)))
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	var rep *Report
+	var err error
+	testtool.BoundedAllocNoHang(t, 8<<20, func() { rep, err = Site(h.site, out, h.ids, nil) })
+	var inc *IncompleteError
+	if !errors.As(err, &inc) {
+		t.Fatalf("Site: %v", err)
+	}
+	text := problemText(h.site, rep.Problems)
+	for _, want := range []string{
+		"huge.pdf: not copied: too large: 268435457 bytes",
+		strings.Repeat("d/", 31) + "d: not copied: its path is more than 31 folders deep",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("problems:\n%s\nwant %q", text, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "huge.pdf")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("huge.pdf was copied: %v", err)
+	}
+	if !containsAll(readFile(t, filepath.Join(out, "briefings", "x", "index.html")), "BOARD") {
+		t.Error("the rest of the site was not opened")
+	}
 }

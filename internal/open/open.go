@@ -229,7 +229,7 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, format.KeyringDir)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %s", filepath.Join(dir, filepath.FromSlash(format.KeyringDir)), reason(err))
 	}
 	slices.Sort(r.keyrings)
 	r.report.Keyrings = len(r.keyrings) + unlisted
@@ -282,6 +282,9 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 // does not list are only counted (unlisted), so that a folder of a
 // million stray files costs neither memory nor a line each.
 func (r *Reader) listKeyrings() (unlisted int, err error) {
+	if info, err := fs.Lstat(r.fsys, format.KeyringDir); err == nil && !info.IsDir() {
+		return 0, &fs.PathError{Op: "open", Path: format.KeyringDir, Err: fmt.Errorf("%s, not a folder: refused in a site being opened", manifest.Kind(info.Mode().Type()))}
+	}
 	f, err := r.fsys.Open(format.KeyringDir)
 	if err != nil {
 		return 0, err
@@ -779,6 +782,15 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 		case manifest.Excluded(rel): // the manifest and its signatures
 			return nil
 		}
+		if err := manifest.CheckPathLimits(rel); err != nil {
+			// No build writes it, and every reader refuses it (5,000
+			// nested folders took 27 s to end in "file name too long").
+			r.problem(rel, "not copied: its path is %v", err)
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		target := filepath.Join(tmp, filepath.FromSlash(rel))
 		if e.IsDir() {
 			return os.Mkdir(target, 0o700)
@@ -857,7 +869,10 @@ func (r *Reader) copyPage(rel, target string) error {
 // sealed passage's placeholder. Problems with the file are the report's;
 // the error is one writing the copy.
 func (r *Reader) copyFile(rel, target string, find bool) (sealed bool, err error) {
-	f, _, err := manifest.OpenFile(r.fsys, rel, manifest.Limit{})
+	// The limit of verify's check, for a site that was not verified too:
+	// a sparse file of 10 GiB would be written out as 10 GiB.
+	limit := manifest.SizeLimit(rel)
+	f, _, err := manifest.OpenFile(r.fsys, rel, limit)
 	if err != nil {
 		r.problem(rel, "not copied: %s", reason(err))
 		return false, nil
@@ -881,10 +896,13 @@ func (r *Reader) copyFile(rel, target string, find bool) (sealed bool, err error
 	if find {
 		dst = io.MultiWriter(w, h, placeholder)
 	}
-	src := &errReader{r: f}
-	_, err = io.Copy(dst, src)
+	src := &errReader{r: io.LimitReader(f, limit.Bytes+1)}
+	n, err := io.Copy(dst, src)
 	if cerr := w.Close(); err == nil {
 		err = cerr
+	}
+	if n > limit.Bytes && src.err == nil {
+		src.err = &manifest.TooLargeError{Size: n, Limit: limit, Grew: true}
 	}
 	if src.err != nil {
 		os.Remove(target)
@@ -1028,10 +1046,15 @@ func CheckFileOut(path, out string) error {
 // within says whether out is inside the site dir, and whether it holds
 // it, with symbolic links resolved.
 func within(dir, out string) (inside, holds bool, err error) {
-	realSite, err1 := site.RealPath(dir)
-	realOut, err2 := site.RealPath(out)
-	if err := errors.Join(err1, err2); err != nil {
-		return false, false, err
+	realSite, err := site.RealPath(dir)
+	if err != nil {
+		return false, false, fmt.Errorf("%s: %w", dir, err)
+	}
+	realOut, err := site.RealPath(out)
+	if err != nil {
+		// A link to a folder that does not exist, or a folder that
+		// cannot be read.
+		return false, false, fmt.Errorf("output %s: cannot tell where it is (%v): choose another -o", out, err)
 	}
 	return site.Within(realSite, realOut), site.Within(realOut, realSite), nil
 }
