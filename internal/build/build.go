@@ -106,7 +106,7 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil}
+	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil, once: true}
 	if b.record {
 		records, warning, err := loadPages(src, opt.CacheKey)
 		if err != nil {

@@ -41,11 +41,15 @@ type lastBuild struct {
 // page's slot; the stage merges the slots afterwards, in page order.
 type builder struct {
 	// What to build, and how.
-	site    *site.Site
-	out     output.Writer
-	cache   *seal.Cache // nil: every passage is encrypted anew
-	last    *lastBuild  // nil: nothing is published again
-	record  bool        // make records for the next build (records, views)
+	site   *site.Site
+	out    output.Writer
+	cache  *seal.Cache // nil: every passage is encrypted anew
+	last   *lastBuild  // nil: nothing is published again
+	record bool        // make records for the next build (records, views)
+	// once: the site is built once (not by a session, whose page cache
+	// keeps pages for the next build), so a page's markdown is dropped
+	// when the page is done: at 50,000 pages it is 250 MB.
+	once    bool
 	getenv  func(string) string
 	preview bool // the author's preview (see Options.Preview)
 
@@ -194,6 +198,7 @@ type pageResult struct {
 	rec    *pageRecord
 	doc    *markdown.Doc // a page holding restricted blocks, not yet rendered
 	reused bool
+	public []byte // the page's public markdown, for the leak scan
 }
 
 // pages publishes again the pages whose records still apply, parses the
@@ -215,7 +220,7 @@ func (b *builder) pages() error {
 				}
 			}
 			b.links.note(p, rec)
-			results[i] = pageResult{rec: rec, reused: true}
+			results[i] = pageResult{rec: rec, reused: true, public: b.done(p, rec)}
 			return nil
 		}
 		doc := b.conv.Parse(p, s)
@@ -232,7 +237,7 @@ func (b *builder) pages() error {
 		if err := b.renderDoc(doc, rec); err != nil {
 			return err
 		}
-		results[i] = pageResult{rec: rec}
+		results[i] = pageResult{rec: rec, public: b.done(p, rec)}
 		return nil
 	})))
 	b.views = make([]*render.PageView, 0, len(s.Pages))
@@ -240,13 +245,13 @@ func (b *builder) pages() error {
 		switch {
 		case res.rec == nil: // refused
 		case res.reused:
-			b.keep(s.Pages[i], res.rec)
+			b.keep(s.Pages[i], res.rec, res.public)
 			b.republished = append(b.republished, res.rec.Sealed...)
 			b.rep.Reused++
 		case res.doc != nil:
 			b.restricted = append(b.restricted, parsed{res.doc, res.rec})
 		default:
-			b.keep(s.Pages[i], res.rec)
+			b.keep(s.Pages[i], res.rec, res.public)
 		}
 	}
 	slices.SortFunc(b.restricted, func(x, y parsed) int { return strings.Compare(x.doc.Page.Path, y.doc.Page.Path) })
@@ -287,10 +292,26 @@ func (b *builder) renderDoc(doc *markdown.Doc, rec *pageRecord) error {
 	return nil
 }
 
-// keep takes in what a page gives the rest of the build, whether it was
+// done returns the public markdown of page p (its body without the
+// restricted blocks' cuts) if the leak scan needs it, and in a build made
+// [builder.once] lets the body go: the page is parsed and no later stage
+// reads it. Called as soon as each page is done, it keeps a build's peak
+// from holding every page's markdown and every page's result at once.
+func (b *builder) done(p *site.Page, rec *pageRecord) (public []byte) {
+	if b.scanning {
+		public = markdown.Cut(p.Body, rec.Cuts)
+	}
+	if b.once {
+		p.Body = nil
+	}
+	return public
+}
+
+// keep takes in what a page gives the rest of the build (public: its
+// public markdown, for the leak scan, from [builder.done]), whether it was
 // rendered now or published again from its record. The stages call it
 // one page at a time.
-func (b *builder) keep(p *site.Page, rec *pageRecord) {
+func (b *builder) keep(p *site.Page, rec *pageRecord, public []byte) {
 	if b.record {
 		b.records.Pages[p.Path] = rec
 	}
@@ -303,7 +324,7 @@ func (b *builder) keep(p *site.Page, rec *pageRecord) {
 		b.intros[strings.TrimPrefix(path.Dir(strings.TrimPrefix(p.Path, site.ContentDir+"/")), ".")] = rec.Intro
 	}
 	if b.scanning {
-		b.public = append(b.public, markdown.Cut(p.Body, rec.Cuts))
+		b.public = append(b.public, public)
 		for _, t := range rec.Public {
 			b.public = append(b.public, []byte(t))
 		}
@@ -390,7 +411,7 @@ func (b *builder) seal() error {
 		b.rep.Seal = sealer.Stats()
 	}
 	for _, p := range b.restricted {
-		b.keep(p.doc.Page, p.rec)
+		b.keep(p.doc.Page, p.rec, b.done(p.doc.Page, p.rec))
 	}
 	b.rep.Briefings = len(b.views)
 	b.rep.DraftFiles = len(b.draftOnly)
