@@ -120,7 +120,7 @@ func Load(path string, key []byte, v any) (bool, error) {
 		return false, &UnreadableError{"too short"}
 	}
 	nonce, ct := data[:aead.NonceSize()], data[aead.NonceSize():]
-	plain, err := aead.Open(nil, nonce, ct, []byte(filepath.Base(path)))
+	plain, err := aead.Open(ct[:0], nonce, ct, []byte(filepath.Base(path))) // in place
 	if err != nil {
 		return false, &UnreadableError{"it was written with another cache key, or damaged"}
 	}
@@ -171,14 +171,24 @@ func Save(path string, key []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	var plain bytes.Buffer
-	if err := gob.NewEncoder(&plain).Encode(v); err != nil {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	// One buffer: the nonce, then the encoding, sealed in place. It
+	// starts at the size of the file it replaces, so that encoding a
+	// large cache (the page records of 50,000 pages) does not grow it
+	// copy after copy, nor sealing copy it again.
+	var buf bytes.Buffer
+	if info, err := os.Lstat(path); err == nil && info.Mode().IsRegular() {
+		buf.Grow(int(min(info.Size(), 1<<30)) + 4096)
+	}
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	buf.Write(nonce)
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
 		return err
 	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+plain.Len()+aead.Overhead())
-	rand.Read(nonce)
-	data := aead.Seal(nonce, nonce, plain.Bytes(), []byte(filepath.Base(path)))
-	dir, base := filepath.Dir(path), filepath.Base(path)
+	buf.Grow(aead.Overhead())
+	b := buf.Bytes()
+	data := aead.Seal(b[:len(nonce)], nonce, b[len(nonce):], []byte(base))
 	root, err := openDir(dir)
 	if err == nil && root == nil {
 		if err = os.MkdirAll(dir, 0o700); err == nil {
