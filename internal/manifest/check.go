@@ -98,24 +98,27 @@ func CheckWith(dir string, entries []Entry, opt CheckOptions) ([]Problem, error)
 		return nil, err
 	}
 
-	// One goroutine per folder, at most GOMAXPROCS of them busy at once; a
-	// folder's subfolders start once it is done, so that no goroutine
-	// waits for a slot while holding one.
+	// GOMAXPROCS workers take folders from a queue and put back the
+	// subfolders they find. The queue is bounded: a worker that finds it
+	// full checks the subfolder itself, at once, so that a folder of a
+	// million subfolders costs neither a million goroutines (8 GB of
+	// stacks: verify crashed) nor a million queued folders. That recursion
+	// is no deeper than the listed paths ([MaxDepth]).
+	q := &folderQueue{pending: 1, ready: make(chan struct{}, 1)}
+	q.items = append(q.items, folder{rel: ".", d: root})
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var visit func(f folder)
-	visit = func(f folder) {
-		defer wg.Done()
-		slots <- struct{}{}
-		subdirs := c.folder(f)
-		<-slots
-		for _, d := range subdirs {
-			wg.Add(1)
-			go visit(d)
-		}
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				f, ok := q.take()
+				if !ok {
+					return
+				}
+				c.walk(q, f)
+				q.finish()
+			}
+		})
 	}
-	wg.Add(1)
-	visit(folder{rel: ".", d: root})
 	wg.Wait()
 
 	for i, e := range entries {
@@ -202,16 +205,92 @@ func (c *checker) problem(p, reason string) {
 	c.mu.Unlock()
 }
 
-// folder checks the entries of a folder and returns its subfolders to
-// check. It reads the folder [readBatch] names at a time, so that a
+// maxQueued bounds the folders waiting in a check's queue.
+const maxQueued = 4096
+
+// folderQueue is the folders a check has yet to read, and how many are
+// queued or being read: the check is over when none is.
+type folderQueue struct {
+	mu      sync.Mutex
+	items   []folder
+	pending int           // queued or being read
+	ready   chan struct{} // signalled when items were added or pending fell to 0
+}
+
+// take returns a folder to check; false once none is left.
+func (q *folderQueue) take() (folder, bool) {
+	for {
+		q.mu.Lock()
+		if n := len(q.items); n > 0 {
+			f := q.items[n-1]
+			q.items = q.items[:n-1]
+			if n > 1 {
+				q.signal()
+			}
+			q.mu.Unlock()
+			return f, true
+		}
+		if q.pending == 0 {
+			q.signal()
+			q.mu.Unlock()
+			return folder{}, false
+		}
+		q.mu.Unlock()
+		<-q.ready
+	}
+}
+
+// put queues f unless the queue is full; false: the caller checks it.
+func (q *folderQueue) put(f folder) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) >= maxQueued {
+		return false
+	}
+	q.items = append(q.items, f)
+	q.pending++
+	q.signal()
+	return true
+}
+
+// finish marks a folder taken from the queue as read.
+func (q *folderQueue) finish() {
+	q.mu.Lock()
+	q.pending--
+	if q.pending == 0 {
+		q.signal()
+	}
+	q.mu.Unlock()
+}
+
+// signal wakes one waiting worker, if none is woken already.
+func (q *folderQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// walk checks the folder f, queues its subfolders as it finds them, and
+// checks at once those the queue has no room for.
+func (c *checker) walk(q *folderQueue, f folder) {
+	c.folder(f, func(sub folder) {
+		if !q.put(sub) {
+			c.walk(q, sub)
+		}
+	})
+}
+
+// folder checks the entries of a folder and hands each subfolder to
+// check to subfolder as it finds it. It reads the folder [readBatch] names at a time, so that a
 // folder of a million files costs no more memory than one of a thousand.
-func (c *checker) folder(fo folder) (subdirs []folder) {
+func (c *checker) folder(fo folder, subfolder func(folder)) {
 	rel, d := fo.rel, fo.d
 	if d == nil {
 		var err error
 		if d, err = c.root.OpenRoot(rel); err != nil {
 			c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
-			return nil
+			return
 		}
 	} else if rel != "." {
 		c.open.Add(-1)
@@ -222,14 +301,14 @@ func (c *checker) folder(fo folder) (subdirs []folder) {
 	f, err := d.Open(".")
 	if err != nil {
 		c.problem(rel, ReasonUnreadable+": "+unwrapPath(err))
-		return nil
+		return
 	}
 	defer f.Close()
 	for {
 		names, err := f.Readdirnames(readBatch)
 		for _, name := range names {
 			if sub, ok := c.entry(d, rel, name); ok {
-				subdirs = append(subdirs, sub)
+				subfolder(sub)
 			}
 		}
 		if err == io.EOF {
@@ -240,7 +319,6 @@ func (c *checker) folder(fo folder) (subdirs []folder) {
 			break
 		}
 	}
-	return subdirs
 }
 
 // entry checks the entry name of the folder d at rel; it returns it as a

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -131,5 +134,48 @@ func TestCheckDeepPaths(t *testing.T) {
 	})
 	if len(got) != MaxProblems+1 || got[0].Path != "00000/"+strings.Repeat("a/", MaxDepth-2)+"f" || got[0].Reason != ReasonMissing {
 		t.Errorf("%d problems, first %v", len(got), got[0])
+	}
+}
+
+// TestCheckManyFolders: a listed folder of many subfolders, each holding a
+// listed file, is checked by a fixed number of goroutines: there was one
+// per folder, and a signed copy with a million of them crashed verify (8 GB
+// of stacks). The queue of folders is bounded too.
+func TestCheckManyFolders(t *testing.T) {
+	const n = 3 * maxQueued
+	dir := t.TempDir()
+	entries := make([]Entry, 0, n)
+	for i := range n {
+		p := fmt.Sprintf("m/%06d/f", i)
+		if err := os.MkdirAll(filepath.Join(dir, "m", fmt.Sprintf("%06d", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, Entry{Path: p, Sum: sha256.Sum256(nil)})
+	}
+	stop := make(chan struct{})
+	most := make(chan int)
+	go func() {
+		m := 0
+		for {
+			select {
+			case <-stop:
+				most <- m
+				return
+			default:
+				m = max(m, runtime.NumGoroutine())
+				runtime.Gosched()
+			}
+		}
+	}()
+	got, err := Check(dir, entries)
+	close(stop)
+	if m := <-most; m > runtime.GOMAXPROCS(0)+20 {
+		t.Errorf("%d goroutines at once for %d folders", m, n)
+	}
+	if err != nil || len(got) != 0 {
+		t.Errorf("Check: %v, %v", got, err)
 	}
 }

@@ -1,12 +1,15 @@
 package open
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
@@ -90,5 +93,40 @@ func TestUnverifiedCopyLimits(t *testing.T) {
 	}
 	if !containsAll(readFile(t, filepath.Join(out, "briefings", "x", "index.html")), "BOARD") {
 		t.Error("the rest of the site was not opened")
+	}
+}
+
+// TestPacketStanzasBound: a packet of more recipient stanzas than the
+// build writes (one) is refused before any key is tried on it: every key
+// of the reader's keyrings would be tried on each stanza.
+func TestPacketStanzasBound(t *testing.T) {
+	h := newHostile(t)
+	others := make([]age.Recipient, 0, 64)
+	for range 63 {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, id.Recipient())
+	}
+	var b bytes.Buffer
+	w, err := age.Encrypt(&b, append(others, h.aud)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("<p>FORGED-WIDE</p>\n"))
+	w.Close()
+	p := "packets/" + strings.Repeat("cd", 16) + ".age"
+	if err := os.WriteFile(filepath.Join(h.site, p), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(h.site, h.ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	plain, ok, err := r.Packet(p)
+	if plain != nil || ok || err == nil || !strings.Contains(err.Error(), "64 recipient stanzas where conclave writes 1: refused") {
+		t.Errorf("Packet: %q, %t, %v", plain, ok, err)
 	}
 }

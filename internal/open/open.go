@@ -173,15 +173,17 @@ func (e *IncompleteError) Error() string {
 // Reader decrypts the packets of one site with the keyrings its
 // identities open.
 type Reader struct {
-	site     string
-	fsys     fs.FS          // the site; nothing outside it can be read through it
-	sums     Sums           // the verified manifest; nil if unverified
-	root     *os.Root       // fsys's root, closed by Close
-	ids      []age.Identity // the audience keys from the keyrings
-	report   Report
-	packets  map[string]packet // by path: what Packet returned
-	cached   int               // bytes of plaintext in packets
-	keyrings []string
+	site string
+	fsys fs.FS          // the site; nothing outside it can be read through it
+	sums Sums           // the verified manifest; nil if unverified
+	root *os.Root       // fsys's root, closed by Close
+	ids  []age.Identity // the audience keys from the keyrings
+	// packetIDs are ids as they are tried on packets ([packetIdentity]).
+	packetIDs []age.Identity
+	report    Report
+	packets   map[string]packet // by path: what Packet returned
+	cached    int               // bytes of plaintext in packets
+	keyrings  []string
 	// What the site's pages have expanded to so far: past maxSitePassages
 	// or maxSiteBytes, exhausted.
 	passages  int
@@ -460,6 +462,25 @@ func (r *Reader) decryptFile(p string, limit manifest.Limit, ids []age.Identity)
 	return plain, ok, derr
 }
 
+// maxPacketStanzas is the most recipient stanzas a packet may have: the
+// build seals each to its audience's one key. Every key of the reader's
+// keyrings (up to maxReaderKeys) is tried on every stanza, at the cost of
+// an X25519 each: a forged packet of 1,024 stanzas, opened with a keyring
+// of 9,990 keys, ran for minutes.
+const maxPacketStanzas = 1
+
+// packetIdentity is an audience key of the reader's keyrings, as it is
+// tried on a packet: it refuses a packet of more than maxPacketStanzas
+// stanzas before trying itself on any.
+type packetIdentity struct{ age.Identity }
+
+func (p packetIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	if len(stanzas) > maxPacketStanzas {
+		return nil, fmt.Errorf("%d recipient stanzas where conclave writes %d: refused (a hostile site?)", len(stanzas), maxPacketStanzas)
+	}
+	return p.Identity.Unwrap(stanzas)
+}
+
 // fileError is a problem reading a file of the site, or checking it
 // against the verified manifest, rather than decrypting it.
 type fileError struct{ err error }
@@ -479,7 +500,13 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	if seen, ok := r.packets[p]; ok {
 		return seen.plain, seen.plain != nil, seen.err
 	}
-	plain, ok, err = r.decryptFile(p, manifest.PacketLimit, r.ids)
+	if len(r.packetIDs) != len(r.ids) {
+		r.packetIDs = make([]age.Identity, len(r.ids))
+		for i, id := range r.ids {
+			r.packetIDs[i] = packetIdentity{id}
+		}
+	}
+	plain, ok, err = r.decryptFile(p, manifest.PacketLimit, r.packetIDs)
 	fe := (*fileError)(nil)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
