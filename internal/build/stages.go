@@ -79,8 +79,9 @@ type builder struct {
 	republished []seal.Record            // passages of pages published again from their records
 	draftOnly   map[string]bool          // content files only drafts link to
 
-	// Left by lists.
-	listed *render.ListsResult
+	// Left by lists, and extras.
+	listed  *render.ListsResult
+	sitemap [sha256.Size]byte // the digest of what sitemap.xml lists
 }
 
 // parsed is a page parsed by this build, with the record it will leave.
@@ -467,7 +468,14 @@ func (b *builder) extras() error {
 			feedWarns, err = b.render.Feed(b.views, b.emit)
 			return err
 		}},
-		{"sitemap", func() error { return b.render.Sitemap(b.views, b.emit) }},
+		{"sitemap", func() (err error) {
+			var reuse render.Reuse
+			if b.record {
+				reuse = b.reuseList
+			}
+			b.sitemap, err = b.render.Sitemap(b.views, b.listed.TagViews, b.emit, reuse)
+			return err
+		}},
 		{"404 page", func() error { return b.render.NotFound(b.emit) }},
 		{"theme files", func() error { return b.theme.Static(b.emit) }},
 		{"highlight styles", func() error {
@@ -556,9 +564,11 @@ func (b *builder) recordLists(written map[string][sha256.Size]byte) error {
 			}
 		}
 	}
-	b.records.Lists = make(map[string]listRecord, len(b.listed.Digests))
+	b.records.Lists = make(map[string]listRecord, len(b.listed.Digests)+1)
 	for out, d := range b.listed.Digests {
 		b.records.Lists[out] = listRecord{Digest: d, Sum: written[out]}
 	}
+	// Published again as a list page is, when what it lists is the same.
+	b.records.Lists[render.SitemapFile] = listRecord{Digest: b.sitemap, Sum: written[render.SitemapFile]}
 	return nil
 }

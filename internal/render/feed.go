@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/xml"
 	"net/url"
 	"slices"
@@ -124,10 +125,17 @@ type sitemapURL struct {
 	LastMod string `xml:"lastmod,omitempty"`
 }
 
+// SitemapFile is the sitemap's output path.
+const SitemapFile = "sitemap.xml"
+
 // Sitemap writes sitemap.xml listing the home page, sections, briefings and
-// tag pages.
-func (r *Renderer) Sitemap(views []*PageView, emit Emit) error {
-	s := urlset{URLs: []sitemapURL{{Loc: r.abs("/")}}}
+// tag pages; tags are [Tags] of views, sorted with [SortPages]. It returns
+// the digest of what the sitemap lists, and asks reuse (which may be nil)
+// first, as [Renderer.Lists] does for a list page: the XML of a site's
+// every URL is encoded only when one of them changed.
+func (r *Renderer) Sitemap(views []*PageView, tags []*TagView, emit Emit, reuse Reuse) ([sha256.Size]byte, error) {
+	s := urlset{URLs: make([]sitemapURL, 0, 2+len(r.view.Sections)+len(views)+len(tags))}
+	s.URLs = append(s.URLs, sitemapURL{Loc: r.abs("/")})
 	if len(views) > 0 && views[0].Date != nil {
 		s.URLs[0].LastMod = views[0].Date.ISO
 	}
@@ -142,10 +150,22 @@ func (r *Renderer) Sitemap(views []*PageView, emit Emit) error {
 		s.URLs = append(s.URLs, u)
 	}
 	s.URLs = append(s.URLs, sitemapURL{Loc: r.abs("/tags/")})
-	for _, t := range Tags(views) {
+	for _, t := range tags {
 		s.URLs = append(s.URLs, sitemapURL{Loc: r.abs("/" + t.Rel)})
 	}
-	return emitXML("sitemap.xml", s, emit)
+	h := sha256.New()
+	for _, u := range s.URLs {
+		h.Write([]byte(u.Loc))
+		h.Write([]byte{0})
+		h.Write([]byte(u.LastMod))
+		h.Write([]byte{0})
+	}
+	var digest [sha256.Size]byte
+	h.Sum(digest[:0])
+	if reuse != nil && reuse(SitemapFile, digest) {
+		return digest, nil
+	}
+	return digest, emitXML(SitemapFile, s, emit)
 }
 
 func emitXML(name string, v any, emit Emit) error {

@@ -324,6 +324,7 @@ type Reuse func(out string, digest [sha256.Size]byte) bool
 // ListsResult says what [Renderer.Lists] did.
 type ListsResult struct {
 	Tags, Pages int
+	TagViews    []*TagView                   // the tags, as [Tags] returns them
 	Reused      int                          // pages published by Reuse
 	Digests     map[string][sha256.Size]byte // of every list page, by output path
 	Views       ViewSums                     // of every view listed; nil without reuse
@@ -361,7 +362,7 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit,
 	d.Title, d.Tags = "Tags", tags
 	jobs = append(jobs, listPage{kind: "tags", out: "tags/index.html", data: d})
 
-	res := &ListsResult{Tags: len(tags), Pages: len(jobs), Digests: make(map[string][sha256.Size]byte, len(jobs))}
+	res := &ListsResult{Tags: len(tags), TagViews: tags, Pages: len(jobs), Digests: make(map[string][sha256.Size]byte, len(jobs))}
 	errs := make([]error, len(jobs))
 	digests := make([][sha256.Size]byte, len(jobs))
 	reused := make([]bool, len(jobs))
