@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
@@ -67,6 +68,9 @@ func TestLargePacketDecryptedOnce(t *testing.T) {
 func TestUnverifiedCopyLimits(t *testing.T) {
 	h := newHostile(t)
 	testtool.SparseFile(t, filepath.Join(h.site, "huge.pdf"), manifest.MaxFile+1)
+	if err := os.WriteFile(filepath.Join(h.site, "a\x1b[2Jb.html"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	deep := filepath.Join(h.site, filepath.FromSlash(strings.Repeat("d/", 200)))
 	if err := os.MkdirAll(deep, 0o755); err != nil {
 		t.Fatal(err)
@@ -83,6 +87,7 @@ func TestUnverifiedCopyLimits(t *testing.T) {
 	for _, want := range []string{
 		"huge.pdf: not copied: too large: 268435457 bytes",
 		strings.Repeat("d/", 31) + "d: not copied: its path is more than 31 folders deep",
+		`"a\x1b[2Jb.html": not copied: unsafe file name`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("problems:\n%s\nwant %q", text, want)
@@ -126,7 +131,57 @@ func TestPacketStanzasBound(t *testing.T) {
 	}
 	defer r.Close()
 	plain, ok, err := r.Packet(p)
-	if plain != nil || ok || err == nil || !strings.Contains(err.Error(), "64 recipient stanzas where conclave writes 1: refused") {
+	if plain != nil || ok || err == nil || !strings.Contains(err.Error(), "64 recipient stanzas where conclave writes at most 1: refused") {
 		t.Errorf("Packet: %q, %t, %v", plain, ok, err)
+	}
+}
+
+// TestStanzaLimitsMatchTheBuild: a keyring has at most one stanza for each
+// key of its recipient, as many as the build allows a recipient; one of
+// more is refused before the reader's keys are tried on it.
+func TestStanzaLimitsMatchTheBuild(t *testing.T) {
+	if maxKeyringStanzas != audience.MaxKeys {
+		t.Errorf("maxKeyringStanzas = %d, audience.MaxKeys = %d", maxKeyringStanzas, audience.MaxKeys)
+	}
+	h := newHostile(t)
+	alice, err := age.ParseX25519Recipient(h.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := []age.Recipient{alice}
+	for range maxKeyringStanzas {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, id.Recipient())
+	}
+	var b bytes.Buffer
+	w, err := age.Encrypt(&b, rs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("# a keyring\n"))
+	w.Close()
+	name := strings.Repeat("ef", 16) + ".age"
+	if err := os.WriteFile(filepath.Join(h.site, "packets", "keyrings", name), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.partialOpen(t, nil, "packets/keyrings/"+name+": keyring not opened: 65 recipient stanzas where conclave writes at most 64: refused (a hostile site?)")
+}
+
+// TestFileErrorNamesTheFile: a packet that fails to decrypt with the
+// site's keyrings is named as the reader named it, site folder included.
+func TestFileErrorNamesTheFile(t *testing.T) {
+	h := newHostile(t)
+	p := filepath.Join(h.site, filepath.FromSlash(h.board))
+	data := readFile(t, p)
+	data[len(data)-1] ^= 1
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := File(p, h.ids, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), p+": ") {
+		t.Errorf("File: %v, want it to start with %s", err, p)
 	}
 }

@@ -341,4 +341,14 @@ func TestHostileDamagedPacket(t *testing.T) {
 	if !bytes.Contains(files["briefings/x/index.html"], []byte("ALICE")) {
 		t.Errorf("alice's passages were not opened with her good keyring")
 	}
+
+	// Keys, and a line that is not one: said so, not "no keys".
+	h = newHostile(t)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring = filepath.Join(h.site, "packets", "keyrings", "0123456789abcdef0123456789abcdef.age")
+	os.WriteFile(ring, encryptTo(t, id.String()+"\nhello\n", h.alice), 0o644)
+	h.partialOpen(t, nil, "packets/keyrings/0123456789abcdef0123456789abcdef.age: keyring not opened: it opens, but not every line of it is an age identity, as conclave writes them (a damaged or hostile site?)")
 }

@@ -178,7 +178,7 @@ type Reader struct {
 	sums Sums           // the verified manifest; nil if unverified
 	root *os.Root       // fsys's root, closed by Close
 	ids  []age.Identity // the audience keys from the keyrings
-	// packetIDs are ids as they are tried on packets ([packetIdentity]).
+	// packetIDs are ids as they are tried on packets ([stanzaLimit]).
 	packetIDs []age.Identity
 	report    Report
 	packets   map[string]packet // by path: what Packet returned
@@ -364,7 +364,11 @@ func countKeys(plain []byte) int {
 // keyring reads the keyring at the slash path p and returns the identities
 // it holds; none and no error if ids do not open it.
 func (r *Reader) keyring(p string, ids []age.Identity) ([]age.Identity, error) {
-	plain, ok, err := r.decryptFile(p, manifest.KeyringLimit, ids)
+	limited := make([]age.Identity, len(ids))
+	for i, id := range ids {
+		limited[i] = stanzaLimit{id, maxKeyringStanzas}
+	}
+	plain, ok, err := r.decryptFile(p, manifest.KeyringLimit, limited)
 	if fe := (*fileError)(nil); errors.As(err, &fe) {
 		return nil, fe.err
 	}
@@ -376,7 +380,11 @@ func (r *Reader) keyring(p string, ids []age.Identity) ([]age.Identity, error) {
 	}
 	got, err := age.ParseIdentities(bytes.NewReader(plain))
 	if err != nil {
-		return nil, errors.New("it opens but holds no keys (a damaged site?)")
+		// age's message may quote the line: a key.
+		if !bytes.Contains(plain, []byte(secretPrefix)) {
+			return nil, errors.New("it opens but holds no keys (a damaged site?)")
+		}
+		return nil, errors.New("it opens, but not every line of it is an age identity, as conclave writes them (a damaged or hostile site?)")
 	}
 	return got, nil
 }
@@ -469,16 +477,24 @@ func (r *Reader) decryptFile(p string, limit manifest.Limit, ids []age.Identity)
 // of 9,990 keys, ran for minutes.
 const maxPacketStanzas = 1
 
-// packetIdentity is an audience key of the reader's keyrings, as it is
-// tried on a packet: it refuses a packet of more than maxPacketStanzas
-// stanzas before trying itself on any.
-type packetIdentity struct{ age.Identity }
+// maxKeyringStanzas is the most recipient stanzas a keyring may have: one
+// for each key of its recipient of one kind, at most audience.MaxKeys
+// (TestStanzaLimitsMatchTheBuild). 300 forged keyrings of 1,024 stanzas
+// each took 25.7 s.
+const maxKeyringStanzas = 64
 
-func (p packetIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
-	if len(stanzas) > maxPacketStanzas {
-		return nil, fmt.Errorf("%d recipient stanzas where conclave writes %d: refused (a hostile site?)", len(stanzas), maxPacketStanzas)
+// stanzaLimit is an identity as it is tried on a file of at most max
+// recipient stanzas: a file of more is refused before any key is tried.
+type stanzaLimit struct {
+	age.Identity
+	max int
+}
+
+func (l stanzaLimit) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	if len(stanzas) > l.max {
+		return nil, fmt.Errorf("%d recipient stanzas where conclave writes at most %d: refused (a hostile site?)", len(stanzas), l.max)
 	}
-	return p.Identity.Unwrap(stanzas)
+	return l.Identity.Unwrap(stanzas)
 }
 
 // fileError is a problem reading a file of the site, or checking it
@@ -503,18 +519,18 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	if len(r.packetIDs) != len(r.ids) {
 		r.packetIDs = make([]age.Identity, len(r.ids))
 		for i, id := range r.ids {
-			r.packetIDs[i] = packetIdentity{id}
+			r.packetIDs[i] = stanzaLimit{id, maxPacketStanzas}
 		}
 	}
 	plain, ok, err = r.decryptFile(p, manifest.PacketLimit, r.packetIDs)
 	fe := (*fileError)(nil)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		err = fmt.Errorf("%s: the site does not hold this packet", p)
+		err = &diag.Error{File: p, Msg: "the site does not hold this packet", Err: err}
 	case errors.As(err, &fe):
 		err = &diag.Error{File: p, Msg: reason(fe.err), Err: fe.err}
 	case err != nil:
-		err = fmt.Errorf("%s: %w", p, err)
+		err = &diag.Error{File: p, Msg: err.Error(), Err: err}
 	case ok:
 		plain = unpad(plain)
 	}
@@ -809,10 +825,15 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 		case manifest.Excluded(rel): // the manifest and its signatures
 			return nil
 		}
-		if err := manifest.CheckPathLimits(rel); err != nil {
-			// No build writes it, and every reader refuses it (5,000
-			// nested folders took 27 s to end in "file name too long").
-			r.problem(rel, "not copied: its path is %v", err)
+		if err := manifest.CheckPath(rel); err != nil {
+			// No build writes it, and verify refuses it: 5,000 nested
+			// folders (which took 27 s to end in "file name too
+			// long"), or control characters in a name.
+			if lerr := manifest.CheckPathLimits(rel); lerr != nil {
+				r.problem(rel, "not copied: its path is %v", lerr)
+			} else {
+				r.problem(quote(rel), "not copied: %s", manifest.ReasonUnsafe)
+			}
 			if e.IsDir() {
 				return filepath.SkipDir
 			}
@@ -1169,6 +1190,11 @@ func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, 
 	}
 	// Read again, as a packet, with the keys of the site's keyrings.
 	plain, ok, err = r.Packet(rel)
+	if de := (*diag.Error)(nil); errors.As(err, &de) {
+		at := *de
+		at.File = file // as the reader named it
+		err = &at
+	}
 	if err != nil {
 		return nil, r.Problems(), err
 	}
