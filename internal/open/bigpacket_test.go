@@ -1,7 +1,6 @@
 package open
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -106,23 +105,9 @@ func TestUnverifiedCopyLimits(t *testing.T) {
 // of the reader's keyrings would be tried on each stanza.
 func TestPacketStanzasBound(t *testing.T) {
 	h := newHostile(t)
-	others := make([]age.Recipient, 0, 64)
-	for range 63 {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		others = append(others, id.Recipient())
-	}
-	var b bytes.Buffer
-	w, err := age.Encrypt(&b, append(others, h.aud)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("<p>FORGED-WIDE</p>\n"))
-	w.Close()
+	data := encryptTo(t, "<p>FORGED-WIDE</p>\n", append(randomRecipients(t, 63), h.aud.(*age.X25519Recipient).String())...)
 	p := "packets/" + strings.Repeat("cd", 16) + ".age"
-	if err := os.WriteFile(filepath.Join(h.site, p), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(h.site, p), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r, err := NewReader(h.site, h.ids, nil)
@@ -144,27 +129,9 @@ func TestStanzaLimitsMatchTheBuild(t *testing.T) {
 		t.Errorf("maxKeyringStanzas = %d, audience.MaxKeys = %d", maxKeyringStanzas, audience.MaxKeys)
 	}
 	h := newHostile(t)
-	alice, err := age.ParseX25519Recipient(h.alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs := []age.Recipient{alice}
-	for range maxKeyringStanzas {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, id.Recipient())
-	}
-	var b bytes.Buffer
-	w, err := age.Encrypt(&b, rs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("# a keyring\n"))
-	w.Close()
+	data := encryptTo(t, "# a keyring\n", append(randomRecipients(t, maxKeyringStanzas), h.alice)...)
 	name := strings.Repeat("ef", 16) + ".age"
-	if err := os.WriteFile(filepath.Join(h.site, "packets", "keyrings", name), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(h.site, "packets", "keyrings", name), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	h.partialOpen(t, nil, "packets/keyrings/"+name+": keyring not opened: 65 recipient stanzas where conclave writes at most 64: refused (a hostile site?)")

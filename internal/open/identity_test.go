@@ -20,6 +20,20 @@ import (
 )
 
 // encryptTo encrypts text with age to the recipient line pub (age or SSH).
+// randomRecipients returns the public keys of n new X25519 identities.
+func randomRecipients(t testing.TB, n int) []string {
+	t.Helper()
+	pubs := make([]string, n)
+	for i := range pubs {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[i] = id.Recipient().String()
+	}
+	return pubs
+}
+
 func encryptTo(t testing.TB, text string, pubs ...string) []byte {
 	t.Helper()
 	var rs []age.Recipient

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 
-	"filippo.io/age"
-
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
@@ -136,19 +134,7 @@ func TestHostileKeyrings(t *testing.T) {
 	}
 	// A keyring encrypted to alice and 1,024 more keys: age makes it, and
 	// refuses to read it.
-	many := []age.Recipient{mustParseRecipient(t, h.alice)}
-	for range 1024 {
-		id, _ := age.GenerateX25519Identity()
-		many = append(many, id.Recipient())
-	}
-	var b bytes.Buffer
-	w, err := age.Encrypt(&b, many...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("# keyring\n"))
-	w.Close()
-	add("a1025", b.Bytes())
+	add("a1025", encryptTo(t, "# keyring\n", append([]string{h.alice}, randomRecipients(t, 1024)...)...))
 	sparseFile(3<<30)(t, add("b-huge", nil))
 	linkTo("/dev/zero")(t, add("c-zero", nil))
 	namedPipe(t, add("d-pipe", nil))
@@ -179,7 +165,7 @@ func TestHostileKeyrings(t *testing.T) {
 	}
 	// Verified, the one listed with another digest is refused too.
 	grown(t, mine)
-	_, err = Site(h.site, filepath.Join(t.TempDir(), "out"), h.ids, sums)
+	_, err := Site(h.site, filepath.Join(t.TempDir(), "out"), h.ids, sums)
 	if err == nil || !strings.Contains(err.Error(), "none of the") {
 		t.Fatalf("alice's keyring changed after verification: %v", err)
 	}
@@ -189,15 +175,6 @@ func TestHostileKeyrings(t *testing.T) {
 			t.Errorf("error:\n%s\nwant %q", text, w)
 		}
 	}
-}
-
-func mustParseRecipient(t *testing.T, s string) age.Recipient {
-	t.Helper()
-	r, err := age.ParseX25519Recipient(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // TestHostileFileWarnings: a packet opened alone opens with the keyrings

@@ -294,6 +294,22 @@ func flipBase64Field(t testing.TB, s, name string) string {
 // TestVerifyRefusesUnsafePaths: a manifest that lists an unsafe path is
 // refused even when its signature is good (made here by signing such a
 // manifest directly), with the line that lists it.
+// signManifest writes m as the SHA256SUMS of the site at dir, whatever its
+// files, and signs it with key, as a publisher holding the key could.
+func signManifest(t testing.TB, key *ecdsa.PrivateKey, dir, m string) {
+	t.Helper()
+	writeFileT(t, filepath.Join(dir, manifest.Name), m)
+	b, err := Key{Private: key}.bundle(context.Background(), []byte(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := protojson.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFileT(t, filepath.Join(dir, manifest.BundleName), string(data))
+}
+
 func TestVerifyRefusesUnsafePaths(t *testing.T) {
 	key := newKey(t)
 	h := strings.Repeat("ab", 32)
@@ -308,18 +324,8 @@ func TestVerifyRefusesUnsafePaths(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeSite(t, map[string]string{"a.html": "a"})
 			p := filepath.Join(dir, manifest.Name)
-			m := string(readFile(t, p)) + tt.line
-			writeFileT(t, p, m)
-			b, err := Key{Private: key}.bundle(context.Background(), []byte(m))
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := protojson.Marshal(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeFileT(t, filepath.Join(dir, manifest.BundleName), string(data))
-			_, err = VerifySite(dir, Policy{Key: &key.PublicKey})
+			signManifest(t, key, dir, string(readFile(t, p))+tt.line)
+			_, err := VerifySite(dir, Policy{Key: &key.PublicKey})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("VerifySite = %v, want %q", err, tt.want)
 			}

@@ -1,7 +1,6 @@
 package sign
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // TestVerifyHostileFiles: a copy of a site whose manifest, bundle, packet
@@ -122,16 +120,7 @@ func TestVerifySignedHostileManifest(t *testing.T) {
 	h := strings.Repeat("ab", 32)
 	sign := func(t *testing.T, m string) string {
 		dir := writeSite(t, map[string]string{"a.html": "a"})
-		writeFileT(t, filepath.Join(dir, manifest.Name), m)
-		b, err := Key{Private: key}.bundle(context.Background(), []byte(m))
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := protojson.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFileT(t, filepath.Join(dir, manifest.BundleName), string(data))
+		signManifest(t, key, dir, m)
 		return dir
 	}
 	t.Run("one long path", func(t *testing.T) {
