@@ -270,6 +270,11 @@ func mistakes() []mistake {
 			want: refuse, at: "content/b/x.md:8:", msg: "restricted text names content/b/canarylf_poc.txt",
 		},
 		{
+			name: "key/slug-too-long", why: "no reader accepts a path name of more than 255 bytes: the page is refused at its slug, not published elsewhere",
+			files: map[string]string{"content/b/x.md": md("---", "title: Board only canaryki1", "audience: [board]", "slug: r-"+strings.Repeat("k", 260), "---", "", "Body canaryki2.")},
+			want:  refuse, at: "content/b/x.md:4:", msg: "its output path would be a name of 262 bytes, more than 255",
+		},
+		{
 			name: "key/audience-empty", why: "an empty audience names nobody",
 			files: map[string]string{"content/b/x.md": md("---", "title: Nobody canarykg1", "audience: []", "slug: r-kg", "---", "", "Body canarykg2.")},
 			want:  refuse, at: "content/b/x.md:3:", msg: "empty audience",
