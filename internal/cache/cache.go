@@ -172,23 +172,6 @@ func Save(path string, key []byte, v any) error {
 		return err
 	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	// One buffer: the nonce, then the encoding, sealed in place. It
-	// starts at the size of the file it replaces, so that encoding a
-	// large cache (the page records of 50,000 pages) does not grow it
-	// copy after copy, nor sealing copy it again.
-	var buf bytes.Buffer
-	if info, err := os.Lstat(path); err == nil && info.Mode().IsRegular() {
-		buf.Grow(int(min(info.Size(), 1<<30)) + 4096)
-	}
-	nonce := make([]byte, aead.NonceSize())
-	rand.Read(nonce)
-	buf.Write(nonce)
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
-		return err
-	}
-	buf.Grow(aead.Overhead())
-	b := buf.Bytes()
-	data := aead.Seal(b[:len(nonce)], nonce, b[len(nonce):], []byte(base))
 	root, err := openDir(dir)
 	if err == nil && root == nil {
 		if err = os.MkdirAll(dir, 0o700); err == nil {
@@ -202,13 +185,28 @@ func Save(path string, key []byte, v any) error {
 		return fmt.Errorf("%s: the folder vanished as it was made", dir)
 	}
 	defer root.Close()
+	// One buffer: the nonce, then the encoding, sealed in place. It
+	// starts at the size of the file it replaces, so that encoding a
+	// large cache (the page records of 50,000 pages) does not grow it
+	// copy after copy, nor sealing copy it again.
+	var buf bytes.Buffer
 	if info, err := root.Lstat(base); err == nil {
 		if err := refused(path, info, false); err != nil {
 			return err
 		}
+		buf.Grow(int(min(info.Size(), 1<<30)) + 4096)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	buf.Write(nonce)
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return err
+	}
+	buf.Grow(aead.Overhead())
+	b := buf.Bytes()
+	data := aead.Seal(b[:len(nonce)], nonce, b[len(nonce):], []byte(base))
 	// A new file beside the old one, renamed over it: os.Root never
 	// follows a link out of the folder, and O_EXCL never opens one.
 	var f *os.File

@@ -178,7 +178,8 @@ type Reader struct {
 	sums Sums           // the verified manifest; nil if unverified
 	root *os.Root       // fsys's root, closed by Close
 	ids  []age.Identity // the audience keys from the keyrings
-	// packetIDs are ids as they are tried on packets ([stanzaLimit]).
+	// packetIDs are ids as they are tried on packets ([limitStanzas]),
+	// made once the keyrings are opened.
 	packetIDs []age.Identity
 	report    Report
 	packets   map[string]packet // by path: what Packet returned
@@ -237,9 +238,10 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 	r.report.Keyrings = len(r.keyrings) + unlisted
 	var ringProblems keyringProblems
 	ringProblems.unlisted(r, unlisted)
+	ringIDs := limitStanzas(ids, maxKeyringStanzas)
 	for _, name := range r.keyrings {
 		p := format.KeyringDir + "/" + name
-		got, err := r.keyring(p, ids)
+		got, err := r.keyring(p, ringIDs)
 		if re := (*readerError)(nil); errors.As(err, &re) {
 			return nil, fmt.Errorf("keyring %s: %w", p, err)
 		}
@@ -256,6 +258,7 @@ func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, 
 		}
 	}
 	ringProblems.done(r)
+	r.packetIDs = limitStanzas(r.ids, maxPacketStanzas)
 	keyringCount := r.report.Keyrings
 	if r.report.KeyringsOpened == 0 {
 		var errs diag.List
@@ -362,13 +365,10 @@ func countKeys(plain []byte) int {
 }
 
 // keyring reads the keyring at the slash path p and returns the identities
-// it holds; none and no error if ids do not open it.
+// it holds; none and no error if ids (the reader's, limited to keyrings'
+// stanzas by [limitStanzas]) do not open it.
 func (r *Reader) keyring(p string, ids []age.Identity) ([]age.Identity, error) {
-	limited := make([]age.Identity, len(ids))
-	for i, id := range ids {
-		limited[i] = stanzaLimit{id, maxKeyringStanzas}
-	}
-	plain, ok, err := r.decryptFile(p, manifest.KeyringLimit, limited)
+	plain, ok, err := r.decryptFile(p, manifest.KeyringLimit, ids)
 	if fe := (*fileError)(nil); errors.As(err, &fe) {
 		return nil, fe.err
 	}
@@ -490,6 +490,16 @@ type stanzaLimit struct {
 	max int
 }
 
+// limitStanzas returns ids as they are tried on files of at most max
+// stanzas.
+func limitStanzas(ids []age.Identity, max int) []age.Identity {
+	out := make([]age.Identity, len(ids))
+	for i, id := range ids {
+		out[i] = stanzaLimit{id, max}
+	}
+	return out
+}
+
 func (l stanzaLimit) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	if len(stanzas) > l.max {
 		return nil, fmt.Errorf("%d recipient stanzas where conclave writes at most %d: refused (a hostile site?)", len(stanzas), l.max)
@@ -515,12 +525,6 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 	}
 	if seen, ok := r.packets[p]; ok {
 		return seen.plain, seen.plain != nil, seen.err
-	}
-	if len(r.packetIDs) != len(r.ids) {
-		r.packetIDs = make([]age.Identity, len(r.ids))
-		for i, id := range r.ids {
-			r.packetIDs[i] = stanzaLimit{id, maxPacketStanzas}
-		}
 	}
 	plain, ok, err = r.decryptFile(p, manifest.PacketLimit, r.packetIDs)
 	fe := (*fileError)(nil)
