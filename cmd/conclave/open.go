@@ -149,6 +149,9 @@ its site could not be read (a warning names it).`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "conclave: wrote a readable copy to %s (start at %s)\n", rep.Out, filepath.Join(rep.Out, "index.html"))
 			fmt.Fprintf(w, "  opened      %6d  sealed passages your identities may read; %d page(s) hold sealed passages\n", rep.Opened, rep.Pages)
+			if rep.Attachments > 0 {
+				fmt.Fprintf(w, "  attachments %6d  sealed files written at their paths in the copy\n", rep.Attachments)
+			}
 			fmt.Fprintf(w, "  not for you %6d  sealed for audiences you are not in\n", rep.NotForYou)
 			if rep.Failed > 0 {
 				fmt.Fprintf(w, "  not opened  %6d  could not be opened: left sealed (see the warnings)\n", rep.Failed)

@@ -34,8 +34,9 @@ type linkUse struct {
 
 	mu       sync.Mutex
 	linked   map[string]bool   // files public text links to
+	publicTo []fileUse         // links from public text to files of restricted bundles
 	named    map[string]bool   // lower-case file names public text mentions
-	private  []privateUse      // links from restricted text to files
+	private  []fileUse         // links from restricted text to files
 	mentions map[string]placed // lower-case file name → first mention in restricted text
 
 	files       map[string]bool            // the lower-case file names of the site's content files
@@ -43,8 +44,8 @@ type linkUse struct {
 	privateIDs  map[string][]string        // page → the IDs of its restricted headings
 }
 
-// privateUse is a link from restricted text to a content file.
-type privateUse struct {
+// fileUse is a link from text to a content file.
+type fileUse struct {
 	file string
 	at   placed
 }
@@ -69,8 +70,7 @@ func newLinkUse(s *site.Site) *linkUse {
 // (whose Names and Mentions pageNames made).
 func (u *linkUse) note(p *site.Page, rec *pageRecord) {
 	links := rec.Links
-	var private []privateUse
-	var linked []string
+	var private, linked []fileUse
 	var toPages []markdown.Link
 	for _, l := range links {
 		if !l.Restricted && (l.Dest[0] == '#' || strings.Contains(l.Dest, ".md")) {
@@ -80,10 +80,11 @@ func (u *linkUse) note(p *site.Page, rec *pageRecord) {
 		if !ok {
 			continue
 		}
+		use := fileUse{file: f, at: placed{p.Path, l.Line}}
 		if l.Restricted {
-			private = append(private, privateUse{file: f, at: placed{p.Path, l.Line}})
+			private = append(private, use)
 		} else {
-			linked = append(linked, f)
+			linked = append(linked, use)
 		}
 	}
 	u.mu.Lock()
@@ -95,8 +96,11 @@ func (u *linkUse) note(p *site.Page, rec *pageRecord) {
 		u.privateIDs[p.Path] = rec.PrivateIDs
 	}
 	u.private = append(u.private, private...)
-	for _, f := range linked {
-		u.linked[f] = true
+	for _, l := range linked {
+		u.linked[l.file] = true
+		if u.site.Bundle(l.file) != nil {
+			u.publicTo = append(u.publicTo, l)
+		}
 	}
 	// Only the names of the site's files matter.
 	for _, name := range rec.Names {
@@ -143,29 +147,67 @@ func pageNames(p *site.Page, cuts [][2]int) (public []string, restricted []nameA
 	return public, restricted
 }
 
-// check refuses every content file that restricted text uses and public
-// text does not: files are published as they are, so the file would be
-// public although only the passage's readers were meant to see it.
-// leaveOut are files the build does not publish (those of drafts).
-func (u *linkUse) check(leaveOut map[string]bool) error {
-	var errs diag.List
-	const fix = "files are not sealed: link it from public text if it may be public, or put its content in the passage"
-	refused := map[string]bool{}
+// used returns the content files that published text links to, public
+// or restricted.
+func (u *linkUse) used() map[string]bool {
+	out := make(map[string]bool, len(u.linked)+len(u.private))
+	for f := range u.linked {
+		out[f] = true
+	}
 	for _, l := range u.private {
-		if !u.linked[l.file] && !leaveOut[l.file] && !refused[l.file] {
-			refused[l.file] = true
-			errs.Add(diag.Errorf(l.at.page, l.at.line, "restricted text links to %s, which would be published in clear: %s", l.file, fix))
+		out[l.file] = true
+	}
+	return out
+}
+
+// check finds the attachments (DESIGN §2): the content files that
+// restricted text links to and public text does not, and the files of
+// page bundles restricted as a whole. They are sealed, not published in
+// clear. It refuses what would tell of an attachment in public, or
+// publish in clear a file that only restricted text uses:
+//   - public text that names an attachment's file name, or links to a
+//     file of a restricted bundle;
+//   - restricted text that names a content file (in an HTML link, a URL,
+//     a mention) that neither it nor public text links to: the file would
+//     be published in clear, as it is.
+//
+// leaveOut are files the build does not publish (those of drafts).
+func (u *linkUse) check(leaveOut map[string]bool) (map[string]bool, error) {
+	var errs diag.List
+	attached := map[string]bool{}
+	for _, f := range u.site.Files {
+		if u.site.Bundle(f.Path) != nil {
+			attached[f.Path] = true
 		}
 	}
+	for _, l := range u.private {
+		if !u.linked[l.file] && !leaveOut[l.file] {
+			attached[l.file] = true
+		}
+	}
+	named := map[string]bool{} // refused already
+	for _, l := range u.private {
+		name := strings.ToLower(path.Base(l.file))
+		if attached[l.file] && u.named[name] && !named[l.file] {
+			named[l.file] = true
+			errs.Add(diag.Errorf(l.at.page, l.at.line, "restricted text links to %s, which is sealed with it as an attachment, but public text names %s: the name would tell of it in public; write the public text without it, or link the file from public text if it may be public", l.file, path.Base(l.file)))
+		}
+	}
+	for _, l := range u.publicTo {
+		if b := u.site.Bundle(l.file); b != nil {
+			errs.Add(diag.Errorf(l.at.page, l.at.line, "public text links to %s, a file of %s, a page bundle restricted as a whole, whose files are sealed: the link would publish its folder's name; move the file out of the bundle's folder if it may be public", l.file, b.Path))
+		}
+	}
+	const fix = "link to it from the passage (a markdown link or image) to seal it as an attachment, or link it from public text if it may be public"
 	for _, f := range u.site.Files {
 		name := strings.ToLower(path.Base(f.Path))
 		at, ok := u.mentions[name]
-		if !ok || refused[f.Path] || leaveOut[f.Path] || u.linked[f.Path] || u.named[name] {
+		if !ok || attached[f.Path] || leaveOut[f.Path] || u.linked[f.Path] || u.named[name] {
 			continue
 		}
-		errs.Add(diag.Errorf(at.page, at.line, "restricted text names %s, a file of the site that public text neither links to nor names, so it would be published in clear: %s", f.Path, fix))
+		errs.Add(diag.Errorf(at.page, at.line, "restricted text names %s, a file of the site that no markdown link seals and public text neither links to nor names, so it would be published in clear: %s", f.Path, fix))
 	}
-	return errs.Err()
+	return attached, errs.Err()
 }
 
 // checkAnchors refuses public links that repeat what restricted text

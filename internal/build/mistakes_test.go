@@ -495,36 +495,36 @@ func mistakes() []mistake {
 
 		// Files linked from restricted text.
 		{
-			name: "link/inline", why: "a file linked only from restricted text would be published in clear",
+			name: "link/inline", why: "a file linked only from restricted text is sealed as an attachment",
 			files: map[string]string{
 				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canaryla1.txt), canaryla2.", ":::"),
 				"content/b/canaryla1.txt": "log canaryla3\n",
 			},
-			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canaryla1.txt",
+			want: publish, has: []string{"b/x/index.html"},
 		},
 		{
-			name: "link/image", why: "an image shown only in restricted text",
+			name: "link/image", why: "an image shown only in restricted text is sealed",
 			files: map[string]string{
 				"content/b/x.md":          page("Links", "::: restricted to=board", "![map canarylb2](canarylb1.svg)", ":::"),
 				"content/b/canarylb1.svg": "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>canarylb3</text></svg>",
 			},
-			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canarylb1.svg",
+			want: publish, has: []string{"b/x/index.html"},
 		},
 		{
-			name: "link/pdf-in-folder", why: "a PDF in a sub-folder linked only from restricted text",
+			name: "link/pdf-in-folder", why: "a PDF in a sub-folder linked only from restricted text: neither its name nor its folder's is published",
 			files: map[string]string{
 				"content/b/x.md":                page("Links", "::: restricted to=board", "Read [the report](files/canarylc1.pdf) canarylc2.", ":::"),
 				"content/b/files/canarylc1.pdf": "%PDF-1.4 canarylc3\n",
 			},
-			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/files/canarylc1.pdf",
+			want: publish, has: []string{"b/x/index.html"},
 		},
 		{
-			name: "link/reference-defined-outside", why: "a reference link in the block whose definition is outside it",
+			name: "link/reference-defined-outside", why: "a reference link in the block whose definition is outside it names the sealed file in public text",
 			files: map[string]string{
 				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the report][r] canaryld2.", ":::", "", "[r]: canaryld1.pdf"),
 				"content/b/canaryld1.pdf": "%PDF-1.4 canaryld3\n",
 			},
-			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canaryld1.pdf",
+			want: refuse, at: "content/b/x.md:6:", msg: "but public text names canaryld1.pdf",
 		},
 		{
 			name: "link/html-a", why: "an HTML link inside the block (the error names the file; raw HTML is matched by name)",
@@ -543,38 +543,38 @@ func mistakes() []mistake {
 			want: refuse, at: "content/b/x.md:8:", msg: "content/b/canarylf1.svg",
 		},
 		{
-			name: "link/dot-slash-fragment", why: "./name#page=2 names the same file",
+			name: "link/dot-slash-fragment", why: "./name#page=2 names the same file, which is sealed",
 			files: map[string]string{
 				"content/b/x.md":          page("Links", "::: restricted to=board", "See [page 2](./canarylg1.pdf#page=2) canarylg2.", ":::"),
 				"content/b/canarylg1.pdf": "%PDF-1.4 canarylg3\n",
 			},
-			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canarylg1.pdf",
+			want: publish, has: []string{"b/x/index.html"},
 		},
 		{
-			name: "link/percent-escaped", why: "a %-escaped name names the same file",
+			name: "link/percent-escaped", why: "a %-escaped name names the same file, which is sealed",
 			files: map[string]string{
 				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canary%6Ch1.txt) canarylh2.", ":::"),
 				"content/b/canarylh1.txt": "log canarylh3\n",
 			},
-			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/b/canarylh1.txt",
+			want: publish, has: []string{"b/x/index.html"},
 		},
 		{
-			name: "link/other-folder", why: "a file in another folder",
+			name: "link/other-folder", why: "a file in another folder is sealed, and its name published nowhere",
 			files: map[string]string{
 				"content/b/x.md":               page("Links", "::: restricted to=board", "See [the log](../o/canaryli1.txt) canaryli2.", ":::"),
 				"content/o/canaryli1.txt":      "log canaryli3\n",
 				"content/o/_index.md":          page("Other", "Other things."),
 				"content/o/public-neighbor.md": page("Neighbour", "Public."),
 			},
-			want: refuse, at: "content/b/x.md:6:", msg: "restricted text links to content/o/canaryli1.txt",
+			want: publish, has: []string{"b/x/index.html", "o/public-neighbor/index.html"},
 		},
 		{
-			name: "link/whole-page", why: "a file linked only from a restricted page",
+			name: "link/whole-page", why: "a file linked only from a restricted page is sealed for its audience",
 			files: map[string]string{
 				"content/b/x.md":          md(append(restrictedFront("Whole canarylj2", "r-lj"), "", "See [the log](canarylj1.txt).")...),
 				"content/b/canarylj1.txt": "log canarylj3\n",
 			},
-			want: refuse, at: "content/b/x.md:9:", msg: "restricted text links to content/b/canarylj1.txt",
+			want: publish, has: []string{"b/r-lj/index.html"},
 		},
 		{
 			name: "link/also-public", why: "a file linked from public text too is public",
@@ -592,6 +592,50 @@ func mistakes() []mistake {
 				"content/b/shared.txt": "public log\n",
 			},
 			want: publish, has: []string{"b/x/index.html", "b/shared.txt"},
+		},
+
+		{
+			name: "attach/named-in-public", why: "public text names a file that only restricted text links to: the name would tell of the attachment",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canarylm1.txt) canarylm2.", ":::"),
+				"content/b/y.md":          page("Other", "Ask for canarylm1.txt."),
+				"content/b/canarylm1.txt": "log canarylm3\n",
+			},
+			want: refuse, at: "content/b/x.md:6:", msg: "but public text names canarylm1.txt",
+		},
+		{
+			name: "attach/two-audiences", why: "a file linked from blocks of two audiences is sealed once, for both",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canaryln1.txt) canaryln2.", ":::", "", "::: restricted to=carol tlp=amber", "Also [the log](canaryln1.txt) canaryln4.", ":::"),
+				"content/b/canaryln1.txt": "log canaryln3\n",
+			},
+			want: publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "bundle/public-link-into", why: "a public link to a file of a restricted bundle would publish the bundle's folder name",
+			files: map[string]string{
+				"content/b/canaryso1/index.md":      md(append(restrictedFront("Bundle canaryso2", "r-so"), "", "Body canaryso3.")...),
+				"content/b/canaryso1/canaryso4.pdf": "%PDF-1.4 canaryso5\n",
+				"content/b/y.md":                    page("Other", "The [report](canaryso1/canaryso4.pdf)."),
+			},
+			want: refuse, at: "content/b/y.md:5:", msg: "a page bundle restricted as a whole",
+		},
+		{
+			name: "bundle/page-in-sub-folder", why: "a page in a sub-folder of a restricted bundle would publish the bundle's folder name",
+			files: map[string]string{
+				"content/b/canarysp1/index.md":           md(append(restrictedFront("Bundle canarysp2", "r-sp"), "", "Body canarysp3.", "", "![canarysp6](img/canarysp4.png)")...),
+				"content/b/canarysp1/img/canarysp4.png":  "\x89PNG\r\n\x1a\ncanarysp5",
+				"content/b/canarysp1/notes/canarysp7.md": "",
+			},
+			want: refuse, at: "content/b/canarysp1/index.md:4:", msg: "also holds the page",
+		},
+		{
+			name: "bundle/sub-folder-file", why: "a file in a sub-folder of a restricted bundle, shown by its text",
+			files: map[string]string{
+				"content/b/canarysq1/index.md":          md(append(restrictedFront("Bundle canarysq2", "r-sq"), "", "Body canarysq3.", "", "![canarysq6](img/canarysq4.png)")...),
+				"content/b/canarysq1/img/canarysq4.png": "\x89PNG\r\n\x1a\ncanarysq5",
+			},
+			want: publish, has: []string{"b/r-sq/index.html"},
 		},
 
 		// Anchors and titles of restricted text named in public text.
@@ -659,12 +703,12 @@ func mistakes() []mistake {
 
 		// Folders: bundles and sections.
 		{
-			name: "bundle/extra-file", why: "a file in a restricted bundle's folder is an attachment, and files are not sealed yet",
+			name: "bundle/extra-file", why: "a file in a restricted bundle's folder is an attachment, sealed for the page's audience",
 			files: map[string]string{
 				"content/b/canarysa1/index.md":      md(append(restrictedFront("Bundle canarysa2", "r-sa"), "", "Body canarysa3.")...),
 				"content/b/canarysa1/canarysa4.pdf": "%PDF-1.4 canarysa5\n",
 			},
-			want: refuse, at: "content/b/canarysa1/index.md:4:", msg: "canarysa4.pdf",
+			want: publish, has: []string{"b/r-sa/index.html"},
 		},
 		{
 			name: "bundle/folder-name", why: "a restricted bundle's URL comes from its slug: its folder name is published nowhere",

@@ -352,6 +352,10 @@ func testEdits(t *testing.T) {
 		write   map[string]string
 		remove  []string
 		at, msg string
+		// sealed: the edit adds an attachment, which every path seals
+		// and no published build holds at its output path, gone.
+		sealed bool
+		gone   string
 	}{
 		{
 			name: "restricted link to a new file", why: "the edited page links a new file from its block only",
@@ -359,12 +363,12 @@ func testEdits(t *testing.T) {
 				"content/b/m.md":          page("Mixed", "Public.", "", "::: restricted to=board tlp=amber", "See [the log](canarymx1.txt) canarymb1.", ":::"),
 				"content/b/canarymx1.txt": "log canarymx2\n",
 			},
-			at: "content/b/m.md:8:", msg: "restricted text links to content/b/canarymx1.txt",
+			sealed: true, gone: "b/canarymx1.txt",
 		},
 		{
-			name: "public link removed", why: "the page with the block is unchanged (reused), but the file's public link is gone",
-			write: map[string]string{"content/b/n.md": page("Public log", "No link any more.")},
-			at:    "content/b/m.md:8:", msg: "restricted text links to content/b/shared.txt",
+			name: "public link removed", why: "the page with the block is unchanged (reused), but the file's public link is gone: the file is sealed, and the block again",
+			write:  map[string]string{"content/b/n.md": page("Public log", "No link any more.")},
+			sealed: true, gone: "b/shared.txt",
 		},
 		{
 			name: "blank line before front matter", why: "the restricted page's front matter no longer starts the file",
@@ -377,9 +381,9 @@ func testEdits(t *testing.T) {
 			at:     "content/deals/x.md:4:", msg: "_index.md",
 		},
 		{
-			name: "file added to a restricted bundle", why: "no page changed: a file appeared in a restricted bundle's folder",
-			write: map[string]string{"content/b/plans/canarymx3.pdf": "%PDF-1.4 canarymx4\n"},
-			at:    "content/b/plans/index.md:4:", msg: "canarymx3.pdf",
+			name: "file added to a restricted bundle", why: "no page changed: a file appeared in a restricted bundle's folder, and is sealed",
+			write:  map[string]string{"content/b/plans/canarymx3.pdf": "%PDF-1.4 canarymx4\n"},
+			sealed: true, gone: "b/plans/canarymx3.pdf",
 		},
 	}
 	for _, mu := range mutations {
@@ -421,6 +425,26 @@ func testEdits(t *testing.T) {
 			mutate(served)
 			_, _, serveErr := s.Build(append(changedPaths(mu.write), mu.remove...))
 
+			if mu.sealed {
+				for _, r := range []struct {
+					path string
+					err  error
+				}{{"cold", coldErr}, {"cached", cachedErr}, {"serve rebuild", serveErr}} {
+					if r.err != nil {
+						t.Errorf("%s (%s): the %s build refused the edit: %v", mu.name, mu.why, r.path, r.err)
+					}
+				}
+				for _, out := range []string{filepath.Join(cold, "public"), out} {
+					tree := testtool.Tree(t, out)
+					if c := canaries(tree); len(c) > 0 {
+						t.Errorf("%s: %s leaked:\n%s", mu.name, out, strings.Join(c, "\n"))
+					}
+					if _, ok := tree[mu.gone]; ok {
+						t.Errorf("%s: %s holds %s in clear", mu.name, out, mu.gone)
+					}
+				}
+				return
+			}
 			for _, r := range []struct {
 				path string
 				err  error

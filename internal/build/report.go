@@ -35,6 +35,9 @@ func (r *Report) Print(w io.Writer) {
 			whole = fmt.Sprintf(" (%s restricted as a whole)", plural(st.Pages, "page"))
 		}
 		fmt.Fprintf(w, "  sealed     %6d  passages%s, for %s; %s for %s\n", st.Blocks, whole, plural(st.Audiences, "audience"), plural(st.Keyrings, "keyring"), plural(st.Recipients, "recipient"))
+		if st.Attachments > 0 {
+			fmt.Fprintf(w, "  attachments %5d  files linked only from restricted text, sealed with it\n", st.Attachments)
+		}
 		if st.CachedPackets > 0 {
 			fmt.Fprintf(w, "             %6d  packets unchanged since the last build (seal cache)\n", st.CachedPackets)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -78,6 +79,7 @@ type builder struct {
 	restricted  []parsed                 // parsed pages holding restricted blocks, by path
 	republished []seal.Record            // passages of pages published again from their records
 	draftOnly   map[string]bool          // content files only drafts link to
+	attached    map[string]bool          // attachments: content files sealed, not published in clear
 
 	// Left by lists, and extras.
 	listed  *render.ListsResult
@@ -261,11 +263,36 @@ func (b *builder) pages() error {
 
 // reusable returns the record of page p and the HTML the last build wrote
 // for it, if the page can be published again (see pagesData.reusable).
+//
+// A page whose restricted text links to a content file, or a restricted
+// bundle with files, is always parsed again: the file may be an
+// attachment, whose audience is worked out from every page that links it,
+// and whose packet its passages name (see seal.Plan.Attach).
 func (b *builder) reusable(p *site.Page, key [sha256.Size]byte) (*pageRecord, []byte) {
 	if b.valid == nil {
 		return nil, nil
 	}
-	return b.valid.reusable(p.Path, key, b.last, b.cache)
+	rec, html := b.valid.reusable(p.Path, key, b.last, b.cache)
+	if rec == nil || b.mayAttach(p, rec) {
+		return nil, nil
+	}
+	return rec, html
+}
+
+// mayAttach reports whether page p, whose record is rec, may link an
+// attachment or hold a restricted bundle's files.
+func (b *builder) mayAttach(p *site.Page, rec *pageRecord) bool {
+	if b.site.BundleHasFiles(p) {
+		return true
+	}
+	for _, l := range rec.Links {
+		if l.Restricted {
+			if _, ok := b.site.FileTarget(p, l.Dest); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // renderDoc renders a page, or the intro of a list, once it holds no
@@ -340,8 +367,10 @@ func (b *builder) keep(p *site.Page, rec *pageRecord, public []byte) {
 // parsed or published again, so the rule holds before anything is
 // sealed; seal reports the refusals.
 func (b *builder) checkUses() error {
-	b.draftOnly = draftOnlyFiles(b.site, b.conv, b.links.linked)
-	b.refused.Add(b.links.check(b.draftOnly))
+	b.draftOnly = draftOnlyFiles(b.site, b.conv, b.links.used())
+	attached, err := b.links.check(b.draftOnly)
+	b.refused.Add(err)
+	b.attached = attached
 	b.refused.Add(b.links.checkAnchors())
 	return nil
 }
@@ -359,6 +388,18 @@ func (b *builder) seal() error {
 	b.refused.Add(err)
 	if err := b.refused.Err(); err != nil {
 		return err
+	}
+	if !b.preview { // a preview shows attachments as it shows passages: in clear
+		var files []site.File
+		for _, f := range b.site.Files {
+			if b.attached[f.Path] {
+				files = append(files, f)
+			}
+		}
+		if err := plan.Attach(docs, files, b.site.Bundle, b.site.Config.PostQuantum); err != nil {
+			return err
+		}
+		b.secrets = append(b.secrets, plan.AttachmentSecrets()...)
 	}
 	var (
 		sealer *seal.Sealer
@@ -379,6 +420,9 @@ func (b *builder) seal() error {
 			plan.Reuse(r)
 		}
 		if sealer, err = seal.NewSealer(plan, b.conv, b.cache); err != nil {
+			return err
+		}
+		if err := sealer.SealAttachments(b.emit); err != nil {
 			return err
 		}
 		for _, r := range b.republished {
@@ -484,7 +528,7 @@ func (b *builder) extras() error {
 			}
 			return b.emit("css/syntax.css", b.conv.HighlightCSS())
 		}},
-		{"content files", func() error { return copyFiles(b.site, b.draftOnly, b.emit) }},
+		{"content files", func() error { return copyFiles(b.site, b.leftOut(), b.emit) }},
 	}
 	errs := make([]error, len(extras))
 	par.Do(len(extras), par.IO(), func(i int) { errs[i] = extras[i].write() })
@@ -500,6 +544,17 @@ func (b *builder) extras() error {
 	return nil
 }
 
+// leftOut returns the content files not published as they are: those only
+// drafts link to and, but in a preview, the attachments, which are sealed.
+func (b *builder) leftOut() map[string]bool {
+	if b.preview || len(b.attached) == 0 {
+		return b.draftOnly
+	}
+	out := maps.Clone(b.attached)
+	maps.Copy(out, b.draftOnly)
+	return out
+}
+
 // scan is the safety net: no restricted text, recipient name, public key
 // or guest's passphrase in any byte written. A preview holds restricted
 // text and names on purpose, and is never published.
@@ -510,7 +565,9 @@ func (b *builder) scan() error {
 	secrets := append(b.secrets, recipientSecrets(b.keys)...)
 	copies := make(map[string]bool, len(b.site.Files))
 	for _, f := range b.site.Files {
-		copies[f.OutPath] = true
+		if !b.attached[f.Path] {
+			copies[f.OutPath] = true
+		}
 	}
 	return scanOutput(b.out, secrets, b.public, b.held, copies)
 }

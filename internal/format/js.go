@@ -66,6 +66,9 @@ func jsExports() []struct {
 		{"ClassNotForYou", ClassNotForYou},
 		{"ClassTampered", ClassTampered},
 		{"ClassNotOpened", ClassNotOpened},
+		{"AttachmentMagic", AttachmentMagic},
+		{"ClassAttachment", ClassAttachment},
+		{"MaxAttachmentHeader", MaxAttachmentHeader},
 	}
 }
 

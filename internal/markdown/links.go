@@ -63,6 +63,11 @@ func (d *Doc) resolveLinks(r Resolver) {
 			return ast.WalkContinue, nil
 		}
 		*dest = []byte(url)
+		if ft, isFT := r.(FileTargeter); isFT && l.Restricted {
+			if f, isFile := ft.FileTarget(d.Page, s); isFile {
+				d.FileLinks = append(d.FileLinks, FileLink{Node: n, File: f, Block: innermostBlock(n), Line: l.Line})
+			}
+		}
 		return ast.WalkContinue, nil
 	})
 }

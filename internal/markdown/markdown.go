@@ -136,6 +136,11 @@ type Doc struct {
 	// Blocks are the page's restricted blocks in document order, each
 	// before the blocks nested in it. Sealing replaces them in the tree.
 	Blocks []*restricted.Block
+	// FileLinks are the links and images of restricted blocks whose
+	// target is a content file, when the resolver [Parse] was given can
+	// tell ([FileTargeter]): such a file may be an attachment, sealed for
+	// the blocks that link it (DESIGN §4a).
+	FileLinks []FileLink
 	// Errors holds problems found while parsing (broken links, mistakes in
 	// restricted blocks); see [Validate].
 	Errors diag.List
@@ -161,6 +166,20 @@ type Link struct {
 // output. ok is false if the target does not exist; hint may explain why.
 type Resolver interface {
 	Resolve(from *site.Page, dest string) (url string, ok bool, hint string)
+}
+
+// FileTargeter is a [Resolver] that also names the content file a link
+// points to ([site.Site.FileTarget]).
+type FileTargeter interface {
+	FileTarget(from *site.Page, dest string) (file string, ok bool)
+}
+
+// FileLink is a link or image of a restricted block to a content file.
+type FileLink struct {
+	Node  ast.Node          // the *ast.Link or *ast.Image
+	File  string            // the file's slash path from the site root
+	Block *restricted.Block // the innermost block holding the link
+	Line  int
 }
 
 // Parse parses a page's body. Relative links and images are resolved with

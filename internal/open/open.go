@@ -151,6 +151,7 @@ type Report struct {
 	Opened         int // passages decrypted
 	NotForYou      int // passages none of the identities may read
 	Failed         int // passages left sealed because they could not be opened
+	Attachments    int // attachments decrypted and written into the copy
 	// Problems are the files and passages that could not be read or
 	// opened, each naming its file under the site's folder as given; the
 	// rest was read.
@@ -190,6 +191,11 @@ type Reader struct {
 	passages  int
 	bytes     int64
 	exhausted bool
+	// copyDir is where a readable copy is being written, and so its
+	// attachments ([Reader.openAttachments]); "" when none is.
+	copyDir     string
+	attachments map[string]attached // by packet path
+	attachedAt  map[string]string   // attachment path in the copy → its packet
 }
 
 // packet is what [Reader.Packet] returned for a packet.
@@ -226,7 +232,7 @@ func NewReader(dir string, ids []age.Identity, sums Sums) (*Reader, error) {
 }
 
 func newReader(dir string, fsys fs.FS, ids []age.Identity, sums Sums) (*Reader, error) {
-	r := &Reader{site: dir, fsys: fsys, sums: sums, packets: map[string]packet{}}
+	r := &Reader{site: dir, fsys: fsys, sums: sums, packets: map[string]packet{}, attachments: map[string]attached{}, attachedAt: map[string]string{}}
 	unlisted, err := r.listKeyrings()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no %s/ folder: it holds no sealed passages (is it a conclave site's output folder?)", dir, format.KeyringDir)
@@ -582,6 +588,7 @@ func (r *Reader) Unseal(page []byte) (out []byte, opened, notForYou int, err err
 // pageState is what one page has expanded to so far, and the passages it
 // could not open.
 type pageState struct {
+	page            string // the page's path in the site, when its copy is written
 	passages, bytes int
 	exhausted       bool // past maxPassages or maxPageBytes
 	failed          int
@@ -737,7 +744,7 @@ func (r *Reader) unseal(out pageWriter, page []byte, depth int, st *pageState) (
 			out.Write(bytes.Replace(label, []byte(format.LabelSealed), []byte(format.LabelOpened), 1))
 			out.WriteByte('\n')
 		}
-		o, n := r.unseal(out, plain, depth+1, st)
+		o, n := r.unseal(out, r.openAttachments(plain, st), depth+1, st)
 		out.WriteString(format.PlaceholderEnd)
 		opened += 1 + o
 		notForYou += n
@@ -807,6 +814,8 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 			return nil, err
 		}
 	}
+	r.copyDir = tmp
+	defer func() { r.copyDir = "" }()
 	err = fs.WalkDir(r.fsys, ".", func(rel string, e fs.DirEntry, err error) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("stopped: the partial copy was removed (%w)", err)
@@ -845,7 +854,11 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 		}
 		target := filepath.Join(tmp, filepath.FromSlash(rel))
 		if e.IsDir() {
-			return os.Mkdir(target, 0o700)
+			// An attachment written earlier may have made it.
+			if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			return nil
 		}
 		if !e.Type().IsRegular() {
 			r.problem(rel, "not copied: %s (%s): refused in a site being opened", manifest.ReasonNotFile, manifest.Kind(e.Type()))
@@ -899,7 +912,7 @@ func (r *Reader) copyPage(rel, target string) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 64<<10)
-	var st pageState
+	st := pageState{page: rel}
 	opened, notForYou := r.unseal(w, data, 0, &st)
 	err = w.Flush()
 	if cerr := f.Close(); err == nil {

@@ -49,6 +49,11 @@ type Plan struct {
 	byMembers map[string]*Audience
 	blocks    map[*restricted.Block]*block
 	pageLabel map[*markdown.Doc]tlp.Label
+
+	// Set by [Plan.Attach].
+	attachments []*Attachment
+	attached    map[string]*Attachment // by the file's path
+	bundled     map[string][]string    // restricted bundle's page → its files
 }
 
 // NewPlan resolves the audience of every block of docs with reg and the

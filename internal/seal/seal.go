@@ -89,6 +89,7 @@ type Stats struct {
 	Audiences            int
 	Recipients           int // recipients with a keyring
 	CachedPackets, Fresh int // packets reused from the cache, and encrypted anew
+	Attachments          int // files sealed as attachments (their packets count in Packets)
 }
 
 // NewSealer makes or reuses the key of every audience of plan. cache may
@@ -138,6 +139,9 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 	if len(d.Blocks) == 0 {
 		return nil, nil
 	}
+	if err := s.linkAttachments(d); err != nil {
+		return nil, err
+	}
 	records := make([]Record, 0, len(d.Blocks))
 	page := *d.Page
 	page.Front.TLP = s.plan.PageLabel(d)
@@ -168,6 +172,9 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 		// each node.
 		if err := s.conv.RenderChildren(&w.html, d, b); err != nil {
 			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "rendering restricted block: %v", err)
+		}
+		if b.Whole {
+			s.writeBundled(&w.html, d.Page)
 		}
 		key, path, err := s.packet(d.Page.Path, seen, pb.aud, w.html.padded(), w, emit)
 		if err != nil {

@@ -92,6 +92,24 @@ type Site struct {
 	files      map[string]File
 	draftPaths map[string]bool
 	draftFiles map[string]string // content file → the draft it belongs to
+	bundles    map[string]*Page  // folder → the restricted bundle it is the folder of
+}
+
+// Bundle returns the page bundle restricted as a whole (an index.md with
+// audience:) whose folder holds the content file or page at the slash
+// path p, or nil. Its files are attachments, sealed for its audience
+// (DESIGN §2).
+func (s *Site) Bundle(p string) *Page { return bundleOf(s.bundles, p) }
+
+// BundleHasFiles reports whether b is a page bundle restricted as a whole
+// whose folder holds content files.
+func (s *Site) BundleHasFiles(b *Page) bool {
+	if s.bundles[path.Dir(b.Path)] != b {
+		return false
+	}
+	dir := path.Dir(b.Path) + "/"
+	i, _ := slices.BinarySearchFunc(s.Files, dir, func(f File, dir string) int { return strings.Compare(f.Path, dir) })
+	return i < len(s.Files) && strings.HasPrefix(s.Files[i].Path, dir)
 }
 
 // Options controls [Load].
@@ -621,13 +639,13 @@ func randomSlug() string {
 	return "r-" + string(b)
 }
 
-// checkRestrictedFolders refuses what would publish the folder names of
-// pages restricted as a whole (their URLs, their section's list, the
-// sitemap) or the files of a restricted bundle:
+// checkRestrictedFolders finds the restricted bundles (a folder's index.md
+// with audience:), whose files are attachments ([Site.Bundle]), and
+// refuses what would publish the folder names of pages restricted as a
+// whole (their URLs, their section's list, the sitemap):
 //
-//   - a restricted bundle (a folder's index.md with audience:) is alone in
-//     its folder: any other file there would be published in clear, and
-//     any other page would publish the folder's name;
+//   - a restricted bundle is the only page in its folder: any other page
+//     would publish the folder's name;
 //   - every folder in a restricted page's URL is named in public on
 //     purpose: it holds a published page or file, or an _index.md.
 func checkRestrictedFolders(s *Site) error {
@@ -651,12 +669,8 @@ func checkRestrictedFolders(s *Site) error {
 			mark(path.Dir(f.Path))
 		}
 	}
+	s.bundles = bundles
 	var errs diag.List
-	for _, f := range s.Files {
-		if b := bundleOf(bundles, f.Path); b != nil {
-			errs.Add(diag.Errorf(b.Path, max(b.Front.Lines["audience"], 1), "audience: this restricted bundle's folder holds %s, which would be published in clear (files are not sealed): move it out of the folder, and link it from public text only if it may be public", f.Path))
-		}
-	}
 	for _, p := range s.Pages {
 		if b := bundleOf(bundles, p.Path); b != nil && b != p {
 			errs.Add(diag.Errorf(b.Path, max(b.Front.Lines["audience"], 1), "audience: this restricted bundle's folder also holds the page %s, whose URL would publish the folder's name: a restricted bundle is alone in its folder", p.Path))

@@ -439,12 +439,12 @@ func TestLoadRestrictedFolders(t *testing.T) {
 			"content/b/a.md":              public,
 			"content/b/acme-rce/index.md": restrictedPage("r-9"),
 			"content/b/acme-rce/poc.py":   "print(1)",
-		}, "content/b/acme-rce/index.md:4: audience: this restricted bundle's folder holds content/b/acme-rce/poc.py", nil},
+		}, "", map[string]string{"content/b/acme-rce/index.md": "/b/r-9/"}},
 		{"bundle with a file in a sub-folder", map[string]string{
 			"content/b/a.md":                  public,
 			"content/b/acme-rce/index.md":     restrictedPage("r-9"),
 			"content/b/acme-rce/img/shot.png": "PNG",
-		}, "holds content/b/acme-rce/img/shot.png", nil},
+		}, "", map[string]string{"content/b/acme-rce/index.md": "/b/r-9/"}},
 		{"bundle with a page", map[string]string{
 			"content/b/a.md":              public,
 			"content/b/acme-rce/index.md": restrictedPage("r-9"),
@@ -528,5 +528,41 @@ func TestLoadRefusesStrayBriefings(t *testing.T) {
 		if _, err := Load(writeSite(t, map[string]string{"content/b/a.md": "---\ntitle: A\n---\n", ok: "restricted to members: ask the chair\n"}), Options{}); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
+	}
+}
+
+// The files of a page bundle restricted as a whole, in its folder or
+// below, are its attachments; a public bundle's files and the files
+// beside a bundle's folder are not.
+func TestBundleFiles(t *testing.T) {
+	s, err := Load(writeSite(t, map[string]string{
+		"content/b/a.md":                  "---\ntitle: A\n---\nText.\n",
+		"content/b/acme-rce/index.md":     "---\ntitle: R\naudience: [alice]\nslug: r-9\n---\nText.\n",
+		"content/b/acme-rce/poc.py":       "print(1)",
+		"content/b/acme-rce/img/shot.png": "PNG",
+		"content/b/acme-rce-notes.txt":    "notes",
+		"content/b/report/index.md":       "---\ntitle: P\n---\nText.\n",
+		"content/b/report/chart.svg":      "<svg/>",
+		"keys/alice.pub":                  "age1ef4lqltkghdxux66qfj58llksxqw4tkeqllvwsrtkqd380ll495qfryaen\n",
+	}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := s.Page("content/b/acme-rce/index.md")
+	for p, want := range map[string]*Page{
+		"content/b/acme-rce/poc.py":       bundle,
+		"content/b/acme-rce/img/shot.png": bundle,
+		"content/b/acme-rce-notes.txt":    nil,
+		"content/b/report/chart.svg":      nil,
+	} {
+		if got := s.Bundle(p); got != want {
+			t.Errorf("Bundle(%s) = %v, want %v", p, got, want)
+		}
+	}
+	if !s.BundleHasFiles(bundle) {
+		t.Error("BundleHasFiles(acme-rce) = false")
+	}
+	if s.BundleHasFiles(s.Page("content/b/report/index.md")) {
+		t.Error("BundleHasFiles(report), a public bundle, = true")
 	}
 }

@@ -46,3 +46,6 @@ export const CLASS_UNSEALED_LABEL = "unsealed-label";
 export const CLASS_NOT_FOR_YOU = "not-for-you";
 export const CLASS_TAMPERED = "tampered";
 export const CLASS_NOT_OPENED = "not-opened";
+export const ATTACHMENT_MAGIC = "conclave-attachment v1";
+export const CLASS_ATTACHMENT = "attachment";
+export const MAX_ATTACHMENT_HEADER = 4096;

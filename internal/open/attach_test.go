@@ -1,0 +1,170 @@
+package open
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/testtool"
+)
+
+// attachmentSite builds a site whose restricted text links files (one of
+// them from two audiences), and a page bundle restricted as a whole that
+// holds a file it does not link. It returns the built site, the keys and
+// the files' contents by their path in the output.
+func attachmentSite(t *testing.T) (string, map[string][]key, map[string][]byte) {
+	t.Helper()
+	keys := map[string][]key{"alice": {x25519Key(t)}, "bob": {x25519Key(t)}, "carol": {x25519Key(t)}}
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		rand.Read(b)
+		return b
+	}
+	files := map[string][]byte{
+		// Ends in newlines and zeros, which padding must not eat or add.
+		"b/files/report-xq7.pdf": append([]byte("%PDF-1.4\n"), append(random(70_000), "\n\n\x00\x00"...)...),
+		"b/map-xq7.png":          append([]byte("\x89PNG\r\n\x1a\n"), random(3_000)...),
+		"b/log-xq7.bin":          {},
+		"b/deal/terms-xq7.txt":   []byte("Terms of the deal, sealed for carol only.\n"),
+	}
+	site := siteFiles{
+		"keys/groups.toml": "board = [\"alice\", \"bob\"]\n",
+		"content/b/x.md": "---\ntitle: X\ntlp: amber\n---\n\nPublic text.\n\n" +
+			"::: restricted to=board tlp=amber\nRead [the report](files/report-xq7.pdf) and see ![the map](map-xq7.png).\n:::\n\n" +
+			"::: restricted to=carol tlp=amber\nThe [log](log-xq7.bin), and ![the map](map-xq7.png) again.\n:::\n",
+		"content/b/deal/index.md": "---\ntitle: Deal\naudience: [carol]\nslug: r-9k\ntlp: amber\n---\n\nThe deal.\n",
+		"content/b/_index.md":     "---\ntitle: B\n---\n\nBriefings.\n",
+	}
+	for p, data := range files {
+		site["content/"+p] = string(data)
+	}
+	return buildSite(t, site.withKeys(keys)), keys, files
+}
+
+// Attachments are sealed: the public output holds neither their bytes nor
+// their names, and each reader's copy holds exactly the files of the
+// passages they may read, byte for byte, where the passages' links point.
+func TestOpenAttachments(t *testing.T) {
+	site, keys, files := attachmentSite(t)
+	for p, data := range testtool.Tree(t, site) {
+		for name, content := range files {
+			if bytes.Contains(data, []byte(filepath.Base(name))) || len(content) > 64 && bytes.Contains(data, content[:64]) {
+				t.Errorf("public %s holds attachment %s", p, name)
+			}
+		}
+		if strings.Contains(p, "xq7") || strings.Contains(p, "deal") {
+			t.Errorf("public output holds %s", p)
+		}
+	}
+	for name, want := range map[string][]string{
+		"alice": {"b/files/report-xq7.pdf", "b/map-xq7.png"},
+		"bob":   {"b/files/report-xq7.pdf", "b/map-xq7.png"},
+		"carol": {"b/map-xq7.png", "b/log-xq7.bin", "b/deal/terms-xq7.txt"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id, err := age.ParseX25519Identity(strings.TrimSpace(strings.TrimPrefix(string(keys[name][0].Identity), "# test identity\n")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "copy")
+			rep, err := Site(site, out, []age.Identity{id}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Attachments != len(want) {
+				t.Errorf("report: %d attachments, want %d", rep.Attachments, len(want))
+			}
+			tree := testtool.Tree(t, out)
+			for p := range files {
+				got, ok := tree[p]
+				switch {
+				case slices.Contains(want, p) && !ok:
+					t.Errorf("the copy does not hold %s", p)
+				case slices.Contains(want, p) && !bytes.Equal(got, files[p]):
+					t.Errorf("%s: %d bytes in the copy, want its %d bytes", p, len(got), len(files[p]))
+				case !slices.Contains(want, p) && ok:
+					t.Errorf("the copy holds %s, which is not for %s", p, name)
+				}
+			}
+			// Each passage links the copy's file, relative to the page.
+			page := string(tree["b/x/index.html"])
+			for _, p := range want {
+				if p == "b/deal/terms-xq7.txt" {
+					if !strings.Contains(string(tree["b/r-9k/index.html"]), `href="../deal/terms-xq7.txt"`) {
+						t.Errorf("the bundle's page does not link its file:\n%s", tree["b/r-9k/index.html"])
+					}
+					continue
+				}
+				if rel := "../" + strings.TrimPrefix(p, "b/"); !strings.Contains(page, `="`+rel+`"`) {
+					t.Errorf("the page does not link %s:\n%s", rel, page)
+				}
+			}
+		})
+	}
+}
+
+// An age user opens an attachment with the recipe of internal/format (and
+// the README): decrypt it with their keyring, read its size from the
+// header line, and strip the header and the padding.
+func TestAgeCLIAttachment(t *testing.T) {
+	ageCmd := testtool.Require(t, "age")
+	sh := testtool.Require(t, "sh")
+	site, keys, files := attachmentSite(t)
+	tmp := t.TempDir()
+	id := filepath.Join(tmp, "alice.key")
+	if err := os.WriteFile(id, keys["alice"][0].Identity, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ring := filepath.Join(tmp, "ring.txt")
+	for _, k := range keyrings(t, site) {
+		if exec.Command(ageCmd, "-d", "-i", id, "-o", ring, k).Run() == nil {
+			break
+		}
+	}
+	header := regexp.MustCompile(`^` + regexp.QuoteMeta(format.AttachmentMagic) + ` size=(\d+) type=\S+ path=(\S+)$`)
+	found := map[string]bool{}
+	entries, err := os.ReadDir(filepath.Join(site, "packets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".age") {
+			continue
+		}
+		sealed := filepath.Join(tmp, "sealed.bin")
+		packet := filepath.Join(site, "packets", e.Name())
+		if exec.Command(ageCmd, "-d", "-i", ring, "-o", sealed, packet).Run() != nil {
+			continue // not for alice
+		}
+		line, err := exec.Command(sh, "-c", `head -n 1 "$1"`, "sh", sealed).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := header.FindStringSubmatch(strings.TrimSpace(string(line)))
+		if m == nil {
+			continue // a passage
+		}
+		size, _ := strconv.Atoi(m[1])
+		got, err := exec.Command(sh, "-c", `tail -n +2 "$1" | head -c "$2"`, "sh", sealed, m[1]).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := files[m[2]]; !bytes.Equal(got, want) || len(got) != size {
+			t.Errorf("%s: the recipe gives %d bytes, want the %d of %s", e.Name(), len(got), len(want), m[2])
+		}
+		found[m[2]] = true
+	}
+	if !found["b/files/report-xq7.pdf"] || !found["b/map-xq7.png"] || len(found) != 2 {
+		t.Errorf("alice's keyring opens the attachments %v, want the report and the map", found)
+	}
+}
