@@ -30,9 +30,10 @@ import (
 )
 
 // CSP is the Content-Security-Policy of every page: only the site's own
-// scripts, styles, images and connections; no plugins, no base rewriting,
-// no form posts.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'"
+// scripts, styles, images and connections, and the images the unlock
+// script decrypts from sealed attachments (blob:); no plugins, no base
+// rewriting, no form posts.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'"
 
 // PerPage is how many briefings a list page shows.
 const PerPage = 20

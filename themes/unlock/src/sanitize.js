@@ -34,14 +34,14 @@ const ALLOWED = {
   em: [],
   h1: HEADING, h2: HEADING, h3: HEADING, h4: HEADING, h5: HEADING, h6: HEADING,
   header: ["class"], // sealed-header, of a page restricted as a whole
+  [PLACEHOLDER_ELEMENT]: ["class", ATTR_PACKET, ATTR_TLP, "aria-label"], // nested placeholders; attachments, of a bundle
   hr: [],
-  img: ["src", "alt", "title"],
+  img: ["src", "alt", "title", "class"], // attachment
   input: ["type", "checked", "disabled"], // task lists: disabled checkboxes
   li: ["id"], // footnotes
   ol: ["start"],
   p: ["class"], // sealed-label, sealed-help, summary, tags
   pre: ["class"], // chroma
-  [PLACEHOLDER_ELEMENT]: ["class", ATTR_PACKET, ATTR_TLP, "aria-label"], // nested placeholders
   span: ["class"], // chroma tokens, tlp-label
   strong: [],
   sup: ["id"], // footnote references

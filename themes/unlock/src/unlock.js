@@ -23,9 +23,9 @@ import { bech32, base64nopad } from "@scure/base";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { createSanitizer } from "./sanitize.js";
 import {
-  ATTR_PACKET, ATTR_TLP, CLASS_NOT_FOR_YOU, CLASS_SEALED, CLASS_SEALED_HELP, CLASS_SEALED_LABEL, CLASS_TAMPERED,
+  ATTACHMENT_MAGIC, ATTR_PACKET, ATTR_TLP, CLASS_ATTACHMENT, CLASS_NOT_FOR_YOU, CLASS_SEALED, CLASS_SEALED_HELP, CLASS_SEALED_LABEL, CLASS_TAMPERED,
   CLASS_UNSEALED, CLASS_UNSEALED_LABEL, DIGEST_BYTES, KEYRING_INDEX, KEYRING_INDEX_VERSION, KEYRING_NAME_PATTERN,
-  LABEL_OPENED, LABEL_SEALED, MAX_NESTING, MAX_PASSPHRASE_KEYRINGS, PACKET_PATH_PATTERN, PLACEHOLDER_ELEMENT,
+  LABEL_OPENED, LABEL_SEALED, MAX_ATTACHMENT_HEADER, MAX_NESTING, MAX_PASSPHRASE_KEYRINGS, PACKET_PATH_PATTERN, PLACEHOLDER_ELEMENT,
   PLACEHOLDER_SELECTOR, SCRIPT_TO_ROOT, SCRYPT_WORK_FACTOR,
 } from "./format.js";
 
@@ -280,9 +280,9 @@ class Keys {
   // with the same label, so for the same audience) try first the identity
   // that opened the first of them: a page with many passages for a few
   // audiences then costs about one key agreement per passage.
-  async open(bytes, hdr, group) {
+  async open(bytes, hdr, group, as = "text") {
     const h = await (hdr || header(bytes));
-    if (!h) return this.all.decrypt(bytes, "text");
+    if (!h) return this.all.decrypt(bytes, as);
     let order = this.fast;
     let found = null;
     let settle = null;
@@ -301,14 +301,14 @@ class Keys {
           if (await unwraps(id, stanza)) {
             found = id;
             if (settle) settle(id);
-            return await id.dec.decrypt(bytes, "text");
+            return await id.dec.decrypt(bytes, as);
           }
         }
       }
     } finally {
       if (settle) settle(found);
     }
-    if (this.slow && h.types.some((t) => this.slowTypes.has(t))) return this.slow.decrypt(bytes, "text");
+    if (this.slow && h.types.some((t) => this.slowTypes.has(t))) return this.slow.decrypt(bytes, as);
     return NOT_FOR_YOU;
   }
 }
@@ -604,10 +604,130 @@ async function openOne(sec, d, stats, undo, depth) {
     return;
   }
   const passage = unsealed(sec, content);
+  attachments(passage, d, stats, undo);
   await openAll(passage, d, stats, undo, depth + 1); // nested placeholders, before it is shown
   sec.replaceWith(passage);
   undo.push(() => passage.replaceWith(sec));
   stats.opened++;
+}
+
+// ---------------------------------------------------------------------------
+// Attachments: files sealed as packets of their own (internal/format,
+// attachment.go). A passage links one with a link or image of class
+// CLASS_ATTACHMENT whose URL is the packet's. An image is decrypted at once
+// and shown from a Blob; a link is decrypted when followed, and the file
+// offered as a download under its own name. The packet's bytes are checked
+// against its name before they are decrypted, as a passage's are.
+
+// The media types a file is offered with; any other is offered as bytes
+// (application/octet-stream), so that no decrypted file opens as a page
+// of the site (HTML, SVG and XML can run script in a document).
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"]);
+const FILE_TYPES = new Set([...IMAGE_TYPES, "application/pdf", "text/plain", "text/csv", "application/zip",
+  "application/gzip", "application/x-tar", "application/json", "application/vnd.tcpdump.pcap"]);
+
+// attachmentPath returns the packet path a link or image URL of the page
+// names, or null.
+function attachmentPath(url) {
+  let u;
+  try {
+    u = new URL(url, document.baseURI);
+  } catch {
+    return null;
+  }
+  if (u.origin !== ROOT.origin || u.search || !u.pathname.startsWith(ROOT.pathname)) return null;
+  const p = u.pathname.slice(ROOT.pathname.length);
+  return PACKET_PATH_PATTERN.test(p) ? p : null;
+}
+
+// openAttachment decrypts the attachment packet at path into
+// {name, blob}, or resolves to NOT_FOR_YOU. It throws a UserError for a
+// packet that is altered or not an attachment.
+async function openAttachment(path, d) {
+  const { bytes, intact, hdr } = await packet(path);
+  if (!intact) throw new UserError(MSG.tampered);
+  let plain;
+  try {
+    plain = await d.open(bytes, hdr, undefined, "uint8array");
+  } catch (e) {
+    if (NO_MATCH.test(e && e.message)) return NOT_FOR_YOU;
+    throw new UserError(MSG.tampered);
+  }
+  if (plain === NOT_FOR_YOU) return NOT_FOR_YOU;
+  const end = plain.subarray(0, MAX_ATTACHMENT_HEADER).indexOf(10);
+  const line = end < 0 ? "" : new TextDecoder().decode(plain.subarray(0, end));
+  const fields = new Map();
+  for (const f of line.split(" ").slice(ATTACHMENT_MAGIC.split(" ").length)) {
+    const i = f.indexOf("=");
+    if (i > 0) fields.set(f.slice(0, i), f.slice(i + 1));
+  }
+  const size = Number(fields.get("size"));
+  if (!line.startsWith(ATTACHMENT_MAGIC + " ") || !Number.isSafeInteger(size) || size < 0 || end + 1 + size > plain.length) {
+    throw new UserError(`The attachment ${path} is not one conclave seals: not opened.`);
+  }
+  let type = "", name = "attachment";
+  try {
+    type = decodeURIComponent(fields.get("type") || "").split(";")[0].trim().toLowerCase();
+    name = decodeURIComponent((fields.get("path") || "").split("/").pop()) || name;
+  } catch {
+    // a damaged field: bytes under a plain name
+  }
+  name = name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, "_");
+  const blob = new Blob([plain.subarray(end + 1, end + 1 + size)], { type: FILE_TYPES.has(type) ? type : "application/octet-stream" });
+  return { name, blob, image: IMAGE_TYPES.has(type) };
+}
+
+// attachments prepares the attachments a passage links, before it is
+// shown: its images are decrypted and shown, its links decrypt on use.
+// undo puts the URLs back and frees the decrypted files.
+function attachments(passage, d, stats, undo) {
+  for (const img of passage.querySelectorAll(`img.${CLASS_ATTACHMENT}`)) {
+    const src = img.getAttribute("src");
+    const path = attachmentPath(src);
+    if (!path) continue;
+    img.removeAttribute("src"); // never fetched as an image
+    let url = null;
+    undo.push(() => {
+      if (url) URL.revokeObjectURL(url);
+      url = "";
+      img.setAttribute("src", src);
+    });
+    openAttachment(path, d).then((a) => {
+      if (url === "" || a === NOT_FOR_YOU || !a.image) return;
+      url = URL.createObjectURL(a.blob);
+      img.src = url;
+    }, (e) => {
+      img.alt = `${img.alt} (${e instanceof UserError ? e.message : "could not be opened"})`;
+    });
+  }
+  for (const a of passage.querySelectorAll(`a.${CLASS_ATTACHMENT}`)) {
+    const path = attachmentPath(a.getAttribute("href"));
+    if (!path) continue;
+    let url = null;
+    const onClick = async (ev) => {
+      if (url) return; // decrypted: the link downloads it
+      ev.preventDefault();
+      try {
+        const file = await openAttachment(path, d);
+        if (file === NOT_FOR_YOU) throw new UserError("This file is sealed for another audience.");
+        url = URL.createObjectURL(file.blob);
+        a.href = url;
+        a.download = file.name;
+        a.click();
+      } catch (e) {
+        say(e instanceof UserError ? e.message : `The attachment ${path} could not be opened.`);
+      }
+    };
+    const href = a.getAttribute("href");
+    a.addEventListener("click", onClick);
+    undo.push(() => {
+      a.removeEventListener("click", onClick);
+      if (url) URL.revokeObjectURL(url);
+      a.removeAttribute("download");
+      a.setAttribute("href", href);
+    });
+  }
+  stats.attachments = (stats.attachments || 0) + passage.querySelectorAll(`.${CLASS_ATTACHMENT}`).length;
 }
 
 function unsealed(sec, content) {
