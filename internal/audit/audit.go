@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/build"
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/par"
@@ -37,10 +38,20 @@ type Passage struct {
 	Nested int `json:"nested,omitempty"`
 }
 
+// Attachment is a file sealed as an attachment: one that only restricted
+// text links to, or a file of a page bundle restricted as a whole.
+type Attachment struct {
+	File    string   `json:"file"`    // e.g. "content/briefings/report.pdf"
+	Readers []string `json:"readers"` // the union of the audiences that link it, sorted
+}
+
 // Report is who can read what on one version of a site.
 type Report struct {
 	Version  int       `json:"version"`
 	Passages []Passage `json:"passages"`
+	// Attachments are sorted by file; a report of an older conclave
+	// has none.
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Recipients maps every recipient of keys/ to the passages it may
 	// read, as "page#index".
 	Recipients map[string][]string `json:"recipients"`
@@ -75,7 +86,7 @@ func Load(root string, opt Options) (*Report, error) {
 		errs diag.List
 	)
 	par.Do(len(s.Pages), par.IO(), func(i int) {
-		d := conv.Parse(s.Pages[i], nil)
+		d := conv.Parse(s.Pages[i], s)
 		if err := markdown.Validate(d); err != nil {
 			mu.Lock()
 			errs.Add(err)
@@ -93,8 +104,21 @@ func Load(root string, opt Options) (*Report, error) {
 			sealed = append(sealed, d)
 		}
 	}
+	attached, err := build.Attachments(s, conv, docs)
+	if err != nil {
+		return nil, err
+	}
 	plan, err := seal.NewPlan(sealed, reg, s.Config)
 	if err != nil {
+		return nil, err
+	}
+	var files []site.File
+	for _, f := range s.Files {
+		if attached[f.Path] {
+			files = append(files, f)
+		}
+	}
+	if err := plan.Attach(sealed, files, s.Bundle, s.Config.PostQuantum); err != nil {
 		return nil, err
 	}
 	rep := &Report{Version: Version, Recipients: map[string][]string{}}
@@ -120,6 +144,10 @@ func Load(root string, opt Options) (*Report, error) {
 		}
 	}
 	slices.SortFunc(rep.Passages, comparePassages)
+	for _, a := range plan.Attachments() {
+		rep.Attachments = append(rep.Attachments, Attachment{File: a.File.Path, Readers: a.Audience.Members})
+	}
+	slices.SortFunc(rep.Attachments, func(a, b Attachment) int { return cmp.Compare(a.File, b.File) })
 	return rep, nil
 }
 

@@ -320,3 +320,54 @@ func TestDiffSites(t *testing.T) {
 		t.Errorf("no change: %q", b.String())
 	}
 }
+
+// Attachments are listed with the union of the audiences of the passages
+// that link them (a bundle's files with the page's), and the diff says who
+// gained or lost one; a file public text links is no attachment.
+func TestAttachments(t *testing.T) {
+	files := siteFiles(t)
+	files["content/briefings/icasi.md"] += "\n::: restricted to=board\nThe [report](report.pdf), and the [log](public.log).\n:::\n\n" +
+		"::: restricted to=alice,carol tlp=red\nThe [report](report.pdf) again.\n:::\n\nA public [log](public.log).\n"
+	files["content/briefings/report.pdf"] = "%PDF-1.4\n"
+	files["content/briefings/public.log"] = "log\n"
+	files["content/briefings/deal/index.md"] = "---\ntitle: Deal\nslug: r-deal\ntlp: amber\naudience: [dave]\n---\n\nThe deal.\n"
+	files["content/briefings/deal/terms.txt"] = "terms\n"
+	dir := testtool.WriteSite(t, "", files)
+	old, err := Load(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Attachment{
+		{File: "content/briefings/deal/terms.txt", Readers: []string{"dave"}},
+		{File: "content/briefings/report.pdf", Readers: []string{"alice", "bob", "carol"}},
+	}
+	if !reflect.DeepEqual(old.Attachments, want) {
+		t.Errorf("attachments %+v, want %+v", old.Attachments, want)
+	}
+	var b bytes.Buffer
+	old.Print(&b)
+	if !strings.Contains(b.String(), "Attachments (sealed files):\n  content/briefings/deal/terms.txt  dave\n  content/briefings/report.pdf      alice, bob, carol\n") {
+		t.Errorf("printed report:\n%s", b.String())
+	}
+	// carol's passage no longer links the report: she loses it.
+	testtool.WriteSite(t, dir, map[string]string{"content/briefings/icasi.md": strings.Replace(files["content/briefings/icasi.md"], "The [report](report.pdf) again.", "Not the report.", 1)})
+	cur, err := Load(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := Diff(old, cur)
+	got := []Change{}
+	for _, c := range changes {
+		if c.File != "" {
+			got = append(got, c)
+		}
+	}
+	if wantC := []Change{{File: "content/briefings/report.pdf", Kind: "changed", Lost: []string{"carol"}}}; !reflect.DeepEqual(got, wantC) {
+		t.Errorf("attachment changes %+v, want %+v", got, wantC)
+	}
+	b.Reset()
+	PrintDiff(&b, changes)
+	if !strings.Contains(b.String(), "content/briefings/report.pdf  access to the attachment changed\n  - carol\n") {
+		t.Errorf("printed diff:\n%s", b.String())
+	}
+}

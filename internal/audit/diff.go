@@ -9,9 +9,13 @@ import (
 	"text/tabwriter"
 )
 
-// Change is a difference in access to one passage between two reports.
+// Change is a difference in access to one passage, or one attachment,
+// between two reports.
 type Change struct {
-	Page  string `json:"page"`
+	// File is the attachment's path, for a change to an attachment; Page,
+	// Index, Line and the labels are then empty.
+	File  string `json:"file,omitempty"`
+	Page  string `json:"page,omitempty"`
 	Index int    `json:"index"`
 	Line  int    `json:"line"` // in the new version; in the old one for a removed passage
 	Kind  string `json:"kind"` // "new", "removed" or "changed"
@@ -63,6 +67,30 @@ func Diff(old, cur *Report) []Change {
 	slices.SortFunc(out, func(a, b Change) int {
 		return comparePassages(Passage{Page: a.Page, Index: a.Index}, Passage{Page: b.Page, Index: b.Index})
 	})
+	return append(out, diffAttachments(old.Attachments, cur.Attachments)...)
+}
+
+// diffAttachments lists what changed in access to attachments, by file.
+func diffAttachments(old, cur []Attachment) []Change {
+	before := map[string]Attachment{}
+	for _, a := range old {
+		before[a.File] = a
+	}
+	var out []Change
+	for _, a := range cur {
+		o, ok := before[a.File]
+		delete(before, a.File)
+		switch gained, lost := minus(a.Readers, o.Readers), minus(o.Readers, a.Readers); {
+		case !ok:
+			out = append(out, Change{File: a.File, Kind: "new", Gained: a.Readers})
+		case len(gained) > 0 || len(lost) > 0:
+			out = append(out, Change{File: a.File, Kind: "changed", Gained: gained, Lost: lost})
+		}
+	}
+	for _, o := range before {
+		out = append(out, Change{File: o.File, Kind: "removed", Lost: o.Readers})
+	}
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.File, b.File) })
 	return out
 }
 
@@ -107,6 +135,15 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%s\n", p.Index, where, label, p.Audience, strings.Join(p.Readers, ", "))
 	}
 	tw.Flush()
+	if len(r.Attachments) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Attachments (sealed files):")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, a := range r.Attachments {
+			fmt.Fprintf(tw, "  %s\t%s\n", a.File, strings.Join(a.Readers, ", "))
+		}
+		tw.Flush()
+	}
 	if len(r.Recipients) == 0 {
 		return
 	}
@@ -137,10 +174,12 @@ func PrintDiff(w io.Writer, changes []Change) {
 	}
 	for _, c := range changes {
 		head := fmt.Sprintf("%s:%d #%d", c.Page, c.Line, c.Index)
-		switch c.Kind {
-		case "new":
+		switch {
+		case c.File != "":
+			fmt.Fprintf(w, "%s  %s\n", c.File, map[string]string{"new": "new attachment", "removed": "attachment removed", "changed": "access to the attachment changed"}[c.Kind])
+		case c.Kind == "new":
 			fmt.Fprintf(w, "%s  new passage%s\n", head, tlpNote("", c.TLP))
-		case "removed":
+		case c.Kind == "removed":
 			fmt.Fprintf(w, "%s  passage removed\n", head)
 		default:
 			fmt.Fprintf(w, "%s  access changed%s\n", head, tlpNote(c.OldTLP, c.TLP))

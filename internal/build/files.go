@@ -147,6 +147,20 @@ func pageNames(p *site.Page, cuts [][2]int) (public []string, restricted []nameA
 	return public, restricted
 }
 
+// Attachments returns the content files of site s that a build seals as
+// attachments (DESIGN §2), given every published page parsed with s as
+// its resolver (docs), by the rules a build applies (see linkUse.check),
+// and their located refusals. conclave audit lists them.
+func Attachments(s *site.Site, conv *markdown.Converter, docs []*markdown.Doc) (map[string]bool, error) {
+	u := newLinkUse(s)
+	for _, d := range docs {
+		rec := &pageRecord{Links: d.Links, Cuts: d.Cuts(), PrivateIDs: d.PrivateIDs}
+		rec.Names, rec.Mentions = pageNames(d.Page, rec.Cuts)
+		u.note(d.Page, rec)
+	}
+	return u.check(draftOnlyFiles(s, conv, u.used()))
+}
+
 // used returns the content files that published text links to, public
 // or restricted.
 func (u *linkUse) used() map[string]bool {
