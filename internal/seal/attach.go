@@ -17,9 +17,14 @@ import (
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/site"
 )
+
+// MaxAttachment is the largest file sealed as an attachment: its packet,
+// padded and encrypted, stays within [manifest.MaxPacket].
+const MaxAttachment = manifest.MaxPacket - manifest.MaxPacket/8 - 1<<20
 
 // Attachment is a content file the plan seals instead of publishing it
 // (DESIGN §2, §4a): one that only restricted text links to, or a file of
@@ -70,6 +75,11 @@ func (p *Plan) Attach(docs []*markdown.Doc, files []site.File, bundle func(strin
 			}
 			members[f.Path] = union(members[f.Path], p.Of(d.Blocks[0]).Members)
 			p.bundled[b.Path] = append(p.bundled[b.Path], f.Path)
+		}
+		if n := len(f.Data); n > MaxAttachment {
+			errs.Add(diag.Errorf(f.Path, 0, "sealed as an attachment, but %d bytes: an attachment may be at most %d MiB, sealed, as readers read a packet whole within %d MiB; publish it elsewhere and link to it, or split it",
+				n, MaxAttachment>>20, manifest.MaxPacket>>20))
+			continue
 		}
 		m := members[f.Path]
 		if len(m) == 0 {
