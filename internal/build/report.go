@@ -36,7 +36,7 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  sealed     %6d  passages%s, for %s; %s for %s\n", st.Blocks, whole, plural(st.Audiences, "audience"), plural(st.Keyrings, "keyring"), plural(st.Recipients, "recipient"))
 		if st.Attachments > 0 {
-			fmt.Fprintf(w, "  attachments %5d  files linked only from restricted text, sealed with it\n", st.Attachments)
+			fmt.Fprintf(w, "  attachments %5d  sealed with the passages that link them\n", st.Attachments)
 		}
 		if st.CachedPackets > 0 {
 			fmt.Fprintf(w, "             %6d  packets unchanged since the last build (seal cache)\n", st.CachedPackets)
