@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/sign"
@@ -122,6 +123,13 @@ its site could not be read (a warning names it).`,
 				printWarnings(cmd, warnings)
 				if err != nil {
 					return err
+				}
+				if a, start, err := format.ParseAttachment(plain); err == nil {
+					// An attachment: its file, without header or padding.
+					fmt.Fprintf(cmd.ErrOrStderr(), "conclave: %s is the attachment %s (%s, %d bytes)\n", target, a.Path, a.Type, a.Size)
+					plain = plain[start : start+int(a.Size)]
+				} else if !errors.Is(err, format.ErrNotAttachment) {
+					return fmt.Errorf("%s: %w", target, err)
 				}
 				if out == "" || out == "-" {
 					_, err = cmd.OutOrStdout().Write(plain)

@@ -3,6 +3,7 @@ package open
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,5 +167,44 @@ func TestAgeCLIAttachment(t *testing.T) {
 	}
 	if !found["b/files/report-xq7.pdf"] || !found["b/map-xq7.png"] || len(found) != 2 {
 		t.Errorf("alice's keyring opens the attachments %v, want the report and the map", found)
+	}
+}
+
+// conclave open FILE.age on an attachment's packet returns its plaintext
+// whole, from which the file comes back byte for byte: trailing newlines
+// and zeros included, which a passage's padding would have taken.
+func TestOpenAttachmentFile(t *testing.T) {
+	site, keys, files := attachmentSite(t)
+	id, err := age.ParseX25519Identity(strings.TrimSpace(strings.TrimPrefix(string(keys["alice"][0].Identity), "# test identity\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(site, "packets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".age") {
+			continue
+		}
+		plain, _, err := File(filepath.Join(site, "packets", e.Name()), []age.Identity{id}, nil)
+		if err != nil {
+			continue // not for alice
+		}
+		a, start, err := format.ParseAttachment(plain)
+		if errors.Is(err, format.ErrNotAttachment) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		if got := plain[start : start+int(a.Size)]; !bytes.Equal(got, files[a.Path]) {
+			t.Errorf("%s: %d bytes, want the %d of %s", a.Path, len(got), len(files[a.Path]), a.Path)
+		}
+		found++
+	}
+	if found != 2 {
+		t.Errorf("alice opens %d attachments, want 2", found)
 	}
 }

@@ -521,7 +521,8 @@ func (e *fileError) Error() string { return e.err.Error() }
 func (e *fileError) Unwrap() error { return e.err }
 
 // Packet returns the plaintext of the packet at the slash path p (e.g.
-// "packets/3f….age"), without its padding; ok is false if the reader's
+// "packets/3f….age"), without its padding (an attachment's whole, header
+// and padding included: see [format.ParseAttachment]); ok is false if the reader's
 // keyrings do not open it. The packet is read once, at most
 // [manifest.MaxPacket] bytes of it; what it returned, error included, is
 // returned again for the same path.
@@ -541,7 +542,7 @@ func (r *Reader) Packet(p string) (plain []byte, ok bool, err error) {
 		err = &diag.Error{File: p, Msg: reason(fe.err), Err: fe.err}
 	case err != nil:
 		err = &diag.Error{File: p, Msg: err.Error(), Err: err}
-	case ok:
+	case ok && !bytes.HasPrefix(plain, []byte(format.AttachmentMagic)):
 		plain = unpad(plain)
 	}
 	// Kept to be used again, within maxCached; an error or a packet not
@@ -1143,7 +1144,8 @@ func SiteOf(path string) (string, error) {
 
 // File decrypts one age file of a site: a packet, with the keyrings of
 // the site that holds it, or any file encrypted to the identities
-// themselves (a keyring). With sums, the verified manifest of the site
+// themselves (a keyring). An attachment's plaintext is returned whole,
+// header and padding included ([format.ParseAttachment]). With sums, the verified manifest of the site
 // that holds it, every file read is checked against it.
 //
 // The file is read once, through an [os.Root] at its site (or its folder,
