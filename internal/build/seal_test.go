@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -410,4 +411,91 @@ func TestUnlockScriptOnSealedPages(t *testing.T) {
 	check("v1")
 	testtool.WriteSite(t, dir, map[string]string{"themes/default/static/js/unlock.js": "console.log('v2')\n"})
 	check("v2")
+}
+
+// With the seal cache, an unchanged attachment keeps its packet, and so
+// does the passage that links it; a changed file gets a new packet, and the
+// passage a new one naming it, while the other passages keep theirs.
+func TestSealCacheKeepsAttachments(t *testing.T) {
+	dir, ids := sealSite(t)
+	write(t, dir, "content/briefings/c.md", "---\ntitle: C\ntlp: amber\n---\n\n::: restricted to=board tlp=amber\nThe [log](c-log.txt).\n:::\n")
+	write(t, dir, "content/briefings/c-log.txt", "the log, version 1\n")
+	out := filepath.Join(dir, "public")
+	key := make([]byte, seal.KeySize)
+	rand.Read(key)
+	opt := Options{Source: dir, Out: out, CacheKey: key}
+	packets := func() map[string]bool {
+		entries, err := os.ReadDir(filepath.Join(out, "packets"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := map[string]bool{}
+		for _, e := range entries {
+			if !e.IsDir() {
+				set[e.Name()] = true
+			}
+		}
+		return set
+	}
+	// The one packet of the set that no page names: the attachment's.
+	attachment := func(set map[string]bool) string {
+		named := map[string]bool{}
+		for _, page := range []string{"briefings/a", "briefings/b", "briefings/c"} {
+			for _, p := range packetsOf(t, out, page) {
+				named[strings.TrimPrefix(p, "packets/")] = true
+			}
+		}
+		var free []string
+		for p := range set {
+			if !named[p] && strings.HasSuffix(p, ".age") {
+				free = append(free, p)
+			}
+		}
+		if len(free) != 1 {
+			t.Fatalf("%d packets no page names (%v), want the attachment's alone", len(free), free)
+		}
+		return free[0]
+	}
+	if _, err := Run(opt); err != nil {
+		t.Fatal(err)
+	}
+	first, firstC := packets(), packetsOf(t, out, "briefings/c")
+	rep, err := Run(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Seal.Fresh != 0 || rep.Seal.Attachments != 1 {
+		t.Errorf("rebuild: %d packets sealed anew, %d attachments; want 0 and 1", rep.Seal.Fresh, rep.Seal.Attachments)
+	}
+	if second := packets(); !maps.Equal(first, second) {
+		t.Errorf("rebuild changed the packets:\n%v\n%v", first, second)
+	}
+	old := attachment(first)
+
+	write(t, dir, "content/briefings/c-log.txt", "the log, version 2\n")
+	if _, err := Run(opt); err != nil {
+		t.Fatal(err)
+	}
+	third := packets()
+	if cur := attachment(third); cur == old {
+		t.Error("the changed file kept its packet")
+	}
+	if c := packetsOf(t, out, "briefings/c"); c[0] == firstC[0] {
+		t.Error("the passage linking the changed file kept its packet, which names the old one")
+	}
+	for _, page := range []string{"briefings/a", "briefings/b"} {
+		for _, p := range packetsOf(t, out, page) {
+			if !first[strings.TrimPrefix(p, "packets/")] {
+				t.Errorf("%s: packet %s is new, though nothing of it changed", page, p)
+			}
+		}
+	}
+	// The board reads the new version.
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	if _, err := open.Site(out, copyDir, []age.Identity{ids["alice"]}, builtSums(t, out)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(copyDir, "briefings", "c-log.txt")); err != nil || string(got) != "the log, version 2\n" {
+		t.Errorf("alice's copy of the log: %q, %v", got, err)
+	}
 }
