@@ -31,7 +31,7 @@ func TestUnlockAttachments(t *testing.T) {
 	if err := png.Encode(&img, m); err != nil {
 		t.Fatal(err)
 	}
-	report := make([]byte, 300_000)
+	report := make([]byte, 5<<20) // several STREAM chunks, and more than one part of the Blob
 	rand.Read(report)
 	report = append([]byte("%PDF-1.4\n"), report...)
 	s := buildSite(t, []string{"alice", "bob", "carol"}, "board = [\"alice\", \"bob\"]\n", map[string]string{

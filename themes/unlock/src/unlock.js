@@ -279,9 +279,16 @@ class Keys {
   // header(bytes), if already prepared. Files of one group (placeholders
   // with the same label, so for the same audience) try first the identity
   // that opened the first of them: a page with many passages for a few
-  // audiences then costs about one key agreement per passage.
+  // audiences then costs about one key agreement per passage. as is
+  // "text" (a string), "uint8array" or "stream" (a ReadableStream of the
+  // plaintext, decrypted as it is read).
   async open(bytes, hdr, group, as = "text") {
     const h = await (hdr || header(bytes));
+    if (as === "stream") {
+      const whole = bytes;
+      bytes = new ReadableStream({ start(c) { c.enqueue(whole); c.close(); } });
+      as = undefined;
+    }
     if (!h) return this.all.decrypt(bytes, as);
     let order = this.fast;
     let found = null;
@@ -640,31 +647,87 @@ function attachmentPath(url) {
   return PACKET_PATH_PATTERN.test(p) ? p : null;
 }
 
+// attachmentBytes fetches an attachment's packet and checks its bytes
+// against its name. Unlike a passage's, it is not kept: a file may be
+// large, and is decrypted once into a Blob.
+async function attachmentBytes(path) {
+  const bytes = await getBytes(path);
+  if ((await digestOf(bytes)) !== PACKET_PATH_PATTERN.exec(path)[1]) throw new UserError(MSG.tampered);
+  return bytes;
+}
+
 // openAttachment decrypts the attachment packet at path into
-// {name, blob}, or resolves to NOT_FOR_YOU. It throws a UserError for a
-// packet that is altered or not an attachment.
+// {name, blob, image}, or resolves to NOT_FOR_YOU. It throws a UserError
+// for a packet that is altered or not an attachment. The file is
+// decrypted as a stream, chunk by chunk, into a Blob grown a few MiB at a
+// time: the page holds the packet, and the decrypted bytes only until the
+// browser has them in the Blob.
 async function openAttachment(path, d) {
-  const { bytes, intact, hdr } = await packet(path);
-  if (!intact) throw new UserError(MSG.tampered);
+  const bytes = await attachmentBytes(path);
   let plain;
   try {
-    plain = await d.open(bytes, hdr, undefined, "uint8array");
+    plain = await d.open(bytes, null, undefined, "stream");
   } catch (e) {
     if (NO_MATCH.test(e && e.message)) return NOT_FOR_YOU;
     throw new UserError(MSG.tampered);
   }
   if (plain === NOT_FOR_YOU) return NOT_FOR_YOU;
-  const end = plain.subarray(0, MAX_ATTACHMENT_HEADER).indexOf(10);
-  const line = end < 0 ? "" : new TextDecoder().decode(plain.subarray(0, end));
+  const bad = new UserError(`The attachment ${path} is not one conclave seals: not opened.`);
+  const reader = plain.getReader();
+  let head = new Uint8Array(0);
+  let meta = null, left = 0, blob = new Blob([]), batch = [], batched = 0;
+  for (;;) {
+    let chunk;
+    try {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunk = value;
+    } catch {
+      throw new UserError(MSG.tampered); // a chunk that does not authenticate
+    }
+    if (!meta) {
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      const end = joined.subarray(0, MAX_ATTACHMENT_HEADER).indexOf(10);
+      if (end < 0) {
+        if (joined.length >= MAX_ATTACHMENT_HEADER) throw bad;
+        head = joined;
+        continue;
+      }
+      meta = attachmentHeader(new TextDecoder().decode(joined.subarray(0, end)));
+      if (!meta) throw bad;
+      left = meta.size;
+      chunk = joined.subarray(end + 1);
+    }
+    const part = chunk.subarray(0, Math.min(left, chunk.length));
+    left -= part.length;
+    if (part.length) {
+      batch.push(part);
+      batched += part.length;
+    }
+    if (batched >= 4 << 20) {
+      blob = new Blob([blob, ...batch]);
+      batch = [];
+      batched = 0;
+    }
+  }
+  if (!meta || left > 0) throw bad;
+  const type = FILE_TYPES.has(meta.type) ? meta.type : "application/octet-stream";
+  return { name: meta.name, blob: new Blob([blob, ...batch], { type }), image: IMAGE_TYPES.has(meta.type) };
+}
+
+// attachmentHeader reads an attachment's header line into {size, type,
+// name}, or returns null if it is not one.
+function attachmentHeader(line) {
+  if (!line.startsWith(ATTACHMENT_MAGIC + " ")) return null;
   const fields = new Map();
-  for (const f of line.split(" ").slice(ATTACHMENT_MAGIC.split(" ").length)) {
+  for (const f of line.slice(ATTACHMENT_MAGIC.length + 1).split(" ")) {
     const i = f.indexOf("=");
     if (i > 0) fields.set(f.slice(0, i), f.slice(i + 1));
   }
   const size = Number(fields.get("size"));
-  if (!line.startsWith(ATTACHMENT_MAGIC + " ") || !Number.isSafeInteger(size) || size < 0 || end + 1 + size > plain.length) {
-    throw new UserError(`The attachment ${path} is not one conclave seals: not opened.`);
-  }
+  if (!/^[0-9]+$/.test(fields.get("size") || "") || !Number.isSafeInteger(size)) return null;
   let type = "", name = "attachment";
   try {
     type = decodeURIComponent(fields.get("type") || "").split(";")[0].trim().toLowerCase();
@@ -672,9 +735,7 @@ async function openAttachment(path, d) {
   } catch {
     // a damaged field: bytes under a plain name
   }
-  name = name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, "_");
-  const blob = new Blob([plain.subarray(end + 1, end + 1 + size)], { type: FILE_TYPES.has(type) ? type : "application/octet-stream" });
-  return { name, blob, image: IMAGE_TYPES.has(type) };
+  return { size, type, name: name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, "_") };
 }
 
 // attachments prepares the attachments a passage links, before it is
