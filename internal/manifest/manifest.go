@@ -58,7 +58,10 @@ const (
 // CheckPath reports whether p is a clean relative slash path that stays in
 // its folder: not empty, not absolute, no "." or ".." elements, no
 // backslash, no control characters, within [MaxPath], [MaxName] and
-// [MaxDepth].
+// [MaxDepth], and no hidden name (one starting with "."): a build never
+// writes one (it publishes no hidden file of content/ or of a theme), and
+// a hidden folder in a copy a reader opens, such as a .git whose
+// configuration runs commands, would act on the reader's machine.
 func CheckPath(p string) error {
 	if len(p) > MaxPath {
 		return fmt.Errorf("%w %q: %w", ErrUnsafePath, p[:60]+"...", CheckPathLimits(p))
@@ -71,6 +74,9 @@ func CheckPath(p string) error {
 		if r < 0x20 || r == 0x7f {
 			return fmt.Errorf("%w %q: control character", ErrUnsafePath, p)
 		}
+	}
+	if p[0] == '.' || strings.Contains(p, "/.") {
+		return fmt.Errorf("%w %q: a hidden name, which no build writes", ErrUnsafePath, p)
 	}
 	if err := CheckPathLimits(p); err != nil {
 		return fmt.Errorf("%w %q: %w", ErrUnsafePath, p, err)

@@ -10,12 +10,12 @@ import (
 func sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
 func TestCheckPath(t *testing.T) {
-	for _, ok := range []string{"index.html", "a/b/c.css", "tags/x/index.html", "SHA256SUMS", "a..b"} {
+	for _, ok := range []string{"index.html", "a/b/c.css", "tags/x/index.html", "SHA256SUMS", "a..b", "a/b.c", "x-.y"} {
 		if err := CheckPath(ok); err != nil {
 			t.Errorf("CheckPath(%q) = %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", ".", "..", "../x", "a/../b", "/abs", "a//b", "a/", "./a", "a\\b", "a\x00b", "new\nline", "tab\there", "\x7f"} {
+	for _, bad := range []string{"", ".", "..", "../x", "a/../b", "/abs", "a//b", "a/", "./a", "a\\b", "a\x00b", "new\nline", "tab\there", "\x7f", ".htaccess", "a/.git/config", ".well-known/security.txt", "b/.envrc"} {
 		if err := CheckPath(bad); err == nil {
 			t.Errorf("CheckPath(%q) accepted", bad)
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
@@ -99,14 +100,8 @@ func (r *Reader) writeAttachment(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// The path comes from a packet the site's signer sealed, and is still
-	// checked as any path of a site is: it must be one a build may write,
-	// outside packets/, and no file of the site or other attachment.
-	if err := manifest.CheckPath(a.Path); err != nil {
-		return "", fmt.Errorf("its path %s: %v", quote(a.Path), err)
-	}
-	if a.Path == format.PacketDir || strings.HasPrefix(a.Path, format.PacketDir+"/") || strings.HasPrefix(a.Path, ".") || manifest.Excluded(a.Path) {
-		return "", fmt.Errorf("its path %s is one no attachment may have", quote(a.Path))
+	if err := checkAttachmentPath(a.Path); err != nil {
+		return "", err
 	}
 	if other, taken := r.attachedAt[a.Path]; taken {
 		return "", fmt.Errorf("its path %s is that of another attachment, %s", quote(a.Path), other)
@@ -130,4 +125,21 @@ func (r *Reader) writeAttachment(p string) (string, error) {
 		return "", &diag.Error{File: a.Path, Msg: err.Error(), Err: err}
 	}
 	return a.Path, nil
+}
+
+// checkAttachmentPath checks the path an attachment's header names. It
+// comes from a packet the site's signer sealed, and is still checked as
+// any path of a site is: it must be one a build may write (no hidden
+// name), outside packets/, not the manifest's, and free of format
+// characters (U+202E and the like), which would show a name other than
+// the file's: "gpj.exe" as "exe.jpg".
+func checkAttachmentPath(p string) error {
+	if err := manifest.CheckPath(p); err != nil {
+		return fmt.Errorf("its path %s: %v", quote(p), err)
+	}
+	if p == format.PacketDir || strings.HasPrefix(p, format.PacketDir+"/") || manifest.Excluded(p) ||
+		strings.IndexFunc(p, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) >= 0 {
+		return fmt.Errorf("its path %s is one no attachment may have", quote(p))
+	}
+	return nil
 }

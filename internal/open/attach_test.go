@@ -208,3 +208,45 @@ func TestOpenAttachmentFile(t *testing.T) {
 		t.Errorf("alice opens %d attachments, want 2", found)
 	}
 }
+
+// A hidden file or folder below the top of a site (a .git whose config
+// runs commands when git looks at the copy, a .envrc) is never copied: no
+// build writes one, and it would act on the reader's machine.
+func TestOpenSkipsHiddenNames(t *testing.T) {
+	site, keys, _ := attachmentSite(t)
+	testtool.WriteSite(t, site, map[string]string{
+		"b/.git/config": "[core]\n\tfsmonitor = touch pwned\n",
+		"b/.git/HEAD":   "ref: refs/heads/main\n",
+		"b/x/.envrc":    "touch pwned\n",
+	})
+	id, err := age.ParseX25519Identity(strings.TrimSpace(strings.TrimPrefix(string(keys["carol"][0].Identity), "# test identity\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "copy")
+	_, err = Site(site, out, []age.Identity{id}, nil)
+	if err == nil || !strings.Contains(err.Error(), "incomplete") {
+		t.Fatalf("err = %v, want an incomplete copy", err)
+	}
+	for p := range testtool.Tree(t, out) {
+		if strings.Contains(p, "/.") {
+			t.Errorf("the copy holds %s", p)
+		}
+	}
+}
+
+// The paths an attachment's header may name: a build's, never one that
+// escapes, hides, shadows the manifest or packets, or shows another name.
+func TestCheckAttachmentPath(t *testing.T) {
+	for _, ok := range []string{"b/report.pdf", "b/files/a b.png", "rapport-été.pdf"} {
+		if err := checkAttachmentPath(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"../x", "/etc/passwd", "b/../../x", ".git/config", "b/.git/config", "packets/x.age", "packets",
+		"SHA256SUMS", "b/\u202egpj.exe", "b/zero\u200bwidth.pdf", "a\\b", "b/x\n.pdf"} {
+		if err := checkAttachmentPath(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -735,7 +735,9 @@ function attachmentHeader(line) {
   } catch {
     // a damaged field: bytes under a plain name
   }
-  return { size, type, name: name.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, "_") };
+  // No control or format characters (U+202E would show "gpj.exe" as
+  // "exe.jpg"), and nothing a file system reads as a folder or a drive.
+  return { size, type, name: name.replace(/[\p{Cc}\p{Cf}/\\:*?"<>|]/gu, "_") };
 }
 
 // attachments prepares the attachments a passage links, before it is
