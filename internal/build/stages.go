@@ -184,6 +184,16 @@ func (b *builder) emit(p string, data []byte) error {
 	return nil
 }
 
+// emitOwned is emit for data that no one changes once written (an
+// attachment's packet): the leak scan keeps it without a copy.
+func (b *builder) emitOwned(p string, data []byte) error {
+	if err := b.out.WriteFile(p, data); err != nil {
+		return err
+	}
+	b.held.keep(p, data)
+	return nil
+}
+
 // republish publishes again a file of the last build, read into a buffer
 // of its own (so the leak scan keeps it without a copy).
 func (b *builder) republish(p string, data []byte, sum [sha256.Size]byte) error {
@@ -422,7 +432,7 @@ func (b *builder) seal() error {
 		if sealer, err = seal.NewSealer(plan, b.conv, b.cache); err != nil {
 			return err
 		}
-		if err := sealer.SealAttachments(b.emit); err != nil {
+		if err := sealer.SealAttachments(b.emitOwned); err != nil {
 			return err
 		}
 		for _, r := range b.republished {

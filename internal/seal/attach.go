@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"filippo.io/age"
 	"github.com/yuin/goldmark/ast"
 
 	"github.com/conclave-dev/conclave/internal/diag"
@@ -125,18 +126,17 @@ func (s *Sealer) SealAttachments(emit Emit) error {
 			return fmt.Errorf("%s: attachment's audience has no key (a bug in conclave)", a.File.Path)
 		}
 		hdr := format.Attachment{Path: a.File.OutPath, Type: a.Type, Size: int64(len(a.File.Data))}.Header()
-		key := attachmentKey(ak.content, hdr, a.File.Data)
+		var key string // the file is hashed for the cache only
+		if s.cache != nil {
+			key = attachmentKey(ak.content, hdr, a.File.Data)
+		}
 		ct, cached := s.cache.packet(key)
 		if !cached {
-			n := len(hdr) + len(a.File.Data)
-			plaintext := make([]byte, 0, padmeSize(max(n, 512)))
-			plaintext = append(append(plaintext, hdr...), a.File.Data...)
-			plaintext = plaintext[:padmeSize(max(n, 512))] // zeros: the header says where the file ends
-			var b bytes.Buffer
-			if err := encryptTo(&b, plaintext, ak.recipient); err != nil {
+			var err error
+			if ct, err = sealAttachment(hdr, a.File.Data, ak.recipient); err != nil {
 				return &diag.Error{File: a.File.Path, Msg: "sealing attachment: " + err.Error(), Err: err}
 			}
-			ct = s.cache.putPacket(key, b.Bytes())
+			ct = s.cache.putPacket(key, ct)
 		}
 		a.Packet = format.PacketPath(format.DigestName(ct))
 		s.mu.Lock()
@@ -154,6 +154,38 @@ func (s *Sealer) SealAttachments(emit Emit) error {
 		}
 	}
 	return nil
+}
+
+// sealAttachment encrypts an attachment's plaintext, its header, its data
+// and zeros to the Padmé size (the header says where the file ends), to
+// r, streamed from the file's bytes into a buffer of the packet's size:
+// the plaintext is never copied whole.
+func sealAttachment(hdr, data []byte, r age.Recipient) ([]byte, error) {
+	n := len(hdr) + len(data)
+	padded := padmeSize(max(n, 512))
+	// age: a header of at most a few KiB (a post-quantum stanza is the
+	// largest), a 16-byte nonce, and 16 bytes of tag per 64 KiB chunk.
+	var b bytes.Buffer
+	b.Grow(padded + padded/(64<<10)*16 + 16 + 8<<10)
+	w, err := age.Encrypt(&b, r)
+	if err != nil {
+		return nil, err
+	}
+	for _, part := range [][]byte{hdr, data} {
+		if _, err := w.Write(part); err != nil {
+			return nil, err
+		}
+	}
+	var zeros [64 << 10]byte
+	for left := padded - n; left > 0; left -= min(left, len(zeros)) {
+		if _, err := w.Write(zeros[:min(left, len(zeros))]); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // attachmentKey identifies an attachment's packet in the cache: its
