@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -54,6 +57,12 @@ func TestMain(m *testing.M) {
 //	sshkey FILE [PASSPHRASE]   make an ssh-ed25519 key pair: FILE and FILE.pub
 //	packet PAGE N VAR          set $VAR to the packet path of PAGE's Nth
 //	                           sealed placeholder (from 0), e.g. packets/….age
+//	serve [-tls] DIR VAR       serve DIR's files (read as they are asked for)
+//	                           on 127.0.0.1 and set $VAR to its URL; -tls
+//	                           serves HTTPS, with the server's certificate in
+//	                           $WORK/serve-cert.pem (for SSL_CERT_FILE)
+//	served                     print the paths asked of the server since the
+//	                           last served, sorted, one per line
 //
 // and the environment variable CONCLAVE_TEST_PASSPHRASE, which answers
 // conclave's passphrase prompts (each prompt is logged to stderr as
@@ -103,6 +112,8 @@ func TestScripts(t *testing.T) {
 			"ls":         cmdLs,
 			"sshkey":     cmdSSHKey,
 			"packet":     cmdPacket,
+			"serve":      cmdServe,
+			"served":     cmdServed,
 		},
 		Condition: func(cond string) (bool, error) {
 			name, ok := strings.CutPrefix(cond, "tool:")
@@ -241,4 +252,78 @@ func cmdPacket(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s has %d sealed placeholders, not %d", args[0], len(all), n+1)
 	}
 	ts.Setenv(args[2], string(all[n][1]))
+}
+
+// siteServer is a folder served to a script by serve, and what it was
+// asked for.
+type siteServer struct {
+	dir   string
+	mu    sync.Mutex
+	asked []string
+}
+
+// servers are the scripts' servers, one per script at most.
+var servers sync.Map // *testscript.TestScript → *siteServer
+
+func (s *siteServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	s.mu.Lock()
+	s.asked = append(s.asked, p)
+	s.mu.Unlock()
+	if !filepath.IsLocal(filepath.FromSlash(p)) {
+		http.NotFound(w, r)
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir, filepath.FromSlash(p)))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Write(data)
+}
+
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	tls := len(args) > 0 && args[0] == "-tls"
+	if tls {
+		args = args[1:]
+	}
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: serve [-tls] DIR VAR")
+	}
+	s := &siteServer{dir: ts.MkAbs(args[0])}
+	if _, loaded := servers.LoadOrStore(ts, s); loaded {
+		ts.Fatalf("serve: one server per script")
+	}
+	srv := httptest.NewUnstartedServer(s)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if tls {
+		srv.StartTLS()
+		cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		ts.Check(os.WriteFile(ts.MkAbs("serve-cert.pem"), cert, 0o644))
+	} else {
+		srv.Start()
+	}
+	ts.Defer(func() {
+		srv.Close()
+		servers.Delete(ts)
+	})
+	ts.Setenv(args[1], srv.URL+"/")
+}
+
+func cmdServed(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: served")
+	}
+	v, ok := servers.Load(ts)
+	if !ok {
+		ts.Fatalf("served: no server (serve DIR VAR starts one)")
+	}
+	s := v.(*siteServer)
+	s.mu.Lock()
+	asked := slices.Sorted(slices.Values(s.asked))
+	s.asked = nil
+	s.mu.Unlock()
+	for _, p := range asked {
+		fmt.Fprintln(ts.Stdout(), p)
+	}
 }

@@ -1,0 +1,28 @@
+//go:build unix
+
+package pull
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lock takes the lock file at name, so that two pulls never write one
+// folder at once, and returns what releases it. The lock goes with the
+// process: a pull that was killed holds none.
+func lock(name string) (unlock func(), err error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: another conclave pull is writing this folder", name)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return func() { f.Close() }, nil
+}
