@@ -485,3 +485,36 @@ func TestPreviewRecordsNeverServeABuild(t *testing.T) {
 		}
 	}
 }
+
+// An attachment in serve: the author's preview shows it in clear where
+// the passage links it, as it shows the passage; a sealed session (serve
+// --sealed, or on a network address) seals it as a build does and holds
+// it nowhere in clear.
+func TestSessionAttachments(t *testing.T) {
+	dir, _ := sealSite(t)
+	write(t, dir, "content/briefings/c.md", "---\ntitle: C\ntlp: amber\n---\n\n::: restricted to=board tlp=amber\nThe [log](c-log-attq8wz.txt).\n:::\n")
+	write(t, dir, "content/briefings/c-log-attq8wz.txt", "the log\n")
+	_, preview, err := Memory(Options{Source: dir, Preview: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, ok := preview.Get("briefings/c-log-attq8wz.txt"); !ok || string(data) != "the log\n" {
+		t.Errorf("the preview does not serve the file: %q", data)
+	}
+	if page, _ := preview.Get("briefings/c/index.html"); !bytes.Contains(page, []byte(`href="../c-log-attq8wz.txt"`)) {
+		t.Errorf("the preview's passage does not link the file:\n%s", page)
+	}
+	rep, sealed, err := Memory(Options{Source: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Seal.Attachments != 1 {
+		t.Errorf("sealed session: %d attachments, want 1", rep.Seal.Attachments)
+	}
+	for _, e := range sealed.Entries() {
+		data, _ := sealed.Get(e.Path)
+		if strings.Contains(e.Path, "attq8wz") || !strings.HasPrefix(e.Path, "packets/") && bytes.Contains(data, []byte("attq8wz")) {
+			t.Errorf("the sealed session publishes the attachment's name in %s", e.Path)
+		}
+	}
+}
