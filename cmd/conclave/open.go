@@ -157,6 +157,9 @@ its site could not be read (a warning names it).`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "conclave: wrote a readable copy to %s (start at %s)\n", rep.Out, filepath.Join(rep.Out, "index.html"))
 			fmt.Fprintf(w, "  opened      %6d  sealed passages your identities may read; %d page(s) hold sealed passages\n", rep.Opened, rep.Pages)
+			if rep.Again > 0 {
+				fmt.Fprintf(w, "  unchanged   %6d  pages taken from the copy this one replaced (same page, same keys)\n", rep.Again)
+			}
 			if rep.Attachments > 0 {
 				fmt.Fprintf(w, "  attachments %6d  sealed files written at their paths in the copy\n", rep.Attachments)
 			}

@@ -60,6 +60,10 @@ func (r *Reader) openAttachments(plain []byte, st *pageState) []byte {
 		if written == "" {
 			return tag // not for the reader
 		}
+		if st.attached == nil {
+			st.attached = map[string]string{}
+		}
+		st.attached[p] = written
 		href := site.RelURL("/"+st.page, "/"+written)
 		out := append([]byte(nil), tag[:m[4]]...)
 		out = append(out, html.EscapeString(href)...)

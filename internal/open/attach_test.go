@@ -250,3 +250,84 @@ func TestCheckAttachmentPath(t *testing.T) {
 		}
 	}
 }
+
+// Opening a site again into its copy takes each page whose bytes did not
+// change from the old copy, with its attachments, when the same keys open
+// it: the copy is the same as one written anew. A changed page is opened
+// again; other identities, or a record that names a path outside the
+// copy, take nothing.
+func TestOpenAgain(t *testing.T) {
+	site, keys, _ := attachmentSite(t)
+	ident := func(name string) []age.Identity {
+		id, err := age.ParseX25519Identity(strings.TrimSpace(strings.TrimPrefix(string(keys[name][0].Identity), "# test identity\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []age.Identity{id}
+	}
+	out := filepath.Join(t.TempDir(), "copy")
+	first, err := Site(site, out, ident("carol"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := testtool.Tree(t, out)
+	again, err := Site(site, out, ident("carol"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Again != first.Pages || again.Opened != first.Opened || again.NotForYou != first.NotForYou || again.Attachments != first.Attachments {
+		t.Errorf("again: %+v; first: %+v", again, first)
+	}
+	sameTree(t, fresh, testtool.Tree(t, out))
+
+	// One page changed: it alone is opened again.
+	page := filepath.Join(site, "b", "x", "index.html")
+	testtool.WriteSite(t, site, map[string]string{"b/x/index.html": string(readFile(t, page)) + "<!-- changed -->\n"})
+	changed, err := Site(site, out, ident("carol"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Again != first.Pages-1 || changed.Attachments != first.Attachments {
+		t.Errorf("after one page changed: %+v", changed)
+	}
+	// Another reader's keys take nothing from carol's copy.
+	if bob, err := Site(site, out, ident("bob"), nil); err != nil || bob.Again != 0 {
+		t.Errorf("bob: %+v, %v", bob, err)
+	}
+	// A record naming a path outside the copy is not followed.
+	rec := filepath.Join(out, recordFile)
+	if _, err := Site(site, out, ident("carol"), nil); err != nil {
+		t.Fatal(err)
+	}
+	data := strings.Replace(string(readFile(t, rec)), `"b/map-xq7.png"`, `"../../escape.png"`, 1)
+	if err := os.WriteFile(rec, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hostile, err := Site(site, out, ident("carol"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hostile.Again != first.Pages-1 {
+		t.Errorf("with a hostile record: %d pages taken again, want all but the one naming ../../escape.png", hostile.Again)
+	}
+	if _, err := os.Lstat(filepath.Join(out, "..", "..", "escape.png")); err == nil {
+		t.Error("escape.png was written outside the copy")
+	}
+}
+
+func sameTree(t *testing.T, want, got map[string][]byte) {
+	t.Helper()
+	for p, w := range want {
+		if p == recordFile {
+			continue
+		}
+		if g, ok := got[p]; !ok || !bytes.Equal(g, w) {
+			t.Errorf("%s differs from a fresh copy", p)
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			t.Errorf("%s is not in a fresh copy", p)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -152,6 +153,10 @@ type Report struct {
 	NotForYou      int // passages none of the identities may read
 	Failed         int // passages left sealed because they could not be opened
 	Attachments    int // attachments decrypted and written into the copy
+	// Again counts the pages taken from the copy this one replaces: the
+	// same page, opened with the same keys (see again.go). They count in
+	// Pages, Opened, NotForYou and Attachments too.
+	Again int
 	// Problems are the files and passages that could not be read or
 	// opened, each naming its file under the site's folder as given; the
 	// rest was read.
@@ -196,6 +201,11 @@ type Reader struct {
 	copyDir     string
 	attachments map[string]attached // by packet path
 	attachedAt  map[string]string   // attachment path in the copy → its packet
+	// The record of the copy being written, and of the one it replaces
+	// (prev, in prevDir; nil if none applies): see again.go.
+	record  copyRecord
+	prev    *copyRecord
+	prevDir string
 }
 
 // packet is what [Reader.Packet] returned for a packet.
@@ -589,7 +599,8 @@ func (r *Reader) Unseal(page []byte) (out []byte, opened, notForYou int, err err
 // pageState is what one page has expanded to so far, and the passages it
 // could not open.
 type pageState struct {
-	page            string // the page's path in the site, when its copy is written
+	page            string            // the page's path in the site, when its copy is written
+	attached        map[string]string // the attachments it links: packet → path in the copy
 	passages, bytes int
 	exhausted       bool // past maxPassages or maxPageBytes
 	failed          int
@@ -817,6 +828,10 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 	}
 	r.copyDir = tmp
 	defer func() { r.copyDir = "" }()
+	r.record = copyRecord{Version: recordVersion, Keys: keysDigest(r.ids), Pages: map[string]pageRecord{}}
+	if _, err := os.Lstat(filepath.Join(out, marker)); err == nil { // checkOut made sure it is a copy
+		r.prev, r.prevDir = loadRecord(out, r.record.Keys), out
+	}
 	err = fs.WalkDir(r.fsys, ".", func(rel string, e fs.DirEntry, err error) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("stopped: the partial copy was removed (%w)", err)
@@ -874,6 +889,9 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.saveRecord(); err != nil {
+		return nil, err
+	}
 	if err := os.Chmod(tmp, 0o700); err != nil {
 		return nil, err
 	}
@@ -892,7 +910,7 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 // may read in place. Problems with the page are the report's; the error is
 // one writing the copy.
 func (r *Reader) copyPage(rel, target string) error {
-	data, err := r.read(rel, pageLimit)
+	data, sum, err := r.readSum(rel, pageLimit)
 	if tl := (*manifest.TooLargeError)(nil); errors.As(err, &tl) && !tl.Grew {
 		sealed, err := r.copyFile(rel, target, true)
 		if err == nil && sealed {
@@ -906,6 +924,9 @@ func (r *Reader) copyPage(rel, target string) error {
 	}
 	if !bytes.Contains(data, []byte(format.PlaceholderStart)) {
 		return os.WriteFile(target, data, 0o600)
+	}
+	if r.again(rel, target, sum) {
+		return nil
 	}
 	// Written as it is expanded: the expanded page is never held whole.
 	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -925,6 +946,9 @@ func (r *Reader) copyPage(rel, target string) error {
 	r.report.Failed += st.failed
 	for _, msg := range st.all() {
 		r.problem(rel, "%s", msg)
+	}
+	if err == nil && st.failed == 0 && len(st.problems) == 0 {
+		r.record.Pages[rel] = pageRecord{Sum: hex.EncodeToString(sum[:]), Opened: opened, NotForYou: notForYou, Attachments: st.attached}
 	}
 	return err
 }
@@ -1259,14 +1283,20 @@ func (s Sums) checkSum(p string, sum [sha256.Size]byte) error {
 // limit bytes of it ([manifest.ReadFile]), checked against the verified
 // manifest if there is one: the bytes returned are the bytes checked.
 func (r *Reader) read(p string, limit manifest.Limit) ([]byte, error) {
+	data, _, err := r.readSum(p, limit)
+	return data, err
+}
+
+// readSum is read, which also returns the digest of what it read.
+func (r *Reader) readSum(p string, limit manifest.Limit) ([]byte, [sha256.Size]byte, error) {
 	data, sum, err := manifest.ReadFile(r.fsys, p, limit)
 	if err != nil {
-		return nil, err
+		return nil, sum, err
 	}
 	if r.sums != nil {
 		if err := r.sums.checkSum(p, sum); err != nil {
-			return nil, err
+			return nil, sum, err
 		}
 	}
-	return data, nil
+	return data, sum, nil
 }
