@@ -93,7 +93,7 @@ func outputDigest(t *testing.T, out string, ids []age.Identity) string {
 		}
 		slices.Sort(names)
 		for _, p := range names {
-			if strings.HasPrefix(p, "packets/") || p == "SHA256SUMS" || p == ".conclave-opened" || p == "js/unlock.js" {
+			if strings.HasPrefix(p, "packets/") || p == "SHA256SUMS" || p == ".conclave-opened" || p == open.RecordFile || p == "js/unlock.js" {
 				continue
 			}
 			sum := sha256.Sum256(anyScript(anyPacket(tree[p])))

@@ -49,6 +49,10 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  preview    %6d  restricted passages%s shown in clear, nothing sealed: publish with conclave build\n", r.Previewed, whole)
 	}
+	if r.Previewed > 0 || r.Files == 0 { // a preview writes no SHA256SUMS: it is no release
+		fmt.Fprintf(w, "  files      %6d  %s, in memory\n", r.Files, Size(r.Bytes))
+		return
+	}
 	fmt.Fprintf(w, "  files      %6d  %s: SHA256SUMS and the %d files it lists\n", r.Files, Size(r.Bytes), r.Files-1)
 }
 

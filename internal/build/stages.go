@@ -586,10 +586,14 @@ func (b *builder) scan() error {
 // completes the records for the next build with the digests it lists. The
 // author's preview is not a release, and has no manifest.
 func (b *builder) manifest() error {
+	entries := b.out.Entries()
 	if b.preview {
+		b.rep.Files = len(entries)
+		for _, e := range entries {
+			b.rep.Bytes += e.Size
+		}
 		return b.recordLists(nil)
 	}
-	entries := b.out.Entries()
 	list := make([]manifest.Entry, len(entries))
 	for i, e := range entries {
 		// Nothing readers would refuse is published.

@@ -18,7 +18,7 @@ import (
 
 // Opening again. A readable copy records, for each page it opened, the
 // digest of the page as the site held it, what opening it gave and the
-// attachments it wrote ([copyRecord], in [recordFile]). When the copy is
+// attachments it wrote ([copyRecord], in [RecordFile]). When the copy is
 // written again (conclave open again, or conclave pull after a new
 // release), a page whose bytes are the same, opened with the same audience
 // keys, is taken from the old copy instead of being opened again: its
@@ -27,8 +27,10 @@ import (
 // same keys open to the same text. A page that had any problem is opened
 // again.
 
-// recordFile is the record of a readable copy, at its top.
-const recordFile = ".conclave-opened.json"
+// RecordFile is the record of a readable copy, at its top. It is the
+// reader's own: two copies of the same pages differ in it (it holds a
+// digest of the keys that opened them, which each release may change).
+const RecordFile = ".conclave-opened.json"
 
 // recordVersion changes whenever what a copy's page holds for the same
 // page and keys changes.
@@ -77,7 +79,7 @@ func loadRecord(out, keys string) *copyRecord {
 	if keys == "" {
 		return nil
 	}
-	f, err := os.Open(filepath.Join(out, recordFile))
+	f, err := os.Open(filepath.Join(out, RecordFile))
 	if err != nil {
 		return nil
 	}
@@ -179,5 +181,5 @@ func (r *Reader) saveRecord() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(r.copyDir, recordFile), data, 0o600)
+	return os.WriteFile(filepath.Join(r.copyDir, RecordFile), data, 0o600)
 }

@@ -295,7 +295,7 @@ func TestOpenAgain(t *testing.T) {
 		t.Errorf("bob: %+v, %v", bob, err)
 	}
 	// A record naming a path outside the copy is not followed.
-	rec := filepath.Join(out, recordFile)
+	rec := filepath.Join(out, RecordFile)
 	if _, err := Site(site, out, ident("carol"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestOpenAgain(t *testing.T) {
 func sameTree(t *testing.T, want, got map[string][]byte) {
 	t.Helper()
 	for p, w := range want {
-		if p == recordFile {
+		if p == RecordFile {
 			continue
 		}
 		if g, ok := got[p]; !ok || !bytes.Equal(g, w) {
