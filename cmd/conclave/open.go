@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -154,20 +155,7 @@ its site could not be read (a warning names it).`,
 			} else if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "conclave: wrote a readable copy to %s (start at %s)\n", rep.Out, filepath.Join(rep.Out, "index.html"))
-			fmt.Fprintf(w, "  opened      %6d  sealed passages your identities may read; %d page(s) hold sealed passages\n", rep.Opened, rep.Pages)
-			if rep.Again > 0 {
-				fmt.Fprintf(w, "  unchanged   %6d  pages taken from the copy this one replaced (same page, same keys)\n", rep.Again)
-			}
-			if rep.Attachments > 0 {
-				fmt.Fprintf(w, "  attachments %6d  sealed files written at their paths in the copy\n", rep.Attachments)
-			}
-			fmt.Fprintf(w, "  not for you %6d  sealed for audiences you are not in\n", rep.NotForYou)
-			if rep.Failed > 0 {
-				fmt.Fprintf(w, "  not opened  %6d  could not be opened: left sealed (see the warnings)\n", rep.Failed)
-			}
-			fmt.Fprintf(w, "  keyrings    %6d  of %d opened by your identities\n", rep.KeyringsOpened, rep.Keyrings)
+			printCopy(cmd.OutOrStdout(), rep)
 			fmt.Fprintln(cmd.ErrOrStderr(), "conclave: warning: the copy holds restricted text: keep it on this machine, never commit or publish it")
 			return err
 		},
@@ -272,4 +260,21 @@ func passphrase(prompt string) ([]byte, error) {
 		return nil, fmt.Errorf("empty %s", prompt)
 	}
 	return pass, nil
+}
+
+// printCopy writes what writing a readable copy did, for open and pull.
+func printCopy(w io.Writer, rep *open.Report) {
+	fmt.Fprintf(w, "conclave: wrote a readable copy to %s (start at %s)\n", rep.Out, filepath.Join(rep.Out, "index.html"))
+	fmt.Fprintf(w, "  opened      %6d  sealed passages your identities may read; %d page(s) hold sealed passages\n", rep.Opened, rep.Pages)
+	if rep.Again > 0 {
+		fmt.Fprintf(w, "  unchanged   %6d  pages taken from the copy this one replaced (same page, same keys)\n", rep.Again)
+	}
+	if rep.Attachments > 0 {
+		fmt.Fprintf(w, "  attachments %6d  sealed files written at their paths in the copy\n", rep.Attachments)
+	}
+	fmt.Fprintf(w, "  not for you %6d  sealed for audiences you are not in\n", rep.NotForYou)
+	if rep.Failed > 0 {
+		fmt.Fprintf(w, "  not opened  %6d  could not be opened: left sealed (see the warnings)\n", rep.Failed)
+	}
+	fmt.Fprintf(w, "  keyrings    %6d  of %d opened by your identities\n", rep.KeyringsOpened, rep.Keyrings)
 }

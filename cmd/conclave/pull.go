@@ -73,7 +73,7 @@ report as JSON:
    "requests": N, "bytes": N,
    "new": [{"path": P, "passages": N}, …], "changed": […], "removed": […],
    "opened": {"passages": N, "notForYou": N, "failed": N, "pages": N,
-              "attachments": N, "keyrings": N, "keyringsOpened": N}}
+              "attachments": N, "again": N, "keyrings": N, "keyringsOpened": N}}
 
 files is what SHA256SUMS lists; each was fetched, reused (from the previous
 mirror) or resumed (from an interrupted pull). requests and bytes count
@@ -220,16 +220,8 @@ func printPull(w io.Writer, rep *pull.Report, changes bool) {
 		fmt.Fprintf(w, "  resumed %6d  files downloaded by a pull that did not finish\n", rep.Resumed)
 	}
 	if o := rep.Opened; o != nil {
-		fmt.Fprintf(w, "conclave: wrote a readable copy to %s (start at %s)\n", rep.Readable, filepath.Join(rep.Readable, "index.html"))
-		fmt.Fprintf(w, "  opened      %6d  sealed passages your identities may read; %d page(s) hold sealed passages\n", o.Passages, o.Pages)
-		if o.Attachments > 0 {
-			fmt.Fprintf(w, "  attachments %6d  sealed files written at their paths in the copy\n", o.Attachments)
-		}
-		fmt.Fprintf(w, "  not for you %6d  sealed for audiences you are not in\n", o.NotForYou)
-		if o.Failed > 0 {
-			fmt.Fprintf(w, "  not opened  %6d  could not be opened: left sealed (see the warnings)\n", o.Failed)
-		}
-		fmt.Fprintf(w, "  keyrings    %6d  of %d opened by your identities\n", o.KeyringsOpened, o.Keyrings)
+		printCopy(w, &open.Report{Out: rep.Readable, Opened: o.Passages, Pages: o.Pages, Again: o.Again, Attachments: o.Attachments,
+			NotForYou: o.NotForYou, Failed: o.Failed, Keyrings: o.Keyrings, KeyringsOpened: o.KeyringsOpened})
 	}
 	if rep.First || !changes {
 		return

@@ -177,6 +177,7 @@ type Opened struct {
 	Failed         int `json:"failed"`      // could not be opened: left sealed, each a warning
 	Pages          int `json:"pages"`       // pages holding sealed passages
 	Attachments    int `json:"attachments"` // sealed files written at their paths in the copy
+	Again          int `json:"again"`       // pages taken from the copy it replaced: same page, same keys
 	Keyrings       int `json:"keyrings"`
 	KeyringsOpened int `json:"keyringsOpened"`
 }
@@ -285,7 +286,7 @@ func (p *puller) openCopy(ctx context.Context) error {
 	p.report.Readable = out
 	p.report.Opened = &Opened{
 		Passages: rep.Opened, NotForYou: rep.NotForYou, Failed: rep.Failed, Pages: rep.Pages,
-		Attachments: rep.Attachments, Keyrings: rep.Keyrings, KeyringsOpened: rep.KeyringsOpened,
+		Attachments: rep.Attachments, Again: rep.Again, Keyrings: rep.Keyrings, KeyringsOpened: rep.KeyringsOpened,
 	}
 	after, verr := readView(out)
 	if verr != nil {
