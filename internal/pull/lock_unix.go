@@ -13,7 +13,8 @@ import (
 // folder at once, and returns what releases it. The lock goes with the
 // process: a pull that was killed holds none.
 func lock(name string) (unlock func(), err error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	// Never through a link: the lock is a file of DIR's own.
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, err
 	}

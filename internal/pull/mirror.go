@@ -133,7 +133,7 @@ func (p *puller) assemble(ctx context.Context) error {
 	for _, e := range p.oldEntries {
 		old[e.Sum] = e.Path
 	}
-	if err := os.MkdirAll(p.path(objectsPath), 0o700); err != nil {
+	if err := p.stateFolder(objectsPath); err != nil {
 		return err
 	}
 	objects, err := p.listObjects()
@@ -382,6 +382,22 @@ func (p *puller) swap() error {
 
 // path returns the path of the file at the slash path rel of DIR.
 func (p *puller) path(rel string) string { return filepath.Join(p.dir, filepath.FromSlash(rel)) }
+
+// stateFolder makes the folder rel of the pull's state, or checks the one
+// there: a link (planted to have downloads written elsewhere, and linked
+// into the mirror from there) or anything but a folder is refused.
+func (p *puller) stateFolder(rel string) error {
+	info, err := os.Lstat(p.path(rel))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return os.Mkdir(p.path(rel), 0o700)
+	case err != nil:
+		return err
+	case !info.IsDir():
+		return fmt.Errorf("%s is not a folder (a symbolic link?): nothing is written through it; remove it and pull again", p.path(rel))
+	}
+	return nil
+}
 
 // progress writes a progress line to opt.Progress until the function it
 // returns is called, which clears it.

@@ -238,3 +238,25 @@ func TestPullRetries(t *testing.T) {
 		t.Errorf("index.html asked for %d times, %d requests in all for %d files; want 2 and %d", n, rep.Requests, rep.Files, rep.Files+3)
 	}
 }
+
+// A link planted at the pull's objects folder is refused: downloads are
+// never written through it (to be linked into the mirror from outside).
+func TestPullRefusesLinkedObjects(t *testing.T) {
+	f := newFixture(t)
+	srv := newServer(t, f.release(nil))
+	dir := filepath.Join(t.TempDir(), "mirror")
+	pullOK(t, srv.options(dir, f.signer(), f.ids["alice"]))
+	outside := t.TempDir()
+	objects := filepath.Join(dir, StateDir, objectsDir)
+	os.RemoveAll(objects)
+	if err := os.Symlink(outside, objects); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Pull(context.Background(), srv.options(dir, nil, f.ids["alice"]))
+	if err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Fatalf("err = %v, want the linked objects folder refused", err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) > 0 {
+		t.Errorf("the pull wrote %d files through the link", len(entries))
+	}
+}
