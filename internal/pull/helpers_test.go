@@ -2,13 +2,11 @@ package pull
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"io"
 	"log"
 	"maps"
@@ -24,9 +22,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/conclave-dev/conclave/internal/build"
 	"github.com/conclave-dev/conclave/internal/manifest"
@@ -324,42 +319,9 @@ func sameTree(t testing.TB, name string, before, after map[string]string) {
 // a manifest that its own checks refuse, and hostile tests need one.
 func signManifest(t testing.TB, key *ecdsa.PrivateKey, m []byte) []byte {
 	t.Helper()
-	b, err := sgsign.Bundle(&sgsign.PlainData{Data: m}, testKeypair{key}, sgsign.BundleOptions{Context: context.Background()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := protojson.Marshal(b)
+	data, err := sign.Bundle(context.Background(), sign.Key{Private: key}, m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return data
-}
-
-// testKeypair is sigstore-go's sign.Keypair for an ECDSA P-256 key.
-type testKeypair struct{ key *ecdsa.PrivateKey }
-
-func (k testKeypair) GetHashAlgorithm() protocommon.HashAlgorithm {
-	return protocommon.HashAlgorithm_SHA2_256
-}
-
-func (k testKeypair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
-	return protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256
-}
-
-func (k testKeypair) GetHint() []byte {
-	der, _ := x509.MarshalPKIXPublicKey(&k.key.PublicKey)
-	sum := sha256.Sum256(der)
-	return []byte(base64.StdEncoding.EncodeToString(sum[:]))
-}
-
-func (k testKeypair) GetKeyAlgorithm() string { return "ECDSA" }
-
-func (k testKeypair) GetPublicKey() crypto.PublicKey { return &k.key.PublicKey }
-
-func (k testKeypair) GetPublicKeyPem() (string, error) { return "", nil }
-
-func (k testKeypair) SignData(_ context.Context, data []byte) ([]byte, []byte, error) {
-	sum := sha256.Sum256(data)
-	sig, err := ecdsa.SignASN1(rand.Reader, k.key, sum[:])
-	return sig, sum[:], err
 }

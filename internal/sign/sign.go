@@ -128,11 +128,7 @@ func Site(ctx context.Context, dir string, s Signer) (*Result, error) {
 		l := problemList(dir, problems)
 		return nil, append(l, fmt.Errorf("%s changed since it was built: not signed (build it again)", dir))
 	}
-	b, err := s.bundle(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	data, err := protojson.Marshal(b)
+	data, err := Bundle(ctx, s, m)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +146,17 @@ func Site(ctx context.Context, dir string, s Signer) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// Bundle returns the bundle, as JSON, that s makes for the manifest m,
+// whatever m lists: [Site] checks the site first. Tests of readers sign
+// forged manifests with it, as a publisher holding the key could.
+func Bundle(ctx context.Context, s Signer, m []byte) ([]byte, error) {
+	b, err := s.bundle(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return protojson.Marshal(b)
 }
 
 // readManifest reads and parses the manifest of the site at dir.

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/encoding/protojson"
-
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
@@ -299,11 +297,7 @@ func flipBase64Field(t testing.TB, s, name string) string {
 func signManifest(t testing.TB, key *ecdsa.PrivateKey, dir, m string) {
 	t.Helper()
 	writeFileT(t, filepath.Join(dir, manifest.Name), m)
-	b, err := Key{Private: key}.bundle(context.Background(), []byte(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := protojson.Marshal(b)
+	data, err := Bundle(context.Background(), Key{Private: key}, []byte(m))
 	if err != nil {
 		t.Fatal(err)
 	}
