@@ -604,6 +604,15 @@ func mistakes() []mistake {
 			want: refuse, at: "content/b/x.md:6:", msg: "but public text names canarylm1.txt",
 		},
 		{
+			name: "attach/also-linked-by-a-draft", why: "a file a draft links too is still sealed for the passage, never left out or published",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canarylq1.txt) canarylq2.", ":::"),
+				"content/b/draft.md":      md("---", "title: Draft", "draft: true", "---", "", "The [log](canarylq1.txt)."),
+				"content/b/canarylq1.txt": "log canarylq3\n",
+			},
+			want: publish, has: []string{"b/x/index.html"},
+		},
+		{
 			name: "attach/two-audiences", why: "a file linked from blocks of two audiences is sealed once, for both",
 			files: map[string]string{
 				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the log](canaryln1.txt) canaryln2.", ":::", "", "::: restricted to=carol tlp=amber", "Also [the log](canaryln1.txt) canaryln4.", ":::"),
