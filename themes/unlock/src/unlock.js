@@ -611,7 +611,7 @@ async function openOne(sec, d, stats, undo, depth) {
     return;
   }
   const passage = unsealed(sec, content);
-  attachments(passage, d, stats, undo);
+  attachments(passage, d, undo);
   await openAll(passage, d, stats, undo, depth + 1); // nested placeholders, before it is shown
   sec.replaceWith(passage);
   undo.push(() => passage.replaceWith(sec));
@@ -743,7 +743,7 @@ function attachmentHeader(line) {
 // attachments prepares the attachments a passage links, before it is
 // shown: its images are decrypted and shown, its links decrypt on use.
 // undo puts the URLs back and frees the decrypted files.
-function attachments(passage, d, stats, undo) {
+function attachments(passage, d, undo) {
   for (const img of passage.querySelectorAll(`img.${CLASS_ATTACHMENT}`)) {
     const src = img.getAttribute("src");
     const path = attachmentPath(src);
@@ -790,7 +790,6 @@ function attachments(passage, d, stats, undo) {
       a.setAttribute("href", href);
     });
   }
-  stats.attachments = (stats.attachments || 0) + passage.querySelectorAll(`.${CLASS_ATTACHMENT}`).length;
 }
 
 function unsealed(sec, content) {
