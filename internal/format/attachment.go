@@ -41,6 +41,15 @@ const (
 	// MaxAttachmentHeader is the longest header line a reader accepts,
 	// its newline included.
 	MaxAttachmentHeader = 4096
+	// MaxAttachmentSize is the largest file sealed as an attachment (4
+	// GiB). Sealing and every reader stream it: none holds it whole.
+	MaxAttachmentSize = 4 << 30
+	// MaxAttachmentPacket is the most bytes an attachment's packet may
+	// hold: the largest file with its header, padded (Padmé adds at most
+	// 12%) and encrypted (age adds 16 bytes per 64 KiB and a header of a
+	// few KiB). Readers stream a packet of more than a passage's 64 MiB,
+	// and only as an attachment.
+	MaxAttachmentPacket = 5 << 30
 )
 
 // Attachment is what an attachment's header says of its file.

@@ -69,6 +69,7 @@ func jsExports() []struct {
 		{"AttachmentMagic", AttachmentMagic},
 		{"ClassAttachment", ClassAttachment},
 		{"MaxAttachmentHeader", MaxAttachmentHeader},
+		{"MaxAttachmentPacket", MaxAttachmentPacket},
 	}
 }
 

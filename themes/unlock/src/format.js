@@ -49,3 +49,4 @@ export const CLASS_NOT_OPENED = "not-opened";
 export const ATTACHMENT_MAGIC = "conclave-attachment v1";
 export const CLASS_ATTACHMENT = "attachment";
 export const MAX_ATTACHMENT_HEADER = 4096;
+export const MAX_ATTACHMENT_PACKET = 5368709120;
