@@ -126,8 +126,14 @@ func testSite(t testing.TB) *site {
 		map[string]string{"briefings/x.md": pageX, "briefings/y.md": pageY, "briefings/z.md": pageZ})
 }
 
-// browser starts a headless Chromium for the test.
+// browser starts a headless Chromium for the test, for at most 90 s.
 func browser(t testing.TB) context.Context {
+	t.Helper()
+	return browserFor(t, 90*time.Second)
+}
+
+// browserFor starts a headless Chromium for the test, for at most d.
+func browserFor(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	exe := testtool.Require(t, "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -139,13 +145,14 @@ func browser(t testing.TB) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("enable-precise-memory-info", true), // performance.memory unrounded, for the benchmarks
 		chromedp.WindowSize(1200, 1400),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel3 := context.WithTimeout(ctx, d)
 	t.Cleanup(cancel3)
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)

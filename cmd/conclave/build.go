@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,14 +23,27 @@ func buildCmd() *cobra.Command {
 		Long: `Build reads conclave.toml and content/, and writes the site to public/
 (or --out). It builds into a temporary folder and replaces the output only
 when every page built: after a failed build the previous output is exactly
-as it was.`,
+as it was.
+
+Every build dates its release in release.json, which SHA256SUMS lists (so
+the signature covers it): conclave pull refuses a release older than one it
+already pulled. The time is now, or SOURCE_DATE_EPOCH when it is set (the
+number of seconds since 1970-01-01T00:00:00Z, the reproducible-builds
+convention): the same sources and time build the same bytes. Give every
+release a later time than the last: a release of the same time as the one
+a reader holds is accepted in its place.`,
 		Example: `  conclave build
   conclave build --source ~/briefings --out /srv/www/briefings
-  conclave build --drafts`,
+  conclave build --drafts
+  SOURCE_DATE_EPOCH=1796572684 conclave build    # a release dated 2026-12-06T15:58:04Z`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !noCache {
 				opt.CacheKey = cacheKey(cmd)
+			}
+			var err error
+			if opt.Now, err = releaseTime(os.LookupEnv); err != nil {
+				return err
 			}
 			rep, err := build.Run(opt)
 			if rep != nil {
@@ -49,6 +65,26 @@ as it was.`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
 	f.BoolVar(&noCache, "no-cache", false, "encrypt every restricted block anew, without reading or writing the seal cache in .conclave/")
 	return cmd
+}
+
+// maxSourceDate is the last second a release's time may name: the end of
+// the year 9999, the last that RFC 3339 writes.
+const maxSourceDate = 253402300799
+
+// releaseTime is the time of the release a build makes: SOURCE_DATE_EPOCH
+// if it is set and not empty (a whole number of seconds since
+// 1970-01-01T00:00:00Z, as reproducible builds set it), else now, in UTC,
+// to the second.
+func releaseTime(lookupEnv func(string) (string, bool)) (time.Time, error) {
+	v, ok := lookupEnv("SOURCE_DATE_EPOCH")
+	if !ok || v == "" {
+		return time.Now().UTC().Truncate(time.Second), nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > maxSourceDate || strings.TrimLeft(v, "0123456789") != "" {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a time: want the number of seconds since 1970-01-01T00:00:00Z, such as %d, or unset it to date the release now", v, time.Date(2026, 12, 6, 15, 58, 4, 0, time.UTC).Unix())
+	}
+	return time.Unix(n, 0).UTC(), nil
 }
 
 func printWarnings(cmd *cobra.Command, warns []*diag.Warning) {

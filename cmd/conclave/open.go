@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/sign"
@@ -43,7 +43,8 @@ the site to DIR (default: the site's folder name with "-opened" added). The
 copy holds restricted text: it is written with private file modes and a
 .gitignore, and must stay on your machine.
 
-Given one packet (packets/NAME.age), it prints the passage's HTML.
+Given one packet (packets/NAME.age), it prints the passage's HTML, or, for
+an attachment's packet, writes its file (-o FILE, or standard output).
 
 Identities (-i, repeatable) are age identity files (X25519, post-quantum,
 plugins such as age-plugin-yubikey), passphrase-protected age identity files,
@@ -62,9 +63,17 @@ anyway: then nothing says who wrote what you read.
 A copy of a site may come from anywhere, so open reads every file as a
 regular file only (a symbolic link, named pipe or device is refused, never
 followed or waited on), and only up to a limit: 128 MiB for SHA256SUMS
-(1,000,000 files), 1 MiB for its bundle, 64 MiB for a packet or a page,
-16 MiB for a keyring. The bytes checked against SHA256SUMS as a file is read
-are the bytes used: a file changed since it was verified is refused.
+(1,000,000 files), 1 MiB for its bundle, 64 MiB for a passage's packet or a
+page, 16 MiB for a keyring, 5 GiB for an attachment's packet. The bytes
+checked against SHA256SUMS as a file is read are the bytes used: a file
+changed since it was verified is refused.
+
+An attachment (a file sealed as a packet of its own, up to 4 GiB) is
+decrypted as a stream, in little memory whatever its size, into a temporary
+file that takes the attachment's name only once every byte of its packet
+was authenticated and matched the packet's name and SHA256SUMS: an altered,
+cut short or swapped packet leaves no file. To standard output, the packet
+is checked before its first byte is written.
 
 One bad keyring, packet or passage does not stop the others: a keyring or
 packet that cannot be read or opened (too large, changed since it was
@@ -115,28 +124,7 @@ its site could not be read (a warning names it).`,
 				}))
 			}
 			if !info.IsDir() {
-				if out != "" && out != "-" {
-					if err := open.CheckFileOut(target, out); err != nil {
-						return err
-					}
-				}
-				plain, warnings, err := open.File(target, ids, sums)
-				printWarnings(cmd, warnings)
-				if err != nil {
-					return err
-				}
-				if a, start, err := format.ParseAttachment(plain); err == nil {
-					// An attachment: its file, without header or padding.
-					fmt.Fprintf(cmd.ErrOrStderr(), "conclave: %s is the attachment %s (%s, %d bytes)\n", target, a.Path, a.Type, a.Size)
-					plain = plain[start : start+int(a.Size)]
-				} else if !errors.Is(err, format.ErrNotAttachment) {
-					return fmt.Errorf("%s: %w", target, err)
-				}
-				if out == "" || out == "-" {
-					_, err = cmd.OutOrStdout().Write(plain)
-					return err
-				}
-				return writeNew(out, plain, 0o600) // restricted text: for its owner only
+				return openFile(cmd, target, out, ids, sums)
 			}
 			if out == "" {
 				out, err = defaultOut(target)
@@ -163,10 +151,75 @@ its site could not be read (a warning names it).`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&identities, "identity", "i", nil, "identity file: age identity or SSH private key (repeatable)")
 	f.BoolVar(&guest, "passphrase", false, "ask for the passphrase you were given, and open the keyrings sealed with it")
-	f.StringVarP(&out, "out", "o", "", "output folder for a site (default SITE-opened), or file for a packet (default standard output)")
+	f.StringVarP(&out, "out", "o", "", "output folder for a site (default SITE-opened), or new file for a packet (default standard output)")
 	vf.add(f)
 	f.BoolVar(&skipVerify, "insecure-skip-verify", false, "open without checking the site's signature (INSECURE: anyone could have written it)")
 	return cmd
+}
+
+// openFile decrypts the one age file target to out, a new file, or to
+// standard output (out "" or "-"): a passage's HTML, or an attachment's
+// file, streamed whatever its size. Into a file, it writes a temporary
+// file next to out, and puts it at out only once the packet was read to
+// its end and checked: a packet altered, cut short or swapped leaves no
+// file, and Ctrl-C removes what was written. To standard output, an
+// attachment's packet is checked against its digest before its first byte
+// is written.
+func openFile(cmd *cobra.Command, target, out string, ids []age.Identity, sums open.Sums) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	toStdout := out == "" || out == "-"
+	w := cmd.OutOrStdout()
+	var tmp *os.File
+	if !toStdout {
+		if err := open.CheckFileOut(target, out); err != nil {
+			return err
+		}
+		if _, err := os.Lstat(out); err == nil {
+			return &fs.PathError{Op: "open", Path: out, Err: syscall.EEXIST}
+		}
+		var err error
+		// Hidden, and for its owner only (os.CreateTemp makes it 0600):
+		// it holds restricted text.
+		if tmp, err = os.CreateTemp(filepath.Dir(out), ".conclave-open-*"); err != nil {
+			return err
+		}
+		defer func() {
+			if tmp != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		w = tmp
+	}
+	a, warnings, err := open.FileTo(ctx, w, target, ids, open.FileOptions{Sums: sums, CheckFirst: toStdout})
+	printWarnings(cmd, warnings)
+	if err != nil {
+		if a != nil && toStdout {
+			err = fmt.Errorf("%w (standard output was given part of the attachment %s before this was found: discard it)", err, a.Path)
+		}
+		return err
+	}
+	if a != nil {
+		// An attachment: its file, without header or padding.
+		fmt.Fprintf(cmd.ErrOrStderr(), "conclave: %s is the attachment %s (%s, %d bytes)\n", target, a.Path, a.Type, a.Size)
+	}
+	if tmp == nil {
+		return nil
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	// A link does not replace a file made at out since; where the file
+	// system has no links, a rename does, once out is checked again.
+	err = os.Link(tmp.Name(), out)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		if _, lerr := os.Lstat(out); lerr == nil {
+			return &fs.PathError{Op: "open", Path: out, Err: syscall.EEXIST}
+		}
+		err = os.Rename(tmp.Name(), out)
+	}
+	return err
 }
 
 // verifyForOpen checks the signature of the site at target, or of the site

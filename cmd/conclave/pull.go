@@ -9,10 +9,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/pull"
@@ -54,9 +56,21 @@ updated and the copy left as it was). Files already downloaded and checked
 by a pull that was interrupted or failed are not downloaded again. Without
 -i or --passphrase only the mirror is updated.
 
+It never goes back in time. Each release is dated in its release.json,
+which SHA256SUMS lists (so the signature covers it), and DIR remembers the
+date of the release it holds: a release older than that one is refused, as
+is one without release.json once a release was dated (a server replaying
+an old signed release would hide what was published since), and one dated
+more than 24 hours ahead of this machine's clock. release.json is checked
+before anything else is downloaded. A release of the same time is
+accepted. If the publisher says an older release is intended, pull it into
+a new folder. A site built before releases were dated has no release.json:
+it is pulled as before.
+
 URL must be https (plain http only to this machine: 127.0.0.1, ::1,
 localhost). Each file is bounded (SHA256SUMS 128 MiB, its bundle 1 MiB, a
-packet 64 MiB, a keyring 16 MiB, any other file 256 MiB: a body that goes
+packet 5 GiB (an attachment's; a passage's is read whole within 64 MiB), a keyring
+16 MiB, any other file 256 MiB: a body that goes
 on past its limit is cut off there), as is every wait (15 s to connect,
 30 s for a response or for more of a body); a 5xx status or a network error
 is tried 4 times, a 4xx status once; redirects stay on the same host.
@@ -68,7 +82,8 @@ of passages you can read that are new or changed on it. --json prints the
 report as JSON:
 
   {"version": 1, "site": URL, "mirror": "DIR/site", "readable": "DIR/readable",
-   "signer": "key SHA256:…", "signed": time (keyless only), "first": bool,
+   "signer": "key SHA256:…", "signed": time (keyless only),
+   "release": time (from release.json, if the site has one), "first": bool,
    "files": N, "fetched": N, "reused": N, "resumed": N,
    "requests": N, "bytes": N,
    "new": [{"path": P, "passages": N}, …], "changed": […], "removed": […],
@@ -196,6 +211,17 @@ func pullFailed(err error, dir string) error {
 	if errors.As(err, &ns) {
 		return usageError{err}
 	}
+	var re *pull.ReleaseError
+	if errors.As(err, &re) {
+		hint := "if the site's publisher says this release is intended, pull it into a new folder"
+		if re.Ahead {
+			hint = "check this machine's clock; if it is right, tell the site's publisher"
+		}
+		if _, serr := os.Stat(filepath.Join(dir, pull.MirrorDir)); serr == nil {
+			hint = fmt.Sprintf("%s and %s were left as they were; %s", filepath.Join(dir, pull.MirrorDir), filepath.Join(dir, pull.ReadableDir), hint)
+		}
+		return hintError{err: err, hint: hint}
+	}
 	var se *pull.SignerError
 	if errors.As(err, &se) {
 		return hintError{err: err, hint: fmt.Sprintf("if the site's publisher really changed its signer, confirm the new one with them, then pull into a new folder naming it (or remove %s)", se.State)}
@@ -214,6 +240,11 @@ func printPull(w io.Writer, rep *pull.Report, changes bool) {
 		first = " (first pull)"
 	}
 	fmt.Fprintf(w, "conclave: pulled %s into %s: %d files%s\n", rep.Site, rep.Mirror, rep.Files, first)
+	if rep.Release.IsZero() {
+		fmt.Fprintf(w, "  release undated: the site has no %s (an older release could not be told apart)\n", format.ReleaseFile)
+	} else {
+		fmt.Fprintf(w, "  release %s\n", rep.Release.UTC().Format(time.RFC3339))
+	}
 	fmt.Fprintf(w, "  fetched %6d  files downloaded: %s in %d requests\n", rep.Fetched, pull.FormatSize(rep.Bytes), rep.Requests)
 	fmt.Fprintf(w, "  reused  %6d  files unchanged since the last pull\n", rep.Reused)
 	if rep.Resumed > 0 {

@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/sign"
 )
 
@@ -73,8 +77,9 @@ A copy of a site may come from anywhere, and SHA256SUMS and its bundle are
 read before their signature is checked: both must be regular files (a
 symbolic link, named pipe or device is refused, never followed or waited
 on) of at most 128 MiB (1,000,000 files) and 1 MiB. A packet larger than
-64 MiB or a keyring larger than 16 MiB, which conclave open would refuse,
-fails verification without being read.
+5 GiB (an attachment's; a passage's packet is read whole within 64 MiB) or a
+keyring larger than 16 MiB, which conclave open would refuse, fails
+verification without being read.
 
 The signer is a key (--key, the public key) or, for keyless signatures, a
 certificate identity and its OIDC issuer, exact or as regular expressions.
@@ -82,6 +87,11 @@ Regular expressions must match the whole value (unlike cosign's, they are
 anchored). Keyless signatures are checked against the public Sigstore deployment's
 trusted root, fetched and cached, or the one --trusted-root names (offline
 checks, private deployments).
+
+It shows the time the release is dated in its release.json, which
+conclave build writes and SHA256SUMS lists (a site built before releases
+were dated has none); conclave pull refuses a release older than one it
+already holds.
 
 It does what these do, and more:
 
@@ -112,11 +122,39 @@ It does what these do, and more:
 			if !rep.Signature.Time.IsZero() {
 				fmt.Fprintf(w, "  signed  %s (timestamp verified)\n", rep.Signature.Time.UTC().Format(time.RFC3339))
 			}
+			switch r, err := readRelease(dir, rep.Entries); {
+			case errors.Is(err, errUndated): // built before releases were dated
+			case err != nil:
+				fmt.Fprintf(cmd.ErrOrStderr(), "conclave: warning: %v: conclave pull refuses this release\n", err)
+			default:
+				fmt.Fprintf(w, "  release %s (%s)\n", r.Time.Format(time.RFC3339), format.ReleaseFile)
+			}
 			return nil
 		},
 	}
 	flags.add(cmd.Flags())
 	return cmd
+}
+
+// errUndated is readRelease's error for a site without release.json.
+var errUndated = errors.New("no " + format.ReleaseFile)
+
+// readRelease reads the release.json of the verified site in dir, if its
+// manifest, entries, lists one.
+func readRelease(dir string, entries []manifest.Entry) (format.Release, error) {
+	if !slices.ContainsFunc(entries, func(e manifest.Entry) bool { return e.Path == format.ReleaseFile }) {
+		return format.Release{}, errUndated
+	}
+	name := filepath.Join(dir, format.ReleaseFile)
+	data, _, err := manifest.ReadFile(os.DirFS(dir), format.ReleaseFile, manifest.Limit{Bytes: format.MaxReleaseSize, What: "a " + format.ReleaseFile})
+	if err != nil {
+		return format.Release{}, fmt.Errorf("%s: %w", name, err)
+	}
+	r, err := format.ParseRelease(data)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", name, err)
+	}
+	return r, nil
 }
 
 // verifyFailed is a failed verification: its problems, then a count.

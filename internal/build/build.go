@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/render"
@@ -45,6 +47,13 @@ type Options struct {
 	// nor written and the leak scan is skipped. Only [Memory] builds a
 	// preview: [Run] refuses it.
 	Preview bool
+	// Now is the release's time, written in release.json
+	// ([format.ReleaseFile], which SHA256SUMS lists): readers that pull
+	// the site refuse a release older than one they already hold. It is
+	// written in UTC, to the second; the zero value means the time the
+	// build starts. The command sets it (from SOURCE_DATE_EPOCH, for
+	// reproducible builds); a preview writes no release.json.
+	Now time.Time
 }
 
 // ErrPreviewToDisk is returned by [Run] for a preview build.
@@ -106,7 +115,7 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil, once: true}
+	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil, once: true, now: releaseTime(opt.Now)}
 	if b.record {
 		records, warning, err := loadPages(src, opt.CacheKey)
 		if err != nil {
@@ -180,17 +189,59 @@ func draftOnlyFiles(s *site.Site, conv *markdown.Converter, linked map[string]bo
 	return out
 }
 
-// copyFiles publishes the content files, except those in leaveOut.
-func copyFiles(s *site.Site, leaveOut map[string]bool, emit render.Emit) error {
+// copyFiles publishes the content files, except those in leaveOut, in
+// clear. A file too large to hold is copied as a stream; one larger than
+// [site.MaxFileSize] may only be sealed, and is refused (a preview, which
+// holds its files in memory, shows a note in its place).
+func copyFiles(s *site.Site, leaveOut map[string]bool, emit render.Emit, out output.Writer, preview bool) error {
+	var errs diag.List
 	for _, f := range s.Files {
 		if leaveOut[f.Path] {
 			continue
 		}
-		if err := emit(f.OutPath, f.Data); err != nil {
-			return &diag.Error{File: f.Path, Msg: err.Error(), Err: err}
+		var err error
+		switch {
+		case f.Len() > site.MaxFileSize && preview:
+			err = emit(f.OutPath, fmt.Appendf(nil, "%s: %d bytes, too large for the preview to show; the published site seals it as an attachment\n", f.Path, f.Len()))
+		case f.Len() > site.MaxFileSize:
+			errs.Add(diag.Errorf(f.Path, 0, "%d bytes, more than the %d MiB a file published in clear may hold: link it only from restricted text to seal it as an attachment (up to %d GiB), or publish it elsewhere and link to it",
+				f.Len(), site.MaxFileSize>>20, format.MaxAttachmentSize>>30))
+			continue
+		case f.Streamed():
+			err = copyStreamed(out, f)
+		default:
+			err = emit(f.OutPath, f.Data)
+		}
+		if err != nil {
+			var d *diag.Error
+			if errors.As(err, &d) {
+				errs.Add(d)
+			} else {
+				errs.Add(&diag.Error{File: f.Path, Msg: err.Error(), Err: err})
+			}
 		}
 	}
-	return nil
+	return errs.Err()
+}
+
+// copyStreamed copies a file too large to hold into out, as a stream,
+// checked as it is read ([site.File.Each]).
+func copyStreamed(out output.Writer, f site.File) error {
+	if err := manifest.CheckPath(f.OutPath); err != nil {
+		return err
+	}
+	s, err := out.Create()
+	if err != nil {
+		return err
+	}
+	defer s.Abort() // after Commit, a no-op
+	if err := f.Each(true, func(chunk []byte) error {
+		_, err := s.Write(chunk)
+		return err
+	}); err != nil {
+		return err
+	}
+	return s.Commit(f.OutPath)
 }
 
 // checkOut refuses an output folder that would overwrite the site itself,

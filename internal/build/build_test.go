@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // testdata/golden. Run with -update after an intended change.
 func TestGolden(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "public")
-	rep, err := Run(Options{Source: "testdata/site", Out: out})
+	rep, err := Run(Options{Source: "testdata/site", Out: out, Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestOutputDigests(t *testing.T) {
 	for _, s := range sites {
 		src, ids := s.make(t)
 		out := filepath.Join(t.TempDir(), "public")
-		if _, err := Run(Options{Source: src, Out: out}); err != nil {
+		if _, err := Run(Options{Source: src, Out: out, Now: testNow}); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 		got[s.name] = outputDigest(t, out, ids)

@@ -151,7 +151,7 @@ func TestIncrementalBuildEqualsFullBuild(t *testing.T) {
 			key := make([]byte, seal.KeySize)
 			rand.Read(key)
 			out := filepath.Join(dir, "public")
-			if _, err := Run(Options{Source: dir, Out: out, CacheKey: key}); err != nil {
+			if _, err := Run(Options{Source: dir, Out: out, CacheKey: key, Now: testNow}); err != nil {
 				t.Fatal(err)
 			}
 			reusedSome := false
@@ -167,11 +167,11 @@ func TestIncrementalBuildEqualsFullBuild(t *testing.T) {
 				}
 				os.Remove(filepath.Join(full, CacheDir, PagesFile))
 				os.RemoveAll(filepath.Join(full, "public"))
-				fullRep, err := Run(Options{Source: full, Out: filepath.Join(full, "public"), CacheKey: key})
+				fullRep, err := Run(Options{Source: full, Out: filepath.Join(full, "public"), CacheKey: key, Now: testNow})
 				if err != nil {
 					t.Fatalf("step %d (%s): full build: %v", step, name, err)
 				}
-				incRep, err := Run(Options{Source: dir, Out: out, CacheKey: key})
+				incRep, err := Run(Options{Source: dir, Out: out, CacheKey: key, Now: testNow})
 				if err != nil {
 					t.Fatalf("step %d (%s): incremental build: %v", step, name, err)
 				}

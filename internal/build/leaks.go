@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"io"
 	"sync"
 
 	"github.com/conclave-dev/conclave/internal/audience"
@@ -29,7 +30,28 @@ type heldFiles struct {
 	paths  map[string]bool
 	size   int64
 	budget int64
+	// sealed are the attachments' packets: age ciphertext of up to 5
+	// GiB, written as streams, of which the scan reads the start only.
+	sealed map[string]bool
 }
+
+// ciphertext marks the file at p as an attachment's packet.
+func (h *heldFiles) ciphertext(p string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sealed == nil {
+		h.sealed = map[string]bool{}
+	}
+	h.sealed[p] = true
+}
+
+// sealedHead is how much of an attachment's packet the leak scan reads:
+// its age header and first chunk, which would show a file written in
+// clear where its packet belongs. The rest is age's STREAM ciphertext,
+// written by the encryptor and nothing else; reading it would find
+// nothing, at the scan's speed on random bytes (about 130 MB/s here): 16
+// s for a 2 GiB file.
+const sealedHead = 128 << 10
 
 // add keeps a copy of data: writers reuse their buffers once a file is
 // written.
@@ -80,7 +102,13 @@ func scanOutput(w output.Writer, secrets []leakcheck.Secret, public [][]byte, he
 		if held.paths[e.Path] {
 			continue
 		}
-		data, err := w.ReadFile(e.Path)
+		var data []byte
+		var err error
+		if held.sealed[e.Path] {
+			data, err = readHead(w, e.Path, sealedHead)
+		} else {
+			data, err = w.ReadFile(e.Path)
+		}
 		if err != nil {
 			return err
 		}
@@ -152,4 +180,19 @@ func recipientSecrets(reg *audience.Registry) []leakcheck.Secret {
 		out = append(out, sec)
 	}
 	return out
+}
+
+// readHead reads at most n bytes from the start of the file at p of w.
+func readHead(w output.Writer, p string, n int) ([]byte, error) {
+	r, err := w.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	b := make([]byte, n)
+	m, err := io.ReadFull(r, b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return b[:m], err
 }

@@ -205,7 +205,7 @@ func TestPassphraseChanged(t *testing.T) {
 	key := make([]byte, seal.KeySize)
 	rand.Read(key)
 	vars := map[string]string{"GUEST_PASS": guestPass}
-	opt := Options{Source: dir, Out: out, CacheKey: key, Getenv: getenv(vars)}
+	opt := Options{Source: dir, Out: out, CacheKey: key, Getenv: getenv(vars), Now: testNow}
 	if _, err := Run(opt); err != nil {
 		t.Fatal(err)
 	}

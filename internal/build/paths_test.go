@@ -113,22 +113,22 @@ func buildEveryPath(t *testing.T, base map[string]string, files map[string]strin
 
 	cold := site()
 	testtool.WriteSite(t, cold, files)
-	_, err := Run(Options{Source: cold})
+	_, err := Run(Options{Source: cold, Now: testNow})
 	out = append(out, built{path: "cold", err: err, dir: filepath.Join(cold, "public")})
 
 	cached, key := site(), newCacheKey(t)
-	if _, err := Run(Options{Source: cached, CacheKey: key}); err != nil {
+	if _, err := Run(Options{Source: cached, CacheKey: key, Now: testNow}); err != nil {
 		t.Fatalf("cached: the base site does not build: %v", err)
 	}
 	testtool.WriteSite(t, cached, files)
-	_, err1 := Run(Options{Source: cached, CacheKey: key})
-	_, err2 := Run(Options{Source: cached, CacheKey: key})
+	_, err1 := Run(Options{Source: cached, CacheKey: key, Now: testNow})
+	_, err2 := Run(Options{Source: cached, CacheKey: key, Now: testNow})
 	if (err1 == nil) != (err2 == nil) || !sameErrors(err1, err2) {
 		t.Errorf("cached: two builds of the same site end differently:\nfirst:  %v\nsecond: %v", err1, err2)
 	}
 	out = append(out, built{path: "cached", err: err2, dir: filepath.Join(cached, "public")})
 
-	_, mem, err := NewSession(Options{Source: cold}).Build(nil)
+	_, mem, err := NewSession(Options{Source: cold, Now: testNow}).Build(nil)
 	b := built{path: "serve", err: err}
 	if err == nil {
 		b.dir = memoryToDisk(t, mem)
@@ -136,7 +136,7 @@ func buildEveryPath(t *testing.T, base map[string]string, files map[string]strin
 	out = append(out, b)
 
 	again := site()
-	s := NewSession(Options{Source: again})
+	s := NewSession(Options{Source: again, Now: testNow})
 	if _, _, err := s.Build(nil); err != nil {
 		t.Fatalf("serve: the base site does not build: %v", err)
 	}

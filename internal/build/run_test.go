@@ -179,12 +179,12 @@ func TestDeterministicAndMemoryEqualsDisk(t *testing.T) {
 	var trees []map[string][]byte
 	for i := range 2 {
 		out := filepath.Join(t.TempDir(), "p"+string(rune('0'+i)))
-		if _, err := Run(Options{Source: src, Out: out}); err != nil {
+		if _, err := Run(Options{Source: src, Out: out, Now: testNow}); err != nil {
 			t.Fatal(err)
 		}
 		trees = append(trees, testtool.Tree(t, out))
 	}
-	_, mem, err := Memory(Options{Source: src})
+	_, mem, err := Memory(Options{Source: src, Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,7 +221,7 @@ func TestSealCacheKeepsPacketsAndRekeysOnRemoval(t *testing.T) {
 	out := filepath.Join(dir, "public")
 	key := make([]byte, seal.KeySize)
 	rand.Read(key)
-	opt := Options{Source: dir, Out: out, CacheKey: key}
+	opt := Options{Source: dir, Out: out, CacheKey: key, Now: testNow}
 
 	if _, err := Run(opt); err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 		size = s.files.Len()
 	}
 	mem := output.NewMemorySize(size)
-	b := &builder{site: st, out: mem, cache: cache, getenv: s.opt.Getenv, preview: s.opt.Preview, record: true}
+	b := &builder{site: st, out: mem, cache: cache, getenv: s.opt.Getenv, preview: s.opt.Preview, record: true, now: releaseTime(s.opt.Now)}
 	if last := s.files; last != nil {
 		b.last = &lastBuild{records: s.records, views: s.views, read: last.ReadFile, trusted: true,
 			republish: func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }}

@@ -48,7 +48,7 @@ func TestSessionEqualsFullBuild(t *testing.T) {
 func sessionEdits(t *testing.T, names []string, seed int, preview bool) {
 	r := mrand.New(mrand.NewPCG(uint64(seed), 11))
 	dir, root := editSite(t)
-	opt := Options{Source: dir, Preview: preview}
+	opt := Options{Source: dir, Preview: preview, Now: testNow}
 	sess := NewSession(opt)
 	if _, _, err := sess.Build(nil); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/diag"
@@ -52,7 +53,8 @@ type builder struct {
 	// when the page is done: at 50,000 pages it is 250 MB.
 	once    bool
 	getenv  func(string) string
-	preview bool // the author's preview (see Options.Preview)
+	preview bool      // the author's preview (see Options.Preview)
+	now     time.Time // the release's time (see Options.Now), in UTC, to the second
 
 	rep *Report
 
@@ -120,6 +122,9 @@ func (b *builder) prepare() error {
 	s, cfg := b.site, b.site.Config
 	if b.preview {
 		b.cache = nil // a preview neither reads nor writes the seal cache
+	}
+	if err := checkReserved(s); err != nil {
+		return err
 	}
 	if cfg.BaseURL == "" {
 		b.rep.Warnings = append(b.rep.Warnings, diag.Errorf(site.ConfigFile, 1, "baseURL is not set: the feed and sitemap will carry relative links"))
@@ -409,7 +414,11 @@ func (b *builder) seal() error {
 		if err := plan.Attach(docs, files, b.site.Bundle, b.site.Config.PostQuantum); err != nil {
 			return err
 		}
-		b.secrets = append(b.secrets, plan.AttachmentSecrets()...)
+		secrets, err := plan.AttachmentSecrets()
+		if err != nil {
+			return err
+		}
+		b.secrets = append(b.secrets, secrets...)
 	}
 	var (
 		sealer *seal.Sealer
@@ -432,8 +441,11 @@ func (b *builder) seal() error {
 		if sealer, err = seal.NewSealer(plan, b.conv, b.cache); err != nil {
 			return err
 		}
-		if err := sealer.SealAttachments(b.emitOwned); err != nil {
+		if err := sealer.SealAttachments(b.out); err != nil {
 			return err
+		}
+		for _, a := range plan.Attachments() {
+			b.held.ciphertext(a.Packet)
 		}
 		for _, r := range b.republished {
 			ok, err := sealer.Reuse(r, b.emit)
@@ -531,14 +543,15 @@ func (b *builder) extras() error {
 			return err
 		}},
 		{"404 page", func() error { return b.render.NotFound(b.emit) }},
-		{"theme files", func() error { return b.theme.Static(b.emit) }},
+		{"theme files", func() error { return b.theme.Static(b.themeFile) }},
 		{"highlight styles", func() error {
 			if b.theme.HasStatic("css/syntax.css") {
 				return nil
 			}
 			return b.emit("css/syntax.css", b.conv.HighlightCSS())
 		}},
-		{"content files", func() error { return copyFiles(b.site, b.leftOut(), b.emit) }},
+		{"content files", func() error { return copyFiles(b.site, b.leftOut(), b.emit, b.out, b.preview) }},
+		{"release", b.release},
 	}
 	errs := make([]error, len(extras))
 	par.Do(len(extras), par.IO(), func(i int) { errs[i] = extras[i].write() })
@@ -596,8 +609,14 @@ func (b *builder) manifest() error {
 	}
 	list := make([]manifest.Entry, len(entries))
 	for i, e := range entries {
-		// Nothing readers would refuse is published.
-		if limit := manifest.SizeLimit(e.Path); e.Size > limit.Bytes {
+		// Nothing readers would refuse is published: a passage's packet
+		// is read whole, within PacketLimit; only an attachment's is
+		// streamed.
+		limit := manifest.SizeLimit(e.Path)
+		if limit == manifest.AttachmentPacketLimit && !b.held.sealed[e.Path] {
+			limit = manifest.PacketLimit
+		}
+		if e.Size > limit.Bytes {
 			return fmt.Errorf("%s: %d bytes, more than %s may hold (%d MiB at most): readers would refuse it", e.Path, e.Size, limit.What, limit.Bytes>>20)
 		}
 		list[i] = manifest.Entry{Path: e.Path, Sum: e.Sum}

@@ -77,9 +77,24 @@ var ErrNotAttachment = errors.New("not an attachment")
 
 // ParseAttachment reads the header at the start of an attachment's
 // plaintext, and returns what it says and the offset of the file's first
-// byte. It checks the header's form only: the caller checks the path it
-// names before it writes there, and that Size bytes follow.
+// byte. It checks the header's form, and that Size bytes follow it: the
+// caller checks the path it names before it writes there.
 func ParseAttachment(plaintext []byte) (Attachment, int, error) {
+	a, start, err := ParseAttachmentHeader(plaintext)
+	if err != nil {
+		return a, 0, err
+	}
+	if int64(len(plaintext)-start) < a.Size {
+		return a, 0, fmt.Errorf("attachment header: says %d bytes, %d follow", a.Size, len(plaintext)-start)
+	}
+	return a, start, nil
+}
+
+// ParseAttachmentHeader is [ParseAttachment] for the first bytes of an
+// attachment's plaintext, which a reader decrypting it as a stream reads
+// first (at most [MaxAttachmentHeader] bytes hold the header): it checks
+// the header's form only, and the caller that Size bytes follow it.
+func ParseAttachmentHeader(plaintext []byte) (Attachment, int, error) {
 	if !bytes.HasPrefix(plaintext, []byte(AttachmentMagic+" ")) {
 		return Attachment{}, 0, ErrNotAttachment
 	}
@@ -116,9 +131,6 @@ func ParseAttachment(plaintext []byte) (Attachment, int, error) {
 	}
 	if !seen["size"] || !seen["type"] || !seen["path"] {
 		return a, 0, errors.New("attachment header: size, type or path missing")
-	}
-	if int64(len(plaintext)-end-1) < a.Size {
-		return a, 0, fmt.Errorf("attachment header: says %d bytes, %d follow", a.Size, len(plaintext)-end-1)
 	}
 	return a, end + 1, nil
 }

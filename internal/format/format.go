@@ -167,7 +167,11 @@ const (
 // holding b: the first [DigestBytes] bytes of its SHA-256, in lowercase
 // hex.
 func DigestName(b []byte) string {
-	sum := sha256.Sum256(b)
+	return DigestNameOf(sha256.Sum256(b))
+}
+
+// DigestNameOf is [DigestName] of bytes whose SHA-256 digest is sum.
+func DigestNameOf(sum [sha256.Size]byte) string {
 	return hex.EncodeToString(sum[:DigestBytes])
 }
 

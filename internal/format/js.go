@@ -40,6 +40,9 @@ func jsExports() []struct {
 		{"AgeExt", AgeExt},
 		{"Manifest", Manifest},
 		{"ManifestBundle", ManifestBundle},
+		{"ReleaseFile", ReleaseFile},
+		{"ReleaseFormat", ReleaseFormat},
+		{"MaxReleaseSize", MaxReleaseSize},
 		{"UnlockScript", UnlockScript},
 		{"ScriptToRoot", ScriptToRoot()},
 		{"DigestBytes", DigestBytes},
@@ -69,6 +72,7 @@ func jsExports() []struct {
 		{"AttachmentMagic", AttachmentMagic},
 		{"ClassAttachment", ClassAttachment},
 		{"MaxAttachmentHeader", MaxAttachmentHeader},
+		{"MaxAttachmentSize", MaxAttachmentSize},
 		{"MaxAttachmentPacket", MaxAttachmentPacket},
 	}
 }

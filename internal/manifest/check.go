@@ -78,7 +78,7 @@ type CheckOptions struct {
 	// may hold; a zero Limit allows any size. A larger file is reported
 	// without being read. Readers pass [SizeLimit], their own limits, so
 	// that a file they would refuse fails the check at once instead of
-	// being hashed (a 3 GB packet would take seconds).
+	// being hashed (a sparse 1 TiB file would take minutes).
 	SizeLimit func(p string) Limit
 }
 

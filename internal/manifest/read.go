@@ -15,8 +15,10 @@ import (
 	"github.com/conclave-dev/conclave/internal/format"
 )
 
-// What a reader of a site (conclave verify, conclave open) reads whole, it
-// reads with a limit its role justifies. A copy of a site may come from
+// What a reader of a site (conclave verify, conclave open) reads, whole or
+// as a stream, it reads within a limit its role justifies: a file read
+// whole is held in memory, a file read as a stream (hashed, copied, an
+// attachment decrypted) costs time. A copy of a site may come from
 // anywhere: SHA256SUMS and its bundle are read before their signature is
 // checked, and every other file is read before its digest is. Each limit is
 // checked against the size of the opened file before anything is read, and
@@ -35,12 +37,20 @@ const (
 	// MaxBundle is the most bytes the Sigstore bundle may hold; real
 	// bundles are a few KiB.
 	MaxBundle = 1 << 20
-	// MaxPacket is the most bytes a packet (packets/NAME.age) may hold: the
-	// padded HTML of one restricted passage, or of a whole restricted
-	// page, encrypted. A passage of 64 MiB of HTML would be a page no
-	// browser shows; the reader also bounds what nested passages expand
-	// to (256 MiB for a page).
+	// MaxPacket is the most bytes a passage's packet (packets/NAME.age)
+	// may hold, which readers read whole ([PacketLimit]): the padded HTML
+	// of one restricted passage, or of a whole restricted page,
+	// encrypted. A passage of 64 MiB of HTML would be a page no browser
+	// shows; the reader also bounds what nested passages expand to (256
+	// MiB for a page).
 	MaxPacket = 64 << 20
+	// MaxAttachmentPacket is the most bytes any packet may hold: an
+	// attachment's ([format.MaxAttachmentPacket], 5 GiB), which is hashed,
+	// checked, copied and decrypted as a stream, never held whole
+	// ([AttachmentPacketLimit]). A file of packets/ is checked against
+	// this limit, as it may hold an attachment; a reader that finds a
+	// passage in a packet of more than [MaxPacket] bytes refuses it.
+	MaxAttachmentPacket = format.MaxAttachmentPacket
 	// MaxKeyring is the most bytes a keyring (packets/keyrings/NAME.age)
 	// may hold: age's header of at most 1,024 stanzas (about 1.6 KB for a
 	// post-quantum key, 2.8 KB for a 16,384-bit ssh-rsa key: under 3 MiB),
@@ -63,19 +73,26 @@ type Limit struct {
 	What  string
 }
 
-// Reader limits by role.
+// Reader limits by role. PacketLimit is a passage's packet, read whole;
+// AttachmentPacketLimit any packet, read as a stream: an attachment's, or
+// one checked or copied without being decrypted.
 var (
-	ManifestLimit = Limit{MaxSize, "a " + Name}
-	BundleLimit   = Limit{MaxBundle, "a bundle"}
-	PacketLimit   = Limit{MaxPacket, "a packet"}
-	KeyringLimit  = Limit{MaxKeyring, "a keyring"}
-	FileLimit     = Limit{MaxFile, "a file of a site"}
+	ManifestLimit         = Limit{MaxSize, "a " + Name}
+	BundleLimit           = Limit{MaxBundle, "a bundle"}
+	PacketLimit           = Limit{MaxPacket, "a passage's packet"}
+	AttachmentPacketLimit = Limit{MaxAttachmentPacket, "a packet"}
+	KeyringLimit          = Limit{MaxKeyring, "a keyring"}
+	FileLimit             = Limit{MaxFile, "a file of a site"}
 )
 
-// SizeLimit returns the limit of the file at the slash path p of a site:
-// the manifest, its bundle, a packet and a keyring have their own, which
-// readers read them whole within; any other file has [FileLimit], within
-// which it is hashed or copied as a stream.
+// SizeLimit returns the limit of the file at the slash path p of a site,
+// within which it is hashed, checked against a manifest or copied (verify,
+// sign, pull): the manifest, its bundle and a keyring have their own,
+// which readers read them whole within; a packet has
+// [AttachmentPacketLimit], as it may hold an attachment, which readers
+// decrypt as a stream (a passage's packet is read whole within
+// [PacketLimit]); any other file has [FileLimit], within which it is
+// hashed or copied as a stream.
 func SizeLimit(p string) Limit {
 	dir, name := path.Split(p)
 	switch {
@@ -86,7 +103,7 @@ func SizeLimit(p string) Limit {
 	case !strings.HasSuffix(name, format.AgeExt):
 		return FileLimit
 	case dir == format.PacketDir+"/":
-		return PacketLimit
+		return AttachmentPacketLimit
 	case dir == format.KeyringDir+"/":
 		return KeyringLimit
 	}
@@ -116,7 +133,10 @@ func (e *TooLargeError) Error() string {
 		n += fmt.Sprintf(" (%.1f MiB)", float64(e.Size)/(1<<20))
 	}
 	limit := fmt.Sprintf("%d bytes", e.Limit.Bytes)
-	if e.Limit.Bytes%(1<<20) == 0 {
+	switch {
+	case e.Limit.Bytes%(1<<30) == 0:
+		limit = fmt.Sprintf("%d GiB", e.Limit.Bytes>>30)
+	case e.Limit.Bytes%(1<<20) == 0:
 		limit = fmt.Sprintf("%d MiB", e.Limit.Bytes>>20)
 	}
 	return fmt.Sprintf("too large: %s%s, more than %s ever holds (%s at most): refused", n, grew, e.Limit.What, limit)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -348,7 +349,7 @@ func TestCheckSizeLimit(t *testing.T) {
 	var got []Problem
 	var err error
 	testtool.BoundedAllocNoHang(t, 8<<20, func() { got, err = CheckWith(dir, entries, CheckOptions{SizeLimit: limits}) })
-	if err != nil || len(got) != 1 || got[0].Path != "packets/0123.age" || !strings.Contains(got[0].Reason, "too large: 3221225472 bytes (3.0 GiB), more than a packet ever holds (64 MiB at most)") {
+	if err != nil || len(got) != 1 || got[0].Path != "packets/0123.age" || !strings.Contains(got[0].Reason, "too large: 3221225472 bytes (3.0 GiB), more than a passage's packet ever holds (64 MiB at most)") {
 		t.Errorf("problems %v, %v", got, err)
 	}
 	// Without limits it is hashed, and differs.
@@ -371,11 +372,14 @@ func TestCheckFileLimit(t *testing.T) {
 	}
 }
 
+// Readers hash, check and copy a packet within an attachment's packet's
+// limit (5 GiB): any packet may hold an attachment, which readers decrypt
+// as a stream. Only a passage's packet is read whole, within PacketLimit.
 func TestSizeLimit(t *testing.T) {
 	for p, want := range map[string]int64{
 		Name:                     MaxSize,
 		BundleName:               MaxBundle,
-		"packets/0a.age":         MaxPacket,
+		"packets/0a.age":         MaxAttachmentPacket,
 		"packets/keyrings/k.age": MaxKeyring,
 		"packets/keyrings.json":  MaxFile,
 		"packets/x/y.age":        MaxFile,
@@ -385,6 +389,23 @@ func TestSizeLimit(t *testing.T) {
 		if got := SizeLimit(p).Bytes; got != want {
 			t.Errorf("SizeLimit(%q) = %d, want %d", p, got, want)
 		}
+	}
+	if MaxAttachmentPacket != format.MaxAttachmentPacket || PacketLimit.Bytes != MaxPacket || MaxPacket >= MaxAttachmentPacket {
+		t.Errorf("packet limits: %d whole, %d streamed", PacketLimit.Bytes, MaxAttachmentPacket)
+	}
+}
+
+// A packet past an attachment's packet's 5 GiB is refused from its size,
+// unread, and the message gives the limit in GiB.
+func TestCheckAttachmentPacketLimit(t *testing.T) {
+	dir, entries := tree(t, site)
+	testtool.SparseFile(t, filepath.Join(dir, "packets", "0123.age"), MaxAttachmentPacket+1)
+	var got []Problem
+	var err error
+	testtool.BoundedAllocNoHang(t, 8<<20, func() { got, err = CheckWith(dir, entries, CheckOptions{SizeLimit: SizeLimit}) })
+	want := "too large: 5368709121 bytes (5.0 GiB), more than a packet ever holds (5 GiB at most): refused"
+	if err != nil || len(got) != 1 || got[0].Path != "packets/0123.age" || got[0].Reason != want {
+		t.Errorf("problems %v, %v\nwant %q", got, err, want)
 	}
 }
 

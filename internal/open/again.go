@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/manifest"
 )
 
 // Opening again. A readable copy records, for each page it opened, the
@@ -25,7 +26,9 @@ import (
 // passages are named by the digests of their packets, nested passages and
 // attachments by the digests of theirs, so the same page bytes and the
 // same keys open to the same text. A page that had any problem is opened
-// again.
+// again. An attachment is taken again by the digest of its packet,
+// whichever page links it ([Reader.reuse]): a page that changed does not
+// make a large file unchanged since be decrypted again.
 
 // RecordFile is the record of a readable copy, at its top. It is the
 // reader's own: two copies of the same pages differ in it (it holds a
@@ -43,6 +46,16 @@ type copyRecord struct {
 	// others, no page of the copy is taken again.
 	Keys  string
 	Pages map[string]pageRecord // by the page's path in the site
+	// Attachments are the attachments written, by packet path: one whose
+	// packet has the same digest is taken again, whichever page links it.
+	Attachments map[string]attachmentRecord `json:",omitempty"`
+}
+
+// attachmentRecord is what decrypting one attachment's packet gave.
+type attachmentRecord struct {
+	Sum  string // SHA-256 of the packet, in hex
+	Path string // the file's path in the copy
+	Size int64  // and its size
 }
 
 // pageRecord is what opening one page gave.
@@ -137,6 +150,9 @@ func (r *Reader) again(rel, target string, sum [sha256.Size]byte) bool {
 			r.attachments[packet] = attached{path: p}
 			r.attachedAt[p] = packet
 			r.report.Attachments++
+			if rec, ok := r.prev.Attachments[packet]; ok && rec.Path == p {
+				r.record.Attachments[packet] = rec
+			}
 		}
 	}
 	r.report.Pages++
@@ -145,6 +161,49 @@ func (r *Reader) again(rel, target string, sum [sha256.Size]byte) bool {
 	r.report.Again++
 	r.record.Pages[rel] = pr
 	return true
+}
+
+// reuse takes the file of the attachment packet p from the old copy, if
+// its record says it wrote it from a packet of the same digest (that of
+// the verified manifest, or else of the packet's bytes, hashed), with the
+// same keys, and the file is still there, of the size it had: the same
+// packet bytes and keys decrypt to the same file. It is linked, not
+// decrypted again, whichever page links it now. It reports whether it
+// did; if not, the packet is decrypted.
+func (r *Reader) reuse(p string) (string, bool) {
+	if r.prev == nil {
+		return "", false
+	}
+	rec, ok := r.prev.Attachments[p]
+	if !ok {
+		return "", false
+	}
+	var sum [sha256.Size]byte
+	if r.sums != nil {
+		if sum, ok = r.sums[p]; !ok {
+			return "", false
+		}
+	} else {
+		var err error
+		if sum, err = manifest.HashFile(r.fsys, p, manifest.AttachmentPacketLimit); err != nil {
+			return "", false
+		}
+	}
+	if hex.EncodeToString(sum[:]) != rec.Sum || r.claim(rec.Path) != nil {
+		return "", false
+	}
+	old := filepath.Join(r.prevDir, filepath.FromSlash(rec.Path))
+	if info, err := os.Lstat(old); err != nil || !info.Mode().IsRegular() || info.Size() != rec.Size {
+		return "", false
+	}
+	target := filepath.Join(r.copyDir, filepath.FromSlash(rec.Path))
+	if err := linkOrCopy(old, target); err != nil {
+		os.Remove(target)
+		return "", false
+	}
+	r.attachedAt[rec.Path] = p
+	r.record.Attachments[p] = rec
+	return rec.Path, true
 }
 
 // linkOrCopy makes dst the file src of the old copy: a hard link, or a

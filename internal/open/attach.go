@@ -2,9 +2,12 @@ package open
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -92,43 +95,98 @@ type attached struct {
 	err  error
 }
 
+// writeAttachment writes the file of the attachment packet p into the
+// copy, or takes it from the copy this one replaces ([Reader.reuse]). The
+// packet is decrypted as a stream ([packetStream]) into a temporary file
+// next to the file's path, renamed to it only once age has authenticated
+// every chunk and the packet's digest matches its name and the verified
+// manifest: a packet altered, cut short or swapped leaves nothing at the
+// file's path, and no temporary file.
 func (r *Reader) writeAttachment(p string) (string, error) {
-	plain, ok, err := r.decryptFile(p, manifest.PacketLimit, r.packetIDs)
-	if fe := (*fileError)(nil); errors.As(err, &fe) {
-		return "", errors.New(reason(fe.err))
+	if written, ok := r.reuse(p); ok {
+		return written, nil
 	}
-	if err != nil || !ok {
-		return "", err
-	}
-	a, start, err := format.ParseAttachment(plain)
+	s, err := r.openStream(p, manifest.AttachmentPacketLimit)
 	if err != nil {
+		return "", attachmentError(err)
+	}
+	defer s.close()
+	ok, err := s.decrypt(r.packetIDs)
+	if err != nil || !ok {
+		return "", attachmentError(err)
+	}
+	head, err := s.head()
+	if err != nil {
+		return "", attachmentError(err)
+	}
+	a, start, err := format.ParseAttachmentHeader(head)
+	if err != nil {
+		return "", attachmentError(s.fail(err))
+	}
+	if err := r.claim(a.Path); err != nil {
 		return "", err
-	}
-	if err := checkAttachmentPath(a.Path); err != nil {
-		return "", err
-	}
-	if other, taken := r.attachedAt[a.Path]; taken {
-		return "", fmt.Errorf("its path %s is that of another attachment, %s", quote(a.Path), other)
-	}
-	if _, err := fs.Stat(r.fsys, a.Path); !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("its path %s is that of a file of the site", quote(a.Path))
 	}
 	r.attachedAt[a.Path] = p
 	target := filepath.Join(r.copyDir, filepath.FromSlash(a.Path))
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-		return "", err
+		return "", &diag.Error{File: a.Path, Msg: err.Error(), Err: err}
 	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		_, err = f.Write(plain[start : start+int(a.Size)])
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
+	// A hidden name: no file of the site, nor any attachment, has one.
+	tmp, err := os.CreateTemp(filepath.Dir(target), ".conclave-attachment-*")
 	if err != nil {
 		return "", &diag.Error{File: a.Path, Msg: err.Error(), Err: err}
 	}
+	ctx := r.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err = s.copyAttachment(ctx, struct{ io.Writer }{tmp}, a, head[start:])
+	if err == nil {
+		err = s.finish(true)
+	}
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = &writeError{cerr}
+	}
+	if err == nil {
+		if _, lerr := os.Lstat(target); lerr == nil {
+			err = &writeError{&fs.PathError{Op: "rename", Path: target, Err: fs.ErrExist}}
+		} else if rerr := os.Rename(tmp.Name(), target); rerr != nil {
+			err = &writeError{rerr}
+		}
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		if we := (*writeError)(nil); errors.As(err, &we) {
+			return "", &diag.Error{File: a.Path, Msg: we.Error(), Err: we.err}
+		}
+		return "", attachmentError(err)
+	}
+	r.record.Attachments[p] = attachmentRecord{Sum: hex.EncodeToString(s.sum[:]), Path: a.Path, Size: a.Size}
 	return a.Path, nil
+}
+
+// attachmentError is err, a problem with an attachment's packet, without
+// the path a *fs.PathError repeats.
+func attachmentError(err error) error {
+	if fe := (*fileError)(nil); errors.As(err, &fe) {
+		return errors.New(reason(fe.err))
+	}
+	return err
+}
+
+// claim checks that an attachment may be written at the path p of the
+// copy: no other attachment is, and the site holds no file there.
+func (r *Reader) claim(p string) error {
+	if err := checkAttachmentPath(p); err != nil {
+		return err
+	}
+	if other, taken := r.attachedAt[p]; taken {
+		return fmt.Errorf("its path %s is that of another attachment, %s", quote(p), other)
+	}
+	if _, err := fs.Stat(r.fsys, p); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("its path %s is that of a file of the site", quote(p))
+	}
+	return nil
 }
 
 // checkAttachmentPath checks the path an attachment's header names. It

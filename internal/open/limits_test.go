@@ -69,8 +69,8 @@ var hostileFiles = []struct {
 	verified bool   // with the verified manifest
 	want     string // in the problem
 }{
-	{"1.5 GiB", sparseFile(3 << 29), false, "too large: 1610612736 bytes (1.5 GiB), more than a packet ever holds (64 MiB at most): refused"},
-	{"3 GiB", sparseFile(3 << 30), false, "too large: 3221225472 bytes (3.0 GiB), more than a packet ever holds (64 MiB at most): refused"},
+	{"1.5 GiB", sparseFile(3 << 29), false, "too large: 1610612736 bytes (1.5 GiB), more than a passage's packet ever holds (64 MiB at most): refused"},
+	{"3 GiB", sparseFile(3 << 30), false, "too large: 3221225472 bytes (3.0 GiB), more than a passage's packet ever holds (64 MiB at most): refused"},
 	{"3 GiB verified", sparseFile(3 << 30), true, "too large: 3221225472 bytes (3.0 GiB)"},
 	{"just over the limit", sparseFile(manifest.MaxPacket + 1), false, "too large: 67108865 bytes (64.0 MiB)"},
 	{"link to /dev/zero", linkTo("/dev/zero"), false, "not a regular file (a symbolic link)"},

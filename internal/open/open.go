@@ -8,10 +8,11 @@
 // output folder. Every file is read through an [os.Root] at the site, must
 // be a regular file (no link is followed, a named pipe is neither waited
 // on nor read), and is read once: what is read whole has a limit
-// ([manifest.MaxPacket] for a packet, [manifest.MaxKeyring] for a
-// keyring, 64 MiB for a page), other files are copied as a stream, and
-// the digest checked against the verified manifest is the digest of
-// exactly the bytes used.
+// ([manifest.MaxPacket] for a passage's packet, [manifest.MaxKeyring] for
+// a keyring, 64 MiB for a page), an attachment's packet is decrypted as a
+// stream ([manifest.MaxAttachmentPacket] at most: see stream.go), other
+// files are copied as a stream, and the digest checked against the
+// verified manifest is the digest of exactly the bytes used.
 //
 // A keyring, packet or passage that cannot be read or opened does not stop
 // the others: it is reported as a problem naming it, its passages are left
@@ -199,6 +200,7 @@ type Reader struct {
 	// copyDir is where a readable copy is being written, and so its
 	// attachments ([Reader.openAttachments]); "" when none is.
 	copyDir     string
+	ctx         context.Context     // the copy's: an attachment's writing stops when it is done
 	attachments map[string]attached // by packet path
 	attachedAt  map[string]string   // attachment path in the copy → its packet
 	// The record of the copy being written, and of the one it replaces
@@ -826,9 +828,9 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 			return nil, err
 		}
 	}
-	r.copyDir = tmp
-	defer func() { r.copyDir = "" }()
-	r.record = copyRecord{Version: recordVersion, Keys: keysDigest(r.ids), Pages: map[string]pageRecord{}}
+	r.copyDir, r.ctx = tmp, ctx
+	defer func() { r.copyDir, r.ctx = "", nil }()
+	r.record = copyRecord{Version: recordVersion, Keys: keysDigest(r.ids), Pages: map[string]pageRecord{}, Attachments: map[string]attachmentRecord{}}
 	if _, err := os.Lstat(filepath.Join(out, marker)); err == nil { // checkOut made sure it is a copy
 		r.prev, r.prevDir = loadRecord(out, r.record.Keys), out
 	}
@@ -1169,8 +1171,10 @@ func SiteOf(path string) (string, error) {
 // File decrypts one age file of a site: a packet, with the keyrings of
 // the site that holds it, or any file encrypted to the identities
 // themselves (a keyring). An attachment's plaintext is returned whole,
-// header and padding included ([format.ParseAttachment]). With sums, the verified manifest of the site
-// that holds it, every file read is checked against it.
+// header and padding included ([format.ParseAttachment]); [FileTo]
+// writes an attachment's file of any size as a stream. With sums, the
+// verified manifest of the site that holds it, every file read is checked
+// against it.
 //
 // The file is read once, through an [os.Root] at its site (or its folder,
 // if it is in no site): it must be a regular file of at most
@@ -1179,39 +1183,17 @@ func SiteOf(path string) (string, error) {
 // could not be read or opened are returned as warnings when the file
 // still opens.
 func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, error) {
-	abs, err := filepath.Abs(file)
+	loc, err := locate(file, sums)
 	if err != nil {
 		return nil, nil, err
 	}
-	site, err := SiteOf(file)
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, rel := site, ""
-	if site != "" {
-		r, err := filepath.Rel(site, abs)
-		if err != nil {
-			return nil, nil, err
-		}
-		rel = filepath.ToSlash(r)
-	} else {
-		if sums != nil {
-			return nil, nil, fmt.Errorf("%s is not in a site's %s/ or %s/ folder: nothing to verify it against", file, format.PacketDir, format.KeyringDir)
-		}
-		dir, rel = filepath.Dir(abs), filepath.Base(abs)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer root.Close()
-	fsys := manifest.RootFS(root)
-	limit := manifest.SizeLimit(rel)
+	defer loc.root.Close()
+	limit := manifest.SizeLimit(loc.rel)
 	if limit.Bytes == 0 || limit.Bytes > manifest.MaxPacket {
-		limit = manifest.Limit{Bytes: manifest.MaxPacket, What: "a packet"}
+		limit = manifest.PacketLimit
 	}
 	// Decrypted as it is read, with the identities themselves first.
-	plain, ok, err := (&Reader{fsys: fsys, sums: sums}).decryptFile(rel, limit, ids)
+	plain, ok, err := (&Reader{fsys: loc.fsys, sums: sums}).decryptFile(loc.rel, limit, ids)
 	if fe := (*fileError)(nil); errors.As(err, &fe) {
 		return nil, nil, &diag.Error{File: file, Msg: reason(fe.err), Err: fe.err}
 	}
@@ -1221,18 +1203,12 @@ func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, 
 	if ok {
 		return plain, nil, nil
 	}
-	if site == "" || path.Dir(rel) != format.PacketDir {
-		return nil, nil, fmt.Errorf("%s is not encrypted to the given identities, and is not a packet of a site (in a %s/ folder) whose keyrings could open it", file, format.PacketDir)
-	}
-	// The site as the reader named it, for messages: file's folder's
-	// parent.
-	shown := filepath.Dir(filepath.Dir(file))
-	r, err := newReader(shown, fsys, ids, sums)
+	r, err := loc.reader(ids, sums)
 	if err != nil {
 		return nil, nil, err
 	}
 	// Read again, as a packet, with the keys of the site's keyrings.
-	plain, ok, err = r.Packet(rel)
+	plain, ok, err = r.Packet(loc.rel)
 	if de := (*diag.Error)(nil); errors.As(err, &de) {
 		at := *de
 		at.File = file // as the reader named it
@@ -1242,9 +1218,206 @@ func File(file string, ids []age.Identity, sums Sums) ([]byte, []*diag.Warning, 
 		return nil, r.Problems(), err
 	}
 	if !ok {
-		return nil, r.Problems(), fmt.Errorf("%s is not for these identities: none of the keyrings they open holds its audience's key", file)
+		return nil, r.Problems(), loc.notForYou()
 	}
 	return plain, r.Problems(), nil
+}
+
+// FileOptions are how [FileTo] reads a file.
+type FileOptions struct {
+	// Sums is the verified manifest of the site that holds the file;
+	// nil if it was not verified.
+	Sums Sums
+	// CheckFirst hashes an attachment's packet, and checks its digest,
+	// before the first byte of its file is written: for a writer that
+	// cannot take back what it was given (standard output). Its bytes
+	// are checked again as they are decrypted.
+	CheckFirst bool
+}
+
+// FileTo decrypts one age file of a site as [File] does, and writes what
+// it opens to w: a passage's HTML or a keyring's identities whole, once
+// the file was read to its end and checked; an attachment's file, without
+// its header or padding, as a stream. It returns the attachment's header,
+// nil for any other file.
+//
+// A packet may hold up to [manifest.MaxAttachmentPacket] bytes (5 GiB) if
+// it holds an attachment, [manifest.MaxPacket] if it holds a passage (a
+// larger one is refused once its first bytes show which it holds). An
+// attachment's bytes reach w as age authenticates them, 64 KiB at a time,
+// in buffers of a few hundred KiB whatever its size; the file is checked
+// once read to its end: age authenticated its last chunk, the padding
+// is zeros, and the digest of its bytes matches its name and the verified
+// manifest. An error then means that w holds what must be discarded
+// (with an attachment returned, w may have been given part of its file):
+// a writer into a file writes a temporary one, and keeps it only when
+// FileTo returns no error. It stops when ctx is done.
+func FileTo(ctx context.Context, w io.Writer, file string, ids []age.Identity, opt FileOptions) (*format.Attachment, []*diag.Warning, error) {
+	loc, err := locate(file, opt.Sums)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer loc.root.Close()
+	limit := manifest.AttachmentPacketLimit
+	if path.Dir(loc.rel) == format.KeyringDir {
+		limit = manifest.KeyringLimit
+	}
+	shown := func(err error) error {
+		if fe := (*fileError)(nil); errors.As(err, &fe) {
+			return &diag.Error{File: file, Msg: reason(fe.err), Err: fe.err}
+		}
+		if de := (*diag.Error)(nil); errors.As(err, &de) {
+			at := *de
+			at.File = file
+			return &at
+		}
+		if we := (*writeError)(nil); errors.As(err, &we) {
+			return we.err
+		}
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	// With the identities themselves first.
+	rd := &Reader{fsys: loc.fsys, sums: opt.Sums}
+	a, ok, err := rd.fileTo(ctx, w, loc.rel, limit, ids, opt, false)
+	if err != nil {
+		return a, nil, shown(err)
+	}
+	if ok {
+		return a, nil, nil
+	}
+	r, err := loc.reader(ids, opt.Sums)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Read again, as a packet, with the keys of the site's keyrings.
+	if !format.IsPacketPath(loc.rel) {
+		return nil, r.Problems(), fmt.Errorf("%s is not a packet path (want %s/<%d hex digits>%s)", quote(loc.rel), format.PacketDir, format.DigestHex, format.AgeExt)
+	}
+	a, ok, err = r.fileTo(ctx, w, loc.rel, limit, r.packetIDs, opt, true)
+	if err != nil {
+		return a, r.Problems(), shown(err)
+	}
+	if !ok {
+		return nil, r.Problems(), loc.notForYou()
+	}
+	return a, r.Problems(), nil
+}
+
+// fileTo is [FileTo] for the file at the slash path p of the reader's
+// site, decrypted with ids: a passage is written without its padding if
+// packet is set; ok is false if ids open no recipient of it.
+func (r *Reader) fileTo(ctx context.Context, w io.Writer, p string, limit manifest.Limit, ids []age.Identity, opt FileOptions, packet bool) (*format.Attachment, bool, error) {
+	s, err := r.openStream(p, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	defer s.close()
+	ok, err := s.decrypt(ids)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	head, err := s.head()
+	if err != nil {
+		return nil, false, err
+	}
+	a, start, err := format.ParseAttachmentHeader(head)
+	switch {
+	case errors.Is(err, format.ErrNotAttachment):
+		// A passage or a keyring: read whole, within a passage's limit.
+		if limit.Bytes > manifest.MaxPacket {
+			limit = manifest.PacketLimit
+		}
+		if s.size > limit.Bytes {
+			return nil, false, s.fail(&fileError{&manifest.TooLargeError{Size: s.size, Limit: limit}})
+		}
+		plain, err := s.readAll(head, limit)
+		if err == nil {
+			err = s.finish(false)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if packet {
+			plain = unpad(plain)
+		}
+		if _, err := w.Write(plain); err != nil {
+			return nil, false, &writeError{err}
+		}
+		return nil, true, nil
+	case err != nil:
+		return nil, false, s.fail(err)
+	}
+	if opt.CheckFirst {
+		sum, err := manifest.HashFile(r.fsys, p, limit)
+		if err != nil {
+			return nil, false, &fileError{err}
+		}
+		check := &packetStream{p: p, sums: r.sums, sum: sum}
+		if err := check.checkSum(true); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := s.copyAttachment(ctx, w, a, head[start:]); err != nil {
+		return &a, false, err
+	}
+	if err := s.finish(true); err != nil {
+		return &a, false, err
+	}
+	return &a, true, nil
+}
+
+// located is where an age file given to [File] or [FileTo] is: the site
+// that holds it, opened, and its path there.
+type located struct {
+	file string   // as the reader named it
+	site string   // the site's folder; "" if the file is in none
+	root *os.Root // the site, or the file's folder
+	fsys fs.FS
+	rel  string // the file's slash path in root
+}
+
+func locate(file string, sums Sums) (*located, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	site, err := SiteOf(file)
+	if err != nil {
+		return nil, err
+	}
+	dir, rel := site, ""
+	if site != "" {
+		r, err := filepath.Rel(site, abs)
+		if err != nil {
+			return nil, err
+		}
+		rel = filepath.ToSlash(r)
+	} else {
+		if sums != nil {
+			return nil, fmt.Errorf("%s is not in a site's %s/ or %s/ folder: nothing to verify it against", file, format.PacketDir, format.KeyringDir)
+		}
+		dir, rel = filepath.Dir(abs), filepath.Base(abs)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &located{file: file, site: site, root: root, fsys: manifest.RootFS(root), rel: rel}, nil
+}
+
+// reader opens the keyrings of the site that holds the file, for a file
+// the identities themselves do not open.
+func (l *located) reader(ids []age.Identity, sums Sums) (*Reader, error) {
+	if l.site == "" || path.Dir(l.rel) != format.PacketDir {
+		return nil, fmt.Errorf("%s is not encrypted to the given identities, and is not a packet of a site (in a %s/ folder) whose keyrings could open it", l.file, format.PacketDir)
+	}
+	// The site as the reader named it, for messages: file's folder's
+	// parent.
+	return newReader(filepath.Dir(filepath.Dir(l.file)), l.fsys, ids, sums)
+}
+
+func (l *located) notForYou() error {
+	return fmt.Errorf("%s is not for these identities: none of the keyrings they open holds its audience's key", l.file)
 }
 
 // Sums maps each file of a verified release to its SHA-256 digest: the

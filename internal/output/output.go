@@ -11,6 +11,7 @@ package output
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"io/fs"
 	"slices"
 	"strings"
@@ -29,6 +30,10 @@ type Writer interface {
 	// ReadFile returns the contents written at p, for checks of the whole
 	// output before it is committed.
 	ReadFile(p string) ([]byte, error)
+	// Create starts a file written as a stream; [Stream.Commit] names it.
+	Create() (*Stream, error)
+	// Open reads back a file written, as a stream.
+	Open(p string) (io.ReadCloser, error)
 }
 
 // Entry is one written file.

@@ -63,6 +63,9 @@ type fixture struct {
 	cache []byte
 	ids   map[string]age.Identity
 	n     int
+	// now dates the next release (release.json); zero: the time it is
+	// built.
+	now time.Time
 }
 
 // newFixture writes the test site for alice, bob and carol.
@@ -100,7 +103,7 @@ func (f *fixture) release(key *ecdsa.PrivateKey) string {
 		key = f.key
 	}
 	out := filepath.Join(f.src, "public")
-	if _, err := build.Run(build.Options{Source: f.src, Out: out, CacheKey: f.cache}); err != nil {
+	if _, err := build.Run(build.Options{Source: f.src, Out: out, CacheKey: f.cache, Now: f.now}); err != nil {
 		f.t.Fatalf("building the test site: %v", err)
 	}
 	if _, err := sign.Site(context.Background(), out, sign.Key{Private: key}); err != nil {

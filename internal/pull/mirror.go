@@ -13,12 +13,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/sign"
@@ -155,6 +157,25 @@ func (p *puller) assemble(ctx context.Context) error {
 		defer stop()
 	}
 	dirs := &sync.Map{}
+	// release.json first, alone: a release that would take the folder
+	// back in time is refused before anything else is downloaded.
+	release := slices.IndexFunc(groups, func(g *group) bool { return slices.Contains(g.paths, format.ReleaseFile) })
+	if release >= 0 {
+		g := groups[release]
+		groups = slices.Delete(groups, release, release+1)
+		how, err := p.place(ctx, g, old, objects, dirs)
+		if err := parent.Err(); err != nil {
+			return fmt.Errorf("stopped (%w): the files downloaded and checked so far are kept for the next pull", context.Cause(parent))
+		}
+		if err != nil {
+			return err
+		}
+		counts[how] += len(g.paths)
+		done.Add(int64(len(g.paths)))
+	}
+	if err := p.checkRelease(release >= 0); err != nil {
+		return err
+	}
 	par.Do(len(groups), p.fetch.net.Parallel, func(i int) {
 		if ctx.Err() != nil {
 			return

@@ -12,7 +12,8 @@
 //	DIR/readable/       the readable copy for the reader's identities, as
 //	                    conclave open writes it (restricted text: private)
 //	DIR/.conclave-pull/ the pull's own files: pull.json (the site's URL and
-//	                    the signer, remembered by the first pull), objects/
+//	                    the signer, remembered by the first pull, and the
+//	                    time of the release held), objects/
 //	                    (files downloaded and checked by a pull that has not
 //	                    finished, by digest), next/ (the mirror being
 //	                    assembled) and a lock
@@ -35,6 +36,16 @@
 // failure, the previous mirror and readable copy are as they were. The
 // readable copy is then written by [open.SiteContext], which checks each
 // file against the verified manifest as it reads it.
+//
+// # Going back in time
+//
+// A genuine signed release stays genuine: a server could serve an old one
+// in place of the new. Each release dates itself in release.json, which
+// its manifest lists, and a pull refuses a release older than the one the
+// folder holds, an undated one once a release was dated, and one dated
+// more than [MaxAhead] ahead of this machine's clock ([ReleaseError]).
+// release.json is fetched and checked first, before any other file.
+// A release of the same time as the one held is accepted.
 //
 // # The network
 //
@@ -135,6 +146,10 @@ type Report struct {
 	// its issuer), and Signed when, if a verified timestamp says so.
 	Signer string    `json:"signer"`
 	Signed time.Time `json:"signed,omitzero"`
+	// Release is the release's time, from its release.json, in UTC;
+	// absent for a site built before releases were dated. A pull refuses
+	// a release older than the one it holds ([ReleaseError]).
+	Release time.Time `json:"release,omitzero"`
 	// First is set on the first pull into the folder.
 	First bool `json:"first"`
 	// Files is how many files SHA256SUMS lists; each was Fetched

@@ -76,6 +76,10 @@ type state struct {
 	URL     string      `json:"url"`     // of the last pull
 	Signer  stateSigner `json:"signer"`
 	Pulled  time.Time   `json:"pulled"` // when the last pull updated the mirror
+	// Release is the time of the release the last pull took, from its
+	// release.json; absent if it had none. A later pull refuses an older
+	// release, or an undated one once a release was dated.
+	Release time.Time `json:"release,omitzero"`
 }
 
 // stateSigner is a [Signer] in pull.json: the key as a PEM public key.
@@ -131,6 +135,9 @@ type puller struct {
 	signer *Signer
 	state  *state // remembered; nil before the first pull
 	first  bool   // no mirror yet
+	// release is the new release's time, from its release.json; zero if
+	// it has none.
+	release time.Time
 
 	// The previous mirror's manifest (what it holds, not verified: every
 	// file taken from it is hashed again), and the new verified one.
@@ -271,10 +278,10 @@ func (p *puller) settleSigner() error {
 	return nil
 }
 
-// remember writes pull.json after the mirror was updated: the URL, and
-// the signer.
+// remember writes pull.json after the mirror was updated: the URL, the
+// signer and the release's time.
 func (p *puller) remember() error {
-	st := state{Version: stateVersion, URL: p.url.String(), Pulled: time.Now().UTC().Truncate(time.Second)}
+	st := state{Version: stateVersion, URL: p.url.String(), Pulled: time.Now().UTC().Truncate(time.Second), Release: p.release}
 	var err error
 	if st.Signer, err = p.signer.toState(); err != nil {
 		return err

@@ -182,11 +182,14 @@ func elementEnd(b []byte) int {
 type changes struct{ added, changed, removed []Change }
 
 // viewChanges compares the readable copy the reader had with the new one.
+// release.json, the release's time, is no news for the reader: the report
+// has it apart ([Report.Release]).
 func viewChanges(before, after view) changes {
 	var c changes
 	for _, p := range slices.Sorted(maps.Keys(after)) {
 		a, b := after[p], before[p]
 		switch {
+		case p == format.ReleaseFile:
 		case b == nil:
 			c.added = append(c.added, Change{Path: p, Passages: newPassages(a.passages, nil)})
 		case a.sum != b.sum:
@@ -194,7 +197,7 @@ func viewChanges(before, after view) changes {
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(before)) {
-		if after[p] == nil {
+		if after[p] == nil && p != format.ReleaseFile {
 			c.removed = append(c.removed, Change{Path: p})
 		}
 	}
@@ -211,9 +214,9 @@ func newPassages(now, before map[[sha256.Size]byte]int) int {
 }
 
 // siteChanges compares two manifests, for a pull without identities: the
-// files of the site outside packets/, by digest.
+// files of the site outside packets/, by digest, but release.json.
 func siteChanges(old, cur []manifest.Entry) changes {
-	skip := func(p string) bool { return strings.HasPrefix(p, format.PacketDir+"/") }
+	skip := func(p string) bool { return strings.HasPrefix(p, format.PacketDir+"/") || p == format.ReleaseFile }
 	before := map[string][sha256.Size]byte{}
 	for _, e := range old {
 		before[e.Path] = e.Sum

@@ -18,14 +18,10 @@ import (
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
-	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/site"
 )
-
-// MaxAttachment is the largest file sealed as an attachment: its packet,
-// padded and encrypted, stays within [manifest.MaxPacket].
-const MaxAttachment = manifest.MaxPacket - manifest.MaxPacket/8 - 1<<20
 
 // Attachment is a content file the plan seals instead of publishing it
 // (DESIGN §2, §4a): one that only restricted text links to, or a file of
@@ -77,9 +73,9 @@ func (p *Plan) Attach(docs []*markdown.Doc, files []site.File, bundle func(strin
 			members[f.Path] = union(members[f.Path], p.Of(d.Blocks[0]).Members)
 			p.bundled[b.Path] = append(p.bundled[b.Path], f.Path)
 		}
-		if n := len(f.Data); n > MaxAttachment {
-			errs.Add(diag.Errorf(f.Path, 0, "sealed as an attachment, but %d bytes: an attachment may be at most %d MiB, sealed, as readers read a packet whole within %d MiB; publish it elsewhere and link to it, or split it",
-				n, MaxAttachment>>20, manifest.MaxPacket>>20))
+		if f.Len() > format.MaxAttachmentSize {
+			errs.Add(diag.Errorf(f.Path, 0, "sealed as an attachment, but %d bytes: an attachment may be at most %d GiB; publish it elsewhere and link to it, or split it",
+				f.Len(), format.MaxAttachmentSize>>30))
 			continue
 		}
 		m := members[f.Path]
@@ -87,7 +83,12 @@ func (p *Plan) Attach(docs []*markdown.Doc, files []site.File, bundle func(strin
 			errs.Add(diag.Errorf(f.Path, 0, "attachment that no planned block links (a bug in conclave; refused)"))
 			continue
 		}
-		a := &Attachment{File: f, Audience: p.audience(m, postQuantum), Type: mediaType(f)}
+		typ, err := mediaType(f)
+		if err != nil {
+			errs.Add(err)
+			continue
+		}
+		a := &Attachment{File: f, Audience: p.audience(m, postQuantum), Type: typ}
 		p.attached[f.Path] = a
 		p.attachments = append(p.attachments, a)
 	}
@@ -108,37 +109,62 @@ func union(a, b []string) []string {
 // mediaType is the media type of a content file: by its extension, as
 // Go's mime package knows them (with the system's tables), else sniffed
 // from its first bytes.
-func mediaType(f site.File) string {
+func mediaType(f site.File) (string, error) {
 	if t := mime.TypeByExtension(path.Ext(f.Path)); t != "" {
-		return t
+		return t, nil
 	}
-	return http.DetectContentType(f.Data)
+	head, err := f.Head(512) // all DetectContentType reads
+	return http.DetectContentType(head), err
 }
 
-// SealAttachments seals every attachment of the plan and emits its packet.
-// Its plaintext is the header [format.Attachment.Header] gives, the file,
-// and padding; with the cache, an unchanged file for the same audience
-// key keeps its packet.
-func (s *Sealer) SealAttachments(emit Emit) error {
+// Packets is where [Sealer.SealAttachments] writes the attachments'
+// packets, as streams ([output.Dir], [output.Memory]).
+type Packets interface {
+	Create() (*output.Stream, error)
+}
+
+// relinker is a [Packets] that can publish again a file of the previous
+// output, checked against its digest ([output.Dir.Relink]).
+type relinker interface {
+	Relink(p string, sum [sha256.Size]byte) (bool, error)
+}
+
+// SealAttachments seals every attachment of the plan, each as a stream
+// into out: the file is read a chunk at a time, and neither it nor its
+// packet is ever held whole. Its plaintext is the header
+// [format.Attachment.Header] gives, the file, and padding. With the
+// cache, an unchanged file for the same audience key keeps its packet:
+// the previous output's, checked against its digest and linked again.
+func (s *Sealer) SealAttachments(out Packets) error {
 	for _, a := range s.plan.attachments {
 		ak := s.keys[a.Audience.ID]
 		if ak == nil {
 			return fmt.Errorf("%s: attachment's audience has no key (a bug in conclave)", a.File.Path)
 		}
-		hdr := format.Attachment{Path: a.File.OutPath, Type: a.Type, Size: int64(len(a.File.Data))}.Header()
-		var key string // the file is hashed for the cache only
-		if s.cache != nil {
-			key = attachmentKey(ak.content, hdr, a.File.Data)
+		hdr := format.Attachment{Path: a.File.OutPath, Type: a.Type, Size: a.File.Len()}.Header()
+		place, content := attachmentPlace(ak.content, hdr), attachmentContent(a.File)
+		cached := false
+		if rec, ok := s.cache.attachment(place, content); ok {
+			if rl, ok := out.(relinker); ok {
+				var err error
+				if cached, err = rl.Relink(rec.Packet, rec.Sum); err != nil {
+					return &diag.Error{File: a.File.Path, Msg: "publishing the attachment's packet again: " + err.Error(), Err: err}
+				}
+			}
+			if cached {
+				a.Packet = rec.Packet
+				s.cache.putAttachment(place, rec)
+			}
 		}
-		ct, cached := s.cache.packet(key)
 		if !cached {
-			var err error
-			if ct, err = sealAttachment(hdr, a.File.Data, ak.recipient); err != nil {
+			rec, err := sealAttachment(out, hdr, a.File, ak.recipient)
+			if err != nil {
 				return &diag.Error{File: a.File.Path, Msg: "sealing attachment: " + err.Error(), Err: err}
 			}
-			ct = s.cache.putPacket(key, ct)
+			rec.Content = content
+			a.Packet = rec.Packet
+			s.cache.putAttachment(place, rec)
 		}
-		a.Packet = format.PacketPath(format.DigestName(ct))
 		s.mu.Lock()
 		s.emitted[a.Packet] = true
 		s.stats.Attachments++
@@ -149,55 +175,85 @@ func (s *Sealer) SealAttachments(emit Emit) error {
 			s.stats.Fresh++
 		}
 		s.mu.Unlock()
-		if err := emit(a.Packet, ct); err != nil {
-			return &diag.Error{File: a.File.Path, Msg: err.Error(), Err: err}
-		}
 	}
 	return nil
 }
 
-// sealAttachment encrypts an attachment's plaintext, its header, its data
-// and zeros to the Padmé size (the header says where the file ends), to
-// r, streamed from the file's bytes into a buffer of the packet's size:
-// the plaintext is never copied whole.
-func sealAttachment(hdr, data []byte, r age.Recipient) ([]byte, error) {
-	n := len(hdr) + len(data)
-	padded := padmeSize(max(n, 512))
-	// age: a header of at most a few KiB (a post-quantum stanza is the
-	// largest), a 16-byte nonce, and 16 bytes of tag per 64 KiB chunk.
-	var b bytes.Buffer
-	b.Grow(padded + padded/(64<<10)*16 + 16 + 8<<10)
-	w, err := age.Encrypt(&b, r)
+// sealAttachment encrypts an attachment's plaintext, its header, the
+// file's bytes and zeros to the Padmé size (the header says where the
+// file ends), to r, as a stream from the file into a packet of out, and
+// names the packet by its digest.
+func sealAttachment(out Packets, hdr []byte, f site.File, r age.Recipient) (attachmentRecord, error) {
+	size := f.Len()
+	n := int64(len(hdr)) + size
+	padded := int64(padmeSize(int(max(n, 512))))
+	st, err := out.Create()
 	if err != nil {
-		return nil, err
+		return attachmentRecord{}, err
 	}
-	for _, part := range [][]byte{hdr, data} {
-		if _, err := w.Write(part); err != nil {
-			return nil, err
+	defer st.Abort() // after Commit, a no-op
+	w, err := age.Encrypt(st, r)
+	if err != nil {
+		return attachmentRecord{}, err
+	}
+	if _, err := w.Write(hdr); err != nil {
+		return attachmentRecord{}, err
+	}
+	var copied int64
+	if err := f.Each(false, func(chunk []byte) error {
+		copied += int64(len(chunk))
+		if copied > size {
+			return fmt.Errorf("changed while the site was built (%d bytes when read, more now): build again", size)
 		}
+		_, err := w.Write(chunk)
+		return err
+	}); err != nil {
+		return attachmentRecord{}, err
 	}
-	var zeros [64 << 10]byte
-	for left := padded - n; left > 0; left -= min(left, len(zeros)) {
-		if _, err := w.Write(zeros[:min(left, len(zeros))]); err != nil {
-			return nil, err
+	if copied != size {
+		return attachmentRecord{}, fmt.Errorf("changed while the site was built (%d bytes when read, %d now): build again", size, copied)
+	}
+	zeros := make([]byte, 1<<20)
+	for left := padded - n; left > 0; left -= min(left, int64(len(zeros))) {
+		if _, err := w.Write(zeros[:min(left, int64(len(zeros)))]); err != nil {
+			return attachmentRecord{}, err
 		}
 	}
 	if err := w.Close(); err != nil {
-		return nil, err
+		return attachmentRecord{}, err
 	}
-	return b.Bytes(), nil
+	sum, _, err := st.Sum()
+	if err != nil {
+		return attachmentRecord{}, err
+	}
+	rec := attachmentRecord{Packet: format.PacketPath(format.DigestNameOf(sum)), Sum: sum}
+	return rec, st.Commit(rec.Packet)
 }
 
-// attachmentKey identifies an attachment's packet in the cache: its
-// audience and key (prefix, [contentPrefix]), its header (path, type,
-// size) and its bytes.
-func attachmentKey(prefix, header, data []byte) string {
+// attachmentPlace identifies where an attachment is sealed, for the
+// cache: its audience and key (prefix, [contentPrefix]) and its header
+// (path, type, size).
+func attachmentPlace(prefix, header []byte) string {
 	h := sha256.New()
-	h.Write([]byte("conclave attachment v1\n"))
+	h.Write([]byte("conclave attachment v2\n"))
 	h.Write(prefix)
 	h.Write(header)
-	h.Write(data)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// attachmentContent identifies the version of an attachment's file: the
+// digest of its bytes if it is held in memory, else its fingerprint
+// ([site.File.Fingerprint]), or "" if that cannot be trusted (the file is
+// then sealed anew).
+func attachmentContent(f site.File) string {
+	if !f.Streamed() {
+		sum := sha256.Sum256(f.Data)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	if fp, ok := f.Fingerprint(); ok {
+		return "stat:" + fp
+	}
+	return ""
 }
 
 // linkAttachments points the links and images of d's restricted blocks
@@ -246,11 +302,15 @@ func (s *Sealer) writeBundled(b *htmlBuffer, p *site.Page) {
 
 // AttachmentSecrets returns, for the leak scan, what of each attachment
 // must not be public: its path and name and, for a text file, its lines.
-func (p *Plan) AttachmentSecrets() []leakcheck.Secret {
+func (p *Plan) AttachmentSecrets() ([]leakcheck.Secret, error) {
 	out := make([]leakcheck.Secret, 0, len(p.attachments))
 	for _, a := range p.attachments {
 		texts := []string{a.File.OutPath, path.Base(a.File.OutPath)}
-		if head := a.File.Data[:min(len(a.File.Data), 64<<10)]; bytes.IndexByte(head, 0) < 0 {
+		head, err := a.File.Head(64 << 10)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.IndexByte(head, 0) < 0 {
 			for line := range strings.Lines(string(head)) {
 				if line = strings.TrimSpace(line); len(line) >= leakcheck.MinLen {
 					texts = append(texts, line)
@@ -259,5 +319,5 @@ func (p *Plan) AttachmentSecrets() []leakcheck.Secret {
 		}
 		out = append(out, leakcheck.Secret{File: a.File.Path, Line: 1, Texts: texts})
 	}
-	return out
+	return out, nil
 }

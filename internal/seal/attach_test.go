@@ -1,12 +1,14 @@
 package seal
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -34,14 +36,14 @@ func TestAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := []site.File{
-		{Path: "content/big.bin", OutPath: "big.bin", Data: make([]byte, MaxAttachment+1)},
+		{Path: "content/big.bin", OutPath: "big.bin", Size: format.MaxAttachmentSize + 1}, // streamed: never read
 		{Path: "content/log.bin", OutPath: "log.bin", Data: []byte("the log\n")},
 	}
 	err = plan.Attach([]*markdown.Doc{d}, files, func(string) *site.Page { return nil }, false)
 	if err == nil || !strings.Contains(err.Error(), "content/big.bin") || !strings.Contains(err.Error(), "at most") {
 		t.Fatalf("err = %v, want big.bin refused for its size", err)
 	}
-	files[0].Data = make([]byte, MaxAttachment)
+	files[0] = site.File{Path: "content/big.bin", OutPath: "big.bin", Data: bytes.Repeat([]byte("big"), 1<<20)}
 	plan, err = NewPlan([]*markdown.Doc{d}, fixtureRegistry(t), config())
 	if err != nil {
 		t.Fatal(err)
@@ -57,16 +59,16 @@ func TestAttach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := newOutputs()
-	if err := s.SealAttachments(out.emit); err != nil {
+	out := output.NewMemory()
+	if err := s.SealAttachments(out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.files) != 2 {
-		t.Fatalf("%d packets, want 2", len(out.files))
+	if len(out.Entries()) != 2 {
+		t.Fatalf("%d packets, want 2", len(out.Entries()))
 	}
-	for p, ct := range out.files {
-		if len(ct) > manifest.MaxPacket {
-			t.Errorf("%s: %d bytes, more than a packet may hold", p, len(ct))
+	for _, e := range out.Entries() {
+		if e.Size < 3<<20 && e.Path == atts[0].Packet {
+			t.Errorf("%s: %d bytes, less than the file it seals", e.Path, e.Size)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -21,8 +22,9 @@ const KeySize = cache.KeySize
 
 // cacheVersion changes whenever the cache's contents change meaning.
 // Version 2: packets are keyed by the block's place too, and keyrings are
-// not cached.
-const cacheVersion = 2
+// not cached. Version 3: attachments' packets are not kept, but found in
+// the previous output.
+const cacheVersion = 3
 
 // Cache keeps what a build sealed, so that the next build can reuse it:
 // the audience keys, and the ciphertext of every packet by a digest of the
@@ -53,10 +55,21 @@ type cacheData struct {
 	Version   int
 	Audiences map[string]string // audience ID → age identity
 	Packets   map[string][]byte // packetKey → ciphertext
+	// Attachments are the packets of attachments by [attachmentPlace],
+	// which are too large to keep here: the previous output holds them.
+	Attachments map[string]attachmentRecord
+}
+
+// attachmentRecord is what the cache keeps of an attachment's packet: the
+// version of the file sealed, and where and what the packet is.
+type attachmentRecord struct {
+	Content string // [attachmentContent] of the file sealed
+	Packet  string // its output path
+	Sum     [sha256.Size]byte
 }
 
 func newCacheData() cacheData {
-	return cacheData{Version: cacheVersion, Audiences: map[string]string{}, Packets: map[string][]byte{}}
+	return cacheData{Version: cacheVersion, Audiences: map[string]string{}, Packets: map[string][]byte{}, Attachments: map[string]attachmentRecord{}}
 }
 
 // OpenCache reads the cache in dir (a site's .conclave folder) with key.
@@ -85,7 +98,7 @@ func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 		return c, "", nil
 	case d.Version != cacheVersion:
 		bad = &cache.UnreadableError{Reason: "written by another version of conclave"}
-	case d.Audiences == nil || d.Packets == nil:
+	case d.Audiences == nil || d.Packets == nil || d.Attachments == nil:
 		bad = &cache.UnreadableError{Reason: "incomplete"}
 	default:
 		c.old = d
@@ -224,4 +237,26 @@ func (c *Cache) Has(r Record) bool {
 	defer c.mu.Unlock()
 	_, packet := c.old.Packets[r.PacketKey]
 	return packet && c.old.Audiences[r.Audience.ID] != ""
+}
+
+// attachment returns the record of the attachment sealed at place with
+// the file's version content, if the last build sealed it.
+func (c *Cache) attachment(place, content string) (attachmentRecord, bool) {
+	if c == nil || content == "" {
+		return attachmentRecord{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.old.Attachments[place]
+	return r, ok && r.Content == content
+}
+
+// putAttachment records what this build sealed at place.
+func (c *Cache) putAttachment(place string, r attachmentRecord) {
+	if c == nil || r.Content == "" {
+		return
+	}
+	c.mu.Lock()
+	c.cur.Attachments[place] = r
+	c.mu.Unlock()
 }

@@ -4,7 +4,10 @@
 // and PuTTY key files. Keys in binary (DER) form are not recognised.
 package secret
 
-import "bytes"
+import (
+	"bytes"
+	"io"
+)
 
 var markers = []struct {
 	needle []byte
@@ -23,6 +26,9 @@ var markers = []struct {
 // It matches case-sensitively, as the formats are written; age encodes
 // identities in upper case, and "AGE-PLUGIN-" covers plugin identities.
 func Find(data []byte) (line int, what string, ok bool) {
+	if !mayHold(data) {
+		return 0, "", false
+	}
 	first := -1
 	for _, m := range markers {
 		i := bytes.Index(data, m.needle)
@@ -53,6 +59,26 @@ func Find(data []byte) (line int, what string, ok bool) {
 	return bytes.Count(data[:first], []byte("\n")) + 1, what, true
 }
 
+// mayHold reports whether data may hold a marker: whether any of them
+// occurs at all. Every marker has a '-', so one pass over the '-' of data
+// checks them all, where a search per marker made five passes; most data
+// holds none, and Find then stops here.
+func mayHold(data []byte) bool {
+	for off := 0; ; {
+		i := bytes.IndexByte(data[off:], '-')
+		if i < 0 {
+			return false
+		}
+		p := off + i
+		for _, m := range markers {
+			if start := p - bytes.IndexByte(m.needle, '-'); start >= 0 && bytes.HasPrefix(data[start:], m.needle) {
+				return true
+			}
+		}
+		off = p + 1
+	}
+}
+
 func findPEMHeader(data []byte) int {
 	off := 0
 	for {
@@ -71,4 +97,51 @@ func findPEMHeader(data []byte) int {
 		}
 		off = i + 1
 	}
+}
+
+// chunkSize is how much of a stream [FindReader] and [Chunks] hold at once.
+const chunkSize = 4 << 20
+
+// Chunks reads r in chunks of whole lines of about size bytes and calls
+// fn with each and the 1-based number of its first line, until fn returns
+// false or r ends. A line longer than size is cut (at size bytes) into
+// chunks of its own. It holds one chunk at a time, for files too large to
+// read whole.
+func Chunks(r io.Reader, size int, fn func(chunk []byte, line int) bool) error {
+	buf := make([]byte, size)
+	n, line := 0, 1 // bytes held; number of buf's first line
+	for {
+		m, err := io.ReadFull(r, buf[n:])
+		n += m
+		end := n
+		if err == nil {
+			if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+				end = i + 1
+			}
+		} else if err != io.EOF && err != io.ErrUnexpectedEOF {
+			return err
+		}
+		if end > 0 && !fn(buf[:end], line) {
+			return nil
+		}
+		line += bytes.Count(buf[:end], []byte("\n"))
+		n = copy(buf, buf[end:n])
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+// FindReader is [Find] for what r yields, read a few MiB at a time: a
+// secret is found where Find finds it, but for a PEM header line longer
+// than the chunk.
+func FindReader(r io.Reader) (line int, what string, ok bool, err error) {
+	err = Chunks(r, chunkSize, func(chunk []byte, first int) bool {
+		var l int
+		if l, what, ok = Find(chunk); ok {
+			line = first + l - 1
+		}
+		return !ok
+	})
+	return line, what, ok, err
 }

@@ -1,6 +1,10 @@
 package secret
 
-import "testing"
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
 
 // fakeAgeKey is built in two parts so that no source file holds what looks
 // like a real age secret key.
@@ -34,4 +38,64 @@ func TestFind(t *testing.T) {
 			t.Errorf("%s: Find = %d, %q, %v; want %d, %q", tt.name, line, what, ok, tt.line, tt.what)
 		}
 	}
+}
+
+// TestFindReader finds what Find finds, at the same line, whatever the
+// chunk boundaries, in a stream of many chunks.
+func TestFindReader(t *testing.T) {
+	filler := strings.Repeat("an ordinary line of a large file\n", 1<<18) // 8.25 MiB
+	for _, tc := range []struct {
+		name, text string
+	}{
+		{"age key after filler", filler + "x\n" + fakeAgeKey + "QQQ\n"},
+		{"pem at a chunk edge", filler[:chunkSize-5] + "\n-----BEGIN RSA " + "PRIVATE KEY-----\nabc\n"},
+		{"pgp in the middle", filler[:chunkSize+100] + "\n-----BEGIN PGP " + "PRIVATE KEY BLOCK-----\n" + filler},
+		{"none", filler + "-----BEGIN CERTIFICATE-----\n"},
+		{"one long line", strings.Repeat("a", 2*chunkSize+3) + fakeAgeKey + "Q\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantLine, wantWhat, wantOK := Find([]byte(tc.text))
+			line, what, ok, err := FindReader(strings.NewReader(tc.text))
+			if err != nil || line != wantLine || what != wantWhat || ok != wantOK {
+				t.Fatalf("FindReader = %d %q %v %v, want %d %q %v (as Find)", line, what, ok, err, wantLine, wantWhat, wantOK)
+			}
+		})
+	}
+}
+
+// TestChunks gives every byte once, in order, with the right line numbers.
+func TestChunks(t *testing.T) {
+	text := strings.Repeat("0123456789\n", 1000) + strings.Repeat("x", 250) + "\nend"
+	var got strings.Builder
+	err := Chunks(strings.NewReader(text), 64, func(chunk []byte, line int) bool {
+		if want := strings.Count(got.String(), "\n") + 1; line != want {
+			t.Fatalf("chunk at line %d, want %d", line, want)
+		}
+		if len(chunk) > 64 {
+			t.Fatalf("chunk of %d bytes, more than 64", len(chunk))
+		}
+		got.Write(chunk)
+		return true
+	})
+	if err != nil || got.String() != text {
+		t.Fatalf("Chunks gave %d bytes (err %v), want the %d bytes read", got.Len(), err, len(text))
+	}
+}
+
+// FuzzFind: the pass over the dashes that lets Find stop early never
+// hides a marker that a search for each finds.
+func FuzzFind(f *testing.F) {
+	f.Add([]byte("x " + fakeAgeKey + "Q"))
+	f.Add([]byte("-----BEGIN OPENSSH PRIVATE KEY-----\n"))
+	f.Add([]byte("AGE-PLUGIN-YUBIKEY-1"))
+	f.Add([]byte("PuTTY-User-Key-File-3: ssh-ed25519"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		any := false
+		for _, m := range markers {
+			any = any || bytes.Contains(data, m.needle)
+		}
+		if mayHold(data) != any {
+			t.Fatalf("mayHold(%q) = %v, a search for each marker says %v", data, !any, any)
+		}
+	})
 }

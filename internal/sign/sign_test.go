@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -329,27 +328,18 @@ func TestVerifyRefusesUnsafePaths(t *testing.T) {
 
 // A site whose manifest lists a packet larger than any reader accepts is
 // not signed: verify and open would refuse it, so the release would be
-// signed but unreadable. The manifest is right about the packet (its
-// digest matches), so only the size limit can stop the signature.
+// signed but unreadable. The size limit stops the signature before the
+// packet is hashed (a packet may hold a 4 GiB attachment: 5 GiB at most).
 func TestSignRefusesWhatReadersRefuse(t *testing.T) {
 	files := maps.Clone(siteFiles)
 	delete(files, "packets/0a.age")
 	dir := testtool.WriteSite(t, "", files)
 	big := filepath.Join(dir, "packets", "0a.age")
-	testtool.SparseFile(t, big, manifest.MaxPacket+1)
-	f, err := os.Open(big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	writeManifest(t, dir, files, manifest.Entry{Path: "packets/0a.age", Sum: [32]byte(h.Sum(nil))})
-	_, err = Site(context.Background(), dir, Key{Private: newKey(t)})
-	if err == nil || !strings.Contains(err.Error(), "packets/0a.age") || !strings.Contains(err.Error(), "64 MiB") {
-		t.Fatalf("signing a site with a %d-byte packet: %v, want a refusal naming the packet and the limit", manifest.MaxPacket+1, err)
+	testtool.SparseFile(t, big, manifest.MaxAttachmentPacket+1)
+	writeManifest(t, dir, files, manifest.Entry{Path: "packets/0a.age", Sum: [32]byte{1}})
+	_, err := Site(context.Background(), dir, Key{Private: newKey(t)})
+	if err == nil || !strings.Contains(err.Error(), "packets/0a.age") || !strings.Contains(err.Error(), "too large") || !strings.Contains(err.Error(), "(5 GiB at most)") {
+		t.Fatalf("signing a site with a %d-byte packet: %v, want a refusal naming the packet and the limit", int64(manifest.MaxAttachmentPacket)+1, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, manifest.BundleName)); !os.IsNotExist(err) {
 		t.Errorf("a bundle was written: %v", err)

@@ -69,7 +69,7 @@ func TestVerifyHostileFiles(t *testing.T) {
 		{"bundle a named pipe", fifo(manifest.BundleName), manifest.BundleName + notRegular + "(a named pipe)"},
 		{"bundle a link to /dev/zero", link(manifest.BundleName, "/dev/zero"), manifest.BundleName + notRegular + "(a symbolic link)"},
 		{"bundle of 2 GiB", huge(manifest.BundleName, 2<<30), manifest.BundleName + tooLarge + "2147483648 bytes (2.0 GiB), more than a bundle ever holds (1 MiB at most)"},
-		{"packet of 3 GiB", huge("packets/0a.age", 3<<30), "packets/0a.age" + tooLarge + "3221225472 bytes (3.0 GiB), more than a packet ever holds (64 MiB at most)"},
+		{"packet of 6 GiB", huge("packets/0a.age", 6<<30), "packets/0a.age" + tooLarge + "6442450944 bytes (6.0 GiB), more than a packet ever holds (5 GiB at most)"},
 		{"keyring of 1.5 GiB", huge("packets/keyrings/alice-x.age", 3<<29), "packets/keyrings/alice-x.age" + tooLarge + "1610612736 bytes (1.5 GiB), more than a keyring ever holds (16 MiB at most)"},
 		{"packet a named pipe", fifo("packets/0a.age"), "packets/0a.age: " + manifest.ReasonNotFile + " (a named pipe)"},
 		{"packet a link to /dev/zero", link("packets/0a.age", "/dev/zero"), "packets/0a.age: " + manifest.ReasonNotFile + " (a symbolic link)"},

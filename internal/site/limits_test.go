@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -60,9 +61,10 @@ func TestLoadPageTooLarge(t *testing.T) {
 }
 
 // TestLoadFileTooLarge: a content file that is not a page and is larger
-// than MaxFileSize is refused from its size, unread, and named; the other
-// errors are reported with it, and a file refused does not count towards
-// MaxContentSize.
+// than format.MaxAttachmentSize is refused from its size, unread, and
+// named; the other errors are reported with it. A file larger than
+// StreamSize (here one larger than MaxFileSize, which the build may only
+// seal) is checked as a stream, a chunk at a time, and never held.
 func TestLoadFileTooLarge(t *testing.T) {
 	root := writeSite(t, map[string]string{
 		"content/a.md":        "---\ntitle: A\n---\n",
@@ -73,10 +75,8 @@ func TestLoadFileTooLarge(t *testing.T) {
 	testtool.SparseFile(t, filepath.Join(root, "content", "huge.mp4"), 8<<30)
 	var err error
 	testtool.BoundedAlloc(t, 4<<20, func() { _, err = Load(root, Options{}) })
-	const why = " (it would be read into memory and published as it is; publish large files elsewhere and link to them)"
 	want := []string{
-		"content/huge.mp4: too large for a file of content/: 8589934592 bytes, more than 256 MiB" + why,
-		"content/x/big.pdf: too large for a file of content/: 268435457 bytes, more than 256 MiB" + why,
+		"content/huge.mp4: too large for a file of content/: 8589934592 bytes, more than 4 GiB (the most sealed as an attachment)",
 		"content/x/broken.md:3: front matter: ",
 	}
 	var l diag.List
@@ -90,9 +90,54 @@ func TestLoadFileTooLarge(t *testing.T) {
 	}
 }
 
+// TestLoadStreamedChecked: a file too large to hold is not read by Load
+// but checked as it is read (File.Each), a chunk at a time: a secret key
+// far into it is refused at its line, and so is a restricted block in a
+// file published in clear (not in one sealed).
+func TestLoadStreamedChecked(t *testing.T) {
+	filler := strings.Repeat("a line of a large log file\n", StreamSize/27+(3<<20)/27) // past StreamSize and the first chunks
+	lines := strings.Count(filler, "\n")
+	for _, tc := range []struct {
+		tail            string
+		inClear, sealed string // the errors Each returns, "" for none
+	}{
+		{"AGE-SECRET-KEY-" + "1XYZ\n", fmt.Sprintf("content/big.log:%d: holds an age secret key", lines+2), fmt.Sprintf("content/big.log:%d: holds an age secret key", lines+2)},
+		{"::: restricted to=board\n", fmt.Sprintf("content/big.log:%d: holds a restricted block", lines+2), ""},
+		{"nothing\n", "", ""},
+	} {
+		root := writeSite(t, map[string]string{"content/a.md": "---\ntitle: A\n---\n", "content/big.log": filler + "x\n" + tc.tail})
+		var s *Site
+		var err error
+		testtool.BoundedAlloc(t, 2<<20, func() { s, err = Load(root, Options{}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := s.Files[0]
+		if !f.Streamed() || f.Data != nil || f.Len() != int64(len(filler)+2+len(tc.tail)) {
+			t.Fatalf("file %s: streamed %v, %d bytes, want streamed with its size", f.Path, f.Streamed(), f.Len())
+		}
+		for _, inClear := range []bool{true, false} {
+			var read int
+			testtool.BoundedAlloc(t, 4<<20, func() {
+				err = f.Each(inClear, func(chunk []byte) error {
+					read += len(chunk)
+					return nil
+				})
+			})
+			want := map[bool]string{true: tc.inClear, false: tc.sealed}[inClear]
+			if want == "" && (err != nil || int64(read) != f.Len()) {
+				t.Errorf("Each(%v): %v after %d bytes, want all %d read", inClear, err, read, f.Len())
+			}
+			if want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)) {
+				t.Errorf("Each(%v): %v\nwant %s…", inClear, err, want)
+			}
+		}
+	}
+}
+
 // TestLoadContentTooLarge: Load adds up the sizes of content/'s files
-// before it reads any: 2 GiB is read (here eight files of MaxFileSize,
-// the most one file may hold), and the file that takes the total past
+// before it reads any: 2 GiB is read (here 128 files of StreamSize, the
+// most one file read whole may hold), and the file that takes the total past
 // MaxContentSize is refused, named, and nothing is read. The files are
 // sparse: they take no room on disk, and reading them would take 2 GiB of
 // memory.
@@ -103,11 +148,11 @@ func TestLoadContentTooLarge(t *testing.T) {
 	defer func(n int) { maxPages = n }(maxPages)
 	maxPages = 1
 	root := writeSite(t, map[string]string{"content/z/a.md": "---\ntitle: A\n---\n", "content/z/b.md": "---\ntitle: B\n---\n"})
-	if MaxContentSize != 8*MaxFileSize {
-		t.Fatalf("MaxContentSize is not 8 × MaxFileSize: change the test")
+	if MaxContentSize != 128*StreamSize {
+		t.Fatalf("MaxContentSize is not 128 × StreamSize: change the test")
 	}
-	for i := range 8 {
-		testtool.SparseFile(t, filepath.Join(root, "content", fmt.Sprintf("f%d.bin", i)), MaxFileSize)
+	for i := range 128 {
+		testtool.SparseFile(t, filepath.Join(root, "content", fmt.Sprintf("f%d.bin", i)), StreamSize)
 	}
 	testWrite(t, filepath.Join(root, "content", "g.txt"), "x")
 	var err error
@@ -238,4 +283,30 @@ func BenchmarkCheckNesting(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// strayPattern is what strayBriefing finds, as a regular expression.
+var strayPattern = regexp.MustCompile(`(?im)^[ \t>]*(?::{3,}[ \t]*restricted|audience[ \t]*[:=])`)
+
+// FuzzStrayBriefing: strayBriefing finds the line the regular expression
+// finds, for ASCII text (its case folding is the regular expression's
+// there).
+func FuzzStrayBriefing(f *testing.F) {
+	for _, s := range []string{"x\n::: restricted to=a\n", "> > :::::Restricted", "audience = [a]", "  AUDIENCE\t:", "::restricted", "audiences: x", "a\n\n:::  restrictedX", "text audience: x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := range len(s) {
+			if s[i] >= 0x80 {
+				return
+			}
+		}
+		want := -1
+		if m := strayPattern.FindStringIndex(s); m != nil {
+			want = m[0]
+		}
+		if got := strayBriefing([]byte(s)); got != want {
+			t.Fatalf("strayBriefing(%q) = %d, the regular expression finds %d", s, got, want)
+		}
+	})
 }

@@ -9,7 +9,8 @@
 //
 // What Load reads is bounded, whatever the site holds: at most [MaxPages]
 // pages of at most [MaxPageSize] bytes each, other files of at most
-// [MaxFileSize] bytes each, and [MaxContentSize] bytes of content/ in all.
+// [format.MaxAttachmentSize] bytes each, and [MaxContentSize] bytes of
+// content/ in all read into memory (files over [StreamSize] are streamed).
 // Each bound is checked from the files' sizes before they are read, and a
 // file that grows as it is read is cut off at its own bound.
 package site
@@ -26,11 +27,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,7 +73,75 @@ type Page struct {
 type File struct {
 	Path    string // slash path from the site root, e.g. "content/briefings/map.png"
 	OutPath string // slash path in the output, e.g. "briefings/map.png"
-	Data    []byte // contents, read (and checked for secrets) once by Load
+	// Data is the contents, read (and checked for secrets) once by Load,
+	// for a file of at most [StreamSize] bytes. A larger one is streamed:
+	// Load keeps only its size, and the stage that writes it reads and
+	// checks it with [File.Each].
+	Data []byte
+	Size int64 // its size in bytes
+	root string
+}
+
+// Len is the file's size in bytes.
+func (f File) Len() int64 {
+	if f.Data != nil {
+		return int64(len(f.Data))
+	}
+	return f.Size
+}
+
+// Streamed reports whether f is too large to be held in memory: Data is
+// nil, and [File.Open] reads it.
+func (f File) Streamed() bool { return f.Data == nil && f.Size > 0 }
+
+// Open opens the file for reading, as a stream. It refuses a file that
+// is no longer a regular file inside the site, or whose size changed
+// since Load read it.
+func (f File) Open() (io.ReadCloser, error) {
+	if !f.Streamed() {
+		return io.NopCloser(bytes.NewReader(f.Data)), nil
+	}
+	root, err := os.OpenRoot(f.root)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	name := filepath.FromSlash(f.Path)
+	link, err := root.Lstat(name) // a link in its place is not followed
+	if err != nil {
+		return nil, diag.Errorf(f.Path, 0, "%v", unwrapPathError(err))
+	}
+	r, err := root.Open(name)
+	if err != nil {
+		return nil, diag.Errorf(f.Path, 0, "%v", unwrapPathError(err))
+	}
+	info, err := r.Stat()
+	if err == nil && (!link.Mode().IsRegular() || !os.SameFile(link, info) || info.Size() != f.Size) {
+		err = diag.Errorf(f.Path, 0, "changed while the site was built (%d bytes when read, now a %s of %d bytes): build again", f.Size, manifest.Kind(link.Mode()), info.Size())
+	}
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Head returns at most n bytes from the start of the file.
+func (f File) Head(n int) ([]byte, error) {
+	if !f.Streamed() {
+		return f.Data[:min(n, len(f.Data))], nil
+	}
+	r, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	b := make([]byte, n)
+	m, err := io.ReadFull(r, b)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return b[:m], err
 }
 
 // Site is everything Load read.
@@ -258,15 +327,21 @@ const (
 	// included: 200,000, forty times the largest site measured.
 	MaxPages = 200_000
 	// MaxFileSize is the largest file under content/ other than a page
-	// (an image, a PDF): 256 MiB. Load reads each whole, to look for
-	// secrets, and the build holds it until it is written; a larger one
-	// is refused from its size, before it is read. Files that large
-	// belong elsewhere, linked to.
+	// (an image, a PDF) that the build publishes as it is: 256 MiB. A
+	// larger one may only be sealed, as an attachment; the build refuses
+	// to publish it in clear.
 	MaxFileSize = 256 << 20
-	// MaxContentSize is the most bytes Load reads from content/ in all,
-	// pages and files, drafts included: 2 GiB. Load adds up their sizes
-	// as it finds them, before it reads any, and refuses the file that
-	// takes the total past it (and reads nothing).
+	// StreamSize is the largest file under content/ other than a page
+	// that Load reads into memory: 16 MiB. A larger one, up to
+	// [format.MaxAttachmentSize] (4 GiB; larger is refused from its size,
+	// unread), is read as a stream, and checked as it is read, by the
+	// stage that writes it ([File.Each]).
+	StreamSize = 16 << 20
+	// MaxContentSize is the most bytes Load reads into memory from
+	// content/ in all, pages and files of up to [StreamSize] bytes,
+	// drafts included: 2 GiB. Load adds up their sizes as it finds them,
+	// before it reads any, and refuses the file that takes the total past
+	// it (and reads nothing).
 	MaxContentSize = 2 << 30
 	// MaxNesting is how deep block quotes, lists and restricted blocks
 	// may nest in a page: 64 levels. The markdown parser's time per line
@@ -320,9 +395,10 @@ func Load(root string, opt Options) (*Site, error) {
 			n = info.Size()
 		}
 		switch {
-		case !md && n > MaxFileSize:
+		case !md && n > format.MaxAttachmentSize:
 			pathErrs.Add(fileTooLarge(rel, n))
 			return nil
+		case !md && n > StreamSize: // read as a stream, never held
 		case !md || n <= MaxPageSize:
 			size += n
 			if size > MaxContentSize {
@@ -340,7 +416,7 @@ func Load(root string, opt Options) (*Site, error) {
 				pathErrs.Add(diag.Errorf(rel, 0, "cannot be published: its output path would be %v", err))
 				return nil
 			}
-			s.Files = append(s.Files, File{Path: rel, OutPath: out})
+			s.Files = append(s.Files, File{Path: rel, OutPath: out, Size: n, root: root})
 		}
 		return nil
 	}))
@@ -360,10 +436,19 @@ func Load(root string, opt Options) (*Site, error) {
 	fileErrs := make([]error, len(s.Files))
 	par.Do(len(s.Files), par.IO(), func(i int) {
 		f := &s.Files[i]
-		f.Data, fileErrs[i] = readLimited(joinPath(root, f.Path), MaxFileSize, func(size int64) error { return fileTooLarge(f.Path, size) })
+		if f.Size > StreamSize {
+			// Its name now; its bytes as they are read ([File.Each]).
+			fileErrs[i] = checkNotBriefing(f.Path, nil)
+			return
+		}
+		f.Data, fileErrs[i] = readLimited(joinPath(root, f.Path), StreamSize, func(size int64) error { return fileTooLarge(f.Path, size) })
 		if fileErrs[i] == nil {
 			fileErrs[i] = errors.Join(checkSecret(f.Path, f.Data), checkNotBriefing(f.Path, f.Data))
 		}
+		if f.Data == nil {
+			f.Data = []byte{} // read, and empty: not streamed
+		}
+		f.Size = int64(len(f.Data))
 	})
 	for _, err := range fileErrs {
 		errs.Add(err)
@@ -516,7 +601,57 @@ func tooLarge(rel string, size int64) error {
 }
 
 func fileTooLarge(rel string, size int64) error {
-	return diag.Errorf(rel, 0, "too large for a file of %s/: %d bytes, more than %d MiB (it would be read into memory and published as it is; publish large files elsewhere and link to them)", ContentDir, size, MaxFileSize>>20)
+	if size > StreamSize {
+		return diag.Errorf(rel, 0, "too large for a file of %s/: %d bytes, more than %d GiB (the most sealed as an attachment); publish it elsewhere and link to it", ContentDir, size, format.MaxAttachmentSize>>30)
+	}
+	return diag.Errorf(rel, 0, "changed while it was read (it grew past %d MiB): build again", StreamSize>>20)
+}
+
+// Each reads the file a chunk of whole lines (about 1 MiB) at a time and
+// calls fn with each, as it checks them as Load checks the files it holds:
+// for a secret key and, if the file is published in clear (inClear) and
+// is text, for a restricted block or audience key. A file too large to
+// hold is checked here, by the stage that reads it, not by Load: the check
+// runs beside fn, so that the file is read once. The first problem found
+// stops the reading and is returned, located; fn has then been given the
+// chunk that holds it, and what it wrote must be dropped.
+func (f File) Each(inClear bool, fn func(chunk []byte) error) error {
+	if !f.Streamed() {
+		return fn(f.Data) // Load checked it
+	}
+	r, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	binary := false
+	var found, failed error
+	checked := make(chan error, 1)
+	err = secret.Chunks(r, 1<<20, func(chunk []byte, line int) bool {
+		if line == 1 {
+			binary = !utf8.Valid(chunk[:min(len(chunk), 1<<20)]) && bytes.IndexByte(chunk[:min(len(chunk), 8<<10)], 0) >= 0
+		}
+		go func() { checked <- f.checkChunk(chunk, line, inClear && !binary) }()
+		failed = fn(chunk)
+		found = <-checked
+		return found == nil && failed == nil
+	})
+	return cmp.Or(found, err, failed)
+}
+
+// checkChunk checks the chunk of f that starts at line, as Load checks a
+// file it holds.
+func (f File) checkChunk(chunk []byte, line int, text bool) error {
+	if l, what, ok := secret.Find(chunk); ok {
+		return diag.Errorf(f.Path, line+l-1, "holds %s: secrets never belong in a site (move it out, and treat it as exposed if it was ever committed or published)", what)
+	}
+	if !text {
+		return nil
+	}
+	if i := strayBriefing(chunk); i >= 0 {
+		return diag.Errorf(f.Path, line+bytes.Count(chunk[:i], []byte("\n")), "holds a restricted block or an audience: key, but is not a briefing (only .md files are): it would be published as it is; move the text into a .md file")
+	}
+	return nil
 }
 
 // parsePage checks and parses the file rel, whose contents are data.
@@ -619,15 +754,38 @@ func checkNotBriefing(rel string, data []byte) error {
 	if !utf8.Valid(data[:min(len(data), 1<<20)]) && bytes.IndexByte(data[:min(len(data), 8<<10)], 0) >= 0 {
 		return nil // binary
 	}
-	if m := strayBriefing.FindIndex(data); m != nil {
-		return diag.Errorf(rel, 1+bytes.Count(data[:m[0]], []byte("\n")), "holds a restricted block or an audience: key, but is not a briefing (only .md files are): it would be published as it is; move the text into a .md file")
+	if i := strayBriefing(data); i >= 0 {
+		return diag.Errorf(rel, 1+bytes.Count(data[:i], []byte("\n")), "holds a restricted block or an audience: key, but is not a briefing (only .md files are): it would be published as it is; move the text into a .md file")
 	}
 	return nil
 }
 
-// strayBriefing finds an opening line of a restricted block or an
-// audience key at the start of a line.
-var strayBriefing = regexp.MustCompile(`(?im)^[ \t>]*(?::{3,}[ \t]*restricted|audience[ \t]*[:=])`)
+// strayBriefing returns the offset of the first line that opens a
+// restricted block or sets an audience key, or -1: a line that starts,
+// after spaces, tabs and '>', with three or more colons, spaces or tabs
+// and "restricted", or with "audience", spaces or tabs and ':' or '='
+// (in any case). It reads each byte about once: a regular expression
+// took 120 ms a MiB of text.
+func strayBriefing(data []byte) int {
+	for start := 0; start < len(data); {
+		line := data[start:]
+		if end := bytes.IndexByte(line, '\n'); end >= 0 {
+			line = line[:end]
+		}
+		rest := bytes.TrimLeft(line, " \t>")
+		if colons := len(rest) - len(bytes.TrimLeft(rest, ":")); colons >= 3 {
+			if w := bytes.TrimLeft(rest[colons:], " \t"); len(w) >= 10 && bytes.EqualFold(w[:10], []byte("restricted")) {
+				return start
+			}
+		} else if len(rest) >= 8 && bytes.EqualFold(rest[:8], []byte("audience")) {
+			if w := bytes.TrimLeft(rest[8:], " \t"); len(w) > 0 && (w[0] == ':' || w[0] == '=') {
+				return start
+			}
+		}
+		start += len(line) + 1
+	}
+	return -1
+}
 
 // randomSlug suggests an opaque slug for a restricted page.
 func randomSlug() string {
@@ -709,13 +867,14 @@ func bundleOf(bundles map[string]*Page, p string) *Page {
 
 // reserved are output paths that the build writes itself.
 var reserved = map[string]string{
-	"/tags/":                     "the tag index",
-	"/404/":                      "the 404 page",
-	"/css/":                      "the theme's styles",
-	"/js/":                       "the theme's scripts",
-	"/" + format.PacketDir + "/": "sealed packets",
-	"/feed.xml/":                 "the Atom feed",
-	"/sitemap.xml/":              "the sitemap",
+	"/tags/":                       "the tag index",
+	"/404/":                        "the 404 page",
+	"/css/":                        "the theme's styles",
+	"/js/":                         "the theme's scripts",
+	"/" + format.PacketDir + "/":   "sealed packets",
+	"/feed.xml/":                   "the Atom feed",
+	"/sitemap.xml/":                "the sitemap",
+	"/" + format.ReleaseFile + "/": "the release's time",
 }
 
 func checkURLs(s *Site) error {
@@ -1025,3 +1184,23 @@ func skipSpace(l []byte, i int) int {
 	}
 	return i
 }
+
+// Fingerprint identifies the version of a streamed file without reading
+// it, as git's index and make do: its size, time of change, and where the
+// system has them its inode and inode change time. ok is false for a
+// file changed in the last few seconds, whose fingerprint a change within
+// the same clock tick would not alter (git's "racy" files): it must be
+// read to be known.
+func (f File) Fingerprint() (fp string, ok bool) {
+	info, err := os.Lstat(joinPath(f.root, f.Path))
+	if err != nil || !info.Mode().IsRegular() || info.Size() != f.Size {
+		return "", false
+	}
+	if time.Since(info.ModTime()) < racyFile {
+		return "", false
+	}
+	return fmt.Sprintf("s%d m%d %s", info.Size(), info.ModTime().UnixNano(), statID(info)), true
+}
+
+// racyFile is how recent a change makes a file's fingerprint untrusted.
+const racyFile = 3 * time.Second

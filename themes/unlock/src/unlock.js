@@ -12,20 +12,23 @@
 //
 // Nothing fetched is trusted. Packets and keyrings are named by a digest of
 // their bytes (HEX is the first 16 bytes of their SHA-256), which is checked
-// before anything is decrypted: a packet that was altered or swapped for
-// another, or that does not decrypt, is shown as tampered, never opened. A
-// passage is sanitized (sanitize.js) before it is put in the page.
+// before anything is decrypted (an attachment's packet, too large to hold,
+// as it is decrypted, and before anything of it is offered): a packet that
+// was altered or swapped for another, or that does not decrypt, is shown as
+// tampered, never opened. A passage is sanitized (sanitize.js) before it is
+// put in the page.
 //
 // Built by build.mjs into themes/default/static/js/unlock.js.
 
 import { Decrypter, armor } from "age-encryption";
 import { bech32, base64nopad } from "@scure/base";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { createSanitizer } from "./sanitize.js";
 import {
   ATTACHMENT_MAGIC, ATTR_PACKET, ATTR_TLP, CLASS_ATTACHMENT, CLASS_NOT_FOR_YOU, CLASS_SEALED, CLASS_SEALED_HELP, CLASS_SEALED_LABEL, CLASS_TAMPERED,
   CLASS_UNSEALED, CLASS_UNSEALED_LABEL, DIGEST_BYTES, KEYRING_INDEX, KEYRING_INDEX_VERSION, KEYRING_NAME_PATTERN,
-  LABEL_OPENED, LABEL_SEALED, MAX_ATTACHMENT_HEADER, MAX_NESTING, MAX_PASSPHRASE_KEYRINGS, PACKET_PATH_PATTERN, PLACEHOLDER_ELEMENT,
+  LABEL_OPENED, LABEL_SEALED, MAX_ATTACHMENT_HEADER, MAX_ATTACHMENT_PACKET, MAX_NESTING, MAX_PASSPHRASE_KEYRINGS, PACKET_PATH_PATTERN, PLACEHOLDER_ELEMENT,
   PLACEHOLDER_SELECTOR, SCRIPT_TO_ROOT, SCRYPT_WORK_FACTOR,
 } from "./format.js";
 
@@ -74,16 +77,25 @@ const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 // ---------------------------------------------------------------------------
 // Fetching: same origin, GET, no query strings, each URL once.
 
-async function getBytes(path) {
+// get fetches path and returns the response, whose body is still to read.
+// signal, if given, aborts the request (the fetch then throws signal's
+// reason, not a UserError).
+async function get(path, signal) {
   let res;
   try {
-    res = await fetch(new URL(path, ROOT), { method: "GET", credentials: "same-origin" });
-  } catch {
+    res = await fetch(new URL(path, ROOT), { method: "GET", credentials: "same-origin", signal });
+  } catch (e) {
+    if (signal && signal.aborted) throw e;
     throw new UserError(MSG.fetch);
   }
   if (!res.ok) {
     throw new UserError(`The browser could not read ${path} from this site (HTTP ${res.status}).`);
   }
+  return res;
+}
+
+async function getBytes(path) {
+  const res = await get(path);
   try {
     return new Uint8Array(await res.arrayBuffer());
   } catch {
@@ -94,7 +106,12 @@ async function getBytes(path) {
 // digestOf returns the name of a file with these bytes: the first 16 bytes
 // of their SHA-256, in hex (format.DigestName in conclave).
 async function digestOf(bytes) {
-  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return digestName(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+}
+
+// digestName returns the name a SHA-256 sum gives: its first 16 bytes, in
+// hex.
+function digestName(sum) {
   let hex = "";
   for (const b of sum.subarray(0, DIGEST_BYTES)) hex += b.toString(16).padStart(2, "0");
   return hex;
@@ -280,15 +297,14 @@ class Keys {
   // with the same label, so for the same audience) try first the identity
   // that opened the first of them: a page with many passages for a few
   // audiences then costs about one key agreement per passage. as is
-  // "text" (a string), "uint8array" or "stream" (a ReadableStream of the
-  // plaintext, decrypted as it is read).
+  // "text" (a string) or "uint8array". bytes may instead be a
+  // ReadableStream of the file, with hdr the header() of its first bytes:
+  // open then returns a ReadableStream of the plaintext, decrypted as it
+  // is read (as is unused), having read no more of the file than its age
+  // header and the payload's nonce; of a file not for the reader, no more
+  // than what the first bytes held.
   async open(bytes, hdr, group, as = "text") {
     const h = await (hdr || header(bytes));
-    if (as === "stream") {
-      const whole = bytes;
-      bytes = new ReadableStream({ start(c) { c.enqueue(whole); c.close(); } });
-      as = undefined;
-    }
     if (!h) return this.all.decrypt(bytes, as);
     let order = this.fast;
     let found = null;
@@ -623,8 +639,9 @@ async function openOne(sec, d, stats, undo, depth) {
 // attachment.go). A passage links one with a link or image of class
 // CLASS_ATTACHMENT whose URL is the packet's. An image is decrypted at once
 // and shown from a Blob; a link is decrypted when followed, and the file
-// offered as a download under its own name. The packet's bytes are checked
-// against its name before they are decrypted, as a passage's are.
+// offered as a download under its own name. The packet is read as a stream
+// (openAttachment): its bytes are checked against its name as they are
+// decrypted, and nothing of it is offered before they all matched.
 
 // The media types a file is offered with; any other is offered as bytes
 // (application/octet-stream), so that no decrypted file opens as a page
@@ -647,35 +664,122 @@ function attachmentPath(url) {
   return PACKET_PATH_PATTERN.test(p) ? p : null;
 }
 
-// attachmentBytes fetches an attachment's packet and checks its bytes
-// against its name. Unlike a passage's, it is not kept: a file may be
-// large, and is decrypted once into a Blob.
-async function attachmentBytes(path) {
-  const bytes = await getBytes(path);
-  if ((await digestOf(bytes)) !== PACKET_PATH_PATTERN.exec(path)[1]) throw new UserError(MSG.tampered);
-  return bytes;
+// packetStream fetches a packet as a stream, for an attachment's, which
+// may be too large to hold (up to MAX_ATTACHMENT_PACKET bytes). Its read()
+// resolves to the packet's next bytes, hashed as they pass, or to null at
+// the end once their digest has matched the packet's name; it throws the
+// tampered UserError when the digest does not match or the packet is
+// longer than any conclave seals, and MSG.fetch when the download fails.
+// cancel() stops the download.
+async function packetStream(path, signal) {
+  const res = await get(path, signal);
+  const src = (res.body || new ReadableStream({ start(c) { c.close(); } })).getReader();
+  let over = false;
+  const cancel = () => {
+    over = true;
+    src.cancel().catch(() => {});
+  };
+  if (Number(res.headers.get("Content-Length")) > MAX_ATTACHMENT_PACKET) {
+    cancel();
+    throw new UserError(MSG.tampered);
+  }
+  const name = PACKET_PATH_PATTERN.exec(path)[1];
+  const hash = sha256.create();
+  let size = 0;
+  return {
+    cancel,
+    async read() {
+      if (over) throw new UserError(MSG.tampered);
+      let r;
+      try {
+        r = await src.read();
+      } catch (e) {
+        over = true;
+        if (signal && signal.aborted) throw e;
+        throw new UserError(MSG.fetch);
+      }
+      if (over) throw new UserError(MSG.tampered); // cancelled meanwhile
+      if (r.done) {
+        over = true;
+        if (digestName(hash.digest()) !== name) throw new UserError(MSG.tampered);
+        return null;
+      }
+      size += r.value.length;
+      if (size > MAX_ATTACHMENT_PACKET) {
+        cancel();
+        throw new UserError(MSG.tampered);
+      }
+      hash.update(r.value);
+      return r.value;
+    },
+  };
 }
 
 // openAttachment decrypts the attachment packet at path into
 // {name, blob, image}, or resolves to NOT_FOR_YOU. It throws a UserError
-// for a packet that is altered or not an attachment. The file is
-// decrypted as a stream, chunk by chunk, into a Blob grown a few MiB at a
-// time: the page holds the packet, and the decrypted bytes only until the
-// browser has them in the Blob.
-async function openAttachment(path, d) {
-  const bytes = await attachmentBytes(path);
+// for a packet that is altered or not an attachment; signal aborts it
+// (it then throws signal's reason). The packet is never held whole: it is
+// fetched as a stream, and its bytes are hashed and decrypted as they
+// arrive, chunk by chunk, into a Blob grown a few MiB at a time. The Blob
+// is returned only once the whole packet has been read, its digest has
+// matched its name and its last chunk has authenticated: an altered or
+// swapped packet gives nothing, however much of it decrypted. Whether the
+// reader may open it is known from its age header, before its body is
+// fetched: the download stops there when it is not for them.
+async function openAttachment(path, d, signal) {
+  const packet = await packetStream(path, signal);
+  try {
+    return await decryptAttachment(path, packet, d);
+  } finally {
+    packet.cancel(); // the download, if it has not ended
+  }
+}
+
+async function decryptAttachment(path, packet, d) {
+  // The first bytes, up to the end of the age header, for the X25519 test.
+  let first = new Uint8Array(0);
+  let ended = false;
+  while (first.length <= 1 << 16 && indexOf(first, "\n--- ") < 0) {
+    const chunk = await packet.read();
+    if (chunk === null) {
+      ended = true;
+      break;
+    }
+    first = concat(first, chunk);
+  }
+  let failure = null; // why the packet stopped, when it was packet.read
+  const ciphertext = new ReadableStream({
+    start(c) {
+      c.enqueue(first);
+      if (ended) c.close();
+    },
+    async pull(c) {
+      let chunk;
+      try {
+        chunk = await packet.read();
+      } catch (e) {
+        failure = e;
+        throw e;
+      }
+      if (chunk === null) c.close();
+      else c.enqueue(chunk);
+    },
+    cancel() {
+      packet.cancel();
+    },
+  });
   let plain;
   try {
-    plain = await d.open(bytes, null, undefined, "stream");
+    plain = await d.open(ciphertext, header(first));
   } catch (e) {
+    if (failure) throw failure;
     if (NO_MATCH.test(e && e.message)) return NOT_FOR_YOU;
     throw new UserError(MSG.tampered);
   }
   if (plain === NOT_FOR_YOU) return NOT_FOR_YOU;
-  const bad = new UserError(`The attachment ${path} is not one conclave seals: not opened.`);
   const reader = plain.getReader();
   let head = new Uint8Array(0);
-  let meta = null, left = 0, blob = new Blob([]), batch = [], batched = 0;
+  let meta = null, bad = false, left = 0, blob = new Blob([]), batch = [], batched = 0;
   for (;;) {
     let chunk;
     try {
@@ -683,20 +787,24 @@ async function openAttachment(path, d) {
       if (done) break;
       chunk = value;
     } catch {
-      throw new UserError(MSG.tampered); // a chunk that does not authenticate
+      // A chunk that does not authenticate, or a packet that does not
+      // match its name: what was decrypted is dropped.
+      throw failure || new UserError(MSG.tampered);
     }
+    if (bad) continue; // read to the end all the same, to tell an altered packet
     if (!meta) {
-      const joined = new Uint8Array(head.length + chunk.length);
-      joined.set(head);
-      joined.set(chunk, head.length);
+      const joined = concat(head, chunk);
       const end = joined.subarray(0, MAX_ATTACHMENT_HEADER).indexOf(10);
       if (end < 0) {
-        if (joined.length >= MAX_ATTACHMENT_HEADER) throw bad;
         head = joined;
+        bad = joined.length >= MAX_ATTACHMENT_HEADER;
         continue;
       }
       meta = attachmentHeader(new TextDecoder().decode(joined.subarray(0, end)));
-      if (!meta) throw bad;
+      if (!meta) {
+        bad = true;
+        continue;
+      }
       left = meta.size;
       chunk = joined.subarray(end + 1);
     }
@@ -712,9 +820,17 @@ async function openAttachment(path, d) {
       batched = 0;
     }
   }
-  if (!meta || left > 0) throw bad;
+  if (bad || !meta || left > 0) throw new UserError(`The attachment ${path} is not one conclave seals: not opened.`);
   const type = FILE_TYPES.has(meta.type) ? meta.type : "application/octet-stream";
   return { name: meta.name, blob: new Blob([blob, ...batch], { type }), image: IMAGE_TYPES.has(meta.type) };
+}
+
+function concat(a, b) {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 // attachmentHeader reads an attachment's header line into {size, type,
@@ -742,7 +858,8 @@ function attachmentHeader(line) {
 
 // attachments prepares the attachments a passage links, before it is
 // shown: its images are decrypted and shown, its links decrypt on use.
-// undo puts the URLs back and frees the decrypted files.
+// undo puts the URLs back, frees the decrypted files and stops the
+// downloads under way.
 function attachments(passage, d, undo) {
   for (const img of passage.querySelectorAll(`img.${CLASS_ATTACHMENT}`)) {
     const src = img.getAttribute("src");
@@ -750,16 +867,19 @@ function attachments(passage, d, undo) {
     if (!path) continue;
     img.removeAttribute("src"); // never fetched as an image
     let url = null;
+    const stop = new AbortController();
     undo.push(() => {
+      stop.abort();
       if (url) URL.revokeObjectURL(url);
       url = "";
       img.setAttribute("src", src);
     });
-    openAttachment(path, d).then((a) => {
+    openAttachment(path, d, stop.signal).then((a) => {
       if (url === "" || a === NOT_FOR_YOU || !a.image) return;
       url = URL.createObjectURL(a.blob);
       img.src = url;
     }, (e) => {
+      if (stop.signal.aborted) return;
       img.alt = `${img.alt} (${e instanceof UserError ? e.message : "could not be opened"})`;
     });
   }
@@ -767,23 +887,31 @@ function attachments(passage, d, undo) {
     const path = attachmentPath(a.getAttribute("href"));
     if (!path) continue;
     let url = null;
+    let opening = false;
+    const stop = new AbortController();
     const onClick = async (ev) => {
       if (url) return; // decrypted: the link downloads it
       ev.preventDefault();
+      if (opening) return; // once at a time
+      opening = true;
       try {
-        const file = await openAttachment(path, d);
+        const file = await openAttachment(path, d, stop.signal);
+        if (stop.signal.aborted) return; // locked meanwhile
         if (file === NOT_FOR_YOU) throw new UserError("This file is sealed for another audience.");
         url = URL.createObjectURL(file.blob);
         a.href = url;
         a.download = file.name;
         a.click();
       } catch (e) {
-        say(e instanceof UserError ? e.message : `The attachment ${path} could not be opened.`);
+        if (!stop.signal.aborted) say(e instanceof UserError ? e.message : `The attachment ${path} could not be opened.`);
+      } finally {
+        opening = false;
       }
     };
     const href = a.getAttribute("href");
     a.addEventListener("click", onClick);
     undo.push(() => {
+      stop.abort();
       a.removeEventListener("click", onClick);
       if (url) URL.revokeObjectURL(url);
       a.removeAttribute("download");

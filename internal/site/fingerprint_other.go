@@ -1,0 +1,7 @@
+//go:build !linux
+
+package site
+
+import "os"
+
+func statID(os.FileInfo) string { return "" }
