@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -611,6 +612,22 @@ func mistakes() []mistake {
 				"content/b/canarylq1.txt": "log canarylq3\n",
 			},
 			want: publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "attach/streamed", why: "a file too large to hold (over site.StreamSize), linked from restricted text, is sealed as a stream: neither its name nor a line far into it is published",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "::: restricted to=board", "See [the capture](canaryls1.log) canaryls2.", ":::"),
+				"content/b/canaryls1.log": strings.Repeat("a line of a large capture\n", site.StreamSize/26+1) + "canaryls3 at the end\n",
+			},
+			want: publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "attach/streamed-public-holds-a-block", why: "a file too large to hold, published in clear, is checked as it is copied: a restricted block far into it is refused at its line",
+			files: map[string]string{
+				"content/b/x.md":          page("Links", "The [log](canarylt1.log)."),
+				"content/b/canarylt1.log": strings.Repeat("a line of a large log\n", site.StreamSize/22+1) + "::: restricted to=board\ncanarylt2\n:::\n",
+			},
+			want: refuse, at: fmt.Sprintf("content/b/canarylt1.log:%d:", site.StreamSize/22+2), msg: "holds a restricted block",
 		},
 		{
 			name: "attach/two-audiences", why: "a file linked from blocks of two audiences is sealed once, for both",

@@ -99,9 +99,6 @@ func findPEMHeader(data []byte) int {
 	}
 }
 
-// chunkSize is how much of a stream [FindReader] and [Chunks] hold at once.
-const chunkSize = 4 << 20
-
 // Chunks reads r in chunks of whole lines of about size bytes and calls
 // fn with each and the 1-based number of its first line, until fn returns
 // false or r ends. A line longer than size is cut (at size bytes) into
@@ -130,18 +127,4 @@ func Chunks(r io.Reader, size int, fn func(chunk []byte, line int) bool) error {
 			return nil
 		}
 	}
-}
-
-// FindReader is [Find] for what r yields, read a few MiB at a time: a
-// secret is found where Find finds it, but for a PEM header line longer
-// than the chunk.
-func FindReader(r io.Reader) (line int, what string, ok bool, err error) {
-	err = Chunks(r, chunkSize, func(chunk []byte, first int) bool {
-		var l int
-		if l, what, ok = Find(chunk); ok {
-			line = first + l - 1
-		}
-		return !ok
-	})
-	return line, what, ok, err
 }

@@ -40,29 +40,6 @@ func TestFind(t *testing.T) {
 	}
 }
 
-// TestFindReader finds what Find finds, at the same line, whatever the
-// chunk boundaries, in a stream of many chunks.
-func TestFindReader(t *testing.T) {
-	filler := strings.Repeat("an ordinary line of a large file\n", 1<<18) // 8.25 MiB
-	for _, tc := range []struct {
-		name, text string
-	}{
-		{"age key after filler", filler + "x\n" + fakeAgeKey + "QQQ\n"},
-		{"pem at a chunk edge", filler[:chunkSize-5] + "\n-----BEGIN RSA " + "PRIVATE KEY-----\nabc\n"},
-		{"pgp in the middle", filler[:chunkSize+100] + "\n-----BEGIN PGP " + "PRIVATE KEY BLOCK-----\n" + filler},
-		{"none", filler + "-----BEGIN CERTIFICATE-----\n"},
-		{"one long line", strings.Repeat("a", 2*chunkSize+3) + fakeAgeKey + "Q\n"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			wantLine, wantWhat, wantOK := Find([]byte(tc.text))
-			line, what, ok, err := FindReader(strings.NewReader(tc.text))
-			if err != nil || line != wantLine || what != wantWhat || ok != wantOK {
-				t.Fatalf("FindReader = %d %q %v %v, want %d %q %v (as Find)", line, what, ok, err, wantLine, wantWhat, wantOK)
-			}
-		})
-	}
-}
-
 // TestChunks gives every byte once, in order, with the right line numbers.
 func TestChunks(t *testing.T) {
 	text := strings.Repeat("0123456789\n", 1000) + strings.Repeat("x", 250) + "\nend"
