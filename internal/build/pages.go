@@ -14,6 +14,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -22,7 +23,7 @@ import (
 const PagesFile = "pages.cache"
 
 // pagesVersion changes whenever a record's meaning changes.
-const pagesVersion = 3
+const pagesVersion = 4
 
 // pageRecord is what a build keeps of one page, so that the next build can
 // publish it again without parsing or rendering it: the HTML is read back
@@ -51,6 +52,9 @@ type pageRecord struct {
 	Names    []string
 	Mentions []nameAt
 	Sealed   []seal.Record
+	// Search is the page's entry in the public search index; nil for an
+	// intro, a page restricted as a whole, or a site without search.
+	Search *search.Doc
 }
 
 // listRecord is what a build keeps of a list page (home, section, tag):

@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
@@ -50,9 +51,22 @@ func checkReserved(s *site.Site) error {
 	for _, f := range s.Files {
 		if what, ok := reservedFile(f.OutPath); ok {
 			errs.Add(diag.Errorf(f.Path, 0, "output path %s is reserved for %s; rename the file", f.OutPath, what))
+		} else if searchPath(s, f.OutPath) {
+			errs.Add(diag.Errorf(f.Path, 0, "output path %s is in %s/, reserved for the search page and index; rename the file, or turn search off ([search] enabled = false in %s)", f.OutPath, format.SearchDir, site.ConfigFile))
+		}
+	}
+	for _, p := range s.Pages {
+		if searchPath(s, strings.TrimPrefix(p.URL, "/")) {
+			errs.Add(diag.Errorf(p.Path, 0, "its address %s is in /%s/, reserved for the search page; move the page, give it another slug, or turn search off ([search] enabled = false in %s)", p.URL, format.SearchDir, site.ConfigFile))
 		}
 	}
 	return errs.Err()
+}
+
+// searchPath reports whether the output path p is in the folder of the
+// search page and index, on a site with search.
+func searchPath(s *site.Site, p string) bool {
+	return !s.Config.NoSearch && (p == format.SearchDir || strings.HasPrefix(p, format.SearchDir+"/"))
 }
 
 // themeFile writes a static file of the theme, unless the build writes a
@@ -60,6 +74,9 @@ func checkReserved(s *site.Site) error {
 func (b *builder) themeFile(p string, data []byte) error {
 	if what, ok := reservedFile(p); ok {
 		return fmt.Errorf("output path %s is reserved for %s; rename the theme's file", p, what)
+	}
+	if searchPath(b.site, p) {
+		return fmt.Errorf("output path %s is in %s/, reserved for the search page and index; rename the theme's file", p, format.SearchDir)
 	}
 	return b.emit(p, data)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
+	"github.com/conclave-dev/conclave/internal/format"
 	"maps"
 	"os"
 	"path"
@@ -403,9 +404,13 @@ func TestUnlockScriptOnSealedPages(t *testing.T) {
 			}
 		}
 		for _, p := range []string{"briefings/c/index.html", "index.html", "briefings/index.html", "tags/index.html", "404.html"} {
-			if html, ok := tree[p]; !ok || bytes.Contains(html, []byte("<script")) {
-				t.Errorf("%s is missing, or loads a script but holds no sealed passage", p)
+			if html, ok := tree[p]; !ok || bytes.Contains(html, []byte("unlock.js")) {
+				t.Errorf("%s is missing, or loads the unlock script but holds no sealed passage", p)
 			}
+		}
+		// The search page loads it too: its keys open the sealed indexes.
+		if html := tree[format.SearchPage]; !bytes.Contains(html, []byte(strings.Replace(tag, "../../", "../", 1))) {
+			t.Errorf("the search page (%s): no %s", version, tag)
 		}
 	}
 	check("v1")
@@ -440,6 +445,9 @@ func TestSealCacheKeepsAttachments(t *testing.T) {
 	// The one packet of the set that no page names: the attachment's.
 	attachment := func(set map[string]bool) string {
 		named := map[string]bool{}
+		for p := range searchPackets(t, out) {
+			named[strings.TrimPrefix(p, "packets/")] = true
+		}
 		for _, page := range []string{"briefings/a", "briefings/b", "briefings/c"} {
 			for _, p := range packetsOf(t, out, page) {
 				named[strings.TrimPrefix(p, "packets/")] = true

@@ -20,6 +20,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -83,6 +84,11 @@ type builder struct {
 	draftOnly   map[string]bool          // content files only drafts link to
 	attached    map[string]bool          // attachments: content files sealed, not published in clear
 
+	// Left by seal, and pages and seal for searchIndex.
+	sealer     *seal.Sealer // nil in a preview
+	searchDocs []*search.Doc
+	sealedDocs []sealedDoc
+
 	// Left by lists, and extras.
 	listed  *render.ListsResult
 	sitemap [sha256.Size]byte // the digest of what sitemap.xml lists
@@ -100,14 +106,15 @@ type parsed struct {
 func (b *builder) run() (*Report, error) {
 	b.rep = &Report{Drafts: b.site.Drafts, Warnings: b.site.Warnings}
 	for _, stage := range []func() error{
-		b.prepare,   // theme, markdown, keys; the last build's records, if they apply
-		b.pages,     // parse or publish again every page; render those that restrict nothing
-		b.checkUses, // no file or heading that only restricted text uses goes public
-		b.seal,      // check audiences and labels, seal (or preview) passages, render their pages
-		b.lists,     // home, sections, tags
-		b.extras,    // feed, sitemap, 404 page, theme and content files
-		b.scan,      // no restricted text, name or key in any byte written
-		b.manifest,  // SHA256SUMS, and the records for the next build
+		b.prepare,     // theme, markdown, keys; the last build's records, if they apply
+		b.pages,       // parse or publish again every page; render those that restrict nothing
+		b.checkUses,   // no file or heading that only restricted text uses goes public
+		b.seal,        // check audiences and labels, seal (or preview) passages, render their pages
+		b.lists,       // home, sections, tags
+		b.extras,      // feed, sitemap, 404 page, theme and content files
+		b.searchIndex, // the search page, the public index, each audience's sealed index
+		b.scan,        // no restricted text, name or key in any byte written
+		b.manifest,    // SHA256SUMS, and the records for the next build
 	} {
 		if err := stage(); err != nil {
 			return b.rep, err
@@ -331,6 +338,14 @@ func (b *builder) renderDoc(doc *markdown.Doc, rec *pageRecord) error {
 		return err
 	}
 	rec.View, rec.Out = view, render.OutPath(doc.Page.URL)
+	if b.render.Searching() {
+		rec.Search = searchDoc(doc, view, rec.Sealed)
+		if len(rec.Sealed) > 0 {
+			if err := b.checkSearchDoc(doc, rec.Search); err != nil {
+				return err
+			}
+		}
+	}
 	rec.Public = append(rec.Public, view.Summary)
 	return nil
 }
@@ -375,6 +390,7 @@ func (b *builder) keep(p *site.Page, rec *pageRecord, public []byte) {
 	for _, r := range rec.Sealed {
 		b.secrets = append(b.secrets, r.Secret)
 	}
+	b.keepSearch(p, rec)
 }
 
 // checkUses refuses content files that only restricted text uses, and
@@ -441,6 +457,7 @@ func (b *builder) seal() error {
 		if sealer, err = seal.NewSealer(plan, b.conv, b.cache); err != nil {
 			return err
 		}
+		b.sealer = sealer
 		if err := sealer.SealAttachments(b.out); err != nil {
 			return err
 		}

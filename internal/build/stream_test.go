@@ -140,7 +140,7 @@ func TestStreamedAttachment(t *testing.T) {
 // page names.
 func attachmentPacket(t *testing.T, out string) string {
 	t.Helper()
-	named := map[string]bool{}
+	named := searchPackets(t, out)
 	for _, page := range []string{"briefings/a", "briefings/b", "briefings/c"} {
 		for _, p := range packetsOf(t, out, page) {
 			named[p] = true

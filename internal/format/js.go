@@ -74,6 +74,19 @@ func jsExports() []struct {
 		{"MaxAttachmentHeader", MaxAttachmentHeader},
 		{"MaxAttachmentSize", MaxAttachmentSize},
 		{"MaxAttachmentPacket", MaxAttachmentPacket},
+		{"SearchDir", SearchDir},
+		{"SearchPage", SearchPage},
+		{"SearchIndex", SearchIndex},
+		{"SearchShardDir", SearchShardDir},
+		{"SearchDocDir", SearchDocDir},
+		{"SearchOpenedDir", SearchOpenedDir},
+		{"SearchVersion", SearchVersion},
+		{"SearchScript", SearchScript},
+		{"SearchMaxTerm", SearchMaxTerm},
+		{"SearchK1", SearchK1},
+		{"SearchB", SearchB},
+		{"SearchRefLength", SearchRefLength},
+		{"SearchTagContext", SearchTagContext},
 	}
 }
 

@@ -99,6 +99,8 @@ func New(opt Options) (*Converter, error) {
 			html.WithXHTML(),
 			// Where goldmark-highlighting's extension puts its renderer.
 			renderer.WithNodeRenderers(util.Prioritized(newCodeRenderer(style), 200)),
+			// Before the TaskList extension's (500): boxes with a name.
+			renderer.WithNodeRenderers(util.Prioritized(taskBoxRenderer{}, 400)),
 		),
 	)
 	return &Converter{md: md, style: style, darkStyle: dark, preview: opt.Preview}, nil

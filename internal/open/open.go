@@ -891,6 +891,9 @@ func (r *Reader) writeCopy(ctx context.Context, out string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.openSearch(tmp); err != nil {
+		return nil, err
+	}
 	if err := r.saveRecord(); err != nil {
 		return nil, err
 	}

@@ -65,6 +65,10 @@ func readView(dir string) (view, error) {
 		case err != nil:
 			return err
 		case p == ".":
+		case p == format.SearchDir && d.IsDir():
+			// The search index changes with every release that
+			// changes text: it is no page or attachment to report.
+			return fs.SkipDir
 		case !strings.Contains(p, "/") && strings.HasPrefix(p, "."):
 			if d.IsDir() {
 				return fs.SkipDir

@@ -33,7 +33,7 @@ import (
 // scripts, styles, images and connections, and the images the unlock
 // script decrypts from sealed attachments (blob:); no plugins, no base
 // rewriting, no form posts.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'"
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 
 // PerPage is how many briefings a list page shows.
 const PerPage = 20
@@ -48,6 +48,8 @@ type Renderer struct {
 	theme *Theme
 	conv  *markdown.Converter
 	view  *SiteView
+	// searching: the site has search (see Searching).
+	searching bool
 	// tags holds the TagRef of every tag spelling met so far, shared by
 	// the views that carry it: a site has far fewer tags than pages.
 	tags sync.Map // string → TagRef
@@ -59,6 +61,7 @@ type Renderer struct {
 func New(s *site.Site, theme *Theme, conv *markdown.Converter) *Renderer {
 	r := &Renderer{site: s, theme: theme, conv: conv}
 	cfg := s.Config
+	r.searching = !cfg.NoSearch && theme.search != nil
 	r.view = &SiteView{Title: cfg.Title, Language: cfg.Language, Copyright: cfg.Copyright, Description: cfg.Description, BaseURL: cfg.BaseURL}
 	titles := map[string]string{}
 	for _, p := range s.Pages {
@@ -152,6 +155,9 @@ type data struct {
 	// Unlock is the script that unlocks sealed passages, on pages that
 	// hold some (nil elsewhere).
 	Unlock *Script
+	// Search is the search script, on every page of a site with search
+	// (nil: no search box).
+	Search *Script
 	// Preview is set on every page of the author's preview, whose
 	// restricted passages are in clear: the converter was made for it
 	// (markdown.Options.Preview).
@@ -262,6 +268,9 @@ func dateView(t time.Time) *DateView {
 
 func (r *Renderer) data(kind, url string) *data {
 	d := &data{Site: r.view, Kind: kind, CSP: CSP, Root: rootFrom(url), Preview: r.conv.Preview()}
+	if r.searching {
+		d.Search = r.theme.search
+	}
 	switch kind {
 	case "home", "section", "tag", "tags", "404":
 		d.Description = r.view.Description // the site's, unless the page has its own
@@ -441,7 +450,7 @@ func (dg *digester) list(j listPage) [sha256.Size]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", j.kind, j.out)
 	h.Write(dg.site[:]) // d.Site
-	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q %v %t\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content), scriptKey(d.Unlock), d.Preview)
+	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q %v %v %t\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content), scriptKey(d.Unlock), scriptKey(d.Search), d.Preview)
 	if d.Page != nil {
 		b, _ := json.Marshal(d.Page)
 		h.Write(b)
@@ -560,6 +569,22 @@ func (r *Renderer) execute(kind, out string, d *data, emit Emit) error {
 		return err
 	}
 	return emit(out, buf.Bytes())
+}
+
+// Searching reports whether the site has search: its configuration does
+// not turn it off, and its theme ships [SearchScript].
+func (r *Renderer) Searching() bool { return r.searching }
+
+// SearchPage renders the search page, search/index.html, whose results
+// the search script fills in. On a site with sealed indexes (sealed), it
+// loads the unlock script too, whose keys open them.
+func (r *Renderer) SearchPage(emit Emit, sealed bool) error {
+	d := r.data("search", "/"+format.SearchDir+"/")
+	d.Title = "Search"
+	if sealed {
+		d.Unlock = r.theme.unlock
+	}
+	return r.execute("search", format.SearchPage, d, emit)
 }
 
 // NotFound renders 404.html. Hosts serve it at any depth, so its links are

@@ -56,7 +56,7 @@ func TestThemeOverrideAndFallback(t *testing.T) {
 	if err := th.Static(func(out string, _ []byte) error { statics = append(statics, out); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(statics, " "); got != "css/conclave.css css/extra.css favicon.svg js/unlock.js" {
+	if got := strings.Join(statics, " "); got != "css/conclave.css css/extra.css favicon.svg js/search.js js/unlock.js" {
 		t.Errorf("static files = %s", got)
 	}
 }
@@ -189,7 +189,7 @@ func TestDescriptionFallsBackToSite(t *testing.T) {
 // field to data needs a line in digester.list, or list pages built from
 // other data would be taken for unchanged.
 func TestListDigestCoversData(t *testing.T) {
-	covered := []string{"Site", "Kind", "Title", "Description", "Permalink", "Root", "CSP", "Section", "Heading", "Page", "Pages", "Pager", "Tags", "Content", "Unlock", "Preview"}
+	covered := []string{"Site", "Kind", "Title", "Description", "Permalink", "Root", "CSP", "Section", "Heading", "Page", "Pages", "Pager", "Tags", "Content", "Unlock", "Search", "Preview"}
 	typ := reflect.TypeOf(data{})
 	if typ.NumField() != len(covered) {
 		t.Fatalf("data has %d fields, the digest covers %d: update digester.list and this list", typ.NumField(), len(covered))

@@ -27,7 +27,7 @@ import (
 // Layouts that a theme may provide. Each page kind is rendered with
 // baseof.html, every partial, and its own file; a kind file that defines
 // no "main" block is a whole page by itself.
-var kinds = []string{"page", "home", "section", "tag", "tags", "404"}
+var kinds = []string{"page", "home", "section", "tag", "tags", "404", "search"}
 
 // NoThemeError is returned for a theme name with no folder in the site.
 type NoThemeError struct{ Name string }
@@ -45,6 +45,7 @@ type Theme struct {
 	sources map[string]string             // template file name → path for messages
 	static  []staticFile
 	unlock  *Script           // the unlock script, if the theme ships one
+	search  *Script           // the search script, if the theme ships one
 	digest  [sha256.Size]byte // of the layouts and the unlock script's integrity
 	layouts [][]byte          // every layout's text
 }
@@ -65,6 +66,11 @@ func (s *Script) IntegrityAttr() template.HTMLAttr {
 // UnlockScript is where a theme ships the script that unlocks sealed
 // passages in the browser; pages with sealed passages load it.
 const UnlockScript = format.UnlockScript
+
+// SearchScript is where a theme ships the script that answers searches;
+// every page loads it, and has a search box, unless the site turns
+// search off.
+const SearchScript = format.SearchScript
 
 type staticFile struct {
 	out  string // output path, e.g. "css/conclave.css"
@@ -154,11 +160,16 @@ func LoadTheme(root, name string) (*Theme, error) {
 			}
 		}
 	}
-	if _, data, err := read("static/" + UnlockScript); err == nil {
-		sum := sha512.Sum384(data)
-		t.unlock = &Script{Src: UnlockScript, Integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:])}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+	for _, sc := range []struct {
+		src string
+		to  **Script
+	}{{UnlockScript, &t.unlock}, {SearchScript, &t.search}} {
+		if _, data, err := read("static/" + sc.src); err == nil {
+			sum := sha512.Sum384(data)
+			*sc.to = &Script{Src: sc.src, Integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:])}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
 	h := sha256.New()
 	for _, f := range slices.Sorted(maps.Keys(layouts)) {
@@ -166,8 +177,10 @@ func LoadTheme(root, name string) (*Theme, error) {
 		h.Write(layouts[f])
 		t.layouts = append(t.layouts, layouts[f])
 	}
-	if t.unlock != nil {
-		fmt.Fprintf(h, "%s\x00%s\x00", t.unlock.Src, t.unlock.Integrity) // pages name it
+	for _, sc := range []*Script{t.unlock, t.search} {
+		if sc != nil {
+			fmt.Fprintf(h, "%s\x00%s\x00", sc.Src, sc.Integrity) // pages name it
+		}
 	}
 	h.Sum(t.digest[:0])
 	if err := errs.Err(); err != nil {

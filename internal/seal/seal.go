@@ -51,6 +51,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/markdown/restricted"
+	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -125,6 +126,11 @@ type Record struct {
 	Whole     bool
 	// Secret is the block's text, for the leak scan.
 	Secret leakcheck.Secret
+	// Search is the block's entry in its audience's search index: its
+	// text without the blocks nested in it, its label and audience, and,
+	// for a page restricted as a whole, its title and tags. The build
+	// adds the page's address and date.
+	Search *search.Doc
 }
 
 // Seal replaces every restricted block of d with a placeholder, emitting
@@ -159,11 +165,17 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 			return nil, diag.Errorf(d.Page.Path, d.BlockLine(b), "restricted block was not planned (a bug in conclave; refused)")
 		}
 		texts := d.Texts(b)
+		sd := &search.Doc{SearchDoc: format.SearchDoc{TLP: pb.label.Display(), Class: pb.label.Class(), Audience: pb.display}}
+		sd.Headings, sd.Text = d.SearchText(b)
 		w.html.Reset()
 		if b.Whole {
 			f := d.Page.Front
 			texts = append(texts, f.Title, f.Summary)
 			texts = append(texts, f.Tags...)
+			sd.Title, sd.Tags = f.Title, f.Tags
+			if f.Summary != "" {
+				sd.Text = f.Summary + "\n" + sd.Text
+			}
 			writeHeader(&w.html, d.Page)
 			page.Front.Title, page.Front.Summary, page.Front.Tags = RestrictedTitle, "", nil
 		}
@@ -182,7 +194,7 @@ func (s *Sealer) Seal(d *markdown.Doc, emit Emit) ([]Record, error) {
 		}
 		restricted.Replace(b, &restricted.Sealed{Packet: path, TLP: pb.label, Audience: pb.display, Whole: b.Whole})
 		records = append(records, Record{Audience: *pb.aud, PacketKey: key, Packet: path, Whole: b.Whole,
-			Secret: leakcheck.Secret{File: d.Page.Path, Line: d.BlockLine(b), Texts: texts}})
+			Secret: leakcheck.Secret{File: d.Page.Path, Line: d.BlockLine(b), Texts: texts}, Search: sd})
 		s.mu.Lock()
 		s.stats.Blocks++
 		if b.Whole {

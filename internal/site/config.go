@@ -39,7 +39,10 @@ type Config struct {
 	// public key can tell which keyring is theirs. The default, false,
 	// allows them.
 	RefuseLinkable bool
-	lines          map[string]int // by lower-case key
+	// NoSearch is set by [search] enabled = false: the build writes no
+	// search page or index, and pages have no search box.
+	NoSearch bool
+	lines    map[string]int // by lower-case key
 
 	// HighlightStyle is the chroma style for code blocks, default "github";
 	// HighlightStyleDark the one for readers who prefer a dark scheme,
@@ -63,9 +66,12 @@ type rawConfig struct {
 		PostQuantum bool  `toml:"postQuantum"`
 		Linkable    *bool `toml:"linkable"` // nil: not set, allowed
 	} `toml:"seal"`
+	Search struct {
+		Enabled *bool `toml:"enabled"` // nil: not set, on
+	} `toml:"search"`
 }
 
-var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle", "markup.highlightStyleDark", "seal", "seal.postQuantum", "seal.linkable"}
+var configKeys = []string{"title", "baseURL", "language", "description", "copyright", "theme", "tlp", "markup", "markup.highlightStyle", "markup.highlightStyleDark", "seal", "seal.postQuantum", "seal.linkable", "search", "search.enabled"}
 
 // NamePattern is what a recipient or group name looks like.
 var NamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -119,6 +125,7 @@ func ParseConfig(data []byte) (*Config, []*diag.Warning, error) {
 		HighlightStyleDark: raw.Markup.HighlightStyleDark,
 		TLP:                map[tlp.Label][]string{},
 		PostQuantum:        raw.Seal.PostQuantum,
+		NoSearch:           raw.Search.Enabled != nil && !*raw.Search.Enabled,
 		RefuseLinkable:     raw.Seal.Linkable != nil && !*raw.Seal.Linkable,
 		lines:              lines,
 	}

@@ -1,8 +1,11 @@
-// Builds the browser unlock script into the default theme:
+// Builds the browser scripts into the default theme:
 //
-//   node build.mjs           writes ../default/static/js/unlock.js
-//   node build.mjs --check   rebuilds into a temporary file and fails if it
-//                            differs from the committed bundle
+//   node build.mjs           writes ../default/static/js/unlock.js (the unlock
+//                            script) and ../default/static/js/search.js (the
+//                            search script, which imports the unlock script
+//                            for sealed indexes)
+//   node build.mjs --check   rebuilds into temporary files and fails if they
+//                            differ from the committed bundles
 //
 // The build is deterministic: the same package-lock.json gives the same bytes.
 import * as esbuild from "esbuild";
@@ -14,7 +17,10 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
-const bundle = resolve(here, "../default/static/js/unlock.js");
+const bundles = [
+  { entry: "src/unlock.js", out: resolve(here, "../default/static/js/unlock.js"), name: "unlock" },
+  { entry: "src/search.js", out: resolve(here, "../default/static/js/search.js"), name: "search" },
+];
 const check = process.argv.includes("--check");
 
 // typage ships no legal comment of its own, so its BSD-3-Clause licence (which
@@ -54,7 +60,7 @@ function secretsIn(code) {
 
 const mitNoble = readFileSync(resolve(here, "node_modules/@noble/hashes/LICENSE"), "utf8").trim().replaceAll("*/", "* /");
 
-const options = {
+const unlockOptions = {
   entryPoints: [resolve(here, "src/unlock.js")],
   absWorkingDir: here,
   bundle: true,
@@ -78,8 +84,21 @@ const options = {
   },
 };
 
-async function build(outfile) {
-  await esbuild.build({ ...options, outfile });
+// The search script bundles nothing but its own code and format.js: no
+// licence to carry.
+const searchOptions = {
+  ...unlockOptions,
+  entryPoints: [resolve(here, "src/search.js")],
+  plugins: [],
+  banner: {
+    js: "/* conclave search script. Generated from themes/unlock: npm --prefix themes/unlock ci && npm --prefix themes/unlock run build. Do not edit. */",
+  },
+  footer: undefined,
+};
+const optionsOf = { unlock: unlockOptions, search: searchOptions };
+
+async function build(name, outfile) {
+  await esbuild.build({ ...optionsOf[name], outfile });
   const found = secretsIn(readFileSync(outfile, "latin1"));
   if (found.length) {
     console.error(`build failed: ${outfile} holds ${found.join(", ")}, which conclave refuses to publish`);
@@ -87,14 +106,16 @@ async function build(outfile) {
   }
 }
 
-if (!check) {
-  await build(bundle);
-  console.log(`wrote ${relative(repo, bundle)} (${readFileSync(bundle).length} bytes)`);
-} else {
+for (const { out: bundle, name } of bundles) {
+  if (!check) {
+    await build(name, bundle);
+    console.log(`wrote ${relative(repo, bundle)} (${readFileSync(bundle).length} bytes)`);
+    continue;
+  }
   const dir = mkdtempSync(join(tmpdir(), "conclave-unlock-"));
   try {
-    const fresh = join(dir, "unlock.js");
-    await build(fresh);
+    const fresh = join(dir, name + ".js");
+    await build(name, fresh);
     const want = readFileSync(fresh);
     if (!existsSync(bundle)) {
       console.error(`check failed: ${relative(repo, bundle)} is missing; run: npm --prefix themes/unlock run build`);

@@ -37,7 +37,7 @@ const ALLOWED = {
   [PLACEHOLDER_ELEMENT]: ["class", ATTR_PACKET, ATTR_TLP, "aria-label"], // nested placeholders; attachments, of a bundle
   hr: [],
   img: ["src", "alt", "title", "class"], // attachment
-  input: ["type", "checked", "disabled"], // task lists: disabled checkboxes
+  input: ["type", "checked", "disabled", "aria-label"], // task lists: disabled checkboxes, "done" or "not done"
   li: ["id"], // footnotes
   ol: ["start"],
   p: ["class"], // sealed-label, sealed-help, summary, tags
@@ -114,6 +114,10 @@ export function createSanitizer(packetPath) {
     const value = data.attrValue;
     const allowed = ALLOWED[tag];
     if (!allowed || !allowed.includes(name) || (VALUES[name] && !VALUES[name].test(value))) {
+      data.keepAttr = false;
+      return;
+    }
+    if (tag === "input" && name === "aria-label" && value !== "done" && value !== "not done") {
       data.keepAttr = false;
       return;
     }

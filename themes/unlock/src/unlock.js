@@ -979,7 +979,7 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-function panel(count) {
+function panel(count, searching) {
   const ui = {};
   ui.file = el("input", { type: "file", id: "conclave-identity-file" });
   ui.text = el("textarea", {
@@ -1002,8 +1002,9 @@ function panel(count) {
     el("div", { class: "unlock-check" }, ui.remember, el("label", { for: "conclave-remember" }, "Remember for this tab")),
     el("div", { class: "unlock-actions" }, ui.unlock, ui.lock));
   ui.root = el("section", { id: "conclave-unlock", class: "unlock", "aria-labelledby": "conclave-unlock-title" },
-    el("h2", { id: "conclave-unlock-title" }, `Sealed passages on this page: ${count}`),
-    el("p", { class: "unlock-note" }, "Your identity stays in this page: it is never sent anywhere, and the passages are decrypted here, in your browser."),
+    el("h2", { id: "conclave-unlock-title" }, count === 0 && searching ? "Search restricted passages" : `Sealed passages on this page: ${count}`),
+    el("p", { class: "unlock-note" }, (count === 0 && searching ? "Unlock with your identity to search the passages sealed for you as well. " : "") +
+      "Your identity stays in this page: it is never sent anywhere, and the passages are decrypted here, in your browser."),
     ui.form,
     ui.status);
   return ui;
@@ -1076,7 +1077,7 @@ async function apply(keys, auto) {
   const undo = [];
   await openAll(document, d, stats, undo);
   const errors = [...stats.errors].join(" ");
-  if (stats.opened === 0 && (auto || (errors && stats.tampered === 0))) {
+  if (stats.total > 0 && stats.opened === 0 && (auto || (errors && stats.tampered === 0))) {
     for (const u of undo.reverse()) u();
     if (errors) throw new UserError(errors);
     return false;
@@ -1089,12 +1090,14 @@ async function apply(keys, auto) {
   html.setAttribute("data-conclave-not-for-you", String(stats.notForYou));
   html.setAttribute("data-conclave-tampered", String(stats.tampered));
   showUnlocked(true);
+  document.dispatchEvent(new CustomEvent(KEYS_EVENT));
   const others = stats.notForYou === 0 ? "" :
     stats.notForYou === 1 ? " 1 is sealed for another audience." : ` ${stats.notForYou} are sealed for other audiences.`;
   const altered = stats.tampered === 0 ? "" :
     stats.tampered === 1 ? " 1 was altered since the site was built and was not opened." :
       ` ${stats.tampered} were altered since the site was built and were not opened.`;
-  say(`Unlocked ${stats.opened} of ${stats.total} sealed passages, nested ones included.${others}${altered}` +
+  if (stats.total === 0) say("Unlocked: the search includes the restricted passages sealed for you.", "unlocked");
+  else say(`Unlocked ${stats.opened} of ${stats.total} sealed passages, nested ones included.${others}${altered}` +
     (errors ? ` ${errors}` : ""), "unlocked");
   return true;
 }
@@ -1173,6 +1176,7 @@ function onLock() {
   html.removeAttribute("data-conclave-not-for-you");
   html.removeAttribute("data-conclave-tampered");
   showUnlocked(false);
+  document.dispatchEvent(new CustomEvent(KEYS_EVENT));
   say(MSG.locked, "locked");
   ui.unlock.focus();
 }
@@ -1208,11 +1212,18 @@ async function autoUnlock(keys) {
 
 async function main() {
   const sealed = document.querySelectorAll(PLACEHOLDER_SELECTOR);
-  if (sealed.length === 0) return;
-  const ui = panel(sealed.length);
+  // The search page has the panel too, on a site with sealed indexes: its
+  // keys open the indexes of the reader's audiences (search.js).
+  const searching = document.getElementById("search-results") !== null;
+  if (sealed.length === 0 && !searching) return;
+  const ui = panel(sealed.length, searching);
   state.ui = ui;
-  const main = document.querySelector("main") || document.body;
-  main.prepend(ui.root);
+  // After the briefing's title and label, or the search form; else first.
+  const header = document.querySelector("main article.briefing > header");
+  const form = document.getElementById("search-form");
+  if (header) header.after(ui.root);
+  else if (form) form.after(ui.root);
+  else (document.querySelector("main") || document.body).prepend(ui.root);
 
   ui.form.addEventListener("submit", onUnlock);
   ui.lock.addEventListener("click", onLock);
@@ -1239,6 +1250,33 @@ async function main() {
   if (!window.isSecureContext) say(MSG.insecure);
   if (keys) await autoUnlock(keys);
   else html.dataset.conclave = "locked";
+}
+
+// ---------------------------------------------------------------------------
+// For the search script (search.js), which imports this module when the
+// tab holds keys: the audience keys this page was unlocked with, and a
+// sealed index's packets opened with them. KEYS_EVENT is dispatched on the
+// document when the page is unlocked or locked.
+
+const KEYS_EVENT = "conclave:keys";
+
+// unlockedKeys returns the audience keys this page was unlocked with, or
+// null.
+export function unlockedKeys() {
+  return state.keys ? [...state.keys] : null;
+}
+
+// openSealed returns the plaintext of the packet at path (a packet of a
+// sealed search index) opened with the audience keys, checked against its
+// name first; it throws for a packet altered, damaged or not for them.
+export async function openSealed(path, keys) {
+  if (!PACKET_PATH_PATTERN.test(path)) throw new Error(`not a packet path: ${path}`);
+  const { bytes, intact, hdr } = await packet(path);
+  if (!intact) throw new Error(`the packet ${path} was altered since the site was built`);
+  const d = await Keys.of(parseIdentities(keys.join("\n")));
+  const text = await d.open(bytes, hdr);
+  if (text === NOT_FOR_YOU) throw new Error(`the packet ${path} is not for these keys`);
+  return text;
 }
 
 main().catch(() => {

@@ -1,0 +1,199 @@
+package build
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"html"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/par"
+	"github.com/conclave-dev/conclave/internal/render"
+	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/search"
+	"github.com/conclave-dev/conclave/internal/site"
+)
+
+// searchDoc returns the public search entry of a briefing once its
+// restricted blocks are sealed (or shown, in a preview): the page's
+// public text, under its public title. A page restricted as a whole has
+// none: its text is in its audience's index alone.
+func searchDoc(doc *markdown.Doc, view *render.PageView, sealed []seal.Record) *search.Doc {
+	for _, r := range sealed {
+		if r.Whole {
+			return nil
+		}
+	}
+	d := &search.Doc{SearchDoc: format.SearchDoc{URL: view.Rel, Title: view.Title}}
+	d.Headings, d.Text = doc.SearchText(doc.Root)
+	placeDoc(d, view)
+	if view.TLP != nil {
+		d.TLP, d.Class = view.TLP.Display, view.TLP.Class
+	}
+	for _, t := range view.Tags {
+		d.Tags = append(d.Tags, t.Name)
+	}
+	return d
+}
+
+// placeDoc gives d the address and date of the page whose view is view.
+func placeDoc(d *search.Doc, view *render.PageView) {
+	d.URL = view.Rel
+	if view.Date != nil {
+		d.Date, d.ISO, d.Sort = view.Date.Text, view.Date.ISO, view.Time.UTC().Format("2006-01-02T15:04:05")
+	}
+}
+
+// tagPattern matches an HTML tag, for checkSearchDoc.
+var tagPattern = regexp.MustCompile(`<[^>]*>`)
+
+// checkSearchDoc is the search index's own leak check, for a page that
+// held restricted blocks, now sealed: every term of its public entry must
+// be a word of what the page publishes, its body as the converter renders
+// it (tags removed) and its public title and tags, which the leak scan
+// checks hold no restricted text. It catches an entry that would take a
+// word of a passage, which the leak scan, looking for a passage's text,
+// would not find in a shard's list of words.
+func (b *builder) checkSearchDoc(doc *markdown.Doc, d *search.Doc) error {
+	if d == nil {
+		return nil
+	}
+	var body bytes.Buffer
+	if err := b.conv.Render(&body, doc); err != nil {
+		return err
+	}
+	published := map[string]bool{}
+	text := html.UnescapeString(body.String())
+	for _, repl := range []string{"", " "} {
+		search.Tokens(tagPattern.ReplaceAllString(text, repl), func(t string) { published[t] = true })
+	}
+	f := doc.Page.Front
+	for _, s := range append([]string{f.Title, f.Summary}, f.Tags...) {
+		search.Tokens(s, func(t string) { published[t] = true })
+	}
+	var missing bool
+	check := func(s string) {
+		search.Tokens(s, func(t string) {
+			if !published[t] {
+				missing = true
+			}
+		})
+	}
+	check(d.Title)
+	for _, t := range d.Tags {
+		check(t)
+	}
+	for _, h := range d.Headings {
+		check(h)
+	}
+	check(d.Text)
+	if missing {
+		return diag.Errorf(doc.Page.Path, 0, "the page's search entry holds a word its published text does not (a bug in conclave): refused, so that no restricted word reaches the public index")
+	}
+	return nil
+}
+
+// searchIndex writes the search page, the public index of the briefings'
+// public text, and, in a published build, each audience's sealed index
+// (DESIGN §11). The entries come from the pages' records, made when each
+// page was rendered, or from the last build for a page published again.
+func (b *builder) searchIndex() error {
+	if !b.render.Searching() {
+		return nil
+	}
+	x := search.Public(b.searchDocs)
+	var sealed []format.SealedRef
+	if b.sealer != nil {
+		numbers := make(map[string]int, len(x.Docs))
+		for i, d := range x.Docs {
+			numbers[d.URL] = i
+		}
+		var err error
+		if sealed, err = b.sealSearch(numbers); err != nil {
+			return err
+		}
+	}
+	files := make([]func() error, 0, len(x.Shards)+len(x.Docs)+1)
+	for _, s := range x.Shards {
+		files = append(files, func() error { return b.emit(format.SearchShardPath(s.Prefix), s.Data()) })
+	}
+	for i := range x.Docs {
+		files = append(files, func() error { return b.emit(format.SearchDocPath(i), x.DocData(i)) })
+	}
+	files = append(files, func() error { return b.emit(format.SearchIndex, x.Root(sealed)) })
+	files = append(files, func() error { return b.render.SearchPage(b.emit, len(sealed) > 0) })
+	return diag.List(par.Each(len(files), par.IO(), func(i int) error { return files[i]() })).Err()
+}
+
+// sealSearch seals the index of each audience with restricted text, and
+// returns their entries for the public root, sorted by tag. numbers are
+// the public documents' numbers by address: a passage's hits add to its
+// page's.
+func (b *builder) sealSearch(numbers map[string]int) ([]format.SealedRef, error) {
+	byAud := map[string][]sealedDoc{}
+	for _, d := range b.sealedDocs {
+		if n, ok := numbers[d.doc.URL]; ok {
+			d.doc.Page = &n
+		}
+		byAud[d.aud] = append(byAud[d.aud], d)
+	}
+	auds := slices.Sorted(func(yield func(string) bool) {
+		for a := range byAud {
+			if !yield(a) {
+				return
+			}
+		}
+	})
+	refs := make([]format.SealedRef, len(auds))
+	err := diag.List(par.Each(len(auds), par.IO(), func(i int) error {
+		ds := byAud[auds[i]]
+		slices.SortFunc(ds, func(x, y sealedDoc) int { return cmp.Or(strings.Compare(x.page, y.page), cmp.Compare(x.rank, y.rank)) })
+		docs := make([]*search.Doc, len(ds))
+		for j, d := range ds {
+			docs[j] = d.doc
+		}
+		var err error
+		refs[i], err = b.sealer.SealSearch(auds[i], search.Sealed(docs), b.emit)
+		return err
+	})).Err()
+	if err != nil {
+		return nil, fmt.Errorf("sealing the search index: %w", err)
+	}
+	slices.SortFunc(refs, func(x, y format.SealedRef) int { return strings.Compare(x.Tag, y.Tag) })
+	return refs, nil
+}
+
+// sealedDoc is a restricted passage's entry in its audience's index.
+type sealedDoc struct {
+	aud  string // the audience's ID
+	page string // its page's path, and its rank among the page's blocks: the order of the index
+	rank int
+	doc  *search.Doc
+}
+
+// keepSearch takes in the search entries of a page, whether rendered now
+// or published again.
+func (b *builder) keepSearch(p *site.Page, rec *pageRecord) {
+	if !b.render.Searching() || rec.View == nil {
+		return
+	}
+	if rec.Search != nil {
+		b.searchDocs = append(b.searchDocs, rec.Search)
+	}
+	for i, r := range rec.Sealed {
+		if r.Search == nil {
+			continue
+		}
+		d := *r.Search
+		placeDoc(&d, rec.View)
+		if !r.Whole {
+			d.Title = rec.View.Title
+		}
+		b.sealedDocs = append(b.sealedDocs, sealedDoc{aud: r.Audience.ID, page: p.Path, rank: i, doc: &d})
+	}
+}

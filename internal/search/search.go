@@ -1,0 +1,327 @@
+// Package search builds a site's search indexes (DESIGN §11): the public
+// index, from the public text of the pages, split in shards by term
+// prefix that the browser loads as a query needs them; and one index per
+// audience, from its restricted passages, that the seal stage encrypts to
+// the audience's key. The files' layout is internal/format's (search.go);
+// the browser's side is themes/unlock/src/search.js.
+//
+// Weights are computed here, once: a posting carries the BM25 tf part of
+// its term in its document, so that the reader only sums, weighing each
+// term by an idf it works out from the number of postings. Nothing in
+// an index depends on text outside its own documents: the public index's
+// counts are the public text's alone.
+package search
+
+import (
+	"cmp"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/conclave-dev/conclave/internal/format"
+)
+
+// Doc is what a page, or a restricted passage, gives an index.
+type Doc struct {
+	format.SearchDoc
+	// Tags and Headings weigh more than the body; the title too.
+	Tags     []string
+	Headings []string
+	// Date orders the public documents (see [Public]); "" for none.
+	Sort string
+}
+
+// MaxText is the most bytes of a document's text an index keeps for
+// snippets.
+const MaxText = 8 << 10
+
+// Field weights: a word of the title counts as four of the body.
+const (
+	titleWeight   = 4
+	tagWeight     = 3
+	headingWeight = 2
+)
+
+// Tokens calls fn with each term of s, in order ([format] search.go):
+// runs of letters, marks and numbers, lowercased, of 2 characters or
+// more, cut to [format.SearchMaxTerm] characters.
+func Tokens(s string, fn func(term string)) {
+	var b strings.Builder
+	n := 0
+	flush := func() {
+		if n >= 2 {
+			fn(b.String())
+		}
+		b.Reset()
+		n = 0
+	}
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r) {
+			if n < format.SearchMaxTerm {
+				b.WriteRune(unicode.ToLower(r))
+			}
+			n++
+			continue
+		}
+		flush()
+	}
+	flush()
+}
+
+// terms returns the weighted frequency of each term of d, and d's length
+// in words.
+func (d *Doc) terms() (map[string]int, int) {
+	tf := map[string]int{}
+	length := 0
+	add := func(s string, w int) {
+		Tokens(s, func(t string) {
+			tf[t] += w
+			length++
+		})
+	}
+	add(d.Title, titleWeight)
+	for _, t := range d.Tags {
+		add(t, tagWeight)
+	}
+	for _, h := range d.Headings {
+		add(h, headingWeight)
+	}
+	add(d.Text, 1)
+	return tf, length
+}
+
+// weight is the tf part of BM25 of a term of weighted frequency f in a
+// document of length words, scaled to 1–255.
+func weight(f, length int) byte {
+	k1, b := float64(format.SearchK1)/100, float64(format.SearchB)/100
+	tf := float64(f)
+	w := tf * (k1 + 1) / (tf + k1*(1-b+b*float64(length)/format.SearchRefLength))
+	return byte(min(max(math.Round(w/(k1+1)*255), 1), 255))
+}
+
+// postings maps each term to its postings, encoded (format.SearchShard).
+type postings map[string][]byte
+
+// index adds the terms of docs, numbered from 0 in order, to a new set of
+// postings. It cuts each document's text to [MaxText] bytes.
+func index(docs []*Doc) postings {
+	p := postings{}
+	last := map[string]int{}
+	for i, d := range docs {
+		tf, length := d.terms()
+		for t, f := range tf {
+			prev, ok := last[t]
+			if !ok {
+				prev = -1
+			}
+			p[t] = binary.AppendUvarint(p[t], uint64(i-prev))
+			p[t] = append(p[t], weight(f, length))
+			last[t] = i
+		}
+		d.Text = cut(d.Text, MaxText)
+	}
+	return p
+}
+
+// cut returns s cut to at most n bytes, at a rune's start.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Shard is a set of terms under one prefix.
+type Shard struct {
+	Prefix string
+	Terms  map[string]string // term → postings in base64
+	size   int
+}
+
+// Data returns the shard's JSON.
+func (s *Shard) Data() []byte {
+	b, err := json.Marshal(format.SearchShard{Version: format.SearchVersion, Prefix: hex.EncodeToString([]byte(s.Prefix)), Terms: s.Terms})
+	if err != nil {
+		panic(err) // strings only
+	}
+	return append(b, '\n')
+}
+
+// shards splits p into shards of about target bytes: a prefix whose terms
+// weigh more than target gives its heaviest next characters shards of
+// their own, until what is left fits (a single term weighs what it
+// weighs).
+func (p postings) shards(target int) []*Shard {
+	type entry struct {
+		term string
+		size int
+	}
+	all := make([]entry, 0, len(p))
+	for t, b := range p {
+		all = append(all, entry{t, len(t) + base64.StdEncoding.EncodedLen(len(b)) + 6})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return strings.Compare(a.term, b.term) })
+	var out []*Shard
+	var split func(prefix string, es []entry)
+	split = func(prefix string, es []entry) {
+		total := 0
+		for _, e := range es {
+			total += e.size
+		}
+		// Group by the next character; the terms equal to prefix stay.
+		type group struct {
+			next    string
+			entries []entry
+			size    int
+		}
+		var groups []*group
+		var keep []entry
+		for _, e := range es {
+			if len(e.term) == len(prefix) {
+				keep = append(keep, e)
+				continue
+			}
+			_, n := utf8.DecodeRuneInString(e.term[len(prefix):])
+			next := e.term[:len(prefix)+n]
+			if len(groups) == 0 || groups[len(groups)-1].next != next {
+				groups = append(groups, &group{next: next})
+			}
+			g := groups[len(groups)-1]
+			g.entries = append(g.entries, e)
+			g.size += e.size
+		}
+		slices.SortStableFunc(groups, func(a, b *group) int { return cmp.Compare(b.size, a.size) })
+		for _, g := range groups {
+			if total <= target {
+				keep = append(keep, g.entries...)
+				continue
+			}
+			split(g.next, g.entries)
+			total -= g.size
+		}
+		if len(keep) == 0 && prefix != "" {
+			return
+		}
+		s := &Shard{Prefix: prefix, Terms: make(map[string]string, len(keep))}
+		for _, e := range keep {
+			s.Terms[e.term] = base64.StdEncoding.EncodeToString(p[e.term])
+			s.size += e.size
+		}
+		out = append(out, s)
+	}
+	split("", all)
+	slices.SortFunc(out, func(a, b *Shard) int { return strings.Compare(a.Prefix, b.Prefix) })
+	return out
+}
+
+// ShardSize is the size a public shard is split to, in bytes of JSON.
+const ShardSize = 24 << 10
+
+// PublicIndex is the public index of a site.
+type PublicIndex struct {
+	Docs   []*Doc
+	Shards []*Shard
+}
+
+// Public indexes docs, the public text of the pages: it numbers them by
+// date then address (a new briefing, the latest, takes the next number,
+// and the others keep theirs), and splits the terms in shards of about
+// [ShardSize] bytes.
+func Public(docs []*Doc) *PublicIndex {
+	docs = slices.Clone(docs)
+	slices.SortStableFunc(docs, func(a, b *Doc) int {
+		return cmp.Or(strings.Compare(a.Sort, b.Sort), strings.Compare(a.URL, b.URL))
+	})
+	return &PublicIndex{Docs: docs, Shards: index(docs).shards(ShardSize)}
+}
+
+// Root returns the JSON of the index's root, listing sealed.
+func (x *PublicIndex) Root(sealed []format.SealedRef) []byte {
+	r := format.SearchRoot{Version: format.SearchVersion, Docs: len(x.Docs), Shards: make([]string, len(x.Shards)), Sealed: sealed}
+	if r.Sealed == nil {
+		r.Sealed = []format.SealedRef{}
+	}
+	for i, s := range x.Shards {
+		r.Shards[i] = hex.EncodeToString([]byte(s.Prefix))
+	}
+	return marshal(r)
+}
+
+// DocData returns the JSON of document n: its address, title, date and
+// label, without its text. A reader takes a snippet from the page itself:
+// the index publishes no text in a form of its own (the leak scan looks
+// for passages in the forms pages publish).
+func (x *PublicIndex) DocData(n int) []byte {
+	d := x.Docs[n].SearchDoc
+	d.Text = ""
+	return marshal(d)
+}
+
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// SealedShardSize is the size above which a sealed index keeps its terms
+// in shards of their own, and the size they are split to.
+const SealedShardSize = 128 << 10
+
+// SealedIndex is the index of one audience's restricted text.
+type SealedIndex struct {
+	Docs []format.SearchDoc
+	// Shards are its terms: one shard, held in the root, or several, each
+	// sealed as a packet of its own.
+	Shards []*Shard
+}
+
+// Sealed indexes the restricted passages of one audience, in the order
+// given (the caller's: by page, then passage).
+func Sealed(docs []*Doc) *SealedIndex {
+	docs = slices.Clone(docs)
+	p := index(docs)
+	x := &SealedIndex{Docs: make([]format.SearchDoc, len(docs))}
+	for i, d := range docs {
+		x.Docs[i] = d.SearchDoc
+	}
+	x.Shards = p.shards(SealedShardSize)
+	if len(x.Shards) > 1 {
+		total := 0
+		for _, s := range x.Shards {
+			total += s.size
+		}
+		if total <= SealedShardSize {
+			x.Shards = p.shards(math.MaxInt)
+		}
+	}
+	return x
+}
+
+// Root returns the plaintext of the sealed index's root: its terms held
+// in it (one shard), or the packets of its shards, by prefix.
+func (x *SealedIndex) Root(packets map[string]string) []byte {
+	r := format.SealedSearch{Version: format.SearchVersion, Docs: x.Docs}
+	if len(x.Shards) == 1 && packets == nil {
+		r.Terms = x.Shards[0].Terms
+	} else {
+		r.Shards = map[string]string{}
+		for prefix, p := range packets {
+			r.Shards[hex.EncodeToString([]byte(prefix))] = p
+		}
+	}
+	if r.Docs == nil {
+		r.Docs = []format.SearchDoc{}
+	}
+	return marshal(r)
+}

@@ -1,0 +1,215 @@
+package search
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/conclave-dev/conclave/internal/format"
+)
+
+func tokens(s string) []string {
+	var out []string
+	Tokens(s, func(t string) { out = append(out, t) })
+	return out
+}
+
+func TestTokens(t *testing.T) {
+	for in, want := range map[string][]string{
+		"CVE-2024-3094 in xz-utils":         {"cve", "2024", "3094", "in", "xz", "utils"},
+		"a I x":                             nil,
+		"Vendor's advisory, Ünïcode résumé": {"vendor", "advisory", "ünïcode", "résumé"},
+		strings.Repeat("A", 40):             {strings.Repeat("a", format.SearchMaxTerm)},
+		"<p>HTML&amp;text</p>":              {"html", "amp", "text"},
+	} {
+		if got := tokens(in); !slices.Equal(got, want) {
+			t.Errorf("Tokens(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// decode reads a term's postings back.
+func decode(t *testing.T, b64 string) [][2]int {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][2]int
+	doc := -1
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 || len(b) < n+1 {
+			t.Fatalf("bad postings %q", b64)
+		}
+		doc += int(d)
+		out = append(out, [2]int{doc, int(b[n])})
+		b = b[n+1:]
+	}
+	return out
+}
+
+// Every term of every document is in exactly one shard, the one of its
+// longest listed prefix, with a posting for each document that holds it;
+// shards stay near their size; documents are numbered by date.
+func TestPublicIndex(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := make([]string, 3000)
+	for i := range words {
+		words[i] = fmt.Sprintf("%c%c%cword%d", 'a'+r.IntN(5), 'a'+r.IntN(26), 'a'+r.IntN(26), i)
+	}
+	var docs []*Doc
+	has := map[string]map[string]bool{} // term → URLs
+	for i := range 400 {
+		var text []string
+		for range 60 {
+			text = append(text, words[r.IntN(len(words))])
+		}
+		d := &Doc{SearchDoc: format.SearchDoc{URL: fmt.Sprintf("p%03d/", i), Title: "Title", Text: strings.Join(text, " ")}, Sort: fmt.Sprintf("2026-01-%02d", 28-i%28)}
+		docs = append(docs, d)
+		for _, w := range append(text, "title") {
+			if has[w] == nil {
+				has[w] = map[string]bool{}
+			}
+			has[w][d.URL] = true
+		}
+	}
+	x := Public(docs)
+	for i := 1; i < len(x.Docs); i++ {
+		if x.Docs[i-1].Sort > x.Docs[i].Sort {
+			t.Fatalf("documents not in date order at %d", i)
+		}
+	}
+	if len(x.Shards) < 4 {
+		t.Errorf("%d shards, want the index split", len(x.Shards))
+	}
+	prefixes := map[string]bool{}
+	for _, s := range x.Shards {
+		prefixes[s.Prefix] = true
+		if n := len(s.Data()); n > 2*ShardSize {
+			t.Errorf("shard %q is %d bytes", s.Prefix, n)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range x.Shards {
+		for term, b64 := range s.Terms {
+			if !strings.HasPrefix(term, s.Prefix) {
+				t.Errorf("term %q in shard %q", term, s.Prefix)
+			}
+			for l := len(term); l > len(s.Prefix); l-- {
+				if prefixes[term[:l]] {
+					t.Errorf("term %q in shard %q, not in the longer %q", term, s.Prefix, term[:l])
+				}
+			}
+			if seen[term] {
+				t.Errorf("term %q twice", term)
+			}
+			seen[term] = true
+			got := map[string]bool{}
+			for _, p := range decode(t, b64) {
+				if p[1] < 1 || p[1] > 255 {
+					t.Errorf("weight %d", p[1])
+				}
+				got[x.Docs[p[0]].URL] = true
+			}
+			if len(got) != len(has[term]) {
+				t.Errorf("term %q: %d documents, want %d", term, len(got), len(has[term]))
+			}
+			for u := range got {
+				if !has[term][u] {
+					t.Errorf("term %q: posting for %s, which does not hold it", term, u)
+				}
+			}
+		}
+	}
+	if len(seen) != len(has) {
+		t.Errorf("%d terms indexed, want %d", len(seen), len(has))
+	}
+	var root format.SearchRoot
+	if err := json.Unmarshal(x.Root(nil), &root); err != nil || root.Docs != 400 || len(root.Shards) != len(x.Shards) || root.Sealed == nil {
+		t.Errorf("root %+v, %v", root, err)
+	}
+}
+
+// A word of the title weighs more than the same word in the body, and a
+// word said often more than once; a long document's word less.
+func TestWeights(t *testing.T) {
+	if !(weight(4, 100) > weight(1, 100) && weight(2, 100) > weight(1, 100) && weight(1, 100) > weight(1, 3000)) {
+		t.Errorf("weights: %d %d %d %d", weight(4, 100), weight(2, 100), weight(1, 100), weight(1, 3000))
+	}
+	if weight(1, 1e6) < 1 || weight(1e6, 1) > 255 {
+		t.Error("weights out of range")
+	}
+}
+
+// A sealed index holds its terms in its root while small, in shards of
+// their own when large.
+func TestSealed(t *testing.T) {
+	small := Sealed([]*Doc{{SearchDoc: format.SearchDoc{URL: "a/", Text: "embargoed detail"}}})
+	var r format.SealedSearch
+	if err := json.Unmarshal(small.Root(nil), &r); err != nil || len(r.Terms) != 2 || r.Shards != nil || len(r.Docs) != 1 {
+		t.Fatalf("small: %+v %v", r, err)
+	}
+	var docs []*Doc
+	for i := range 3000 {
+		docs = append(docs, &Doc{SearchDoc: format.SearchDoc{URL: "a/", Text: fmt.Sprintf("w%dx y%dz q%dq", i, i*7, i*13)}})
+	}
+	large := Sealed(docs)
+	if len(large.Shards) < 2 {
+		t.Fatalf("large: %d shards", len(large.Shards))
+	}
+	packets := map[string]string{}
+	for _, s := range large.Shards {
+		packets[s.Prefix] = "packets/x.age"
+	}
+	r = format.SealedSearch{}
+	if err := json.Unmarshal(large.Root(packets), &r); err != nil || r.Terms != nil || len(r.Shards) != len(large.Shards) {
+		t.Fatalf("large: %d shards, %d terms, %v", len(r.Shards), len(r.Terms), err)
+	}
+}
+
+func TestCut(t *testing.T) {
+	s := strings.Repeat("é", MaxText)
+	c := cut(s, MaxText)
+	if len(c) > MaxText || !utf8.ValidString(c) {
+		t.Errorf("cut: %d bytes, valid %v", len(c), utf8.ValidString(c))
+	}
+}
+
+// Tokens never panics, and gives terms of 2 to SearchMaxTerm letters,
+// lowercased, that the text holds.
+func FuzzTokens(f *testing.F) {
+	f.Add("CVE-2024-3094 in xz-utils")
+	f.Add("Ünïcode ǅ İstanbul ΣΑΣ")
+	f.Add("\xff\xfe bad utf8")
+	f.Fuzz(func(t *testing.T, s string) {
+		Tokens(s, func(term string) {
+			if n := utf8.RuneCountInString(term); n < 2 || n > format.SearchMaxTerm {
+				t.Errorf("term %q of %d letters", term, n)
+			}
+		})
+	})
+}
+
+// Public never panics, whatever the text, and every shard is valid JSON.
+func FuzzPublic(f *testing.F) {
+	f.Add("alpha beta", "gamma alpha", "T")
+	f.Add("", "\x00", "ǅǅ")
+	f.Fuzz(func(t *testing.T, a, b, title string) {
+		x := Public([]*Doc{{SearchDoc: format.SearchDoc{URL: "a/", Title: title, Text: a}}, {SearchDoc: format.SearchDoc{URL: "b/", Text: b}}})
+		for _, s := range x.Shards {
+			if !json.Valid(s.Data()) {
+				t.Fatalf("shard %q is not JSON", s.Prefix)
+			}
+		}
+		if !json.Valid(x.Root(nil)) {
+			t.Fatal("root is not JSON")
+		}
+	})
+}

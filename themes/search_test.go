@@ -1,0 +1,239 @@
+package themes_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// searchFor opens the search page for query and waits for its results.
+func searchFor(s *site, query string) step {
+	return chromedp.Steps(
+		chromedp.Navigate(s.url+"/search/?q="+url.QueryEscape(query)),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-search="done"]`)),
+	)
+}
+
+// hits returns the text of the hits shown, one string each.
+func hits(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	return eval[[]string](t, ctx, `[...document.querySelectorAll("#search-results li")].map((li) => li.innerText)`)
+}
+
+// typeQuery replaces the search box's text, as typing does, and waits for
+// the results of it.
+func typeQuery(query string) step {
+	js, _ := json.Marshal(query)
+	return chromedp.Steps(
+		chromedp.Evaluate[chromedp.Void](`(() => { document.documentElement.dataset.search = ""; const f = document.querySelector("#search-q"); f.value = `+string(js)+`; f.dispatchEvent(new Event("input", {bubbles: true})) })()`),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-search="done"]`)),
+	)
+}
+
+// holds reports whether any hit holds s.
+func holds(hs []string, s string) bool {
+	for _, h := range hs {
+		if strings.Contains(h, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// rememberKeys unlocks a page of the site with id, remembering the keys
+// for the tab, as a reader does before searching.
+func rememberKeys(s *site, page, id string) step {
+	return chromedp.Steps(
+		chromedp.Navigate(s.url+page),
+		waitState("locked"),
+		click("#conclave-remember"),
+		unlock(id),
+		waitState("unlocked"),
+	)
+}
+
+// A reader without keys finds public text, by words and their starts, with
+// the words marked, by the page's address, and through the browser's
+// history; restricted words find nothing, and no packet is fetched.
+func TestSearchPublic(t *testing.T) {
+	s := testSite(t)
+	ctx := browser(t)
+	run(t, ctx, searchFor(s, "public"))
+	hs := hits(t, ctx)
+	if len(hs) != 2 || !holds(hs, "Embargoed advisory") || !holds(hs, "Public page") {
+		t.Fatalf("hits for public: %q", hs)
+	}
+	if marks := eval[[]string](t, ctx, `[...document.querySelectorAll("#search-results mark")].map((m) => m.textContent)`); len(marks) == 0 {
+		t.Error("no word marked in the snippets")
+	}
+	if st := eval[string](t, ctx, `document.querySelector("#search-status").textContent`); !strings.Contains(st, "2 briefings match") {
+		t.Errorf("status %q", st)
+	}
+	// As the reader types: "noth" finds "Nothing".
+	run(t, ctx, typeQuery("noth"))
+	if hs := hits(t, ctx); len(hs) != 1 || !holds(hs, "Public page") {
+		t.Errorf("hits for noth: %q", hs)
+	}
+	if u := eval[string](t, ctx, `location.search`); u != "?q=noth" {
+		t.Errorf("the address does not follow the query: %q", u)
+	}
+	// Every word must match, in any order.
+	run(t, ctx, typeQuery("outro intro"))
+	if hs := hits(t, ctx); len(hs) != 1 || !holds(hs, "Embargoed advisory") {
+		t.Errorf("hits for outro intro: %q", hs)
+	}
+	run(t, ctx, typeQuery("intro zebra"))
+	if hs := hits(t, ctx); len(hs) != 0 {
+		t.Errorf("hits for intro zebra: %q", hs)
+	}
+	for _, secret := range []string{"board-text", "alice-only", "december", "dave-only"} {
+		run(t, ctx, typeQuery(secret))
+		if hs := hits(t, ctx); len(hs) != 0 {
+			t.Errorf("a reader without keys finds %q: %q", secret, hs)
+		}
+	}
+	// The browser's back button goes back to an earlier query.
+	run(t, ctx, searchFor(s, "nothing"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#search-q").value = "intro"; document.documentElement.dataset.search = ""`),
+		click("#search-form button[type=submit]"),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-search="done"]`)))
+	if u := eval[string](t, ctx, `location.search`); u != "?q=intro" {
+		t.Errorf("after submitting, the address is %q", u)
+	}
+	run(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.search = ""; history.back()`),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-search="done"]`)))
+	if v := eval[string](t, ctx, `document.querySelector("#search-q").value`); v != "nothing" {
+		t.Errorf("after back, the query is %q", v)
+	}
+	for _, r := range s.log() {
+		if strings.Contains(r, "/packets/") && !strings.Contains(r, "keyrings") {
+			t.Errorf("a locked tab's search fetched a packet: %s", strings.SplitN(r, "\n", 2)[0])
+		}
+	}
+}
+
+// A member finds her audiences' passages once the tab holds her keys, and
+// nothing of the passages sealed for others; a hit in a passage says so.
+func TestSearchMember(t *testing.T) {
+	s := testSite(t)
+	ctx := browser(t)
+	run(t, ctx, rememberKeys(s, "/briefings/x/", identityText(s.ids["alice"])), searchFor(s, "board"))
+	hs := hits(t, ctx)
+	if len(hs) != 2 || !holds(hs, "Embargoed advisory") || !holds(hs, "Second page") {
+		t.Fatalf("alice's hits for board: %q", hs)
+	}
+	if !holds(hs, "restricted passage for board") {
+		t.Errorf("a sealed hit does not say so: %q", hs)
+	}
+	shot(t, ctx, "search-results.png")
+	for query, want := range map[string]string{"december": "Embargoed advisory", "alice-only": "Embargoed advisory", "board-second": "Second page"} {
+		run(t, ctx, typeQuery(query))
+		if hs := hits(t, ctx); len(hs) != 1 || !holds(hs, want) {
+			t.Errorf("alice's hits for %s: %q", query, hs)
+		}
+	}
+	// A public word and a sealed word of the same page find it together.
+	run(t, ctx, typeQuery("outro december"))
+	if hs := hits(t, ctx); len(hs) != 1 || !holds(hs, "Embargoed advisory") {
+		t.Errorf("alice's hits for outro december: %q", hs)
+	}
+	for _, other := range []string{"bob-only", "carol-only", "dave-only"} {
+		run(t, ctx, typeQuery(other))
+		if hs := hits(t, ctx); len(hs) != 0 {
+			t.Errorf("alice finds %s: %q", other, hs)
+		}
+	}
+}
+
+// A recipient of the site who is not in the board finds none of its
+// passages, and finds his own.
+func TestSearchNonMember(t *testing.T) {
+	s := testSite(t)
+	ctx := browser(t)
+	run(t, ctx, rememberKeys(s, "/briefings/y/", identityText(s.ids["dave"])), searchFor(s, "board"))
+	if hs := hits(t, ctx); len(hs) != 0 {
+		t.Errorf("dave's hits for board: %q", hs)
+	}
+	run(t, ctx, typeQuery("dave"))
+	if hs := hits(t, ctx); len(hs) != 1 || !holds(hs, "Second page") {
+		t.Errorf("dave's hits for dave: %q", hs)
+	}
+}
+
+// A reader of two audiences (the board, and his own nested passage) finds
+// both; the nested passage is in his index alone, not the board's.
+func TestSearchTwoAudiences(t *testing.T) {
+	s := testSite(t)
+	ctx := browser(t)
+	run(t, ctx, rememberKeys(s, "/briefings/x/", identityText(s.ids["bob"])), searchFor(s, "bob-only"))
+	if hs := hits(t, ctx); len(hs) != 1 || !holds(hs, "Embargoed advisory") || !holds(hs, "TLP:RED") {
+		t.Errorf("bob's hits for bob-only: %q", hs)
+	}
+	run(t, ctx, typeQuery("board"))
+	if hs := hits(t, ctx); len(hs) != 2 {
+		t.Errorf("bob's hits for board: %q", hs)
+	}
+	// alice, of the board only, does not find the passage nested in the
+	// board's.
+	ctx2 := browser(t)
+	run(t, ctx2, rememberKeys(s, "/briefings/x/", identityText(s.ids["alice"])), searchFor(s, "bob-only"))
+	if hs := hits(t, ctx2); len(hs) != 0 {
+		t.Errorf("alice finds bob's nested passage: %q", hs)
+	}
+}
+
+// The search page unlocks too: without "remember", its keys search the
+// reader's passages until Lock, and nothing after.
+func TestSearchUnlockOnSearchPage(t *testing.T) {
+	s := testSite(t)
+	ctx := browser(t)
+	run(t, ctx, searchFor(s, "december"))
+	if hs := hits(t, ctx); len(hs) != 0 {
+		t.Fatalf("locked: %q", hs)
+	}
+	run(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.search = ""`),
+		unlock(identityText(s.ids["carol"])), waitState("unlocked"),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-search="done"]`)))
+	run(t, ctx, typeQuery("carol-only"))
+	if hs := hits(t, ctx); len(hs) != 1 {
+		t.Errorf("carol after unlocking on the search page: %q", hs)
+	}
+	run(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.search = ""`),
+		click("#conclave-lock-button"), waitState("locked"),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-search="done"]`)))
+	if hs := hits(t, ctx); len(hs) != 0 {
+		t.Errorf("after Lock: %q", hs)
+	}
+}
+
+// The public index holds no restricted word, in any file.
+func TestSearchIndexPublicOnly(t *testing.T) {
+	s := testSite(t)
+	err := filepath.WalkDir(filepath.Join(s.out, "search"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, secret := range []string{"board", "december", "alice", "bob", "carol", "dave"} {
+			if strings.Contains(strings.ToLower(string(data)), secret) {
+				t.Errorf("%s holds %q", p, secret)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
