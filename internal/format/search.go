@@ -131,7 +131,7 @@ type SearchDoc struct {
 	// Page is, in a sealed index, the number of the public document of
 	// the passage's page, whose hits it adds to; nil for a page without
 	// one (restricted as a whole).
-	Page *int   `json:"page,omitempty"`
+	Page *int `json:"page,omitempty"`
 	// Text is its plain text (the start, for a long page), in a sealed
 	// index only.
 	Text string `json:"text,omitempty"`
