@@ -218,9 +218,12 @@ func newPassages(now, before map[[sha256.Size]byte]int) int {
 }
 
 // siteChanges compares two manifests, for a pull without identities: the
-// files of the site outside packets/, by digest, but release.json.
+// files of the site outside packets/ and search/ (the index, which
+// changes with the text), by digest, but release.json.
 func siteChanges(old, cur []manifest.Entry) changes {
-	skip := func(p string) bool { return strings.HasPrefix(p, format.PacketDir+"/") || p == format.ReleaseFile }
+	skip := func(p string) bool {
+		return strings.HasPrefix(p, format.PacketDir+"/") || strings.HasPrefix(p, format.SearchDir+"/") || p == format.ReleaseFile
+	}
 	before := map[string][sha256.Size]byte{}
 	for _, e := range old {
 		before[e.Path] = e.Sum
