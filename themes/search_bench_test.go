@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,8 +47,9 @@ import (
 //   - first: the word's query as the page's first, from its address
 //     (conclave: /search/?q=WORD; Pagefind: a page of the harness at
 //     /pagefind-bench.html?q=WORD that calls Pagefind's API). Bytes are
-//     what the server sent for the search (scripts, wasm, index files;
-//     not the HTML page, style sheets or images), counted by the server
+//     what the server sent for the search (scripts, wasm, index files,
+//     pages fetched for their text; not the page in the tab, its style
+//     sheets or images: see searchLoad), counted by the server
 //     because Pagefind fetches its index from a Web Worker, whose loads
 //     the page's performance timeline does not list; gzip is what they
 //     would weigh gzipped (-6), as a server that compresses would send
@@ -81,7 +83,7 @@ func BenchmarkSearch(b *testing.B) {
 				"or is not a conclave output; the conclave side is not measured", siteDir)
 		} else {
 			tools = append(tools, newSearchTool(b, "conclave", siteDir, "conclave:search",
-				func(w string) string { return "/search/?q=" + w }))
+				func(w string) string { return "/search/?q=" + url.QueryEscape(w) }))
 		}
 	}
 	if pfDir != "" {
@@ -89,7 +91,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.Fatalf("pagefind: %s has no pagefind/pagefind.js: run pagefind --site %s first", pfDir, pfDir)
 		}
 		tools = append(tools, newSearchTool(b, "pagefind", pfDir, "pagefind:search",
-			func(w string) string { return "/pagefind-bench.html?q=" + w }))
+			func(w string) string { return "/pagefind-bench.html?q=" + url.QueryEscape(w) }))
 	}
 	if len(tools) == 0 {
 		b.FailNow()
@@ -142,7 +144,7 @@ func BenchmarkSearch(b *testing.B) {
 				if broken[tl.name] {
 					continue
 				}
-				s, err := tl.session(browserCtx, w.word, other, rep == 0)
+				s, err := tl.session(browserCtx, w.word, other)
 				if err != nil {
 					b.Errorf("%s, %q then %q: %v", tl.name, w.word, other, err)
 					broken[tl.name] = true
@@ -239,7 +241,7 @@ func newSearchTool(b *testing.B, name, dir, measure string, first func(string) s
 		} else {
 			files.ServeHTTP(cw, r)
 		}
-		s.record(r.URL.Path, cw.n)
+		s.record(r.URL.Path, searchLoad(r), cw.n)
 	}))
 	b.Cleanup(s.Close)
 	return &searchTool{name: name, measure: measure, first: first, srv: s}
@@ -299,7 +301,7 @@ if (q) {
 `
 
 // countingServer serves a folder and counts the bytes of what a search
-// loads: every file but pages, style sheets and images.
+// loads (see searchLoad).
 type countingServer struct {
 	*httptest.Server
 	root string
@@ -324,7 +326,20 @@ func (w *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func searchLoad(p string) bool {
+// searchLoad tells whether a request is one the search made: anything but
+// the page navigated to, style sheets, images and fonts, by the
+// request's Sec-Fetch-Dest (pages a script fetches, for their text, are
+// counted; the page loaded in the tab is not), or by its path when the
+// browser sent none.
+func searchLoad(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "document", "iframe", "style", "image", "font":
+		return false
+	case "":
+	default:
+		return true
+	}
+	p := r.URL.Path
 	if strings.HasSuffix(p, "/") {
 		return false
 	}
@@ -335,17 +350,21 @@ func searchLoad(p string) bool {
 	return true
 }
 
-func (s *countingServer) record(p string, n int64) {
+func (s *countingServer) record(p string, search bool, n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.last = time.Now()
-	if !searchLoad(p) || n == 0 {
+	if !search || n == 0 {
 		return
 	}
 	g, ok := s.gzip[p]
 	if !ok {
 		g = n
-		if data, err := os.ReadFile(filepath.Join(s.root, filepath.FromSlash(p))); err == nil {
+		file := filepath.Join(s.root, filepath.FromSlash(p))
+		if strings.HasSuffix(p, "/") {
+			file = filepath.Join(file, "index.html")
+		}
+		if data, err := os.ReadFile(file); err == nil {
 			var buf bytes.Buffer
 			zw, _ := gzip.NewWriterLevel(&buf, 6)
 			zw.Write(data)
@@ -403,7 +422,7 @@ type searchSession struct{ first, later, again queryResult }
 
 // session loads the search page of word in a new browser context, then
 // types other, then word again.
-func (tl *searchTool) session(browserCtx context.Context, word, other string, verbose bool) (searchSession, error) {
+func (tl *searchTool) session(browserCtx context.Context, word, other string) (searchSession, error) {
 	var s searchSession
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	defer cancel()
