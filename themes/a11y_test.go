@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/conclave-dev/conclave/internal/build"
+	"github.com/conclave-dev/conclave/internal/corpus"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -163,10 +164,74 @@ func TestA11y(t *testing.T) {
 	src := axeSource(t)
 	s := sampleSite(t)
 	ctx := browserFor(t, 3*time.Minute)
-	for _, p := range a11yPages {
+	checkA11y(t, ctx, src, s, a11yPages)
+}
+
+// TestA11yGenerated is TestA11y on a site of the benchmark corpus
+// (internal/corpus): its tables, code, lists, footnotes and passages as
+// the generator writes them, a public and a locked briefing of it, a
+// section, a tag and the search page with hits.
+func TestA11yGenerated(t *testing.T) {
+	src := axeSource(t)
+	dir := t.TempDir()
+	if err := corpus.Write(dir, corpus.Options{Pages: 24, Seed: 3, Recipients: 6, Restricted: 0.4}); err != nil {
+		t.Fatal(err)
+	}
+	testtool.WriteSite(t, dir, map[string]string{"conclave.toml": "title = \"Corpus\"\n"})
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := build.Run(build.Options{Source: dir, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
+	t.Cleanup(srv.Close)
+	s := &site{url: srv.URL, out: out}
+	var public, locked, section, tag string
+	err := filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "index.html" {
+			return err
+		}
+		rel := "/" + filepath.ToSlash(strings.TrimSuffix(strings.TrimPrefix(p, out+string(filepath.Separator)), "index.html"))
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case strings.HasPrefix(rel, "/tags/") && rel != "/tags/" && tag == "":
+			tag = rel
+		case strings.Count(rel, "/") == 2 && strings.HasPrefix(rel, "/section-") && section == "":
+			section = rel
+		case strings.Contains(rel, "/page-") && strings.Contains(string(b), `<section class="sealed`) && locked == "":
+			locked = rel
+		case strings.Contains(rel, "/page-") && !strings.Contains(string(b), `<section class="sealed`) && strings.Contains(string(b), "<table") && public == "":
+			public = rel
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if public == "" || locked == "" || section == "" || tag == "" {
+		t.Fatalf("the corpus lacks a kind of page: public %q, locked %q, section %q, tag %q", public, locked, section, tag)
+	}
+	ctx := browserFor(t, 3*time.Minute)
+	checkA11y(t, ctx, src, s, []a11yPage{
+		{"home", "/", nil},
+		{"section", section, nil},
+		{"tag", tag, nil},
+		{"public briefing with a table", public, nil},
+		{"locked briefing", locked, readyWhen(waitState("locked"))},
+		{"search with hits", "/search/?q=vendor", readyWhen(searchDone)},
+	})
+}
+
+// checkA11y checks pages of the site s, served to the browser ctx, with
+// axe (its source src), in every setting.
+func checkA11y(t *testing.T, ctx context.Context, src string, s *site, pages []a11yPage) {
+	t.Helper()
+	for _, p := range pages {
 		if dir, _, _ := strings.Cut(p.path, "?"); strings.HasSuffix(dir, "/") {
 			if _, err := os.Stat(filepath.Join(s.out, filepath.FromSlash(dir), "index.html")); err != nil {
-				t.Errorf("%s: the sample site has no page %s", p.name, dir)
+				t.Errorf("%s: the site has no page %s", p.name, dir)
 				continue
 			}
 		}

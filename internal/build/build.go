@@ -134,6 +134,10 @@ func Run(opt Options) (*Report, error) {
 		dir.Abort()
 		return rep, err
 	}
+	if err := dir.SetTimes(b.now); err != nil {
+		dir.Abort()
+		return rep, fmt.Errorf("dating %s: %w", out, err)
+	}
 	if err := dir.Commit(); err != nil {
 		dir.Abort()
 		return rep, fmt.Errorf("replacing %s: %w", out, err)

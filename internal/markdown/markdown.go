@@ -14,6 +14,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -94,6 +95,8 @@ func New(opt Options) (*Converter, error) {
 			// Before every parser of a container block (the first of
 			// goldmark's is at 100).
 			parser.WithBlockParsers(util.Prioritized(nestingGuard{}, 1)),
+			// After the table extension's paragraph transformer (200).
+			parser.WithASTTransformers(util.Prioritized(tableWrapper{}, 900)),
 		),
 		goldmark.WithRendererOptions(
 			html.WithXHTML(),
@@ -101,6 +104,7 @@ func New(opt Options) (*Converter, error) {
 			renderer.WithNodeRenderers(util.Prioritized(newCodeRenderer(style), 200)),
 			// Before the TaskList extension's (500): boxes with a name.
 			renderer.WithNodeRenderers(util.Prioritized(taskBoxRenderer{}, 400)),
+			renderer.WithNodeRenderers(util.Prioritized(tableScrollRenderer{}, 400)),
 		),
 	)
 	return &Converter{md: md, style: style, darkStyle: dark, preview: opt.Preview}, nil
@@ -118,11 +122,29 @@ func (c *Converter) HighlightCSS() []byte {
 	f := chromahtml.New(chromahtml.WithClasses(true))
 	// Writing to a bytes.Buffer does not fail.
 	_ = f.WriteCSS(&b, styles.Get(c.style))
+	var dark bytes.Buffer
+	_ = f.WriteCSS(&dark, styles.Get(c.darkStyle))
 	b.WriteString("@media (prefers-color-scheme: dark) {\n")
-	_ = f.WriteCSS(&b, styles.Get(c.darkStyle))
+	// A token the light style colours and the dark one does not would keep
+	// its light colour on the dark background (Name.Other: #1f2328 on
+	// #1b2128 with the github styles): it takes the text's colour instead.
+	has := map[string]bool{}
+	for _, m := range cssSelector.FindAllSubmatch(dark.Bytes(), -1) {
+		has[string(m[1])] = true
+	}
+	for _, m := range cssSelector.FindAllSubmatch(b.Bytes(), -1) {
+		if sel := string(m[1]); !has[sel] && strings.HasPrefix(sel, ".chroma .") {
+			has[sel] = true
+			fmt.Fprintf(&b, "%s { color: inherit; background-color: transparent }\n", sel)
+		}
+	}
+	b.Write(dark.Bytes())
 	b.WriteString("}\n")
 	return b.Bytes()
 }
+
+// cssSelector matches the selector of each rule chroma writes, one a line.
+var cssSelector = regexp.MustCompile(`(?m)^/\* \w+ \*/ ([^{]+?) \{`)
 
 // Doc is a parsed page.
 type Doc struct {

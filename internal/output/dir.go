@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
@@ -213,6 +214,35 @@ func (d *Dir) Commit() error {
 		}
 	}
 	return errors.Join(err, d.giveBack(kept))
+}
+
+// SetTimes gives every file and folder of the new build the time t, as
+// its modification and access time: the times a file system would give
+// them tell the order the build wrote them in, which would tell (in a tar
+// of the site, or in Last-Modified headers) which packet a page's passage
+// holds nested, or which packets were written with which page.
+func (d *Dir) SetTimes(t time.Time) error {
+	var dirs []string
+	err := filepath.WalkDir(d.tmp, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			dirs = append(dirs, p)
+			return nil
+		}
+		return os.Chtimes(p, t, t)
+	})
+	if err != nil {
+		return err
+	}
+	// Folders last, deepest first: nothing changes them after.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chtimes(dirs[i], t, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // swap puts the new build in place of the previous one, and returns where

@@ -30,7 +30,7 @@ const ALLOWED = {
   br: [],
   code: ["class"], // language-NAME
   del: [],
-  div: ["class", "role"], // footnotes
+  div: ["class", "role", "tabindex", "aria-label"], // footnotes; a table's scrolling box
   em: [],
   h1: HEADING, h2: HEADING, h3: HEADING, h4: HEADING, h5: HEADING, h6: HEADING,
   header: ["class"], // sealed-header, of a page restricted as a whole
@@ -54,7 +54,8 @@ const ALLOWED = {
 const VALUES = {
   align: /^(left|center|right)$/,
   [ATTR_TLP]: /^[a-z]+(\+[a-z]+)?$/,
-  role: /^doc-(noteref|backlink|endnotes)$/,
+  role: /^(doc-(noteref|backlink|endnotes)|region)$/,
+  tabindex: /^0$/,
   start: /^[0-9]{1,9}$/,
   type: /^checkbox$/,
 };
@@ -114,6 +115,10 @@ export function createSanitizer(packetPath) {
     const value = data.attrValue;
     const allowed = ALLOWED[tag];
     if (!allowed || !allowed.includes(name) || (VALUES[name] && !VALUES[name].test(value))) {
+      data.keepAttr = false;
+      return;
+    }
+    if (tag === "div" && name === "aria-label" && value !== "Table") {
       data.keepAttr = false;
       return;
     }

@@ -60,24 +60,28 @@ async function getJSON(url) {
   return res.json();
 }
 
-// postings decodes a term's postings: [doc, weight] pairs.
+// postings decodes a term's postings: the documents, in increasing order,
+// and the weight of the term in each.
 function postings(b64) {
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  const out = [];
+  const raw = atob(b64);
+  const docs = new Int32Array(raw.length >> 1);
+  const weights = new Uint8Array(raw.length >> 1);
+  let n = 0;
   let doc = -1;
-  for (let i = 0; i < bytes.length;) {
+  for (let i = 0; i < raw.length;) {
     let delta = 0;
     let shift = 1;
     for (;;) {
-      const b = bytes[i++];
+      const b = raw.charCodeAt(i++);
       delta += (b & 0x7f) * shift;
       if (b < 0x80) break;
       shift *= 128;
     }
     doc += delta;
-    out.push(doc, bytes[i++]);
+    docs[n] = doc;
+    weights[n++] = raw.charCodeAt(i++);
   }
-  return out;
+  return { docs: docs.subarray(0, n), weights: weights.subarray(0, n) };
 }
 
 // An index is the public one or an audience's: shards by prefix, loaded on
@@ -88,6 +92,7 @@ class Index {
     this.prefixes = prefixes.map(fromHex); // sorted as the build lists them
     this.load = load; // prefix -> Promise<{term: postings}>
     this.shards = new Map();
+    this.decoded = new Map(); // term -> postings(), decoded once
   }
 
   shard(prefix) {
@@ -100,10 +105,10 @@ class Index {
     return p;
   }
 
-  // scores returns, for the word w typed, a Map doc -> score: the best of
-  // its terms that start with w (the word itself counts whole, longer
-  // ones EXTENSION), each weighed by its idf.
-  async scores(w) {
+  // matches returns, for the word w typed, the postings of its terms
+  // (those that start with w), each with its factor: its idf, whole for
+  // the word itself and EXTENSION for a longer one.
+  async matches(w) {
     let home = "";
     const more = [];
     for (const p of this.prefixes) {
@@ -111,19 +116,15 @@ class Index {
       else if (p.startsWith(w)) more.push(p);
     }
     const shards = await Promise.all([home, ...more].filter((p) => this.prefixes.includes(p)).map((p) => this.shard(p)));
-    const out = new Map();
-    const n = this.docs;
+    const out = [];
     for (const terms of shards) {
       for (const term in terms) {
         if (!term.startsWith(w)) continue;
-        const list = postings(terms[term]);
-        const df = list.length / 2;
-        const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-        const f = (term === w ? 1 : EXTENSION) * idf * (K1 + 1) / 255;
-        for (let i = 0; i < list.length; i += 2) {
-          const s = f * list[i + 1];
-          if (s > (out.get(list[i]) || 0)) out.set(list[i], s);
-        }
+        let list = this.decoded.get(term);
+        if (!list) this.decoded.set(term, list = postings(terms[term]));
+        const df = list.docs.length;
+        const idf = Math.log(1 + (this.docs - df + 0.5) / (df + 0.5));
+        out.push({ list, f: (term === w ? 1 : EXTENSION) * idf * (K1 + 1) / 255 });
       }
     }
     return out;
@@ -241,48 +242,98 @@ async function sealed(refs) {
 // Queries.
 
 // run answers a query: the pages whose documents hold every word, public
-// and sealed together, best first.
+// and sealed together, best first. A page's score for a word is the best
+// of its documents' (its public text, the passages the reader opens); a
+// page's score the sum over the words. The public documents' scores are
+// kept in arrays by document number, so that a word on every page of a
+// large site costs a pass over its postings, not a map of them.
 async function run(query) {
   const words = [...new Set(tokens(query))];
   if (words.length === 0) return { words, hits: [] };
   const { index, sealed: refs, opened: copies } = await root();
-  const theirs = [...await sealed(refs), ...await opened(copies)];
-  const pages = new Map(); // key -> {best: [score per word], docs: [{doc, sealed, score}]}
-  const add = (key, doc, isSealed, per) => {
-    let p = pages.get(key);
-    if (!p) pages.set(key, p = { best: new Array(words.length).fill(0), docs: [] });
-    let total = 0;
-    per.forEach((s, i) => { if (s > p.best[i]) p.best[i] = s; total += s; });
-    p.docs.push({ doc, sealed: isSealed, score: total });
-  };
-  const collect = async (idx) => {
-    const all = await Promise.all(words.map((w) => idx.scores(w)));
-    const found = new Map();
-    all.forEach((m, i) => {
-      for (const [d, s] of m) {
-        let per = found.get(d);
-        if (!per) found.set(d, per = new Array(words.length).fill(0));
-        per[i] = s;
+  const [pub, theirs] = await Promise.all([
+    Promise.all(words.map((w) => index.matches(w))),
+    sealed(refs).then(async (s) => [...s, ...await opened(copies)]),
+  ]);
+  const n = index.docs;
+  const best = words.map(() => new Float64Array(n)); // [word][public doc]
+  const touched = words.map(() => []); // [word]: postings lists, and sealed docs, that reach each
+  pub.forEach((ms, i) => {
+    for (const { list, f } of ms) {
+      const b = best[i];
+      const { docs, weights } = list;
+      for (let j = 0; j < docs.length; j++) {
+        const d = docs[j];
+        if (d >= n) continue;
+        const s = f * weights[j];
+        if (s > b[d]) b[d] = s;
+      }
+      touched[i].push(list.docs);
+    }
+  });
+  // Sealed documents: added to their page's public document, or, for a
+  // page restricted as a whole, a page of their own.
+  const alone = new Map(); // url -> {best: [per word], doc}
+  const sealedBest = new Map(); // public doc -> {doc, score}
+  for (const s of theirs) {
+    const per = new Map(); // sealed doc -> [per word]
+    const ms = await Promise.all(words.map((w) => s.index.matches(w)));
+    ms.forEach((m, i) => {
+      for (const { list, f } of m) {
+        for (let j = 0; j < list.docs.length; j++) {
+          const d = list.docs[j];
+          let a = per.get(d);
+          if (!a) per.set(d, a = new Array(words.length).fill(0));
+          a[i] = Math.max(a[i], f * list.weights[j]);
+        }
       }
     });
-    return found;
-  };
-  for (const [d, per] of await collect(index)) add(`p${d}`, d, false, per);
-  for (const s of theirs) {
-    for (const [d, per] of await collect(s.index)) {
+    for (const [d, a] of per) {
       const doc = s.docs[d];
       if (!doc) continue;
-      const key = Number.isInteger(doc.page) && doc.page >= 0 ? `p${doc.page}` : `u${doc.url}`;
-      add(key, doc, true, per);
+      const total = a.reduce((x, y) => x + y, 0);
+      if (Number.isInteger(doc.page) && doc.page >= 0 && doc.page < n) {
+        a.forEach((v, i) => {
+          if (v > best[i][doc.page]) best[i][doc.page] = v;
+          if (v > 0) touched[i].push([doc.page]);
+        });
+        const was = sealedBest.get(doc.page);
+        if (!was || total > was.score) sealedBest.set(doc.page, { doc, score: total });
+      } else {
+        let p = alone.get(doc.url);
+        if (!p) alone.set(doc.url, p = { best: new Array(words.length).fill(0), doc, score: 0 });
+        a.forEach((v, i) => { p.best[i] = Math.max(p.best[i], v); });
+        if (total > p.score) p.doc = doc, p.score = total;
+      }
     }
   }
+  // Candidates: the documents the rarest word reaches; a page holds every
+  // word if each word's best for it is above zero.
+  let rarest = 0;
+  const reach = touched.map((ls) => ls.reduce((x, l) => x + l.length, 0));
+  reach.forEach((r, i) => { if (r < reach[rarest]) rarest = i; });
+  const seen = new Uint8Array(n);
   const hits = [];
-  for (const [key, p] of pages) {
-    if (p.best.some((s) => s === 0)) continue;
-    p.docs.sort((a, b) => b.score - a.score);
-    hits.push({ key, score: p.best.reduce((a, b) => a + b, 0), docs: p.docs });
+  for (const l of touched[rarest]) {
+    for (const d of l) {
+      if (seen[d]) continue;
+      seen[d] = 1;
+      let score = 0;
+      let all = true;
+      for (let i = 0; i < words.length && all; i++) {
+        const v = best[i][d];
+        if (v > 0) score += v;
+        else all = false;
+      }
+      if (!all) continue;
+      const sb = sealedBest.get(d);
+      hits.push({ key: d, score, pub: d, sealed: sb && sb.score >= score / 2 ? sb.doc : null });
+    }
   }
-  hits.sort((a, b) => b.score - a.score || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0));
+  for (const [url, p] of alone) {
+    if (p.best.every((v) => v > 0)) hits.push({ key: -1, url, score: p.best.reduce((x, y) => x + y, 0), pub: -1, sealed: p.doc });
+  }
+  hits.sort((a, b) => b.score - a.score || b.key - a.key);
   return { words, hits };
 }
 
@@ -308,21 +359,13 @@ function pageText(url) {
   return p;
 }
 
-// describe loads what a hit shows: its page's public document, or the
-// best sealed one, and the text its snippet is taken from (the page's,
-// or the sealed passage's).
+// describe loads what a hit shows: its page's public document, or, for a
+// page restricted as a whole, its sealed one; and whether its snippet
+// comes from a sealed passage (the best one of the page for the query,
+// when it counts for half its score or more) or from the page.
 async function describe(hit) {
-  const best = hit.docs[0];
-  const pub = hit.docs.find((d) => !d.sealed);
-  const page = pub ? await publicDoc(pub.doc) : best.doc;
-  if (best.sealed) return { page, from: best.doc, text: best.doc.text || "", sealed: true };
-  let text = "";
-  try {
-    text = await pageText(page.url);
-  } catch {
-    // no snippet: the title and date still show
-  }
-  return { page, from: page, text, sealed: false };
+  const page = hit.pub >= 0 ? await publicDoc(hit.pub) : hit.sealed;
+  return { page, from: hit.sealed || page, sealed: !!hit.sealed };
 }
 
 // ---------------------------------------------------------------------------
@@ -358,13 +401,19 @@ function snippet(text, words) {
 }
 
 function hitItem(d, words) {
-  const { page, from, text, sealed: isSealed } = d;
+  const { page, from, sealed: isSealed } = d;
   const li = el("li", { class: "search-hit" + (isSealed ? " search-hit-sealed" : "") });
   const a = el("a", { class: "search-hit-title", href: new URL(page.url, ROOT).href }, page.title || page.url);
   const meta = el("p", { class: "search-hit-meta" });
   if (from.tlp) meta.append(el("span", { class: "tlp-chip" + (from.class ? " tlp-" + from.class : "") }, from.tlp), " ");
   if (page.date) meta.append(el("time", page.iso ? { datetime: page.iso } : null, page.date));
-  li.append(el("h2", { class: "search-hit-heading" }, a), meta, snippet(text, words));
+  // A passage's snippet is at hand; a page's comes from the page, and
+  // fills in when it arrives.
+  const snip = isSealed ? snippet(from.text || "", words) : el("p", { class: "search-snippet", "aria-busy": "true" });
+  li.append(el("h2", { class: "search-hit-heading" }, a), meta, snip);
+  if (!isSealed) {
+    pageText(page.url).then((text) => snip.replaceWith(snippet(text, words)), () => snip.removeAttribute("aria-busy"));
+  }
   if (isSealed) {
     li.append(el("p", { class: "search-hit-note" }, `Found in a restricted passage for ${from.audience || "your audience"}: unlock the page to read it.`));
   }
