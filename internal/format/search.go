@@ -75,7 +75,7 @@ func SearchDocPath(n int) string {
 }
 
 // SearchTag returns the tag of the sealed index of the audience whose key
-// is identity (its age text form, "AGE-SECRET-KEY-1…"): the first
+// is identity (its age text form, as the keyrings hold it): the first
 // [DigestBytes] bytes of SHA-256([SearchTagContext] || identity), in
 // hex. It tells nothing of the key, and is the same for as long as the
 // audience keeps its key.
