@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"html"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -142,13 +143,7 @@ func (b *builder) sealSearch(numbers map[string]int) ([]format.SealedRef, error)
 		}
 		byAud[d.aud] = append(byAud[d.aud], d)
 	}
-	auds := slices.Sorted(func(yield func(string) bool) {
-		for a := range byAud {
-			if !yield(a) {
-				return
-			}
-		}
-	})
+	auds := slices.Sorted(maps.Keys(byAud))
 	refs := make([]format.SealedRef, len(auds))
 	err := diag.List(par.Each(len(auds), par.IO(), func(i int) error {
 		ds := byAud[auds[i]]

@@ -2,8 +2,8 @@ package open
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,10 +12,8 @@ import (
 	"strconv"
 
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/manifest"
 )
-
-// maxSearchRoot is the largest public search root a reader reads.
-const maxSearchRoot = 16 << 20
 
 // openSearch makes the readable copy in dir searchable for the reader
 // (DESIGN §11): it opens the sealed search indexes of the reader's
@@ -25,12 +23,12 @@ const maxSearchRoot = 16 << 20
 // search, or an index it cannot read, leaves the copy's search public
 // only (the latter with a problem in the report).
 func (r *Reader) openSearch(dir string) error {
-	data, err := fs.ReadFile(r.fsys, format.SearchIndex)
-	if err != nil || len(data) > maxSearchRoot {
-		return nil // no search
+	data, err := r.read(format.SearchIndex, manifest.SizeLimit(format.SearchIndex))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a site without search
 	}
-	if err := r.checkRead(format.SearchIndex, data); err != nil {
-		r.problem(format.SearchIndex, "not searchable: %v", err)
+	if err != nil {
+		r.problem(format.SearchIndex, "not searchable: %s", reason(err))
 		return nil
 	}
 	var root format.SearchRoot
@@ -110,22 +108,6 @@ func (r *Reader) packetJSON(p string, v any) error {
 		return fmt.Errorf("%s is not for your keys", p)
 	}
 	return json.Unmarshal(plain, v)
-}
-
-// checkRead checks data, read from the site at p, against the verified
-// manifest, if there is one.
-func (r *Reader) checkRead(p string, data []byte) error {
-	if r.sums == nil {
-		return nil
-	}
-	want, listed := r.sums[p]
-	if !listed {
-		return fmt.Errorf("%s is not in the verified manifest", p)
-	}
-	if sha256.Sum256(data) != want {
-		return fmt.Errorf("%s changed since the site was verified", p)
-	}
-	return nil
 }
 
 func writeJSON(p string, v any) error {

@@ -1,9 +1,6 @@
 package seal
 
 import (
-	"maps"
-	"slices"
-
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/search"
 )
@@ -34,10 +31,4 @@ func (s *Sealer) SealSearch(aud string, x *search.SealedIndex, emit Emit) (forma
 		return format.SealedRef{}, err
 	}
 	return format.SealedRef{Tag: format.SearchTag(s.text[aud]), Packet: p}, nil
-}
-
-// SearchAudiences returns the IDs of the audiences that have a key in
-// this build, sorted.
-func (s *Sealer) SearchAudiences() []string {
-	return slices.Sorted(maps.Keys(s.text))
 }

@@ -296,15 +296,6 @@ func Sealed(docs []*Doc) *SealedIndex {
 		x.Docs[i] = d.SearchDoc
 	}
 	x.Shards = p.shards(SealedShardSize)
-	if len(x.Shards) > 1 {
-		total := 0
-		for _, s := range x.Shards {
-			total += s.size
-		}
-		if total <= SealedShardSize {
-			x.Shards = p.shards(math.MaxInt)
-		}
-	}
 	return x
 }
 

@@ -24,7 +24,7 @@
 // Built by build.mjs into themes/default/static/js/search.js.
 
 import {
-  SCRIPT_TO_ROOT, SEARCH_B, SEARCH_DIR, SEARCH_DOC_DIR, SEARCH_INDEX, SEARCH_K1, SEARCH_MAX_TERM, SEARCH_REF_LENGTH,
+  SCRIPT_TO_ROOT, SEARCH_DIR, SEARCH_DOC_DIR, SEARCH_INDEX, SEARCH_K1, SEARCH_MAX_TERM,
   SEARCH_SHARD_DIR, SEARCH_TAG_CONTEXT, SEARCH_VERSION, UNLOCK_SCRIPT,
 } from "./format.js";
 
@@ -35,7 +35,6 @@ const PAGE_SIZE = 10;
 const EXTENSION = 0.5; // a longer word that starts with the one typed counts half
 const K1 = SEARCH_K1 / 100;
 const html = document.documentElement;
-void SEARCH_B; void SEARCH_REF_LENGTH; // the weights are computed by the build
 
 // tokens splits text as the build does (internal/search.Tokens).
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
