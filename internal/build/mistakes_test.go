@@ -638,6 +638,23 @@ func mistakes() []mistake {
 			want: publish, has: []string{"b/x/index.html"},
 		},
 		{
+			name: "search/page-at-its-address", why: "a page at /search/ would stand where the search page is written: refused, not overwritten",
+			files: map[string]string{
+				"content/search.md": page("Search canarysr1", "Our own search."),
+			},
+			want: refuse, at: "content/search.md:", msg: "reserved for the search page",
+		},
+		{
+			name: "search/passage-words", why: "the words of passages, nested ones, tables in them and pages restricted as a whole reach only their audience's sealed index, never the public one, in no form (word, prefix, count)",
+			files: map[string]string{
+				"content/b/x.md": page("Searchable", "Public words here.", "", "::: restricted to=board",
+					"Board canarysw1 text.", "", "| canarysw2 | cell |", "| --- | --- |", "| canarysw3 | x |", "",
+					"::: restricted to=alice tlp=red", "Nested canarysw4.", ":::", ":::", "", "More public words."),
+				"content/b/w.md": md(append(restrictedFront("Whole canarysw5", "r-sw"), "", "Body canarysw6.")...),
+			},
+			want: publish, has: []string{"search/index.json", "search/index.html", "b/x/index.html"},
+		},
+		{
 			name: "bundle/public-link-into", why: "a public link to a file of a restricted bundle would publish the bundle's folder name",
 			files: map[string]string{
 				"content/b/canaryso1/index.md":      md(append(restrictedFront("Bundle canaryso2", "r-so"), "", "Body canaryso3.")...),
