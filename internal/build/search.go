@@ -99,6 +99,27 @@ func (b *builder) checkSearchDoc(doc *markdown.Doc, d *search.Doc) error {
 	return nil
 }
 
+// publicTerms returns the words of the public text, as the search index
+// writes them (lowercased, cut), one a line: published on purpose in the
+// index's shards. Without them, a passage whose whole text is one word
+// ("Firmware" in a public page, "firmware" as a restricted page's tag)
+// would be found in a shard, where the index wrote the public word. They
+// come from the public markdown, not from the index: a word of a passage
+// the index took by mistake is not among them.
+func publicTerms(public [][]byte) []byte {
+	seen := map[string]bool{}
+	var b []byte
+	for _, p := range public {
+		search.Tokens(string(p), func(t string) {
+			if !seen[t] {
+				seen[t] = true
+				b = append(append(b, t...), '\n')
+			}
+		})
+	}
+	return b
+}
+
 // searchIndex writes the search page, the public index of the briefings'
 // public text, and, in a published build, each audience's sealed index
 // (DESIGN §11). The entries come from the pages' records, made when each

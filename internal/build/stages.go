@@ -609,7 +609,11 @@ func (b *builder) scan() error {
 			copies[f.OutPath] = true
 		}
 	}
-	return scanOutput(b.out, secrets, b.public, b.held, copies)
+	public := b.public
+	if b.render.Searching() && len(b.secrets) > 0 {
+		public = append(public, publicTerms(b.public))
+	}
+	return scanOutput(b.out, secrets, public, b.held, copies)
 }
 
 // manifest writes SHA256SUMS, covering every file written before it, and
