@@ -239,3 +239,55 @@ func TestSearchIndexPublicOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// As a reader types a word, hits rank by weight (a page that says the word
+// most comes first, a longer word that starts with it after the word
+// itself), and the pages of the snippets load only for the query that
+// stands: not those of each prefix's hits.
+func TestSearchTyping(t *testing.T) {
+	s := buildSite(t, nil, "", map[string]string{
+		"notes/alpha.md": "---\ntitle: Alpha\ndate: 2026-10-01\n---\n\nPatch, patch, patch: the patch notes.\n",
+		"notes/beta.md":  "---\ntitle: Beta\ndate: 2026-10-02\n---\n\nOne patch among the many other words of a longer page, which weigh the word down considerably.\n",
+		"notes/gamma.md": "---\ntitle: Gamma\ndate: 2026-10-03\n---\n\nA patchwork of fixes.\n",
+		"notes/delta.md": "---\ntitle: Delta\ndate: 2026-10-04\n---\n\nA pandemic plan.\n",
+	})
+	ctx := browser(t)
+	run(t, ctx, searchFor(s, "zz"))
+	before := len(s.log())
+	// Each key as soon as the last one's results show, as a quick typist's
+	// come: the snippets wait for the query to stand.
+	run(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`(async () => {
+			const f = document.querySelector("#search-q");
+			const root = document.documentElement;
+			for (const v of ["", "p", "pa", "pat", "patc", "patch"]) {
+				root.dataset.search = "";
+				f.value = v;
+				f.dispatchEvent(new Event("input", {bubbles: true}));
+				while (root.dataset.search !== "done") await new Promise((r) => setTimeout(r, 2));
+			}
+		})()`, chromedp.EvalAwaitPromise),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-search="done"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#search-results .search-snippet[aria-busy]").length === 0`))
+	hs := hits(t, ctx)
+	if len(hs) != 3 || !strings.HasPrefix(hs[0], "Alpha") || !strings.HasPrefix(hs[1], "Beta") || !strings.HasPrefix(hs[2], "Gamma") {
+		t.Fatalf("hits for patch, in order: %q", hs)
+	}
+	pages := map[string]int{}
+	for _, r := range s.log()[before:] {
+		line := strings.SplitN(r, "\n", 2)[0]
+		if strings.HasPrefix(line, "GET /notes/") {
+			pages[strings.TrimPrefix(line, "GET ")]++
+		}
+	}
+	want := map[string]int{"/notes/alpha/": 1, "/notes/beta/": 1, "/notes/gamma/": 1}
+	if len(pages) != len(want) {
+		t.Errorf("pages loaded for snippets while typing patch: %v, want %v", pages, want)
+	}
+	for p, n := range want {
+		if pages[p] != n {
+			t.Errorf("pages loaded for snippets while typing patch: %v, want %v", pages, want)
+			break
+		}
+	}
+}

@@ -133,7 +133,7 @@ func browser(t testing.TB) context.Context {
 }
 
 // browserFor starts a headless Chromium for the test, for at most d.
-func browserFor(t testing.TB, d time.Duration) context.Context {
+func browserFor(t testing.TB, d time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := testtool.Require(t, "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -148,6 +148,7 @@ func browserFor(t testing.TB, d time.Duration) context.Context {
 		chromedp.Flag("enable-precise-memory-info", true), // performance.memory unrounded, for the benchmarks
 		chromedp.WindowSize(1200, 1400),
 	)
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)

@@ -32,6 +32,7 @@ const ROOT = new URL(SCRIPT_TO_ROOT, import.meta.url);
 const STORE = "conclave:keys:" + ROOT.pathname; // the unlock script's
 const KEYS_EVENT = "conclave:keys";
 const PAGE_SIZE = 10;
+const SNIPPET_DELAY = 150; // ms
 const EXTENSION = 0.5; // a longer word that starts with the one typed counts half
 const K1 = SEARCH_K1 / 100;
 const html = document.documentElement;
@@ -240,6 +241,37 @@ async function sealed(refs) {
 // ---------------------------------------------------------------------------
 // Queries.
 
+// Hits are a query's hits, best first, made into objects only as they
+// are shown: a word on most pages of a large site has thousands. Each is
+// a number, its score in fixed point above its rank below, so that a
+// typed array's numeric sort orders them (the best last): by score, then,
+// among equals, public documents by number, the newest first, then pages
+// restricted as a whole (their ranks are below the public ones').
+const RANK = 2 ** 21; // ranks: pages restricted as a whole, then public documents
+const SCALE = 2 ** 16; // a score's fixed point
+class Hits {
+  static pack(score, rank) { return Math.round(score * SCALE) * RANK + rank; }
+
+  constructor(sorted, alone, publicHit) {
+    this.sorted = sorted; // ascending
+    this.alone = alone;
+    this.publicHit = publicHit;
+    this.length = sorted.length;
+  }
+
+  at(i) {
+    const rank = this.sorted[this.length - 1 - i] % RANK;
+    if (rank < this.alone.length) return { pub: -1, url: this.alone[rank].doc.url, sealed: this.alone[rank].doc };
+    return this.publicHit(rank - this.alone.length);
+  }
+
+  slice(from, to) {
+    const out = [];
+    for (let i = from; i < Math.min(to, this.length); i++) out.push(this.at(i));
+    return out;
+  }
+}
+
 // run answers a query: the pages whose documents hold every word, public
 // and sealed together, best first. A page's score for a word is the best
 // of its documents' (its public text, the passages the reader opens); a
@@ -248,7 +280,7 @@ async function sealed(refs) {
 // large site costs a pass over its postings, not a map of them.
 async function run(query) {
   const words = [...new Set(tokens(query))];
-  if (words.length === 0) return { words, hits: [] };
+  if (words.length === 0) return { words, hits: new Hits(new Float64Array(0), [], null) };
   const { index, sealed: refs, opened: copies } = await root();
   const [pub, theirs] = await Promise.all([
     Promise.all(words.map((w) => index.matches(w))),
@@ -311,8 +343,10 @@ async function run(query) {
   let rarest = 0;
   const reach = touched.map((ls) => ls.reduce((x, l) => x + l.length, 0));
   reach.forEach((r, i) => { if (r < reach[rarest]) rarest = i; });
+  const alonePages = [...alone.values()].filter((p) => p.best.every((v) => v > 0));
+  const a = alonePages.length;
   const seen = new Uint8Array(n);
-  const hits = [];
+  const order = []; // score and rank packed in a number each (see Hits)
   for (const l of touched[rarest]) {
     for (const d of l) {
       if (seen[d]) continue;
@@ -324,15 +358,16 @@ async function run(query) {
         if (v > 0) score += v;
         else all = false;
       }
-      if (!all) continue;
-      const sb = sealedBest.get(d);
-      hits.push({ key: d, score, pub: d, sealed: sb && sb.score >= score / 2 ? sb.doc : null });
+      if (all) order.push(Hits.pack(score, a + d));
     }
   }
-  for (const [url, p] of alone) {
-    if (p.best.every((v) => v > 0)) hits.push({ key: -1, url, score: p.best.reduce((x, y) => x + y, 0), pub: -1, sealed: p.doc });
-  }
-  hits.sort((a, b) => b.score - a.score || b.key - a.key);
+  alonePages.forEach((p, i) => order.push(Hits.pack(p.best.reduce((x, y) => x + y, 0), i)));
+  const hits = new Hits(Float64Array.from(order).sort(), alonePages, (d) => {
+    let score = 0;
+    for (const b of best) score += b[d];
+    const sb = sealedBest.get(d);
+    return { pub: d, sealed: sb && sb.score >= score / 2 ? sb.doc : null };
+  });
   return { words, hits };
 }
 
@@ -407,16 +442,17 @@ function hitItem(d, words) {
   if (from.tlp) meta.append(el("span", { class: "tlp-chip" + (from.class ? " tlp-" + from.class : "") }, from.tlp), " ");
   if (page.date) meta.append(el("time", page.iso ? { datetime: page.iso } : null, page.date));
   // A passage's snippet is at hand; a page's comes from the page, and
-  // fills in when it arrives.
+  // fills in when it arrives (fill, called once the reader pauses).
   const snip = isSealed ? snippet(from.text || "", words) : el("p", { class: "search-snippet", "aria-busy": "true" });
   li.append(el("h2", { class: "search-hit-heading" }, a), meta, snip);
+  let fill = null;
   if (!isSealed) {
-    pageText(page.url).then((text) => snip.replaceWith(snippet(text, words)), () => snip.removeAttribute("aria-busy"));
+    fill = () => pageText(page.url).then((text) => snip.replaceWith(snippet(text, words)), () => snip.removeAttribute("aria-busy"));
   }
   if (isSealed) {
     li.append(el("p", { class: "search-hit-note" }, `Found in a restricted passage for ${from.audience || "your audience"}: unlock the page to read it.`));
   }
-  return li;
+  return { li, fill };
 }
 
 const ui = {};
@@ -449,7 +485,16 @@ async function more(mine) {
   const next = hits.slice(shown.count, shown.count + PAGE_SIZE);
   const items = await Promise.all(next.map(describe));
   if (mine !== seq) return;
-  for (const d of items) ui.results.append(hitItem(d, words));
+  const fills = [];
+  for (const d of items) {
+    const { li, fill } = hitItem(d, words);
+    ui.results.append(li);
+    if (fill) fills.push(fill);
+  }
+  // The pages of the snippets load once the query has stood for
+  // SNIPPET_DELAY: a reader typing a word does not load the pages of each
+  // prefix's hits, which would hold up the next prefix's.
+  if (fills.length > 0) setTimeout(() => { if (mine === seq) for (const f of fills) f(); }, SNIPPET_DELAY);
   shown.count += next.length;
   ui.more.hidden = shown.count >= hits.length;
   const q = query.trim();
