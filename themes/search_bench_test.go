@@ -50,8 +50,10 @@ import (
 //     (conclave: /search/?q=WORD; Pagefind: a page of the harness at
 //     /pagefind-bench.html?q=WORD that calls Pagefind's API). Bytes are
 //     what the server sent for the search (scripts, wasm, index files,
-//     pages fetched for their text; not the page in the tab, its style
-//     sheets or images: see searchLoad), counted by the server
+//     pages fetched for their text, until the server has had no request
+//     for 300 ms, so that snippets loaded after the results count; not
+//     the page in the tab, its style sheets or images: see searchLoad),
+//     counted by the server
 //     because Pagefind fetches its index from a Web Worker, whose loads
 //     the page's performance timeline does not list; gzip is what they
 //     would weigh gzipped (-6), as a server that compresses would send
@@ -485,6 +487,7 @@ func (tl *searchTool) session(browserCtx context.Context, word, other string) (s
 	if err != nil {
 		return s, err
 	}
+	tl.srv.quiet() // the snippets' loads, which follow the results, count too
 	s.first = queryResult{end: m.End, ms: m.End, own: m.End - m.Start, hits: m.Hits, loads: tl.srv.take()}
 	for i, w := range []string{other, word} {
 		tl.srv.quiet()
@@ -504,6 +507,7 @@ func (tl *searchTool) session(browserCtx context.Context, word, other string) (s
 		if err != nil {
 			return s, fmt.Errorf("typing %q: %w", w, err)
 		}
+		tl.srv.quiet()
 		r := queryResult{end: m.End, ms: m.End - t0, own: m.End - m.Start, hits: m.Hits, loads: tl.srv.take()}
 		if i == 0 {
 			s.later = r
@@ -556,6 +560,7 @@ func (tl *searchTool) typed(browserCtx context.Context, word, other string) (que
 	if err != nil {
 		return queryResult{}, fmt.Errorf("typing %q: %w", word, err)
 	}
+	tl.srv.quiet()
 	return queryResult{end: m.End, ms: m.End - last, own: m.End - m.Start, hits: m.Hits, loads: tl.srv.take()}, nil
 }
 

@@ -33,6 +33,7 @@ const STORE = "conclave:keys:" + ROOT.pathname; // the unlock script's
 const KEYS_EVENT = "conclave:keys";
 const PAGE_SIZE = 10;
 const SNIPPET_DELAY = 150; // ms
+const PREFETCH_DOCS = 64; // hits whose titles load ahead as a word is typed
 const EXTENSION = 0.5; // a longer word that starts with the one typed counts half
 const K1 = SEARCH_K1 / 100;
 const html = document.documentElement;
@@ -477,6 +478,15 @@ async function render(query, t0) {
   await more(mine);
   if (mine !== seq) return;
   performance.measure("conclave:search", { start: t0, end: performance.now() });
+  // A few hits: the next key narrows them, so their titles are fetched
+  // now, while the reader types, rather than after the last key.
+  const { hits } = result;
+  if (hits.length > PAGE_SIZE && hits.length <= PREFETCH_DOCS) {
+    setTimeout(() => {
+      if (mine !== seq) return;
+      for (const h of hits.slice(PAGE_SIZE, PREFETCH_DOCS)) if (h.pub >= 0) publicDoc(h.pub).catch(() => {});
+    }, 0);
+  }
 }
 
 // more shows the next PAGE_SIZE hits.
