@@ -13,9 +13,9 @@ import (
 
 func auditCmd() *cobra.Command {
 	var (
-		src, diff string
-		asJSON    bool
-		opt       audit.Options
+		src, diff, asOf string
+		asJSON          bool
+		opt             audit.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [--json] [--diff OLD]",
@@ -24,6 +24,11 @@ func auditCmd() *cobra.Command {
 audience and the recipients that audience expands to, then how many
 passages each recipient may read. It reads the sources; it encrypts and
 writes nothing.
+
+Passages under an embargo are listed until it lifts, and again, by time,
+under "Embargoes", with the label they will be published with; --json
+gives them as "lifts". A passage whose embargo has lifted is public, and
+not listed.
 
 With --diff OLD it shows what changed in access since OLD: a report saved
 earlier with --json (keep one per release), or the folder of an older copy
@@ -34,9 +39,17 @@ Its output names recipients: it is for authors, not for publishing.`,
 		Example: `  conclave audit
   conclave audit --json > audit-2026-11.json
   conclave audit --diff audit-2026-11.json
+  conclave audit --json --now 2026-12-01T00:00:00Z | jq '.lifts'    # embargoes holding then
   git worktree add /tmp/last v1.4 && conclave audit --diff /tmp/last`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asOf != "" {
+				t, err := site.ParseEmbargo(asOf)
+				if err != nil {
+					return usageError{fmt.Errorf("--now: %v", err)}
+				}
+				opt.Now = t
+			}
 			cur, err := audit.Load(src, opt)
 			if err != nil {
 				return err
@@ -68,6 +81,7 @@ Its output names recipients: it is for authors, not for publishing.`,
 	f.BoolVar(&asJSON, "json", false, "write JSON")
 	f.StringVar(&diff, "diff", "", "compare with an older report (from --json) or site folder")
 	f.BoolVarP(&opt.Drafts, "drafts", "D", false, "include pages marked draft: true")
+	f.StringVar(&asOf, "now", "", "report as of TIME (RFC 3339, such as 2026-12-09T17:00:00Z): embargoes lifted by then are public")
 	return cmd
 }
 

@@ -12,11 +12,13 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/build"
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/site"
 )
 
 func buildCmd() *cobra.Command {
 	opt := build.Options{Getenv: os.Getenv} // passphrase keys' variables
 	var quiet, noCache bool
+	var asOf string
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Build the site into public/",
@@ -31,11 +33,18 @@ already pulled. The time is now, or SOURCE_DATE_EPOCH when it is set (the
 number of seconds since 1970-01-01T00:00:00Z, the reproducible-builds
 convention): the same sources and time build the same bytes. Give every
 release a later time than the last: a release of the same time as the one
-a reader holds is accepted in its place.`,
+a reader holds is accepted in its place.
+
+Embargoes (embargo= on a restricted block, embargo: on a page) lift in the
+first build at or after their time, by this machine's clock: before it the
+passage is sealed, from it on it is published in clear. The summary lists
+those that lift within 7 days. --now TIME builds the site as it would be at
+TIME, for a look ahead or back; such a build is never written to public/.`,
 		Example: `  conclave build
   conclave build --source ~/briefings --out /srv/www/briefings
   conclave build --drafts
-  SOURCE_DATE_EPOCH=1796572684 conclave build    # a release dated 2026-12-06T15:58:04Z`,
+  SOURCE_DATE_EPOCH=1796572684 conclave build    # a release dated 2026-12-06T15:58:04Z
+  conclave build --now 2026-12-09T17:00:00Z --out /tmp/lifted    # the site once that embargo lifts`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !noCache {
@@ -44,6 +53,14 @@ a reader holds is accepted in its place.`,
 			var err error
 			if opt.Now, err = releaseTime(os.LookupEnv); err != nil {
 				return err
+			}
+			if asOf != "" {
+				if opt.AsOf, err = site.ParseEmbargo(asOf); err != nil {
+					return usageError{fmt.Errorf("--now: %v", err)}
+				}
+				if opt.Out == "" {
+					return usageError{build.ErrAsOfPublic}
+				}
 			}
 			rep, err := build.Run(opt)
 			if rep != nil {
@@ -63,6 +80,7 @@ a reader holds is accepted in its place.`,
 	f.StringVarP(&opt.Out, "out", "o", "", "output folder (default SOURCE/public)")
 	f.BoolVarP(&opt.Drafts, "drafts", "D", false, "include pages marked draft: true")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
+	f.StringVar(&asOf, "now", "", "build as of TIME (RFC 3339, such as 2026-12-09T17:00:00Z): embargoes lift as they would then; only with --out to a folder other than the site's public/")
 	f.BoolVar(&noCache, "no-cache", false, "encrypt every restricted block anew, without reading or writing the seal cache in .conclave/")
 	return cmd
 }

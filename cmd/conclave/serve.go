@@ -17,6 +17,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/serve"
+	"github.com/conclave-dev/conclave/internal/site"
 )
 
 // watched are the parts of a site a change to which rebuilds it.
@@ -27,6 +28,7 @@ func serveCmd() *cobra.Command {
 	var bind string
 	var port int
 	var sealed bool
+	var at string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Build the site in memory, serve it for preview, rebuild on save",
@@ -43,19 +45,33 @@ written to disk. With --sealed it serves exactly what build publishes.
 Preview is only ever served on a loopback address: with --bind on another
 address, serve seals as build does, and says so.
 
+Embargoed passages lift as of the time of each rebuild; --at TIME serves the
+site as it will be at TIME (or was), every embargo due by then lifted.
+
 It answers only requests for localhost, 127.0.0.1, ::1 or the --bind address,
 so that a web page cannot read the preview through a host name of its own
 (DNS rebinding). With --bind 0.0.0.0 or :: it serves every interface and
 answers any host name.`,
 		Example: `  conclave serve
   conclave serve --port 8080 --drafts
-  conclave serve --sealed`,
+  conclave serve --sealed
+  conclave serve --at 2026-12-09T17:00:00Z    # the site once that embargo lifts`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if port < 0 || port > 65535 {
 				return usageError{fmt.Errorf("invalid port %d: must be between 1 and 65535 (or 0 for any free port)", port)}
 			}
 			stderr := cmd.ErrOrStderr()
+			if at != "" {
+				if !serve.Loopback(bind) {
+					return usageError{fmt.Errorf("--at %s shows embargoed passages as they will be published: it serves only on a loopback address, not on %s", at, bind)}
+				}
+				t, err := site.ParseEmbargo(at)
+				if err != nil {
+					return usageError{fmt.Errorf("--at: %v", err)}
+				}
+				opt.AsOf = t
+			}
 			opt.Preview = !sealed && serve.Loopback(bind)
 			if !sealed && !opt.Preview {
 				fmt.Fprintf(stderr, "conclave: preview is off: %s is not a loopback address, so restricted passages are sealed, as build publishes them\n", bind)
@@ -99,6 +115,9 @@ answers any host name.`,
 			if !opt.Preview {
 				mode = "sealed, as build publishes it"
 			}
+			if at != "" {
+				mode += "; as of " + opt.AsOf.UTC().Format(time.RFC3339) + ", embargoes lifted as they will be then"
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "conclave: serving on http://%s/ (%s); watching %s; Ctrl-C to stop\n", ln.Addr(), mode, strings.Join(watched, ", "))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -123,6 +142,7 @@ answers any host name.`,
 	f.StringVarP(&opt.Source, "source", "s", ".", "site folder, holding conclave.toml")
 	f.BoolVarP(&opt.Drafts, "drafts", "D", false, "include pages marked draft: true")
 	f.BoolVar(&sealed, "sealed", false, "serve exactly what build publishes: restricted passages sealed")
+	f.StringVar(&at, "at", "", "serve the site as it will be at TIME (RFC 3339, such as 2026-12-09T17:00:00Z): embargoes due by then are lifted; loopback only")
 	f.StringVar(&bind, "bind", "127.0.0.1", "address or host name to listen on and answer to; 0.0.0.0 or :: listens on every interface and answers any host")
 	f.IntVarP(&port, "port", "p", 1313, "port to listen on, 1-65535; 0 picks any free port")
 	return cmd

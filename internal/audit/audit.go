@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/build"
@@ -20,6 +21,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/site"
+	"github.com/conclave-dev/conclave/internal/tlp"
 )
 
 // Passage is one restricted block, or a page restricted as a whole.
@@ -36,6 +38,23 @@ type Passage struct {
 	Readers  []string `json:"readers"` // recipients, sorted
 	// Nested is the Index of the enclosing passage, or 0.
 	Nested int `json:"nested,omitempty"`
+	// Embargo is the time the passage is published in clear (RFC 3339,
+	// UTC), with the label After; "" for a passage without an embargo.
+	Embargo string `json:"embargo,omitempty"`
+	After   string `json:"after,omitempty"`
+}
+
+// Lift is an embargo still holding: when its passage is published in
+// clear, and who reads it until then.
+type Lift struct {
+	Time     string   `json:"time"` // RFC 3339, UTC
+	Page     string   `json:"page"`
+	Index    int      `json:"index"` // the passage's, among its page's
+	Line     int      `json:"line"`
+	Whole    bool     `json:"whole,omitempty"`
+	After    string   `json:"after"` // the label it is published with
+	Audience string   `json:"audience"`
+	Readers  []string `json:"readers"`
 }
 
 // Attachment is a file sealed as an attachment: one that only restricted
@@ -55,6 +74,11 @@ type Report struct {
 	// Recipients maps every recipient of keys/ to the passages it may
 	// read, as "page#index".
 	Recipients map[string][]string `json:"recipients"`
+	// AsOf is the time the report is as of (RFC 3339, UTC): passages
+	// whose embargo lifted by then are public, and not listed. Lifts are
+	// the embargoes still holding then, by time.
+	AsOf  string `json:"asOf,omitempty"`
+	Lifts []Lift `json:"lifts,omitempty"`
 }
 
 // Version is the format of a [Report] in JSON.
@@ -63,12 +87,19 @@ const Version = 1
 // Options controls [Load].
 type Options struct {
 	Drafts bool // include drafts, as build --drafts does
+	// Now is the time the report is as of: embargoes lift as a build then
+	// lifts them. Zero means now.
+	Now time.Time
 }
 
 // Load reads the site at root and reports its passages. It fails with
 // the build's located errors if the site would not build its audiences.
 func Load(root string, opt Options) (*Report, error) {
-	s, err := site.Load(root, site.Options{Drafts: opt.Drafts})
+	now := opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	s, err := site.Load(root, site.Options{Drafts: opt.Drafts, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +107,7 @@ func Load(root string, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	conv, err := markdown.New(markdown.Options{HighlightStyle: s.Config.HighlightStyle, HighlightStyleDark: s.Config.HighlightStyleDark})
+	conv, err := markdown.New(markdown.Options{HighlightStyle: s.Config.HighlightStyle, HighlightStyleDark: s.Config.HighlightStyleDark, Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +152,7 @@ func Load(root string, opt Options) (*Report, error) {
 	if err := plan.Attach(sealed, files, s.Bundle, s.Config.PostQuantum); err != nil {
 		return nil, err
 	}
-	rep := &Report{Version: Version, Recipients: map[string][]string{}}
+	rep := &Report{Version: Version, Recipients: map[string][]string{}, AsOf: now.UTC().Format(time.RFC3339)}
 	for _, r := range reg.Recipients() {
 		rep.Recipients[r.Name] = []string{}
 	}
@@ -137,6 +168,10 @@ func Load(root string, opt Options) (*Report, error) {
 					break
 				}
 			}
+			if !b.Embargo.IsZero() {
+				p.Embargo, p.After = b.Embargo.UTC().Format(time.RFC3339), cmp.Or(b.After, tlp.Clear).String()
+				rep.Lifts = append(rep.Lifts, Lift{Time: p.Embargo, Page: p.Page, Index: p.Index, Line: p.Line, Whole: p.Whole, After: p.After, Audience: p.Audience, Readers: p.Readers})
+			}
 			rep.Passages = append(rep.Passages, p)
 			for _, m := range p.Readers {
 				rep.Recipients[m] = append(rep.Recipients[m], p.key())
@@ -144,6 +179,9 @@ func Load(root string, opt Options) (*Report, error) {
 		}
 	}
 	slices.SortFunc(rep.Passages, comparePassages)
+	slices.SortFunc(rep.Lifts, func(a, b Lift) int {
+		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Page, b.Page), cmp.Compare(a.Index, b.Index))
+	})
 	for _, a := range plan.Attachments() {
 		rep.Attachments = append(rep.Attachments, Attachment{File: a.File.Path, Readers: a.Audience.Members})
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -109,14 +110,17 @@ Erin only.
 	return files
 }
 
+var auditNow = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+
 func TestLoad(t *testing.T) {
-	rep, err := Load(testtool.WriteSite(t, "", siteFiles(t)), Options{})
+	rep, err := Load(testtool.WriteSite(t, "", siteFiles(t)), Options{Now: auditNow})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const icasi, merger = "content/briefings/icasi.md", "content/briefings/merger.md"
 	want := &Report{
 		Version: Version,
+		AsOf:    "2026-12-06T12:00:00Z",
 		Passages: []Passage{
 			{Page: icasi, Index: 1, Line: 8, Audience: "board", To: []string{"board"}, Readers: []string{"alice", "bob"}},
 			{Page: icasi, Index: 2, Line: 12, TLP: "amber", Audience: "members", To: []string{"members"}, Readers: []string{"alice", "bob", "carol", "dave"}},
@@ -369,5 +373,51 @@ func TestAttachments(t *testing.T) {
 	PrintDiff(&b, changes)
 	if !strings.Contains(b.String(), "content/briefings/report.pdf  access to the attachment changed\n  - carol\n") {
 		t.Errorf("printed diff:\n%s", b.String())
+	}
+}
+
+// Embargoes still holding are listed with their time, audience and
+// readers, in the JSON and the text; a lifted one is public, and gone
+// from the report.
+func TestLoadLifts(t *testing.T) {
+	files := map[string]string{
+		"conclave.toml":               "title = \"T\"\n",
+		"keys/groups.toml":            "vendors = [\"alice\", \"bob\"]\n",
+		"content/briefings/_index.md": "---\ntitle: Briefings\n---\n",
+		"content/briefings/x.md": "---\ntitle: X\n---\n\n::: restricted to=vendors tlp=amber embargo=2026-12-09T18:00:00+01:00 after=green\nSoon.\n:::\n\n" +
+			"::: restricted to=vendors tlp=amber embargo=2026-12-01T00:00:00Z\nLifted.\n:::\n",
+		"content/briefings/w.md": "---\ntitle: W\nslug: w-1\naudience: [alice]\nembargo: 2027-01-12T17:00:00Z\n---\n\nLater.\n",
+	}
+	for _, name := range []string{"alice", "bob"} {
+		files["keys/"+name+".pub"] = recipientKey(t, false) + "\n"
+	}
+	rep, err := Load(testtool.WriteSite(t, "", files), Options{Now: auditNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Lift{
+		{Time: "2026-12-09T17:00:00Z", Page: "content/briefings/x.md", Index: 1, Line: 5, After: "green", Audience: "vendors", Readers: []string{"alice", "bob"}},
+		{Time: "2027-01-12T17:00:00Z", Page: "content/briefings/w.md", Index: 1, Line: 4, Whole: true, After: "clear", Audience: "1 named recipient", Readers: []string{"alice"}},
+	}
+	if !reflect.DeepEqual(rep.Lifts, want) {
+		t.Errorf("lifts:\n%+v\nwant:\n%+v", rep.Lifts, want)
+	}
+	if len(rep.Passages) != 2 {
+		t.Errorf("passages: %+v (the lifted one is public)", rep.Passages)
+	}
+	var b bytes.Buffer
+	rep.Print(&b)
+	for _, line := range []string{
+		"Embargoes (published in clear at the first build from their time; as of 2026-12-06T12:00:00Z):",
+		"2026-12-09T17:00:00Z  content/briefings/x.md:5 #1",
+		"2027-01-12T17:00:00Z  content/briefings/w.md:4 #1 (whole page)",
+	} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("text report lacks %q:\n%s", line, b.String())
+		}
+	}
+	back, err := Parse(rep.JSON())
+	if err != nil || !reflect.DeepEqual(back.Lifts, want) {
+		t.Errorf("JSON round trip: %v, %+v", err, back)
 	}
 }

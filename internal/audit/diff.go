@@ -135,6 +135,19 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%s\n", p.Index, where, label, p.Audience, strings.Join(p.Readers, ", "))
 	}
 	tw.Flush()
+	if len(r.Lifts) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "Embargoes (published in clear at the first build from their time; as of %s):\n", r.AsOf)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, l := range r.Lifts {
+			what := fmt.Sprintf("%s:%d #%d", l.Page, l.Line, l.Index)
+			if l.Whole {
+				what += " (whole page)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\tthen TLP:%s\n", l.Time, what, l.Audience, strings.ToUpper(l.After))
+		}
+		tw.Flush()
+	}
 	if len(r.Attachments) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Attachments (sealed files):")

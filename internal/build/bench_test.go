@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -130,4 +131,51 @@ func BenchmarkSessionEdit(b *testing.B) {
 			b.Fatal("nothing reused")
 		}
 	}
+}
+
+// BenchmarkSearchShare builds the sealing benchmark's corpus (30% of the
+// pages with one to three restricted blocks, 200 recipients; 5,000 pages,
+// or $CONCLAVE_BENCH_PAGES) and reports what each audience's sealed index
+// weighs against its share of the text: words indexed and bytes published,
+// for the public index and each sealed one. A member's search loads the
+// sealed index of each audience they belong to (its root packet, and the
+// shards of the words typed when it is split); the public index is loaded
+// a shard at a time. Its table is in docs/benchmarks.md.
+func BenchmarkSearchShare(b *testing.B) {
+	src := benchCorpus(b, corpus.Options{Pages: benchPages(b, 5000), Seed: 1, Recipients: 200, Restricted: 0.3})
+	out := filepath.Join(b.TempDir(), "public")
+	var rep *Report
+	for b.Loop() {
+		var err error
+		if rep, err = Run(Options{Source: src, Out: out}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := rep.Search
+	if len(s.Sealed) == 0 || s.Words == 0 {
+		b.Fatalf("no sealed index: %+v", s)
+	}
+	sealedWords, sealedBytes := 0, int64(0)
+	var words, bytes, perWord []float64
+	for _, a := range s.Sealed {
+		sealedWords += a.Words
+		sealedBytes += a.Bytes
+		words = append(words, float64(a.Words))
+		bytes = append(bytes, float64(a.Bytes))
+		perWord = append(perWord, float64(a.Bytes)/float64(a.Words))
+	}
+	q := func(v []float64) string {
+		slices.Sort(v)
+		return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f", v[0], v[len(v)/2], v[len(v)*9/10], v[len(v)-1])
+	}
+	all := float64(s.Words + sealedWords)
+	b.Logf("public index: %d documents, %d words (%.1f%% of the site's), %d bytes, %.2f B a word",
+		s.Docs, s.Words, 100*float64(s.Words)/all, s.Bytes, float64(s.Bytes)/float64(s.Words))
+	b.Logf("sealed indexes: %d audiences, %d words (%.1f%%), %d bytes, %.2f B a word",
+		len(s.Sealed), sealedWords, 100*float64(sealedWords)/all, sealedBytes, float64(sealedBytes)/float64(sealedWords))
+	b.Logf("an audience's index, min / median / 90th percentile / max: words %s; bytes %s; bytes a word %s",
+		q(words), q(bytes), q(perWord))
+	b.ReportMetric(float64(s.Bytes)/float64(s.Words), "B/word-public")
+	b.ReportMetric(float64(sealedBytes)/float64(sealedWords), "B/word-sealed")
+	b.ReportMetric(slices.Max(perWord), "B/word-sealed-max")
 }

@@ -54,7 +54,21 @@ type Options struct {
 	// build starts. The command sets it (from SOURCE_DATE_EPOCH, for
 	// reproducible builds); a preview writes no release.json.
 	Now time.Time
+	// AsOf is the time whose embargoes the build lifts (DESIGN §12):
+	// zero means the time the build starts, never Now, which a
+	// reproducible build may set to any time. Any other time builds the
+	// site as it was or will be, for a look ahead: [Run] refuses to write
+	// it into the site's own public/, where it would be published.
+	AsOf time.Time
 }
+
+// clock is the time embargoes are lifted as of, when the build is not
+// given one: the machine's. Tests set it.
+var clock = time.Now
+
+// ErrAsOfPublic is returned by [Run] for a build as of another time
+// ([Options.AsOf]) into the site's public/.
+var ErrAsOfPublic = errors.New("a build as of another time (--now) lifts embargoes early or late: it is never written to the site's public/ folder; give --out another folder, or preview it with conclave serve --at")
 
 // ErrPreviewToDisk is returned by [Run] for a preview build.
 var ErrPreviewToDisk = errors.New("preview builds are never written to disk: they hold restricted passages in clear (build without preview to publish)")
@@ -69,6 +83,13 @@ const CacheDir = ".conclave"
 
 // Report says what a build did.
 type Report struct {
+	// AsOf is the time whose embargoes the build lifted ([Options.AsOf]);
+	// LookAhead says it was given, not the build's own start.
+	AsOf      time.Time
+	LookAhead bool
+	// Embargoes are the embargoes of the site's pages, lifted or not, by
+	// time.
+	Embargoes  []EmbargoReport
 	Out        string // output folder, or "" for memory
 	Briefings  int    // briefing pages
 	Lists      int    // home, section, tag and tag index pages
@@ -81,6 +102,7 @@ type Report struct {
 	Duration   time.Duration
 	Warnings   []*diag.Warning
 	Seal       seal.Stats
+	Search     SearchReport
 	// Previewed counts the restricted passages a preview build rendered
 	// in clear, and the pages restricted as a whole among them; Seal is
 	// then empty.
@@ -102,8 +124,14 @@ func Run(opt Options) (*Report, error) {
 	if err := checkOut(src, out); err != nil {
 		return nil, err
 	}
+	asOf := opt.AsOf
+	if asOf.IsZero() {
+		asOf = clock()
+	} else if inPublic, err := within(out, filepath.Join(src, "public")); err != nil || inPublic {
+		return nil, cmp.Or(err, ErrAsOfPublic)
+	}
 	// Load first, so that a site with errors never creates a temporary folder.
-	s, err := site.Load(src, site.Options{Drafts: opt.Drafts, Out: out})
+	s, err := site.Load(src, site.Options{Drafts: opt.Drafts, Out: out, Now: asOf})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +143,7 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil, once: true, now: releaseTime(opt.Now)}
+	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil && opt.AsOf.IsZero(), once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
 	if b.record {
 		records, warning, err := loadPages(src, opt.CacheKey)
 		if err != nil {
@@ -142,8 +170,11 @@ func Run(opt Options) (*Report, error) {
 		dir.Abort()
 		return rep, fmt.Errorf("replacing %s: %w", out, err)
 	}
-	// Only a published build is worth remembering.
-	if err := cache.Save(); err != nil {
+	// Only a published build is worth remembering: not one as of another
+	// time (see AsOf), whose lifted passages the cache would forget.
+	if b.lookAhead {
+		// nothing saved
+	} else if err := cache.Save(); err != nil {
 		rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the seal cache: %v (the next build encrypts every block anew)", err))
 	}
 	if b.record {
@@ -250,6 +281,17 @@ func copyStreamed(out output.Writer, f site.File) error {
 
 // checkOut refuses an output folder that would overwrite the site itself,
 // comparing the paths with symbolic links resolved.
+// within reports whether folder dir is folder parent or inside it, once
+// symbolic links are resolved.
+func within(dir, parent string) (bool, error) {
+	d, err1 := site.RealPath(dir)
+	p, err2 := site.RealPath(parent)
+	if err := errors.Join(err1, err2); err != nil {
+		return false, err
+	}
+	return site.Within(p, d), nil
+}
+
 func checkOut(src, out string) error {
 	absSrc, err1 := filepath.Abs(src)
 	absOut, err2 := filepath.Abs(out)

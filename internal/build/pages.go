@@ -23,7 +23,7 @@ import (
 const PagesFile = "pages.cache"
 
 // pagesVersion changes whenever a record's meaning changes.
-const pagesVersion = 4
+const pagesVersion = 5
 
 // pageRecord is what a build keeps of one page, so that the next build can
 // publish it again without parsing or rendering it: the HTML is read back
@@ -55,6 +55,9 @@ type pageRecord struct {
 	// Search is the page's entry in the public search index; nil for an
 	// intro, a page restricted as a whole, or a site without search.
 	Search *search.Doc
+	// Embargoes are the page's, each lifted or not when the record was
+	// made: a record whose embargoes lift otherwise now is not used.
+	Embargoes []markdown.Embargo
 }
 
 // listRecord is what a build keeps of a list page (home, section, tag):
@@ -172,6 +175,11 @@ func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry, previ
 	}
 	for _, p := range s.Pages {
 		fmt.Fprintf(h, "p %s %s\x00", p.Path, p.URL)
+		if !p.Front.Embargo.IsZero() {
+			// A page restricted as a whole that is published changes
+			// the lists and pages around it.
+			fmt.Fprintf(h, "e %t\x00", p.Front.Lifted)
+		}
 		if p.Kind != site.KindPage {
 			k := pageKey(p)
 			h.Write(k[:])

@@ -3,6 +3,7 @@ package build
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -49,6 +50,7 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  preview    %6d  restricted passages%s shown in clear, nothing sealed: publish with conclave build\n", r.Previewed, whole)
 	}
+	r.printEmbargoes(w)
 	if r.Previewed > 0 || r.Files == 0 { // a preview writes no SHA256SUMS: it is no release
 		fmt.Fprintf(w, "  files      %6d  %s, in memory\n", r.Files, Size(r.Bytes))
 		return
@@ -85,4 +87,49 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// SoonLifts is how far ahead the summary lists the embargoes that lift.
+const SoonLifts = 7 * 24 * time.Hour
+
+// printEmbargoes writes the embargoes' lines of the summary: how many
+// lifted and hold, those that lift within [SoonLifts], and, for a build as
+// of another time, that it is one.
+func (r *Report) printEmbargoes(w io.Writer) {
+	if r.LookAhead {
+		fmt.Fprintf(w, "  as of      %s (--now): embargoes lift as they would then; a look ahead, never published\n", r.AsOf.UTC().Format(time.RFC3339))
+	}
+	if len(r.Embargoes) == 0 {
+		return
+	}
+	lifted := 0
+	for _, e := range r.Embargoes {
+		if e.Lifted {
+			lifted++
+		}
+	}
+	fmt.Fprintf(w, "  embargoes  %6d  lifted: published in clear; %d still sealed\n", lifted, len(r.Embargoes)-lifted)
+	for _, e := range r.LiftsWithin(SoonLifts) {
+		what := "passage for " + strings.Join(e.Names, ",")
+		if e.Whole {
+			what = "page for " + strings.Join(e.Names, ",")
+		}
+		if len(e.Names) == 0 {
+			what = strings.TrimSuffix(what, " for ")
+		}
+		fmt.Fprintf(w, "             lifts %s (in %s): %s:%d, %s, then %s\n", e.Time.UTC().Format(time.RFC3339), until(e.Time.Sub(r.AsOf)), e.Page, e.Line, what, e.After)
+	}
+}
+
+// until says how long d is, in days and hours, or minutes under an hour.
+func until(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }

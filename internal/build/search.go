@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
@@ -120,6 +121,21 @@ func publicTerms(public [][]byte) []byte {
 	return b
 }
 
+// SearchReport says what the search index holds: its public part and
+// each audience's sealed one, in words indexed and bytes published.
+type SearchReport struct {
+	Docs, Words int   // public documents and their words
+	Bytes       int64 // the public index's files: root, shards, documents
+	Sealed      []SealedReport
+}
+
+// SealedReport is an audience's sealed index: its documents (passages, and
+// pages restricted as a whole), their words, and the bytes of its packets.
+type SealedReport struct {
+	Docs, Words int
+	Bytes       int64
+}
+
 // searchIndex writes the search page, the public index of the briefings'
 // public text, and, in a published build, each audience's sealed index
 // (DESIGN §11). The entries come from the pages' records, made when each
@@ -140,14 +156,22 @@ func (b *builder) searchIndex() error {
 			return err
 		}
 	}
+	var total atomic.Int64
+	emit := func(path string, data []byte) error {
+		total.Add(int64(len(data)))
+		return b.emit(path, data)
+	}
 	files := make([]func() error, 0, len(x.Shards)+len(x.Docs)+1)
 	for _, s := range x.Shards {
-		files = append(files, func() error { return b.emit(format.SearchShardPath(s.Prefix), s.Data()) })
+		files = append(files, func() error { return emit(format.SearchShardPath(s.Prefix), s.Data()) })
 	}
 	for i := range x.Docs {
-		files = append(files, func() error { return b.emit(format.SearchDocPath(i), x.DocData(i)) })
+		files = append(files, func() error { return emit(format.SearchDocPath(i), x.DocData(i)) })
 	}
-	files = append(files, func() error { return b.emit(format.SearchIndex, x.Root(sealed)) })
+	files = append(files, func() error { return emit(format.SearchIndex, x.Root(sealed)) })
+	defer func() {
+		b.rep.Search.Docs, b.rep.Search.Words, b.rep.Search.Bytes = len(x.Docs), x.Words, total.Load()
+	}()
 	files = append(files, func() error { return b.render.SearchPage(b.emit, len(sealed) > 0) })
 	return diag.List(par.Each(len(files), par.IO(), func(i int) error { return files[i]() })).Err()
 }
@@ -166,6 +190,7 @@ func (b *builder) sealSearch(numbers map[string]int) ([]format.SealedRef, error)
 	}
 	auds := slices.Sorted(maps.Keys(byAud))
 	refs := make([]format.SealedRef, len(auds))
+	reports := make([]SealedReport, len(auds))
 	err := diag.List(par.Each(len(auds), par.IO(), func(i int) error {
 		ds := byAud[auds[i]]
 		slices.SortFunc(ds, func(x, y sealedDoc) int { return cmp.Or(strings.Compare(x.page, y.page), cmp.Compare(x.rank, y.rank)) })
@@ -173,10 +198,17 @@ func (b *builder) sealSearch(numbers map[string]int) ([]format.SealedRef, error)
 		for j, d := range ds {
 			docs[j] = d.doc
 		}
+		x := search.Sealed(docs)
+		r := &reports[i]
+		r.Docs, r.Words = len(x.Docs), x.Words
 		var err error
-		refs[i], err = b.sealer.SealSearch(auds[i], search.Sealed(docs), b.emit)
+		refs[i], err = b.sealer.SealSearch(auds[i], x, func(path string, data []byte) error {
+			r.Bytes += int64(len(data))
+			return b.emit(path, data)
+		})
 		return err
 	})).Err()
+	b.rep.Search.Sealed = reports
 	if err != nil {
 		return nil, fmt.Errorf("sealing the search index: %w", err)
 	}

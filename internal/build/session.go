@@ -49,7 +49,11 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 	start := time.Now()
 	s.pages.Invalidate(changed)
 	src := cmp.Or(s.opt.Source, ".")
-	st, err := site.Load(src, site.Options{Drafts: s.opt.Drafts, Pages: &s.pages})
+	asOf := s.opt.AsOf
+	if asOf.IsZero() {
+		asOf = clock()
+	}
+	st, err := site.Load(src, site.Options{Drafts: s.opt.Drafts, Pages: &s.pages, Now: asOf})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +69,7 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 		size = s.files.Len()
 	}
 	mem := output.NewMemorySize(size)
-	b := &builder{site: st, out: mem, cache: cache, getenv: s.opt.Getenv, preview: s.opt.Preview, record: true, now: releaseTime(s.opt.Now)}
+	b := &builder{site: st, out: mem, cache: cache, getenv: s.opt.Getenv, preview: s.opt.Preview, record: true, now: releaseTime(s.opt.Now), asOf: asOf, lookAhead: !s.opt.AsOf.IsZero()}
 	if last := s.files; last != nil {
 		b.last = &lastBuild{records: s.records, views: s.views, read: last.ReadFile, trusted: true,
 			republish: func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }}

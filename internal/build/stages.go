@@ -54,8 +54,12 @@ type builder struct {
 	// when the page is done: at 50,000 pages it is 250 MB.
 	once    bool
 	getenv  func(string) string
-	preview bool      // the author's preview (see Options.Preview)
-	now     time.Time // the release's time (see Options.Now), in UTC, to the second
+	preview bool // the author's preview (see Options.Preview)
+	// asOf is the time whose embargoes are lifted; lookAhead says it was
+	// given (Options.AsOf), and the build is not one to publish.
+	asOf      time.Time
+	lookAhead bool
+	now       time.Time // the release's time (see Options.Now), in UTC, to the second
 
 	rep *Report
 
@@ -104,7 +108,7 @@ type parsed struct {
 // it publishes again the pages and lists whose records still apply; with
 // b.record, it leaves this build's records in b.records.
 func (b *builder) run() (*Report, error) {
-	b.rep = &Report{Drafts: b.site.Drafts, Warnings: b.site.Warnings}
+	b.rep = &Report{Drafts: b.site.Drafts, Warnings: b.site.Warnings, AsOf: b.asOf, LookAhead: b.lookAhead}
 	for _, stage := range []func() error{
 		b.prepare,     // theme, markdown, keys; the last build's records, if they apply
 		b.pages,       // parse or publish again every page; render those that restrict nothing
@@ -144,7 +148,7 @@ func (b *builder) prepare() error {
 	if err != nil {
 		return err
 	}
-	b.conv, err = markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark, Preview: b.preview})
+	b.conv, err = markdown.New(markdown.Options{HighlightStyle: cfg.HighlightStyle, HighlightStyleDark: cfg.HighlightStyleDark, Preview: b.preview, Now: b.asOf})
 	if err != nil {
 		line := max(cfg.Line("highlightStyle"), 1)
 		if strings.Contains(err.Error(), strconv.Quote(cfg.HighlightStyleDark)) {
@@ -252,7 +256,7 @@ func (b *builder) pages() error {
 		if err := markdown.Validate(doc); err != nil {
 			return err
 		}
-		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs}
+		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs, Embargoes: doc.Embargoes}
 		rec.Names, rec.Mentions = pageNames(p, rec.Cuts)
 		b.links.note(p, rec)
 		if len(doc.Blocks) > 0 {
@@ -267,6 +271,9 @@ func (b *builder) pages() error {
 	})))
 	b.views = make([]*render.PageView, 0, len(s.Pages))
 	for i, res := range results {
+		if res.rec != nil {
+			b.noteEmbargoes(s.Pages[i].Path, res.rec)
+		}
 		switch {
 		case res.rec == nil: // refused
 		case res.reused:
@@ -280,6 +287,7 @@ func (b *builder) pages() error {
 		}
 	}
 	slices.SortFunc(b.restricted, func(x, y parsed) int { return strings.Compare(x.doc.Page.Path, y.doc.Page.Path) })
+	b.sortEmbargoes()
 	return nil
 }
 
@@ -295,7 +303,7 @@ func (b *builder) reusable(p *site.Page, key [sha256.Size]byte) (*pageRecord, []
 		return nil, nil
 	}
 	rec, html := b.valid.reusable(p.Path, key, b.last, b.cache)
-	if rec == nil || b.mayAttach(p, rec) {
+	if rec == nil || b.mayAttach(p, rec) || !embargoesAgree(rec.Embargoes, b.asOf) {
 		return nil, nil
 	}
 	return rec, html

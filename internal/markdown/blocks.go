@@ -3,6 +3,7 @@ package markdown
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -150,7 +151,7 @@ func (d *Doc) checkStray() error {
 		return nil
 	}
 	opened := map[int]bool{}
-	for _, b := range d.Blocks {
+	for _, b := range slices.Concat(d.Blocks, d.lifted) {
 		if !b.Whole {
 			opened[d.Line(b.Offset)] = true
 		}

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/chroma/v2"
 	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
@@ -51,6 +52,10 @@ type Options struct {
 	// render a passage in clear, whether as a Block or a Preview. Never
 	// set it for a site that is published.
 	Preview bool
+	// Now is the time the site is built as of: restricted blocks whose
+	// embargo is at or before it are published in clear (see
+	// [Doc.Embargoes]). Zero lifts nothing.
+	Now time.Time
 }
 
 // Converter parses and renders markdown with the site's extensions: GitHub
@@ -61,6 +66,7 @@ type Converter struct {
 	md               goldmark.Markdown
 	style, darkStyle string
 	preview          bool
+	now              time.Time
 }
 
 // New returns a Converter. It fails if the highlight style is unknown.
@@ -107,7 +113,7 @@ func New(opt Options) (*Converter, error) {
 			renderer.WithNodeRenderers(util.Prioritized(tableScrollRenderer{}, 400)),
 		),
 	)
-	return &Converter{md: md, style: style, darkStyle: dark, preview: opt.Preview}, nil
+	return &Converter{md: md, style: style, darkStyle: dark, preview: opt.Preview, now: opt.Now}, nil
 }
 
 // Preview reports whether the converter renders restricted passages in
@@ -165,9 +171,16 @@ type Doc struct {
 	// tell ([FileTargeter]): such a file may be an attachment, sealed for
 	// the blocks that link it (DESIGN §4a).
 	FileLinks []FileLink
+	// Embargoes are the page's embargoes, lifted or not, in document
+	// order (the page's own first).
+	Embargoes []Embargo
 	// Errors holds problems found while parsing (broken links, mistakes in
 	// restricted blocks); see [Validate].
 	Errors diag.List
+
+	// lifted are the blocks whose embargo lifted, out of the tree: their
+	// fence lines are neither public text nor attempts at a block.
+	lifted []*restricted.Block
 
 	// newlines are the offsets of the newlines of Source, for Line; nil
 	// until Parse sets them (then Line counts).
@@ -219,6 +232,7 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 	if p.Front.Audience != nil && p.Kind == site.KindPage {
 		// The whole body is one restricted block.
 		w := restricted.NewWhole(p.Front.Audience, p.Front.TLP, p.Front.Lines["audience"])
+		w.Embargo, w.After = p.Front.Embargo, p.Front.After
 		for c := doc.Root.FirstChild(); c != nil; {
 			next := c.NextSibling()
 			w.AppendChild(w, c)
@@ -234,6 +248,7 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 		doc.Errors.Add(diag.Errorf(p.Path, doc.Line(off), "nested too deep: block quotes, lists and restricted blocks nest more than %d levels here, the most a page may have "+
 			"(the markdown parser slows down with depth); the rest of the line was not read", site.MaxNesting))
 	}
+	doc.liftEmbargoes(c.now)
 	doc.collectBlocks(ctx)
 	ids.assign(doc.Root)
 	doc.PrivateIDs = privateIDs(doc.Root)

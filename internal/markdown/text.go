@@ -212,13 +212,14 @@ func addURL(add func([]byte), dest, title []byte) {
 // blocks hold, outermost blocks only; a page restricted as a whole is cut
 // entirely. Call it before sealing.
 func (d *Doc) Cuts() [][2]int {
-	spans := make([][2]int, 0, len(d.Blocks))
+	spans := make([][2]int, 0, len(d.Blocks)+2*len(d.lifted))
 	for _, b := range d.Blocks {
 		if b.Whole {
 			return [][2]int{{0, len(d.Source)}}
 		}
 		spans = append(spans, [2]int{b.Offset, max(b.End, b.Offset)})
 	}
+	spans = append(spans, d.fenceCuts()...)
 	// Blocks come in the tree's order, which is not the source's: goldmark
 	// moves footnotes to the end. Sort, then merge nested and touching
 	// ranges.

@@ -110,11 +110,13 @@ type postings map[string][]byte
 
 // index adds the terms of docs, numbered from 0 in order, to a new set of
 // postings. It cuts each document's text to [MaxText] bytes.
-func index(docs []*Doc) postings {
+func index(docs []*Doc) (postings, int) {
 	p := postings{}
 	last := map[string]int{}
+	words := 0
 	for i, d := range docs {
 		tf, length := d.terms()
+		words += length
 		for t, f := range tf {
 			prev, ok := last[t]
 			if !ok {
@@ -126,7 +128,7 @@ func index(docs []*Doc) postings {
 		}
 		d.Text = cut(d.Text, MaxText)
 	}
-	return p
+	return p, words
 }
 
 // cut returns s cut to at most n bytes, at a rune's start.
@@ -230,6 +232,7 @@ const ShardSize = 24 << 10
 type PublicIndex struct {
 	Docs   []*Doc
 	Shards []*Shard
+	Words  int // the words indexed, of every document (titles, tags and headings included)
 }
 
 // Public indexes docs, the public text of the pages: it numbers them by
@@ -241,7 +244,8 @@ func Public(docs []*Doc) *PublicIndex {
 	slices.SortStableFunc(docs, func(a, b *Doc) int {
 		return cmp.Or(strings.Compare(a.Sort, b.Sort), strings.Compare(a.URL, b.URL))
 	})
-	return &PublicIndex{Docs: docs, Shards: index(docs).shards(ShardSize)}
+	p, words := index(docs)
+	return &PublicIndex{Docs: docs, Shards: p.shards(ShardSize), Words: words}
 }
 
 // Root returns the JSON of the index's root, listing sealed.
@@ -284,14 +288,15 @@ type SealedIndex struct {
 	// Shards are its terms: one shard, held in the root, or several, each
 	// sealed as a packet of its own.
 	Shards []*Shard
+	Words  int // the words indexed
 }
 
 // Sealed indexes the restricted passages of one audience, in the order
 // given (the caller's: by page, then passage).
 func Sealed(docs []*Doc) *SealedIndex {
 	docs = slices.Clone(docs)
-	p := index(docs)
-	x := &SealedIndex{Docs: make([]format.SearchDoc, len(docs))}
+	p, words := index(docs)
+	x := &SealedIndex{Docs: make([]format.SearchDoc, len(docs)), Words: words}
 	for i, d := range docs {
 		x.Docs[i] = d.SearchDoc
 	}

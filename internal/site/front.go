@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -31,11 +32,18 @@ type Front struct {
 	Weight   int
 	TLP      tlp.Label
 	Audience []string // whole page restricted to these names
+	// Embargo is the time from which a page restricted as a whole is
+	// published in clear, with the label After (tlp.None: clear); zero for
+	// none. Lifted is set, and Audience cleared, by the load of a site
+	// whose time is at or after it (see [Options.Now]).
+	Embargo time.Time
+	After   tlp.Label
+	Lifted  bool
 	// Lines gives the 1-based line in the file of each key that was set.
 	Lines map[string]int
 }
 
-var frontKeys = []string{"title", "date", "summary", "tags", "draft", "slug", "weight", "tlp", "audience"}
+var frontKeys = []string{"title", "date", "summary", "tags", "draft", "slug", "weight", "tlp", "audience", "embargo", "after"}
 
 var slugPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
@@ -92,10 +100,38 @@ func ParseFront(file string, src []byte) (front Front, body []byte, bodyLine int
 	if err := errs.Err(); err != nil {
 		return front, nil, 0, warns, err
 	}
+	if err := front.checkEmbargo(file); err != nil {
+		return front, nil, 0, warns, err
+	}
 	if err := checkStrayFront(file, after, bodyLine, true); err != nil {
 		return front, nil, 0, warns, err
 	}
 	return front, after, bodyLine, warns, nil
+}
+
+// checkEmbargo checks the keys of a page's embargo together: an embargo
+// holds a page restricted as a whole, and after: only relaxes its label.
+func (fr *Front) checkEmbargo(file string) error {
+	switch {
+	case !fr.Embargo.IsZero() && fr.Audience == nil:
+		return diag.Errorf(file, fr.Lines["embargo"], "embargo: only a page restricted as a whole (with an audience:) can wait for its embargo; this page would be public at once: name its audience, or put the embargoed text in a block, ::: restricted to=NAME embargo=TIME")
+	case fr.After != tlp.None && fr.Embargo.IsZero():
+		return diag.Errorf(file, fr.Lines["after"], "after: is the label the page is published with when its embargo lifts: give embargo: too")
+	case fr.After != tlp.None && fr.TLP != tlp.None && fr.After > fr.TLP:
+		return diag.Errorf(file, fr.Lines["after"], "after: %s is stricter than tlp: %s: a page's label can only relax when its embargo lifts", fr.After, fr.TLP)
+	}
+	return nil
+}
+
+// Lift publishes a page restricted as a whole whose embargo has lifted at
+// now (a zero now lifts nothing): its audience is cleared, its label
+// becomes After (clear if not given), and Lifted is set.
+func (fr *Front) Lift(now time.Time) {
+	if fr.Embargo.IsZero() || fr.Audience == nil || now.IsZero() || now.Before(fr.Embargo) {
+		return
+	}
+	fr.Audience, fr.Lifted = nil, true
+	fr.TLP = cmp.Or(fr.After, tlp.Clear)
 }
 
 // checkStrayFront refuses text that looks like front matter (a "---" or
@@ -318,7 +354,7 @@ func (fr *Front) set(file string, f field) (*diag.Warning, error) {
 		default:
 			return nil, bad("want a whole number, got %s", kindOf(f.value))
 		}
-	case "tlp":
+	case "tlp", "after":
 		s, ok := scalarString(f)
 		if !ok {
 			return nil, bad("want a TLP label, got %s", kindOf(f.value))
@@ -327,7 +363,30 @@ func (fr *Front) set(file string, f field) (*diag.Warning, error) {
 		if err != nil {
 			return nil, bad("%v", err)
 		}
-		fr.TLP = l
+		if f.key == "tlp" {
+			fr.TLP = l
+		} else {
+			fr.After = l
+		}
+	case "embargo":
+		// The time as written: YAML and TOML would read a time without
+		// a zone as UTC, which ParseEmbargo refuses.
+		s := f.raw
+		if s == "" {
+			switch v := f.value.(type) {
+			case string:
+				s = v
+			case time.Time:
+				s = v.Format(time.RFC3339Nano)
+			default:
+				return nil, bad("want a time such as 2026-12-09T17:00:00Z, got %s", kindOf(f.value))
+			}
+		}
+		t, err := ParseEmbargo(strings.TrimSpace(s))
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		fr.Embargo = t
 	default:
 		if nested := guardedKey(f.value); nested != "" {
 			return nil, diag.Errorf(file, f.line, "%s: holds a key %q, which conclave reads only at the top level of front matter (refused: the page would be published to everyone); move it to the top level", f.key, nested)
@@ -519,9 +578,41 @@ func tomlFields(file string, fm []byte) ([]field, error) {
 		}
 		key := k[0]
 		f := field{key: key, line: 1 + max(lines[key], 1), value: normalizeTOML(m[key])}
+		if t, ok := m[key].(time.Time); ok && localTOML(t) {
+			// As written, without its zone: an embargo refuses it.
+			f.raw = t.Format("2006-01-02T15:04:05")
+		}
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// localTOML reports whether t is a TOML local date or time, written
+// without a zone.
+func localTOML(t time.Time) bool {
+	loc := t.Location().String()
+	return strings.HasPrefix(loc, "date") || strings.HasPrefix(loc, "time")
+}
+
+// ParseEmbargo reads an embargo time: RFC 3339, with its offset from UTC
+// or Z, such as 2026-12-09T17:00:00Z. A time without a zone is refused:
+// whose 17:00 it means would be a guess, and a wrong guess lifts an
+// embargo hours early.
+func ParseEmbargo(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err == nil {
+		return t, nil
+	}
+	why := "not an RFC 3339 time with its zone"
+	var pe *time.ParseError
+	if errors.As(err, &pe) && pe.Message != "" {
+		why = strings.TrimPrefix(pe.Message, ": ")
+	} else if _, err2 := time.Parse("2006-01-02T15:04:05", s); err2 == nil {
+		why = "no zone: whose time is it?"
+	} else if _, err2 := time.Parse("2006-01-02", s); err2 == nil {
+		why = "a date without a time and zone"
+	}
+	return time.Time{}, fmt.Errorf("%q: %s (want an RFC 3339 time with its zone, such as 2026-12-09T17:00:00Z or 2026-12-09T18:00:00+01:00)", s, why)
 }
 
 // normalizeTOML turns BurntSushi/toml's values into the kinds yamlFields
@@ -529,7 +620,7 @@ func tomlFields(file string, fm []byte) ([]field, error) {
 func normalizeTOML(v any) any {
 	switch v := v.(type) {
 	case time.Time:
-		if loc := v.Location().String(); strings.HasPrefix(loc, "date") || strings.HasPrefix(loc, "time") {
+		if localTOML(v) {
 			return time.Date(v.Year(), v.Month(), v.Day(), v.Hour(), v.Minute(), v.Second(), v.Nanosecond(), time.UTC)
 		}
 		return v

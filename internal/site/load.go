@@ -192,6 +192,10 @@ type Options struct {
 	// Pages, if set, remembers the pages read, so that loading the site
 	// again parses only the files that changed (the preview server).
 	Pages *PageCache
+	// Now is the time the site is built as of: a page restricted as a
+	// whole whose embargo is at or before it is published ([Front.Lift]).
+	// Zero lifts nothing.
+	Now time.Time
 }
 
 // PageCache remembers pages as read, by path and file content: a file
@@ -459,6 +463,9 @@ func Load(root string, opt Options) (*Site, error) {
 	pageErrs := make([]error, len(mdPaths))
 	par.Do(len(mdPaths), par.IO(), func(i int) {
 		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i], opt.Pages)
+		if pages[i] != nil {
+			pages[i].Front.Lift(opt.Now) // after the cache, which holds the page as written
+		}
 	})
 	opt.Pages.keep(mdPaths)
 	// A draft _index.md or index.md makes its whole folder a draft: every

@@ -29,6 +29,7 @@ package restricted
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
@@ -61,6 +62,12 @@ type Block struct {
 	To []string
 	// TLP is the block's own label, or tlp.None if it has no tlp=.
 	TLP tlp.Label
+	// Embargo is the time from which the passage is published in clear
+	// (embargo=, or a whole page's embargo:); zero for none. After is the
+	// label it is published with then (after=), tlp.None for the default,
+	// clear. See [Lift].
+	Embargo time.Time
+	After   tlp.Label
 	// Offset is the byte offset in the source of the block's opening line,
 	// from which a caller computes its line number; End is the offset just
 	// after its closing line. Source[Offset:End] holds the whole block.
@@ -80,6 +87,27 @@ type Block struct {
 // front matter: the caller moves the page's nodes into it.
 func NewWhole(to []string, label tlp.Label, line int) *Block {
 	return &Block{To: to, TLP: label, Whole: true, Line: line, closed: true}
+}
+
+// Lifts reports whether b's embargo has lifted at now: b has one, and now
+// is at or after it. A zero now lifts nothing.
+func (b *Block) Lifts(now time.Time) bool {
+	return !b.Embargo.IsZero() && !now.IsZero() && !now.Before(b.Embargo)
+}
+
+// Lift puts b's children in its place: the passage is public text from
+// now on, exactly as if it had been written without its fence.
+func Lift(b *Block) {
+	parent := b.Parent()
+	if parent == nil {
+		panic("restricted: Lift of a block outside a tree")
+	}
+	for c := b.FirstChild(); c != nil; {
+		next := c.NextSibling()
+		parent.InsertBefore(parent, b, c)
+		c = next
+	}
+	parent.RemoveChild(parent, b)
 }
 
 // Kind implements ast.Node.

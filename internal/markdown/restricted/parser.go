@@ -17,7 +17,7 @@ import (
 // Word is the word that opens a restricted block.
 const Word = "restricted"
 
-var tokenKeys = []string{"to", "tlp"}
+var tokenKeys = []string{"to", "tlp", "embargo", "after"}
 
 type blockParser struct{}
 
@@ -88,22 +88,43 @@ func (blockParser) Open(parent ast.Node, reader text.Reader, pc parser.Context) 
 			if value == "" {
 				addProblem(pc, off, "restricted block: empty audience: to= names at least one recipient or group")
 			}
-		case "tlp":
+		case "tlp", "after":
 			l, err := tlp.Parse(value)
+			if err != nil && key == "after" {
+				addProblem(pc, off, "restricted block: after=: %v", err)
+				continue
+			}
 			if err != nil {
 				addProblem(pc, off, "restricted block: %v", err)
 				continue
 			}
-			b.TLP = l
+			if key == "tlp" {
+				b.TLP = l
+			} else {
+				b.After = l
+			}
+		case "embargo":
+			t, err := site.ParseEmbargo(value)
+			if err != nil {
+				addProblem(pc, off, "restricted block: embargo=%v", err)
+				continue
+			}
+			b.Embargo = t
 		default:
 			msg := fmt.Sprintf("restricted block: unknown key %q", key)
 			if s := diag.Suggest(strings.ToLower(key), tokenKeys); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			} else {
-				msg += " (known: to, tlp)"
+				msg += " (known: to, tlp, embargo, after)"
 			}
 			addProblem(pc, off, "%s", msg)
 		}
+	}
+	switch {
+	case b.After != tlp.None && b.Embargo.IsZero():
+		addProblem(pc, off, "restricted block: after= is the label the passage is published with when its embargo lifts: give embargo=TIME too")
+	case b.After != tlp.None && b.TLP != tlp.None && b.After > b.TLP:
+		addProblem(pc, off, "restricted block: after=%s is stricter than tlp=%s: a passage's label can only relax when its embargo lifts", b.After, b.TLP)
 	}
 	reader.AdvanceToEOL()
 	return b, parser.HasChildren

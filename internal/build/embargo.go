@@ -1,0 +1,56 @@
+package build
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/conclave-dev/conclave/internal/markdown"
+)
+
+// EmbargoReport is an embargo of a page of the site (DESIGN §12), lifted
+// in this build or still holding.
+type EmbargoReport struct {
+	Page string // the page's file, e.g. content/briefings/x.md
+	markdown.Embargo
+}
+
+// LiftsWithin returns the embargoes of rep that still hold and lift
+// within d of its time.
+func (rep *Report) LiftsWithin(d time.Duration) []EmbargoReport {
+	var out []EmbargoReport
+	for _, e := range rep.Embargoes {
+		if !e.Lifted && e.Time.Before(rep.AsOf.Add(d)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// noteEmbargoes adds the embargoes of the page at path, from its record,
+// to the report.
+func (b *builder) noteEmbargoes(path string, rec *pageRecord) {
+	for _, e := range rec.Embargoes {
+		b.rep.Embargoes = append(b.rep.Embargoes, EmbargoReport{Page: path, Embargo: e})
+	}
+}
+
+// sortEmbargoes orders the report's embargoes by time, then page and line.
+func (b *builder) sortEmbargoes() {
+	slices.SortFunc(b.rep.Embargoes, func(x, y EmbargoReport) int {
+		return cmp.Or(x.Time.Compare(y.Time), strings.Compare(x.Page, y.Page), cmp.Compare(x.Line, y.Line))
+	})
+}
+
+// embargoesAgree reports whether a page's embargoes, as its record holds
+// them, lift at asOf as they did when it was made: otherwise the page is
+// parsed again, and a passage whose embargo lifted is published.
+func embargoesAgree(es []markdown.Embargo, asOf time.Time) bool {
+	for _, e := range es {
+		if e.Lifted != !asOf.Before(e.Time) {
+			return false
+		}
+	}
+	return true
+}
