@@ -104,7 +104,7 @@ its files and their digests.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(buildCmd(), serveCmd(), newCmd(), keysCmd(), versionCmd())
 	root.AddCommand(openCmd(), auditCmd(), signCmd(), verifyCmd())
-	root.AddCommand(pullCmd())
+	root.AddCommand(pullCmd(), deployCmd())
 	return root
 }
 
