@@ -421,3 +421,33 @@ func TestLoadLifts(t *testing.T) {
 		t.Errorf("JSON round trip: %v, %+v", err, back)
 	}
 }
+
+// Between a report made before an embargo's time and one made after, the
+// passage is told as lifted, not removed.
+func TestDiffLifted(t *testing.T) {
+	files := map[string]string{
+		"conclave.toml":          "title = \"T\"\n",
+		"content/briefings/x.md": "---\ntitle: X\n---\n\n::: restricted to=alice tlp=amber embargo=2026-12-09T17:00:00Z after=green\nSoon.\n:::\n\n::: restricted to=alice tlp=amber\nStays.\n:::\n",
+		"keys/alice.pub":         recipientKey(t, false) + "\n",
+	}
+	dir := testtool.WriteSite(t, "", files)
+	old, err := Load(dir, Options{Now: auditNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := Load(dir, Options{Now: auditNow.Add(96 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := Diff(old, cur)
+	var b bytes.Buffer
+	PrintDiff(&b, changes)
+	if !strings.Contains(b.String(), "content/briefings/x.md:5 #1  embargo lifted: published in clear (TLP:AMBER → TLP:GREEN)") {
+		t.Errorf("diff:\n%s", b.String())
+	}
+	for _, c := range changes {
+		if c.Kind == "removed" {
+			t.Errorf("a lifted passage told as removed: %+v", c)
+		}
+	}
+}

@@ -18,7 +18,7 @@ type Change struct {
 	Page  string `json:"page,omitempty"`
 	Index int    `json:"index"`
 	Line  int    `json:"line"` // in the new version; in the old one for a removed passage
-	Kind  string `json:"kind"` // "new", "removed" or "changed"
+	Kind  string `json:"kind"` // "new", "removed", "changed", or "lifted" (its embargo lifted: it is public)
 	// Gained and Lost are the recipients who may read the passage now and
 	// could not before, and the reverse. For a new passage, Gained is
 	// every reader; for a removed one, Lost is.
@@ -41,11 +41,25 @@ func DiffJSON(changes []Change) []byte {
 // Diff lists what changed in access from old to cur, passage by passage,
 // in page order. A passage is known by its page and its rank there.
 func Diff(old, cur *Report) []Change {
+	// A passage whose embargo lifted by cur's time is public now: it is
+	// told as lifted, and the passages after it on its page are ranked
+	// as cur ranks them, without it.
+	var out []Change
+	kept := make([]Passage, 0, len(old.Passages))
+	shift := map[string]int{} // page -> passages lifted so far
+	for _, o := range old.Passages {
+		if o.Embargo != "" && cur.AsOf != "" && o.Embargo <= cur.AsOf { // RFC 3339, UTC, to the second: sorted as times
+			out = append(out, Change{Page: o.Page, Index: o.Index, Line: o.Line, Kind: "lifted", OldTLP: o.TLP, TLP: o.After})
+			shift[o.Page]++
+			continue
+		}
+		o.Index -= shift[o.Page]
+		kept = append(kept, o)
+	}
 	before := map[string]Passage{}
-	for _, p := range old.Passages {
+	for _, p := range kept {
 		before[p.key()] = p
 	}
-	var out []Change
 	seen := map[string]bool{}
 	for _, p := range cur.Passages {
 		seen[p.key()] = true
@@ -59,7 +73,7 @@ func Diff(old, cur *Report) []Change {
 			out = append(out, Change{Page: p.Page, Index: p.Index, Line: p.Line, Kind: "changed", Gained: gained, Lost: lost, OldTLP: o.TLP, TLP: p.TLP})
 		}
 	}
-	for _, o := range old.Passages {
+	for _, o := range kept {
 		if !seen[o.key()] {
 			out = append(out, Change{Page: o.Page, Index: o.Index, Line: o.Line, Kind: "removed", Lost: o.Readers, OldTLP: o.TLP})
 		}
@@ -194,6 +208,8 @@ func PrintDiff(w io.Writer, changes []Change) {
 			fmt.Fprintf(w, "%s  new passage%s\n", head, tlpNote("", c.TLP))
 		case c.Kind == "removed":
 			fmt.Fprintf(w, "%s  passage removed\n", head)
+		case c.Kind == "lifted":
+			fmt.Fprintf(w, "%s  embargo lifted: published in clear%s\n", head, tlpNote(c.OldTLP, c.TLP))
 		default:
 			fmt.Fprintf(w, "%s  access changed%s\n", head, tlpNote(c.OldTLP, c.TLP))
 		}
