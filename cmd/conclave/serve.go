@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,8 +46,9 @@ written to disk. With --sealed it serves exactly what build publishes.
 Preview is only ever served on a loopback address: with --bind on another
 address, serve seals as build does, and says so.
 
-Embargoed passages lift as of the time of each rebuild; --at TIME serves the
-site as it will be at TIME (or was), every embargo due by then lifted.
+Embargoed passages lift when their time comes: the site is rebuilt then,
+as after an edit. --at TIME serves the site as it will be at TIME (or was),
+every embargo due by then lifted.
 
 It answers only requests for localhost, 127.0.0.1, ::1 or the --bind address,
 so that a web page cannot read the preview through a host name of its own
@@ -77,7 +79,25 @@ answers any host name.`,
 				fmt.Fprintf(stderr, "conclave: preview is off: %s is not a loopback address, so restricted passages are sealed, as build publishes them\n", bind)
 			}
 			session := build.NewSession(opt)
+			// When the next embargo lifts: the site is rebuilt then.
+			var (
+				liftMu sync.Mutex
+				lastOK *build.Report
+			)
+			nextLift := func() (time.Time, bool) {
+				liftMu.Lock()
+				defer liftMu.Unlock()
+				return lastOK.NextLift()
+			}
+			built := func(rep *build.Report) {
+				liftMu.Lock()
+				lastOK = rep
+				liftMu.Unlock()
+			}
 			rep, files, err := session.Build(nil)
+			if err == nil {
+				built(rep)
+			}
 			if rep != nil {
 				printWarnings(cmd, rep.Warnings)
 			}
@@ -99,6 +119,9 @@ answers any host name.`,
 				rep, files, err := session.Build(changed)
 				if rep != nil {
 					printWarnings(cmd, rep.Warnings)
+				}
+				if err == nil {
+					built(rep)
 				}
 				if err != nil {
 					printError(stderr, err)
@@ -130,6 +153,7 @@ answers any host name.`,
 					}
 				},
 				WatchErrors: func(err error) { fmt.Fprintf(stderr, "conclave: warning: watching: %v\n", err) },
+				NextLift:    nextLift,
 			})
 			if err != nil {
 				return err

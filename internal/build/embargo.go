@@ -28,6 +28,21 @@ func (rep *Report) LiftsWithin(d time.Duration) []EmbargoReport {
 	return out
 }
 
+// NextLift returns the time of the first embargo still holding, if any,
+// for a build as of its own start: a look ahead ([Options.AsOf]) lifts
+// nothing as time goes by.
+func (rep *Report) NextLift() (time.Time, bool) {
+	if rep == nil || rep.LookAhead {
+		return time.Time{}, false
+	}
+	for _, e := range rep.Embargoes { // by time
+		if !e.Lifted {
+			return e.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // noteEmbargoes adds the embargoes of the page at path, from its record,
 // to the report.
 func (b *builder) noteEmbargoes(path string, rec *pageRecord) {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,10 +61,12 @@ func startLive(t testing.TB, files map[string]string, preview bool) *liveSite {
 func startLiveAt(t testing.TB, dir string, preview bool) *liveSite {
 	t.Helper()
 	session := build.NewSession(build.Options{Source: dir, Preview: preview})
-	_, first, err := session.Build(nil)
+	rep, first, err := session.Build(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex // the last good build's report, for NextLift
+	last := rep
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -76,13 +79,21 @@ func startLiveAt(t testing.TB, dir string, preview bool) *liveSite {
 			Root: dir, Watch: []string{"content", "keys", "themes", "conclave.toml"}, Listener: ln,
 			Options: serve.ListenOptions("127.0.0.1"), First: first,
 			Build: func(changed []string) (*output.Memory, []string, error) {
-				_, files, err := session.Build(changed)
+				rep, files, err := session.Build(changed)
 				if err != nil {
 					return nil, []string{err.Error()}, err
 				}
+				mu.Lock()
+				last = rep
+				mu.Unlock()
 				return files, nil, nil
 			},
 			Rebuilt: func(r serve.Rebuild) { s.rebuilt <- r },
+			NextLift: func() (time.Time, bool) {
+				mu.Lock()
+				defer mu.Unlock()
+				return last.NextLift()
+			},
 		})
 	}()
 	t.Cleanup(func() {
@@ -291,4 +302,24 @@ func TestLiveStopsWithOpenPages(t *testing.T) {
 	// The cleanup cancels Run's context with this stream open: Run must
 	// return (startLive's cleanup fails the test after 10 s).
 	_ = fmt.Sprint(s.url)
+}
+
+// An embargo that lifts while the site is served is published then,
+// without an edit: the server rebuilds the site at its time.
+func TestLiveLiftsEmbargo(t *testing.T) {
+	at := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	s := startLive(t, map[string]string{
+		"content/briefings/one.md": "---\ntitle: One\ndate: 2026-01-01\ntlp: amber\n---\n\nFIRST-TEXT.\n\n" +
+			"::: restricted to=board tlp=amber embargo=" + at.Format(time.RFC3339) + "\nLIFTED-AT-ITS-TIME.\n:::\n",
+	}, false)
+	if _, body := s.get(t, "/briefings/one/"); strings.Contains(body, "LIFTED-AT-ITS-TIME") {
+		t.Fatal("the passage is public before its time")
+	}
+	r := s.wait(t)
+	if r.Err != nil || time.Now().Before(at) {
+		t.Fatalf("rebuild at %v (due %v): %v", time.Now(), at, r.Err)
+	}
+	if _, body := s.get(t, "/briefings/one/"); !strings.Contains(body, "LIFTED-AT-ITS-TIME") {
+		t.Errorf("the passage is not public after its time")
+	}
 }

@@ -89,6 +89,11 @@ type Config struct {
 	Rebuilt func(Rebuild)
 	// WatchErrors, if set, is told of the watcher's errors.
 	WatchErrors func(error)
+	// NextLift, if set, says when the served site changes without an
+	// edit (an embargo lifts; ok false: not before an edit): the site is
+	// rebuilt then, as after a change to anything. It is asked again
+	// after that, and at least every minute.
+	NextLift func() (t time.Time, ok bool)
 	// Limits bound idle and concurrent connections; zero: DefaultLimits.
 	Limits Limits
 }
@@ -143,6 +148,9 @@ func Run(ctx context.Context, c Config) error {
 			}
 		}
 	}()
+	if c.NextLift != nil {
+		go wakeAtLifts(ctx, c.NextLift, batches)
+	}
 	following := make(chan struct{})
 	go func() {
 		defer close(following)
@@ -164,4 +172,34 @@ func Run(ctx context.Context, c Config) error {
 		return err
 	}
 	return nil
+}
+
+// wakeAtLifts sends batches a batch that says anything may have changed
+// when next says the site changes by itself (an embargo lifts), asking
+// next again after each, and at least every minute, until ctx ends.
+func wakeAtLifts(ctx context.Context, next func() (time.Time, bool), batches chan<- watch.Batch) {
+	var fired time.Time // the lift last woken for: a failed rebuild leaves it due
+	for {
+		wait, due := time.Minute, false
+		if t, ok := next(); ok && !t.Equal(fired) {
+			if d := time.Until(t); d < wait {
+				wait, due, fired = max(d, 0), true, t
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		if !due {
+			continue
+		}
+		select {
+		case batches <- watch.Batch{First: time.Now()}:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
