@@ -97,12 +97,24 @@ func (d *Doc) terms() (map[string]int, int) {
 }
 
 // weight is the tf part of BM25 of a term of weighted frequency f in a
-// document of length words, scaled to 1–255.
+// document of length words, scaled to 1–255. The length counts by steps
+// of about 9% (eight a doubling, [lengthStep]), so that an edit that
+// changes a page's length a little changes the weights of the words it
+// touched, not of every word of the page: a deploy uploads the shards of
+// those words only.
 func weight(f, length int) byte {
 	k1, b := float64(format.SearchK1)/100, float64(format.SearchB)/100
 	tf := float64(f)
-	w := tf * (k1 + 1) / (tf + k1*(1-b+b*float64(length)/format.SearchRefLength))
+	w := tf * (k1 + 1) / (tf + k1*(1-b+b*lengthStep(length)/format.SearchRefLength))
 	return byte(min(max(math.Round(w/(k1+1)*255), 1), 255))
+}
+
+// lengthStep is length rounded to the nearest of the steps 2^(k/8).
+func lengthStep(length int) float64 {
+	if length < 1 {
+		return 1
+	}
+	return math.Exp2(math.Round(math.Log2(float64(length))*8) / 8)
 }
 
 // postings maps each term to its postings, encoded (format.SearchShard).

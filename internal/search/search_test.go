@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -145,6 +146,36 @@ func TestWeights(t *testing.T) {
 	}
 	if weight(1, 1e6) < 1 || weight(1e6, 1) > 255 {
 		t.Error("weights out of range")
+	}
+}
+
+// A few words added to a page change the postings of those words only:
+// the page's length, by steps of about 9%, gives its other words the
+// same weights, so their shards are the same bytes.
+func TestWeightsLocalEdit(t *testing.T) {
+	var words []string
+	for i := range 600 {
+		words = append(words, fmt.Sprintf("w%d", i%150))
+	}
+	text := strings.Join(words, " ")
+	docs := func(extra string) []*Doc {
+		return []*Doc{
+			{SearchDoc: format.SearchDoc{URL: "a/", Title: "A", Text: text + extra}},
+			{SearchDoc: format.SearchDoc{URL: "b/", Title: "B", Text: "w1 w2 other words"}},
+		}
+	}
+	before, _ := index(docs(""))
+	after, _ := index(docs(" new1 new2 new3 w7 new4"))
+	for term, p := range before {
+		if term != "w7" && !bytes.Equal(p, after[term]) {
+			t.Errorf("postings of %q changed", term)
+		}
+	}
+	if bytes.Equal(before["w7"], after["w7"]) || after["new1"] == nil {
+		t.Errorf("the edit's own words: w7 %v, new1 %v", before["w7"], after["new1"])
+	}
+	if lengthStep(600) != lengthStep(605) || lengthStep(600) == lengthStep(700) {
+		t.Errorf("length steps: 600 %v, 605 %v, 700 %v", lengthStep(600), lengthStep(605), lengthStep(700))
 	}
 }
 
