@@ -72,6 +72,23 @@ TIME, for a look ahead or back; such a build is never written to public/.`,
 			if !quiet {
 				rep.Print(cmd.OutOrStdout())
 			}
+			// A lift due soon that would stop the build then: say so now.
+			if opt.AsOf.IsZero() {
+				for _, c := range build.CheckLifts(opt, rep) {
+					if c.Err == nil {
+						continue
+					}
+					w := cmd.ErrOrStderr()
+					fmt.Fprintf(w, "conclave: warning: once the embargoes of %s lift, the site does not build (check with --now %s --out DIR), and they would not be published:\n", c.Time.UTC().Format(time.RFC3339), c.Time.UTC().Format(time.RFC3339))
+					var list diag.List
+					if !errors.As(c.Err, &list) {
+						list = diag.List{&diag.Error{Msg: c.Err.Error()}}
+					}
+					for _, e := range list {
+						fmt.Fprintf(w, "conclave: warning:   %v\n", e)
+					}
+				}
+			}
 			return nil
 		},
 	}

@@ -69,3 +69,34 @@ func embargoesAgree(es []markdown.Embargo, asOf time.Time) bool {
 	}
 	return true
 }
+
+// LiftCheck is what building the site as of a pending lift found: the
+// errors that build would stop on, or none.
+type LiftCheck struct {
+	Time time.Time
+	Err  error
+}
+
+// CheckLifts builds the site of opt in memory, as the author's preview
+// (nothing is sealed or written), as of each time in rep at which
+// embargoes still holding lift within [SoonLifts], and returns what each
+// build found. A lift that makes the site fail to build (public text, once
+// lifted, naming a file still sealed as an attachment, or linking into a
+// passage still sealed) would stop the build that should publish it: this
+// tells the author days before.
+func CheckLifts(opt Options, rep *Report) []LiftCheck {
+	var times []time.Time
+	for _, e := range rep.LiftsWithin(SoonLifts) {
+		if len(times) == 0 || !times[len(times)-1].Equal(e.Time) {
+			times = append(times, e.Time)
+		}
+	}
+	var out []LiftCheck
+	for _, t := range times {
+		o := opt
+		o.Preview, o.AsOf, o.CacheKey, o.Out = true, t, nil, ""
+		_, _, err := NewSession(o).Build(nil)
+		out = append(out, LiftCheck{Time: t, Err: err})
+	}
+	return out
+}

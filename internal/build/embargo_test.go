@@ -313,3 +313,39 @@ func TestEmbargoSummary(t *testing.T) {
 }
 
 var packetName = regexp.MustCompile(`packets/[0-9a-f]+\.age`)
+
+// A lift due within 7 days that would stop the build then is found now: a
+// passage that, once public, names a file still sealed as another
+// passage's attachment.
+func TestCheckLifts(t *testing.T) {
+	at(t, liftAt.Add(-48*time.Hour))
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	page := "---\ntitle: X\ntlp: amber\n---\n\n::: restricted to=alice tlp=amber\nThe [report](report.pdf).\n:::\n\n" +
+		"::: restricted to=alice tlp=amber embargo=2026-12-09T17:00:00Z\nSee report.pdf.\n:::\n"
+	testtool.WriteSite(t, dir, map[string]string{
+		"conclave.toml":                "title = \"T\"\n",
+		"keys/alice.pub":               id.Recipient().String() + "\n",
+		"content/briefings/x.md":       page,
+		"content/briefings/report.pdf": "%PDF-1.4 sealed",
+	})
+	rep, err := Run(Options{Source: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := CheckLifts(Options{Source: dir}, rep)
+	if len(checks) != 1 || !checks[0].Time.Equal(liftAt) || checks[0].Err == nil || !strings.Contains(checks[0].Err.Error(), "report.pdf") {
+		t.Fatalf("checks: %+v", checks)
+	}
+	// Fixed, the lift builds.
+	testtool.WriteSite(t, dir, map[string]string{"content/briefings/x.md": strings.Replace(page, "See report.pdf.", "See the report.", 1)})
+	if rep, err = Run(Options{Source: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if checks := CheckLifts(Options{Source: dir}, rep); len(checks) != 1 || checks[0].Err != nil {
+		t.Errorf("checks after the fix: %+v", checks)
+	}
+}
