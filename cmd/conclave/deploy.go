@@ -18,6 +18,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/deploy"
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/progress"
 	"github.com/conclave-dev/conclave/internal/sign"
 	"github.com/conclave-dev/conclave/internal/site"
 )
@@ -189,7 +190,7 @@ func printDeploy(cmd *cobra.Command, rep *deploy.Report, opt deploy.Options, err
 	} else {
 		fmt.Fprintln(w, "  signer    none: the site is not signed")
 	}
-	fmt.Fprintf(w, "  uploaded  %6d  objects, %s (%s and its bundle included)\n", rep.Uploaded, deploy.FormatSize(rep.Bytes), format.Manifest)
+	fmt.Fprintf(w, "  uploaded  %6d  objects, %s (%s and its bundle included)\n", rep.Uploaded, progress.Size(rep.Bytes), format.Manifest)
 	fmt.Fprintf(w, "  unchanged %6d  files the bucket held already\n", plan.Unchanged)
 	if plan.Resumed > 0 {
 		fmt.Fprintf(w, "  resumed   %6d  files uploaded by a deploy that did not finish\n", plan.Resumed)
@@ -206,7 +207,7 @@ func printPlan(w io.Writer, rep *deploy.Report, opt deploy.Options) {
 	plan := &rep.Plan
 	fmt.Fprintf(w, "conclave: plan to deploy %s to %s (%s): %d files listed in %s\n", opt.Dir, rep.Target, rep.URL, rep.Files, format.Manifest)
 	for _, u := range plan.Uploads {
-		fmt.Fprintf(w, "  upload  %-7s  %s  (%s)\n", u.Reason, u.Path, deploy.FormatSize(u.Size))
+		fmt.Fprintf(w, "  upload  %-7s  %s  (%s)\n", u.Reason, u.Path, progress.Size(u.Size))
 	}
 	if plan.Manifest {
 		fmt.Fprintf(w, "  upload  %-7s  %s\n", "release", format.Manifest)
@@ -223,7 +224,7 @@ func printPlan(w io.Writer, rep *deploy.Report, opt deploy.Options) {
 		fmt.Fprintf(w, "  delete  %-7s  %s\n", "stale", k)
 	}
 	fmt.Fprintf(w, "  total   uploads %d (%s), deletes %d, unchanged %d, uploaded already %d\n",
-		plan.Objects(), deploy.FormatSize(plan.Bytes), len(plan.Deletes), plan.Unchanged, plan.Resumed)
+		plan.Objects(), progress.Size(plan.Bytes), len(plan.Deletes), plan.Unchanged, plan.Resumed)
 	if opt.DryRun {
 		fmt.Fprintln(w, "conclave: dry run: nothing was uploaded or deleted")
 	}

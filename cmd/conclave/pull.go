@@ -17,6 +17,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/open"
+	"github.com/conclave-dev/conclave/internal/progress"
 	"github.com/conclave-dev/conclave/internal/pull"
 )
 
@@ -245,7 +246,7 @@ func printPull(w io.Writer, rep *pull.Report, changes bool) {
 	} else {
 		fmt.Fprintf(w, "  release %s\n", rep.Release.UTC().Format(time.RFC3339))
 	}
-	fmt.Fprintf(w, "  fetched %6d  files downloaded: %s in %d requests\n", rep.Fetched, pull.FormatSize(rep.Bytes), rep.Requests)
+	fmt.Fprintf(w, "  fetched %6d  files downloaded: %s in %d requests\n", rep.Fetched, progress.Size(rep.Bytes), rep.Requests)
 	fmt.Fprintf(w, "  reused  %6d  files unchanged since the last pull\n", rep.Reused)
 	if rep.Resumed > 0 {
 		fmt.Fprintf(w, "  resumed %6d  files downloaded by a pull that did not finish\n", rep.Resumed)

@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/progress"
 )
 
 // uploadFiles uploads the plan's files, step by step: every upload of a
@@ -131,43 +130,12 @@ func (d *deployer) progress() (stop func()) {
 	}
 	plan := &d.rep.Plan
 	objects, total, deletes := plan.Objects(), plan.Bytes, len(plan.Deletes)
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		width := 0
-		for {
-			select {
-			case <-quit:
-				fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", width))
-				return
-			case <-tick.C:
-				line := fmt.Sprintf("conclave: deploying to %s: uploaded %d of %d objects, %s of %s", d.opt.Target.Name,
-					d.uploaded.Load(), objects, FormatSize(d.bytes.Load()), FormatSize(total))
-				if n := d.deleted.Load(); n > 0 {
-					line += fmt.Sprintf("; deleted %d of %d", n, deletes)
-				}
-				fmt.Fprintf(w, "\r%-*s", width, line)
-				width = max(width, len(line))
-			}
+	return progress.Line(w, func() string {
+		line := fmt.Sprintf("conclave: deploying to %s: uploaded %d of %d objects, %s of %s", d.opt.Target.Name,
+			d.uploaded.Load(), objects, progress.Size(d.bytes.Load()), progress.Size(total))
+		if n := d.deleted.Load(); n > 0 {
+			line += fmt.Sprintf("; deleted %d of %d", n, deletes)
 		}
-	}()
-	return func() {
-		close(quit)
-		<-finished
-	}
-}
-
-// FormatSize writes n bytes for people: "12.3 MiB".
-func FormatSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
+		return line
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/progress"
 )
 
 // Net bounds what a pull does on the network. A zero field takes its
@@ -182,21 +183,7 @@ type TooLargeError struct {
 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s: too large: the body goes on past %s, more than %s ever holds: refused, stopped reading", e.URL, FormatSize(e.Limit.Bytes), e.Limit.What)
-}
-
-// FormatSize writes a number of bytes for people: "512 bytes", "1.5 KiB",
-// "16.0 MiB".
-func FormatSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
+	return fmt.Sprintf("%s: too large: the body goes on past %s, more than %s ever holds: refused, stopped reading", e.URL, progress.Size(e.Limit.Bytes), e.Limit.What)
 }
 
 // fileURL returns the URL of the file at the slash path p of the site.

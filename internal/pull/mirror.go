@@ -14,15 +14,14 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/par"
+	"github.com/conclave-dev/conclave/internal/progress"
 	"github.com/conclave-dev/conclave/internal/sign"
 )
 
@@ -423,27 +422,7 @@ func (p *puller) stateFolder(rel string) error {
 // progress writes a progress line to opt.Progress until the function it
 // returns is called, which clears it.
 func (p *puller) progress(done *atomic.Int64, total int) (stop func()) {
-	w := p.opt.Progress
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		width := 0
-		for {
-			select {
-			case <-quit:
-				fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", width))
-				return
-			case <-tick.C:
-				line := fmt.Sprintf("conclave: pulling %s: %d of %d files, %s", p.url.Host, done.Load(), total, FormatSize(p.fetch.bytes.Load()))
-				fmt.Fprintf(w, "\r%-*s", width, line)
-				width = max(width, len(line))
-			}
-		}
-	}()
-	return func() {
-		close(quit)
-		<-finished
-	}
+	return progress.Line(p.opt.Progress, func() string {
+		return fmt.Sprintf("conclave: pulling %s: %d of %d files, %s", p.url.Host, done.Load(), total, progress.Size(p.fetch.bytes.Load()))
+	})
 }
