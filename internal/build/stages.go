@@ -353,6 +353,12 @@ func (b *builder) renderDoc(doc *markdown.Doc, rec *pageRecord) error {
 				return err
 			}
 		}
+		if rec.Search != nil {
+			// Its terms, once: the record keeps them for the next build,
+			// not the text, which the public index never publishes.
+			rec.Search.Prepare()
+			rec.Search.Text, rec.Search.Headings = "", nil
+		}
 	}
 	rec.Public = append(rec.Public, view.Summary)
 	return nil

@@ -35,6 +35,12 @@ type Doc struct {
 	Headings []string
 	// Date orders the public documents (see [Public]); "" for none.
 	Sort string
+	// TF is the weighted frequency of each term of the document, and
+	// Length its length in words, once worked out ([Doc.Prepare]); then
+	// the text may go (a public document's does: snippets come from its
+	// page).
+	TF     map[string]int `json:",omitempty"`
+	Length int            `json:",omitempty"`
 }
 
 // MaxText is the most bytes of a document's text an index keeps for
@@ -74,9 +80,25 @@ func Tokens(s string, fn func(term string)) {
 	flush()
 }
 
+// Prepare works out d's terms (TF and Length) once, from its title,
+// tags, headings and text: a page published again from the last build
+// brings them, and is not read again.
+func (d *Doc) Prepare() {
+	if d.TF == nil {
+		d.TF, d.Length = d.count()
+	}
+}
+
 // terms returns the weighted frequency of each term of d, and d's length
-// in words.
+// in words: those Prepare worked out, or counted now.
 func (d *Doc) terms() (map[string]int, int) {
+	if d.TF != nil {
+		return d.TF, d.Length
+	}
+	return d.count()
+}
+
+func (d *Doc) count() (map[string]int, int) {
 	tf := map[string]int{}
 	length := 0
 	add := func(s string, w int) {
@@ -102,10 +124,13 @@ func (d *Doc) terms() (map[string]int, int) {
 // changes a page's length a little changes the weights of the words it
 // touched, not of every word of the page: a deploy uploads the shards of
 // those words only.
-func weight(f, length int) byte {
+func weight(f, length int) byte { return weightAt(f, lengthStep(length)) }
+
+// weightAt is weight for a length already in steps.
+func weightAt(f int, step float64) byte {
 	k1, b := float64(format.SearchK1)/100, float64(format.SearchB)/100
 	tf := float64(f)
-	w := tf * (k1 + 1) / (tf + k1*(1-b+b*lengthStep(length)/format.SearchRefLength))
+	w := tf * (k1 + 1) / (tf + k1*(1-b+b*step/format.SearchRefLength))
 	return byte(min(max(math.Round(w/(k1+1)*255), 1), 255))
 }
 
@@ -121,7 +146,7 @@ func lengthStep(length int) float64 {
 type postings map[string][]byte
 
 // index adds the terms of docs, numbered from 0 in order, to a new set of
-// postings. It cuts each document's text to [MaxText] bytes.
+// postings, and returns their number of words.
 func index(docs []*Doc) (postings, int) {
 	p := postings{}
 	last := map[string]int{}
@@ -129,16 +154,16 @@ func index(docs []*Doc) (postings, int) {
 	for i, d := range docs {
 		tf, length := d.terms()
 		words += length
+		step := lengthStep(length)
 		for t, f := range tf {
 			prev, ok := last[t]
 			if !ok {
 				prev = -1
 			}
 			p[t] = binary.AppendUvarint(p[t], uint64(i-prev))
-			p[t] = append(p[t], weight(f, length))
+			p[t] = append(p[t], weightAt(f, step))
 			last[t] = i
 		}
-		d.Text = cut(d.Text, MaxText)
 	}
 	return p, words
 }
@@ -311,6 +336,7 @@ func Sealed(docs []*Doc) *SealedIndex {
 	x := &SealedIndex{Docs: make([]format.SearchDoc, len(docs)), Words: words}
 	for i, d := range docs {
 		x.Docs[i] = d.SearchDoc
+		x.Docs[i].Text = cut(d.Text, MaxText)
 	}
 	x.Shards = p.shards(SealedShardSize)
 	return x
