@@ -59,23 +59,14 @@ func at(t *testing.T, when time.Time) {
 	t.Cleanup(func() { clock = old })
 }
 
-// files reads every file of dir into a map by slash path.
+// readTree reads every file of dir into a map by slash path.
 func readTree(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = data
-		return err
-	})
+	files, err := testtool.ReadTree(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return files
 }
 
 func holding(files map[string][]byte, s string) []string {

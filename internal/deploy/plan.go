@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
@@ -217,42 +216,14 @@ func (d *deployer) readRemote(ctx context.Context, objects map[string]int64) (re
 // object carries its digest is resumed, the others are uploaded.
 func (d *deployer) checkUploaded(ctx context.Context, plan *Plan, remote remoteRelease, unsure []int) error {
 	resumed := make([]bool, len(unsure))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		next     = make(chan int)
-	)
-	for range min(d.opt.Jobs, len(unsure)) {
-		wg.Go(func() {
-			for j := range next {
-				e := d.local.entries[unsure[j]]
-				digest, size, err := d.uploadedDigest(ctx, e.Path)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-						cancel()
-					}
-					mu.Unlock()
-					continue
-				}
-				resumed[j] = size == d.local.sizes[unsure[j]] && digest == hex.EncodeToString(e.Sum[:])
-			}
-		})
-	}
-	for j := range unsure {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- j
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	err := d.parallel(ctx, len(unsure), func(ctx context.Context, j int) error {
+		e := d.local.entries[unsure[j]]
+		digest, size, err := d.uploadedDigest(ctx, e.Path)
+		resumed[j] = err == nil && size == d.local.sizes[unsure[j]] && digest == hex.EncodeToString(e.Sum[:])
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	for j, i := range unsure {
 		if resumed[j] {
