@@ -655,6 +655,46 @@ func mistakes() []mistake {
 			want: publish, has: []string{"search/index.json", "search/index.html", "b/x/index.html"},
 		},
 		{
+			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
+			files: map[string]string{
+				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",
+					"Fix canaryem1 ships.", ":::", "", "Public outro."),
+				"content/b/w.md": md("---", "title: Whole canaryem2", "summary: Sum canaryem3", "tags: [canaryem4]", "tlp: amber", "audience: [board]",
+					"slug: r-em", "embargo: 2099-01-01T00:00:00Z", "date: 2024-03-03", "---", "", "Body canaryem5."),
+			},
+			want: publish, has: []string{"b/x/index.html", "b/r-em/index.html"},
+		},
+		{
+			name: "embargo/lifted-keeps-nested", why: "a lifted passage is public text, but a passage nested in it without an embargo stays sealed, and the lifted fence's audience names reach no public text",
+			files: map[string]string{
+				"content/b/x.md": page("Lifted", "::: restricted to=board tlp=amber embargo=2000-01-01T00:00:00Z",
+					"Now public.", "", ":::: restricted to=alice tlp=red", "Still sealed canaryel1.", "::::", ":::"),
+			},
+			want: publish, has: []string{"b/x/index.html"},
+		},
+		{
+			name: "embargo/no-zone", why: "an embargo time without its zone is a guess at whose 17:00 it means: refused, never lifted early or late",
+			files: map[string]string{
+				"content/b/x.md": page("Zoneless", "::: restricted to=board tlp=amber embargo=2026-12-09T17:00:00", "Text canaryez1.", ":::"),
+			},
+			want: refuse, at: "content/b/x.md:5:", msg: "no zone",
+		},
+		{
+			name: "embargo/public-page", why: "embargo: on a page with no audience would publish it at once: refused",
+			files: map[string]string{
+				"content/b/x.md": md("---", "title: Not yet canaryep1", "embargo: 2099-01-01T00:00:00Z", "---", "", "Body canaryep2."),
+			},
+			want: refuse, at: "content/b/x.md:3:", msg: "only a page restricted as a whole",
+		},
+		{
+			name: "embargo/inside-sealed", why: "an embargo inside a passage that does not lift by then would stay sealed inside it: refused",
+			files: map[string]string{
+				"content/b/x.md": page("Nested", "::: restricted to=board tlp=amber", "", ":::: restricted to=alice tlp=red embargo=2000-01-01T00:00:00Z",
+					"Text canaryei1.", "::::", ":::"),
+			},
+			want: refuse, at: "content/b/x.md:7:", msg: "does not lift by then",
+		},
+		{
 			name: "bundle/public-link-into", why: "a public link to a file of a restricted bundle would publish the bundle's folder name",
 			files: map[string]string{
 				"content/b/canaryso1/index.md":      md(append(restrictedFront("Bundle canaryso2", "r-so"), "", "Body canaryso3.")...),
