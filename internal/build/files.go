@@ -58,7 +58,7 @@ type placed struct {
 
 func newLinkUse(s *site.Site) *linkUse {
 	u := &linkUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{},
-		publicLinks: map[string][]markdown.Link{}, privateIDs: map[string][]string{}, files: map[string]bool{}}
+		publicLinks: make(map[string][]markdown.Link, len(s.Pages)), privateIDs: map[string][]string{}, files: map[string]bool{}}
 	for _, f := range s.Files {
 		u.files[strings.ToLower(path.Base(f.Path))] = true
 	}
@@ -69,34 +69,21 @@ func newLinkUse(s *site.Site) *linkUse {
 // text mentions and the IDs of its restricted headings, from its record
 // (whose Names and Mentions pageNames made).
 func (u *linkUse) note(p *site.Page, rec *pageRecord) {
-	links := rec.Links
-	var private, linked []fileUse
-	var toPages []markdown.Link
-	for _, l := range links {
-		if !l.Restricted && (l.Dest[0] == '#' || strings.Contains(l.Dest, ".md")) {
-			toPages = append(toPages, l)
-		}
-		f, ok := u.site.FileTarget(p, l.Dest)
-		if !ok {
-			continue
-		}
-		use := fileUse{file: f, at: placed{p.Path, l.Line}}
-		if l.Restricted {
-			private = append(private, use)
-		} else {
-			linked = append(linked, use)
-		}
+	l := rec.resolved
+	if l == nil {
+		l = u.resolve(p, rec.Links)
+		rec.resolved = l
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(toPages) > 0 {
-		u.publicLinks[p.Path] = toPages
+	if len(l.toPages) > 0 {
+		u.publicLinks[p.Path] = l.toPages
 	}
 	if len(rec.PrivateIDs) > 0 {
 		u.privateIDs[p.Path] = rec.PrivateIDs
 	}
-	u.private = append(u.private, private...)
-	for _, l := range linked {
+	u.private = append(u.private, l.private...)
+	for _, l := range l.linked {
 		u.linked[l.file] = true
 		if u.site.Bundle(l.file) != nil {
 			u.publicTo = append(u.publicTo, l)
@@ -113,6 +100,37 @@ func (u *linkUse) note(p *site.Page, rec *pageRecord) {
 			u.mentions[m.Name] = placed{p.Path, m.Line}
 		}
 	}
+}
+
+// resolvedLinks are a page's links as [linkUse.note] reads them: those
+// to pages and anchors, and those to the site's files, from public and
+// from restricted text.
+type resolvedLinks struct {
+	toPages         []markdown.Link
+	private, linked []fileUse
+}
+
+// resolve sorts the links of page p. What a link resolves to depends on
+// the page's path and the site's files, which a record that applies has
+// the same (see pageKey and siteDigest): a record keeps them.
+func (u *linkUse) resolve(p *site.Page, links []markdown.Link) *resolvedLinks {
+	r := &resolvedLinks{}
+	for _, l := range links {
+		if !l.Restricted && (l.Dest[0] == '#' || strings.Contains(l.Dest, ".md")) {
+			r.toPages = append(r.toPages, l)
+		}
+		f, ok := u.site.FileTarget(p, l.Dest)
+		if !ok {
+			continue
+		}
+		use := fileUse{file: f, at: placed{p.Path, l.Line}}
+		if l.Restricted {
+			r.private = append(r.private, use)
+		} else {
+			r.linked = append(r.linked, use)
+		}
+	}
+	return r
 }
 
 // nameAt is a file name that restricted text mentions, and the line of

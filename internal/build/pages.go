@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -58,6 +59,11 @@ type pageRecord struct {
 	// Embargoes are the page's, each lifted or not when the record was
 	// made: a record whose embargoes lift otherwise now is not used.
 	Embargoes []markdown.Embargo
+
+	// resolved are its links as resolved for the build that made the
+	// record, or the first that used it: the same for every build that
+	// uses it. Not saved.
+	resolved *resolvedLinks
 }
 
 // listRecord is what a build keeps of a list page (home, section, tag):
@@ -133,12 +139,13 @@ func (d *pagesData) reusable(path string, key [sha256.Size]byte, last *lastBuild
 // digest, which covers its front matter and body (see
 // TestPageKeyCoversFront).
 func pageKey(p *site.Page) [sha256.Size]byte {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00%d\x00", p.Path, p.Kind, p.Section, p.URL, p.BodyLine)
-	h.Write(p.Digest[:])
-	var k [sha256.Size]byte
-	h.Sum(k[:0])
-	return k
+	b := make([]byte, 0, 128)
+	b = append(append(b, p.Path...), 0)
+	b = append(strconv.AppendInt(b, int64(p.Kind), 10), 0)
+	b = append(append(b, p.Section...), 0)
+	b = append(append(b, p.URL...), 0)
+	b = append(strconv.AppendInt(b, int64(p.BodyLine), 10), 0)
+	return sha256.Sum256(append(b, p.Digest[:]...))
 }
 
 // siteDigest is a digest of what every page depends on besides its own
@@ -173,24 +180,28 @@ func siteDigest(s *site.Site, theme *render.Theme, reg *audience.Registry, previ
 	for _, g := range reg.Groups() {
 		fmt.Fprintf(h, "g %s %s\x00", g.Name, strings.Join(g.Members, ","))
 	}
+	// The pages and files, a line each, written without fmt: a preview
+	// server works this out after every save.
+	b := make([]byte, 0, 64*(len(s.Pages)+len(s.Files)))
 	for _, p := range s.Pages {
-		fmt.Fprintf(h, "p %s %s\x00", p.Path, p.URL)
+		b = append(append(append(append(append(b, "p "...), p.Path...), ' '), p.URL...), 0)
 		if !p.Front.Embargo.IsZero() {
 			// A page restricted as a whole that is published changes
 			// the lists and pages around it.
-			fmt.Fprintf(h, "e %t\x00", p.Front.Lifted)
+			b = append(strconv.AppendBool(append(b, "e "...), p.Front.Lifted), 0)
 		}
 		if p.Kind != site.KindPage {
 			k := pageKey(p)
-			h.Write(k[:])
+			b = append(b, k[:]...)
 		}
 	}
 	for _, p := range s.DraftPages {
-		fmt.Fprintf(h, "d %s\x00", p.Path)
+		b = append(append(append(b, "d "...), p.Path...), 0)
 	}
 	for _, f := range s.Files {
-		fmt.Fprintf(h, "f %s\x00", f.Path)
+		b = append(append(append(b, "f "...), f.Path...), 0)
 	}
+	h.Write(b)
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return sum, nil

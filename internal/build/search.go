@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"fmt"
 	"html"
 	"maps"
@@ -14,6 +15,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
@@ -144,46 +146,61 @@ func (b *builder) searchIndex() error {
 	if !b.render.Searching() {
 		return nil
 	}
-	x := search.Public(b.searchDocs)
+	x := b.index
+	if x == nil {
+		x = search.Public(b.searchDocs)
+	} else {
+		x.Update(b.searchDocs)
+	}
 	var sealed []format.SealedRef
 	if b.sealer != nil {
-		numbers := make(map[string]int, len(x.Docs))
-		for i, d := range x.Docs {
-			numbers[d.URL] = i
-		}
 		var err error
-		if sealed, err = b.sealSearch(numbers); err != nil {
+		if sealed, err = b.sealSearch(x); err != nil {
 			return err
 		}
 	}
 	var total atomic.Int64
-	emit := func(path string, data []byte) error {
+	emit := func(path string, data []byte, sum [sha256.Size]byte) error {
 		total.Add(int64(len(data)))
-		return b.emit(path, data)
+		return b.emitShared(path, data, sum)
 	}
-	files := make([]func() error, 0, len(x.Shards)+len(x.Docs)+1)
+	files := make([]func() error, 0, len(x.Shards)+len(x.Docs)+2)
 	for _, s := range x.Shards {
-		files = append(files, func() error { return emit(format.SearchShardPath(s.Prefix), s.Data()) })
+		files = append(files, func() error {
+			data, sum := s.File()
+			return emit(format.SearchShardPath(s.Prefix), data, sum)
+		})
 	}
 	for i := range x.Docs {
-		files = append(files, func() error { return emit(format.SearchDocPath(i), x.DocData(i)) })
+		files = append(files, func() error {
+			data, sum := x.DocFile(i)
+			return emit(format.SearchDocPath(i), data, sum)
+		})
 	}
-	files = append(files, func() error { return emit(format.SearchIndex, x.Root(sealed)) })
+	files = append(files, func() error {
+		root := x.Root(sealed)
+		return emit(format.SearchIndex, root, sha256.Sum256(root))
+	})
 	defer func() {
 		b.rep.Search.Docs, b.rep.Search.Words, b.rep.Search.Bytes = len(x.Docs), x.Words, total.Load()
 	}()
 	files = append(files, func() error { return b.render.SearchPage(b.emit, len(sealed) > 0) })
-	return diag.List(par.Each(len(files), par.IO(), func(i int) error { return files[i]() })).Err()
+	workers := par.IO()
+	if _, ok := b.out.(*output.Memory); ok {
+		// Nothing to wait for: a file a lock, one goroutine, no contention
+		// (a preview session writes the unchanged files again each build).
+		workers = 1
+	}
+	return diag.List(par.Each(len(files), workers, func(i int) error { return files[i]() })).Err()
 }
 
 // sealSearch seals the index of each audience with restricted text, and
-// returns their entries for the public root, sorted by tag. numbers are
-// the public documents' numbers by address: a passage's hits add to its
-// page's.
-func (b *builder) sealSearch(numbers map[string]int) ([]format.SealedRef, error) {
+// returns their entries for the public root, sorted by tag. A passage's
+// hits add to those of its page's public document in x.
+func (b *builder) sealSearch(x *search.PublicIndex) ([]format.SealedRef, error) {
 	byAud := map[string][]sealedDoc{}
 	for _, d := range b.sealedDocs {
-		if n, ok := numbers[d.doc.URL]; ok {
+		if n, ok := x.Number(d.doc.URL); ok {
 			d.doc.Page = &n
 		}
 		byAud[d.aud] = append(byAud[d.aud], d)

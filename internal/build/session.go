@@ -9,6 +9,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/site"
 )
 
@@ -29,6 +30,11 @@ type Session struct {
 	records *pagesData      // its records
 	views   render.ViewSums // the digests of its records' views
 	pages   site.PageCache  // the pages as read, parsed again only when their file changes
+	// index is the public search index, updated by each build with what
+	// changed. A failed build leaves it the index of that build's pages,
+	// which the next build updates in turn: it holds its files itself,
+	// and owes nothing to the last good build's.
+	index *search.PublicIndex
 }
 
 // NewSession returns a session for the site opt names; with
@@ -70,6 +76,10 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 	}
 	mem := output.NewMemorySize(size)
 	b := &builder{site: st, out: mem, cache: cache, getenv: s.opt.Getenv, preview: s.opt.Preview, record: true, now: releaseTime(s.opt.Now), asOf: asOf, lookAhead: !s.opt.AsOf.IsZero()}
+	if s.index == nil {
+		s.index = &search.PublicIndex{}
+	}
+	b.index = s.index
 	if last := s.files; last != nil {
 		b.last = &lastBuild{records: s.records, views: s.views, read: last.ReadFile, trusted: true,
 			republish: func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }}

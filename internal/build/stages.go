@@ -91,6 +91,9 @@ type builder struct {
 	// Left by seal, and pages and seal for searchIndex.
 	sealer     *seal.Sealer // nil in a preview
 	searchDocs []*search.Doc
+	// index is the public search index of the last build, which a
+	// session keeps and this build updates; nil: made anew.
+	index      *search.PublicIndex
 	sealedDocs []sealedDoc
 
 	// Left by lists, and extras.
@@ -204,6 +207,20 @@ func (b *builder) emit(p string, data []byte) error {
 // attachment's packet): the leak scan keeps it without a copy.
 func (b *builder) emitOwned(p string, data []byte) error {
 	if err := b.out.WriteFile(p, data); err != nil {
+		return err
+	}
+	b.held.keep(p, data)
+	return nil
+}
+
+// emitShared is emitOwned for data whose digest is sum, worked out when
+// it was made: a build in memory keeps it without a copy or a digest.
+func (b *builder) emitShared(p string, data []byte, sum [sha256.Size]byte) error {
+	m, ok := b.out.(*output.Memory)
+	if !ok {
+		return b.emitOwned(p, data)
+	}
+	if err := m.WriteShared(p, data, sum); err != nil {
 		return err
 	}
 	b.held.keep(p, data)
@@ -634,14 +651,11 @@ func (b *builder) scan() error {
 // completes the records for the next build with the digests it lists. The
 // author's preview is not a release, and has no manifest.
 func (b *builder) manifest() error {
-	entries := b.out.Entries()
 	if b.preview {
-		b.rep.Files = len(entries)
-		for _, e := range entries {
-			b.rep.Bytes += e.Size
-		}
+		b.rep.Files, b.rep.Bytes = b.out.Totals()
 		return b.recordLists(nil)
 	}
+	entries := b.out.Entries()
 	list := make([]manifest.Entry, len(entries))
 	for i, e := range entries {
 		// Nothing readers would refuse is published: a passage's packet

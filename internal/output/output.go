@@ -9,6 +9,7 @@
 package output
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -27,6 +28,8 @@ type Writer interface {
 	WriteFile(p string, data []byte) error
 	// Entries lists what was written so far, sorted by path.
 	Entries() []Entry
+	// Totals returns the number of files written so far and their bytes.
+	Totals() (files int, bytes int64)
 	// ReadFile returns the contents written at p, for checks of the whole
 	// output before it is committed.
 	ReadFile(p string) ([]byte, error)
@@ -43,10 +46,17 @@ type Entry struct {
 	Size int64
 }
 
-// ledger is the bookkeeping shared by both writers.
+// ledger is the bookkeeping shared by both writers: an entry a file, and
+// a Memory's bytes with it (one map, one lock a file).
 type ledger struct {
-	mu      sync.Mutex
-	entries map[string]Entry
+	mu      sync.RWMutex
+	entries map[string]written
+}
+
+// written is a file written: its entry, and its bytes in a Memory.
+type written struct {
+	Entry
+	data []byte
 }
 
 // claim checks p and data and records them; it fails if p was written before.
@@ -56,22 +66,32 @@ func (l *ledger) claim(p string, data []byte) error {
 
 // claimSum is claim for data whose digest the caller computed.
 func (l *ledger) claimSum(p string, data []byte, sum [sha256.Size]byte) error {
+	return l.claimData(p, data, sum, nil)
+}
+
+// claimData is claimSum that keeps keep with the entry (a Memory's copy
+// of data).
+func (l *ledger) claimData(p string, data []byte, sum [sha256.Size]byte, keep []byte) error {
 	if err := manifest.CheckPath(p); err != nil {
 		return err
 	}
 	if line, what, ok := secret.Find(data); ok {
 		return fmt.Errorf("refusing to write %s: line %d holds %s", p, line, what)
 	}
-	e := Entry{Path: p, Sum: sum, Size: int64(len(data))}
+	return l.add(written{Entry{Path: p, Sum: sum, Size: int64(len(data))}, keep})
+}
+
+// add records w; it fails if its path was written before.
+func (l *ledger) add(w written) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.entries == nil {
-		l.entries = map[string]Entry{}
+		l.entries = map[string]written{}
 	}
-	if _, dup := l.entries[p]; dup {
-		return fmt.Errorf("two sources write %s (a content file and a theme file or generated page with the same path?)", p)
+	if _, dup := l.entries[w.Path]; dup {
+		return fmt.Errorf("two sources write %s (a content file and a theme file or generated page with the same path?)", w.Path)
 	}
-	l.entries[p] = e
+	l.entries[w.Path] = w
 	return nil
 }
 
@@ -86,18 +106,27 @@ func (l *ledger) Entries() []Entry {
 	l.mu.Lock()
 	out := make([]Entry, 0, len(l.entries))
 	for _, e := range l.entries {
-		out = append(out, e)
+		out = append(out, e.Entry)
 	}
 	l.mu.Unlock()
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
 
+// Totals returns the number of files written so far and their bytes,
+// without listing them.
+func (l *ledger) Totals() (files int, bytes int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.entries {
+		bytes += e.Size
+	}
+	return len(l.entries), bytes
+}
+
 // Memory keeps the files in memory.
 type Memory struct {
 	ledger
-	mu    sync.RWMutex
-	files map[string][]byte
 }
 
 // NewMemory returns an empty in-memory output.
@@ -106,25 +135,27 @@ func NewMemory() *Memory { return NewMemorySize(0) }
 // NewMemorySize returns an empty in-memory output with room for n files,
 // such as the number of files of the build it follows.
 func NewMemorySize(n int) *Memory {
-	return &Memory{ledger: ledger{entries: make(map[string]Entry, n)}, files: make(map[string][]byte, n)}
+	return &Memory{ledger: ledger{entries: make(map[string]written, n)}}
 }
 
 // Len is the number of files written.
 func (m *Memory) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.files)
+	return len(m.entries)
 }
 
 // WriteFile stores a copy of data.
 func (m *Memory) WriteFile(p string, data []byte) error {
-	if err := m.claim(p, data); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	m.files[p] = append([]byte(nil), data...)
-	m.mu.Unlock()
-	return nil
+	return m.claimData(p, data, sha256.Sum256(data), bytes.Clone(data))
+}
+
+// WriteShared stores data itself, not a copy, under sum, its SHA-256
+// digest, which the caller worked out when it made data: for a file kept
+// from one build to the next (a search shard that did not change), which
+// no one changes once made.
+func (m *Memory) WriteShared(p string, data []byte, sum [sha256.Size]byte) error {
+	return m.claimData(p, data, sum, data)
 }
 
 // Carry publishes again the file at p of an earlier build held in from:
@@ -132,30 +163,13 @@ func (m *Memory) WriteFile(p string, data []byte) error {
 // recomputed, as from checked them when they were written (files in a
 // Memory are never changed).
 func (m *Memory) Carry(from *Memory, p string) error {
-	data, ok := from.Get(p)
+	from.mu.RLock()
+	w, ok := from.entries[p]
+	from.mu.RUnlock()
 	if !ok {
 		return fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	}
-	from.ledger.mu.Lock()
-	e, ok := from.ledger.entries[p]
-	from.ledger.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%s: not in the earlier build's ledger", p)
-	}
-	m.ledger.mu.Lock()
-	if m.entries == nil {
-		m.entries = map[string]Entry{}
-	}
-	if _, dup := m.entries[p]; dup {
-		m.ledger.mu.Unlock()
-		return fmt.Errorf("two sources write %s", p)
-	}
-	m.entries[p] = e
-	m.ledger.mu.Unlock()
-	m.mu.Lock()
-	m.files[p] = data
-	m.mu.Unlock()
-	return nil
+	return m.add(w)
 }
 
 // ReadFile returns the file at p.
@@ -170,6 +184,6 @@ func (m *Memory) ReadFile(p string) ([]byte, error) {
 func (m *Memory) Get(p string) ([]byte, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	b, ok := m.files[p]
-	return b, ok
+	w, ok := m.entries[p]
+	return w.data, ok
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"os"
@@ -133,21 +132,17 @@ func (s *Stream) Abort() {
 	}
 }
 
-// claimEntry records e, whose file the caller checked, as claimSum does.
-func (l *ledger) claimEntry(e Entry) error {
+// claimEntry records e, whose file the caller checked, as claimSum does;
+// with data, a Memory's bytes of it.
+func (l *ledger) claimEntry(e Entry, data ...[]byte) error {
 	if err := manifest.CheckPath(e.Path); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.entries == nil {
-		l.entries = map[string]Entry{}
+	w := written{Entry: e}
+	if len(data) > 0 {
+		w.data = data[0]
 	}
-	if _, dup := l.entries[e.Path]; dup {
-		return fmt.Errorf("two sources write %s (a content file and a theme file or generated page with the same path?)", e.Path)
-	}
-	l.entries[e.Path] = e
-	return nil
+	return l.add(w)
 }
 
 // streams numbers the temporary files of a Dir's streams.
@@ -254,13 +249,7 @@ func (d *Dir) Relink(p string, sum [sha256.Size]byte) (ok bool, err error) {
 func (m *Memory) Create() (*Stream, error) {
 	var b bytes.Buffer
 	done := func(p string, e Entry) error {
-		if err := m.claimEntry(e); err != nil {
-			return err
-		}
-		m.mu.Lock()
-		m.files[p] = b.Bytes()
-		m.mu.Unlock()
-		return nil
+		return m.claimEntry(e, b.Bytes())
 	}
 	return newStream(&b, done, nil), nil
 }

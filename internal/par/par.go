@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Do calls f(i) for every i in [0, n) on up to workers goroutines and
@@ -14,19 +15,18 @@ func Do(n, workers int, f func(i int)) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, n)
+	// Each worker takes the next index from a counter: for a call of
+	// 50,000 small pieces, a channel's hand-off a piece cost more than
+	// the pieces.
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	next := make(chan int)
 	for range workers {
 		wg.Go(func() {
-			for i := range next {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				f(i)
 			}
 		})
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 }
 

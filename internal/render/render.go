@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -447,33 +448,53 @@ func newDigester(site *SiteView, views []*PageView, known ViewSums) (*digester, 
 // of the data its layout is given (see TestListDigestCoversData).
 func (dg *digester) list(j listPage) [sha256.Size]byte {
 	d := j.data
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", j.kind, j.out)
-	h.Write(dg.site[:]) // d.Site
-	fmt.Fprintf(h, "%q %q %q %q %q %q %q %q %q %v %v %t\x00", d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content), scriptKey(d.Unlock), scriptKey(d.Search), d.Preview)
-	if d.Page != nil {
-		b, _ := json.Marshal(d.Page)
-		h.Write(b)
+	b := make([]byte, 0, 1024)
+	str := func(s string) { b = append(binary.AppendUvarint(b, uint64(len(s))), s...) }
+	flag := func(v bool) {
+		if v {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
 	}
-	h.Write([]byte{0})
+	str(j.kind)
+	str(j.out)
+	b = append(b, dg.site[:]...) // d.Site
+	for _, s := range []string{d.Kind, d.Title, d.Description, d.Permalink, d.Root, d.CSP, d.Section, d.Heading, string(d.Content), scriptKey(d.Unlock), scriptKey(d.Search)} {
+		str(s)
+	}
+	flag(d.Preview)
+	if d.Page != nil {
+		page, _ := json.Marshal(d.Page)
+		str(string(page))
+	} else {
+		str("")
+	}
+	b = binary.AppendUvarint(b, uint64(len(d.Pages)))
 	for _, v := range d.Pages {
 		sum, ok := dg.views[v]
 		if !ok {
-			b, _ := json.Marshal(v)
-			sum = sha256.Sum256(b)
+			view, _ := json.Marshal(v)
+			sum = sha256.Sum256(view)
 		}
-		h.Write(sum[:])
+		b = append(b, sum[:]...)
 	}
-	if d.Pager != nil {
-		fmt.Fprintf(h, "%+v", *d.Pager)
+	flag(d.Pager != nil)
+	if p := d.Pager; p != nil {
+		b = binary.AppendUvarint(binary.AppendUvarint(b, uint64(p.Number)), uint64(p.Total))
+		flag(p.HasPrev)
+		flag(p.HasNext)
+		str(p.PrevRel)
+		str(p.NextRel)
 	}
-	h.Write([]byte{0})
+	b = binary.AppendUvarint(b, uint64(len(d.Tags)))
 	for _, t := range d.Tags {
-		fmt.Fprintf(h, "%q %q %q %d\x00", t.Name, t.Slug, t.Rel, t.Count)
+		str(t.Name)
+		str(t.Slug)
+		str(t.Rel)
+		b = binary.AppendUvarint(b, uint64(t.Count))
 	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	return sha256.Sum256(b)
 }
 
 func scriptKey(s *Script) string {

@@ -14,13 +14,17 @@ package search
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -183,129 +187,180 @@ func cut(s string, n int) string {
 type Shard struct {
 	Prefix string
 	Terms  map[string]string // term → postings in base64
-	size   int
+	terms  []string          // the same terms, in byte order
+	file   cachedFile
+}
+
+// cachedFile is a file of an index, encoded once, when first asked for:
+// an index kept from one build to the next gives the same bytes again
+// for a shard or document that did not change.
+type cachedFile struct {
+	once sync.Once
+	data []byte
+	sum  [sha256.Size]byte
+}
+
+func (f *cachedFile) get(encode func() []byte) ([]byte, [sha256.Size]byte) {
+	f.once.Do(func() {
+		f.data = encode()
+		f.sum = sha256.Sum256(f.data)
+	})
+	return f.data, f.sum
 }
 
 // Data returns the shard's JSON.
 func (s *Shard) Data() []byte {
-	b, err := json.Marshal(format.SearchShard{Version: format.SearchVersion, Prefix: hex.EncodeToString([]byte(s.Prefix)), Terms: s.Terms})
-	if err != nil {
-		panic(err) // strings only
-	}
-	return append(b, '\n')
+	data, _ := s.File()
+	return data
 }
 
-// shards splits p into shards of about target bytes: a prefix whose terms
-// weigh more than target gives its heaviest next characters shards of
-// their own, until what is left fits (a single term weighs what it
-// weighs).
-func (p postings) shards(target int) []*Shard {
-	type entry struct {
-		term string
-		size int
+// File returns the shard's JSON and its SHA-256 digest. The bytes are
+// shared: the caller must not change them.
+func (s *Shard) File() ([]byte, [sha256.Size]byte) {
+	return s.file.get(func() []byte {
+		b, err := json.Marshal(format.SearchShard{Version: format.SearchVersion, Prefix: hex.EncodeToString([]byte(s.Prefix)), Terms: s.Terms})
+		if err != nil {
+			panic(err) // strings only
+		}
+		return append(b, '\n')
+	})
+}
+
+// newShard returns the shard of terms, sorted, under prefix.
+func newShard(prefix string, terms []string, p postings) *Shard {
+	s := &Shard{Prefix: prefix, Terms: make(map[string]string, len(terms)), terms: terms}
+	for _, t := range terms {
+		s.Terms[t] = base64.StdEncoding.EncodeToString(p[t])
 	}
-	all := make([]entry, 0, len(p))
-	for t, b := range p {
-		all = append(all, entry{t, len(t) + base64.StdEncoding.EncodedLen(len(b)) + 6})
+	return s
+}
+
+// termTable is the terms of a set of postings in byte order, with the
+// bytes each takes in a shard's JSON, and their running sums: what the
+// split into shards reads.
+type termTable struct {
+	terms []string
+	sizes []int
+	sums  []int // sums[i] is the size of terms[:i]
+}
+
+// entrySize is the bytes term t, of postings b, takes in a shard's JSON.
+func entrySize(t string, b []byte) int { return len(t) + base64.StdEncoding.EncodedLen(len(b)) + 6 }
+
+func newTermTable(p postings) termTable {
+	tt := termTable{terms: slices.Sorted(maps.Keys(p))}
+	tt.sizes = make([]int, len(tt.terms))
+	for i, t := range tt.terms {
+		tt.sizes[i] = entrySize(t, p[t])
 	}
-	slices.SortFunc(all, func(a, b entry) int { return strings.Compare(a.term, b.term) })
-	var out []*Shard
-	var split func(prefix string, es []entry)
-	split = func(prefix string, es []entry) {
-		total := 0
-		for _, e := range es {
-			total += e.size
+	tt.sum()
+	return tt
+}
+
+func (tt *termTable) sum() {
+	tt.sums = slices.Grow(tt.sums[:0], len(tt.terms)+1)[:len(tt.terms)+1]
+	tt.sums[0] = 0
+	for i, n := range tt.sizes {
+		tt.sums[i+1] = tt.sums[i] + n
+	}
+}
+
+// shardSpec is a shard as split: its prefix, and the runs of the term
+// table it holds, in order.
+type shardSpec struct {
+	prefix string
+	runs   [][2]int
+}
+
+// terms returns the terms of the shard s, in byte order.
+func (tt *termTable) shardTerms(s shardSpec) []string {
+	n := 0
+	for _, r := range s.runs {
+		n += r[1] - r[0]
+	}
+	out := make([]string, 0, n)
+	for _, r := range s.runs {
+		out = append(out, tt.terms[r[0]:r[1]]...)
+	}
+	return out
+}
+
+// holds says whether the shard s holds exactly terms.
+func (tt *termTable) holds(s shardSpec, terms []string) bool {
+	for _, r := range s.runs {
+		if len(terms) < r[1]-r[0] || !slices.Equal(tt.terms[r[0]:r[1]], terms[:r[1]-r[0]]) {
+			return false
 		}
-		// Group by the next character; the terms equal to prefix stay.
-		type group struct {
-			next    string
-			entries []entry
-			size    int
+		terms = terms[r[1]-r[0]:]
+	}
+	return len(terms) == 0
+}
+
+// split splits the table into shards of about target bytes: a prefix
+// whose terms weigh more than target gives its heaviest next characters
+// shards of their own, until what is left fits (a single term weighs
+// what it weighs). The shards are in order of prefix. It reads the
+// running sums, and finds each next character's run by binary search:
+// its cost grows with the shards, not with the terms.
+func (tt *termTable) split(target int) []shardSpec {
+	type group struct {
+		next   string
+		lo, hi int
+	}
+	var out []shardSpec
+	var split func(prefix string, lo, hi int)
+	split = func(prefix string, lo, hi int) {
+		total := tt.sums[hi] - tt.sums[lo]
+		var keep [][2]int
+		i := lo
+		if i < hi && len(tt.terms[i]) == len(prefix) { // the term equal to prefix stays
+			keep = append(keep, [2]int{i, i + 1})
+			i++
 		}
-		var groups []*group
-		var keep []entry
-		for _, e := range es {
-			if len(e.term) == len(prefix) {
-				keep = append(keep, e)
-				continue
-			}
-			_, n := utf8.DecodeRuneInString(e.term[len(prefix):])
-			next := e.term[:len(prefix)+n]
-			if len(groups) == 0 || groups[len(groups)-1].next != next {
-				groups = append(groups, &group{next: next})
-			}
-			g := groups[len(groups)-1]
-			g.entries = append(g.entries, e)
-			g.size += e.size
+		// Group by the next character: each group is a run of the table.
+		var groups []group
+		for i < hi {
+			t := tt.terms[i]
+			_, n := utf8.DecodeRuneInString(t[len(prefix):])
+			next := t[:len(prefix)+n]
+			j := i + 1 + sort.Search(hi-i-1, func(k int) bool { return !strings.HasPrefix(tt.terms[i+1+k], next) })
+			groups = append(groups, group{next, i, j})
+			i = j
 		}
-		slices.SortStableFunc(groups, func(a, b *group) int { return cmp.Compare(b.size, a.size) })
+		size := func(g group) int { return tt.sums[g.hi] - tt.sums[g.lo] }
+		slices.SortStableFunc(groups, func(a, b group) int { return cmp.Compare(size(b), size(a)) })
 		for _, g := range groups {
 			if total <= target {
-				keep = append(keep, g.entries...)
+				keep = append(keep, [2]int{g.lo, g.hi})
 				continue
 			}
-			split(g.next, g.entries)
-			total -= g.size
+			split(g.next, g.lo, g.hi)
+			total -= size(g)
 		}
 		if len(keep) == 0 && prefix != "" {
 			return
 		}
-		s := &Shard{Prefix: prefix, Terms: make(map[string]string, len(keep))}
-		for _, e := range keep {
-			s.Terms[e.term] = base64.StdEncoding.EncodeToString(p[e.term])
-			s.size += e.size
-		}
-		out = append(out, s)
+		slices.SortFunc(keep, func(a, b [2]int) int { return cmp.Compare(a[0], b[0]) })
+		out = append(out, shardSpec{prefix, keep})
 	}
-	split("", all)
-	slices.SortFunc(out, func(a, b *Shard) int { return strings.Compare(a.Prefix, b.Prefix) })
+	split("", 0, len(tt.terms))
+	slices.SortFunc(out, func(a, b shardSpec) int { return strings.Compare(a.prefix, b.prefix) })
+	return out
+}
+
+// shards splits p into shards of about target bytes ([termTable.split]).
+func (p postings) shards(target int) []*Shard {
+	tt := newTermTable(p)
+	specs := tt.split(target)
+	out := make([]*Shard, len(specs))
+	for i, s := range specs {
+		out[i] = newShard(s.prefix, tt.shardTerms(s), p)
+	}
 	return out
 }
 
 // ShardSize is the size a public shard is split to, in bytes of JSON.
 const ShardSize = 24 << 10
-
-// PublicIndex is the public index of a site.
-type PublicIndex struct {
-	Docs   []*Doc
-	Shards []*Shard
-	Words  int // the words indexed, of every document (titles, tags and headings included)
-}
-
-// Public indexes docs, the public text of the pages: it numbers them by
-// date then address (a new briefing, the latest, takes the next number,
-// and the others keep theirs), and splits the terms in shards of about
-// [ShardSize] bytes.
-func Public(docs []*Doc) *PublicIndex {
-	docs = slices.Clone(docs)
-	slices.SortStableFunc(docs, func(a, b *Doc) int {
-		return cmp.Or(strings.Compare(a.Sort, b.Sort), strings.Compare(a.URL, b.URL))
-	})
-	p, words := index(docs)
-	return &PublicIndex{Docs: docs, Shards: p.shards(ShardSize), Words: words}
-}
-
-// Root returns the JSON of the index's root, listing sealed.
-func (x *PublicIndex) Root(sealed []format.SealedRef) []byte {
-	r := format.SearchRoot{Version: format.SearchVersion, Docs: len(x.Docs), Shards: make([]string, len(x.Shards)), Sealed: sealed}
-	if r.Sealed == nil {
-		r.Sealed = []format.SealedRef{}
-	}
-	for i, s := range x.Shards {
-		r.Shards[i] = hex.EncodeToString([]byte(s.Prefix))
-	}
-	return marshal(r)
-}
-
-// DocData returns the JSON of document n: its address, title, date and
-// label, without its text. A reader takes a snippet from the page itself:
-// the index publishes no text in a form of its own (the leak scan looks
-// for passages in the forms pages publish).
-func (x *PublicIndex) DocData(n int) []byte {
-	d := x.Docs[n].SearchDoc
-	d.Text = ""
-	return marshal(d)
-}
 
 func marshal(v any) []byte {
 	b, err := json.Marshal(v)

@@ -55,6 +55,13 @@ func (s *Site) Resolve(from *Page, dest string) (u string, ok bool, hint string)
 // FileTarget returns the content file that a relative link in page from
 // names, whether or not it will be published.
 func (s *Site) FileTarget(from *Page, dest string) (string, bool) {
+	p := dest
+	if i := strings.IndexAny(dest, "?#"); i >= 0 {
+		p = dest[:i]
+	}
+	if strings.HasSuffix(p, ".md") {
+		return "", false // a page, whatever the folder: no need to join paths
+	}
 	target, _, err := linkTarget(from, dest)
 	if err != nil || target == "" || strings.HasSuffix(target, ".md") {
 		return "", false
