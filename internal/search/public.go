@@ -70,12 +70,19 @@ func (x *PublicIndex) Update(docs []*Doc) {
 	edits, words := x.edits(sorted, changed)
 	x.Words += words
 	dirty := slices.Sorted(maps.Keys(edits))
-	for _, t := range dirty {
-		merged := applyEdits(x.post[t], edits[t])
-		if len(merged) == 0 {
+	for i, t := range dirty {
+		old, ok := x.post[t]
+		merged := applyEdits(old, edits[t])
+		switch {
+		case len(merged) == 0:
 			delete(x.post, t)
-		} else {
+		case ok:
 			x.post[t] = merged
+		default:
+			// A new term, in a string of its own: the index would keep
+			// the document's packed terms alive after it changed.
+			dirty[i] = strings.Clone(t)
+			x.post[dirty[i]] = merged
 		}
 	}
 	x.table.update(x.post, dirty)
@@ -144,7 +151,7 @@ func sameDoc(a, b *Doc) bool {
 	}
 	ta, la := a.terms()
 	tb, lb := b.terms()
-	return la == lb && maps.Equal(ta, tb)
+	return la == lb && ta.Equal(tb)
 }
 
 // posting is a document's weight in a term's postings; weight 0, in an
@@ -165,10 +172,8 @@ func (x *PublicIndex) edits(sorted []*Doc, changed []int) (map[string][]posting,
 		}
 		tf, length := docs[n].terms()
 		step := lengthStep(length)
-		w := make(map[string]byte, len(tf))
-		for t, f := range tf {
-			w[t] = weightAt(f, step)
-		}
+		w := make(map[string]byte, tf.Len())
+		tf.Each(func(t string, f int) { w[t] = weightAt(f, step) })
 		return w, length
 	}
 	for _, n := range changed {

@@ -52,7 +52,7 @@ func TestPublicIndexUpdate(t *testing.T) {
 		case k < 5: // a word more or less, or another
 			i := r.IntN(len(docs))
 			d := *docs[i]
-			d.TF, d.Length = nil, 0
+			d.TF, d.Length = Terms{}, 0
 			d.Text = page(0).Text
 			docs[i] = &d
 			edit = "text of " + d.URL

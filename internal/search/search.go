@@ -13,6 +13,7 @@
 package search
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
@@ -43,9 +44,45 @@ type Doc struct {
 	// Length its length in words, once worked out ([Doc.Prepare]); then
 	// the text may go (a public document's does: snippets come from its
 	// page).
-	TF     map[string]int `json:",omitempty"`
-	Length int            `json:",omitempty"`
+	TF     Terms `json:",omitzero"`
+	Length int   `json:",omitempty"`
 }
+
+// Terms are a document's terms, each with its weighted frequency, packed:
+// a record keeps them for every page of a site (50,000 maps of terms
+// took 860 MB; this takes about a tenth).
+type Terms struct {
+	// Words are the terms in order of first use, each followed by a
+	// space (a term holds letters, marks and numbers only). The same
+	// document gives the same Terms.
+	Words string `json:"w"`
+	// Freqs are their weighted frequencies, as uvarints, in that order.
+	Freqs []byte `json:"f"`
+}
+
+// IsZero says whether t was never worked out.
+func (t Terms) IsZero() bool { return t.Freqs == nil }
+
+// Each calls fn with each term and its weighted frequency, in order.
+func (t Terms) Each(fn func(term string, f int)) {
+	words, freqs := t.Words, t.Freqs
+	for len(freqs) > 0 {
+		i := strings.IndexByte(words, ' ')
+		f, n := binary.Uvarint(freqs)
+		if i < 0 || n <= 0 {
+			panic("search: Terms damaged")
+		}
+		fn(words[:i], int(f))
+		words, freqs = words[i+1:], freqs[n:]
+	}
+}
+
+// Len is the number of terms.
+func (t Terms) Len() int { return strings.Count(t.Words, " ") }
+
+// Equal says whether t and u hold the same terms and frequencies, in
+// the same order.
+func (t Terms) Equal(u Terms) bool { return t.Words == u.Words && bytes.Equal(t.Freqs, u.Freqs) }
 
 // MaxText is the most bytes of a document's text an index keeps for
 // snippets.
@@ -62,64 +99,116 @@ const (
 // runs of letters, marks and numbers, lowercased, of 2 characters or
 // more, cut to [format.SearchMaxTerm] characters.
 func Tokens(s string, fn func(term string)) {
-	var b strings.Builder
-	n := 0
+	scanTerms(s, nil, func(t []byte) { fn(string(t)) })
+}
+
+// scanTerms is Tokens giving each term in buf, which it returns, grown:
+// valid until fn returns. ASCII, most of the text, takes a path of its
+// own; the rest goes by the unicode tables.
+func scanTerms(s string, buf []byte, fn func(term []byte)) []byte {
+	buf = buf[:0]
+	n := 0 // characters of the term, cut or not
 	flush := func() {
 		if n >= 2 {
-			fn(b.String())
+			fn(buf)
 		}
-		b.Reset()
+		buf = buf[:0]
 		n = 0
 	}
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r) {
-			if n < format.SearchMaxTerm {
-				b.WriteRune(unicode.ToLower(r))
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			i++
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
 			}
-			n++
+			if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+				if n < format.SearchMaxTerm {
+					buf = append(buf, c)
+				}
+				n++
+			} else {
+				flush()
+			}
 			continue
 		}
-		flush()
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r) {
+			if n < format.SearchMaxTerm {
+				buf = utf8.AppendRune(buf, unicode.ToLower(r))
+			}
+			n++
+		} else {
+			flush()
+		}
 	}
 	flush()
+	return buf
 }
 
 // Prepare works out d's terms (TF and Length) once, from its title,
 // tags, headings and text: a page published again from the last build
 // brings them, and is not read again.
 func (d *Doc) Prepare() {
-	if d.TF == nil {
+	if d.TF.IsZero() {
 		d.TF, d.Length = d.count()
 	}
 }
 
-// terms returns the weighted frequency of each term of d, and d's length
-// in words: those Prepare worked out, or counted now.
-func (d *Doc) terms() (map[string]int, int) {
-	if d.TF != nil {
+// terms returns the terms of d, and d's length in words: those Prepare
+// worked out, or counted now.
+func (d *Doc) terms() (Terms, int) {
+	if !d.TF.IsZero() {
 		return d.TF, d.Length
 	}
 	return d.count()
 }
 
-func (d *Doc) count() (map[string]int, int) {
-	tf := map[string]int{}
-	length := 0
-	add := func(s string, w int) {
-		Tokens(s, func(t string) {
-			tf[t] += w
-			length++
-		})
-	}
-	add(d.Title, titleWeight)
+func (d *Doc) count() (Terms, int) {
+	var c counter
+	c.add(d.Title, titleWeight)
 	for _, t := range d.Tags {
-		add(t, tagWeight)
+		c.add(t, tagWeight)
 	}
 	for _, h := range d.Headings {
-		add(h, headingWeight)
+		c.add(h, headingWeight)
 	}
-	add(d.Text, 1)
-	return tf, length
+	c.add(d.Text, 1)
+	return c.terms(), c.length
+}
+
+// counter counts a document's terms, in order of first use: one lookup a
+// word, and no copy of a word seen before.
+type counter struct {
+	index  map[string]int // term → its place in freqs
+	words  []byte         // the terms, each followed by a space
+	freqs  []int
+	length int
+	buf    []byte
+}
+
+func (c *counter) add(s string, w int) {
+	if c.index == nil {
+		c.index = map[string]int{}
+	}
+	c.buf = scanTerms(s, c.buf, func(t []byte) {
+		c.length++
+		if i, ok := c.index[string(t)]; ok {
+			c.freqs[i] += w
+			return
+		}
+		c.index[string(t)] = len(c.freqs)
+		c.words = append(append(c.words, t...), ' ')
+		c.freqs = append(c.freqs, w)
+	})
+}
+
+func (c *counter) terms() Terms {
+	t := Terms{Words: string(c.words), Freqs: make([]byte, 0, len(c.freqs)+8)}
+	for _, f := range c.freqs {
+		t.Freqs = binary.AppendUvarint(t.Freqs, uint64(f))
+	}
+	return t
 }
 
 // weight is the tf part of BM25 of a term of weighted frequency f in a
@@ -152,22 +241,30 @@ type postings map[string][]byte
 // index adds the terms of docs, numbered from 0 in order, to a new set of
 // postings, and returns their number of words.
 func index(docs []*Doc) (postings, int) {
-	p := postings{}
-	last := map[string]int{}
+	type list struct {
+		last int
+		b    []byte
+	}
+	lists := map[string]*list{}
 	words := 0
 	for i, d := range docs {
 		tf, length := d.terms()
 		words += length
 		step := lengthStep(length)
-		for t, f := range tf {
-			prev, ok := last[t]
-			if !ok {
-				prev = -1
+		tf.Each(func(t string, f int) {
+			l := lists[t]
+			if l == nil {
+				l = &list{last: -1}
+				lists[t] = l
 			}
-			p[t] = binary.AppendUvarint(p[t], uint64(i-prev))
-			p[t] = append(p[t], weightAt(f, step))
-			last[t] = i
-		}
+			l.b = binary.AppendUvarint(l.b, uint64(i-l.last))
+			l.b = append(l.b, weightAt(f, step))
+			l.last = i
+		})
+	}
+	p := make(postings, len(lists))
+	for t, l := range lists {
+		p[t] = l.b
 	}
 	return p, words
 }
