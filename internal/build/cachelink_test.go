@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conclave-dev/conclave/internal/cache"
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
@@ -115,5 +116,31 @@ func TestSavePagesRefusesLink(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
 		t.Errorf("written through the link: %v", entries)
+	}
+}
+
+// The page cache is a header and a record a value. A file of an earlier
+// version (one pagesData value) is not read on, and not taken for a
+// damaged one: no warning, every page rendered anew. A file of this
+// version gives its records back.
+func TestPagesCacheVersions(t *testing.T) {
+	src := t.TempDir()
+	key := make([]byte, cache.KeySize)
+	path := filepath.Join(src, CacheDir, PagesFile)
+	old := &pagesData{Version: pagesVersion - 1, Pages: map[string]*pageRecord{"content/a.md": {Out: "a/index.html"}}}
+	if err := cache.Save(path, key, old); err != nil {
+		t.Fatal(err)
+	}
+	if d, warn, err := loadPages(src, key); d != nil || warn != "" || err != nil {
+		t.Fatalf("earlier version: %v, %q, %v; want nothing", d, warn, err)
+	}
+	cur := &pagesData{Version: pagesVersion, Site: [32]byte{1}, Lists: map[string]listRecord{"index.html": {}},
+		Pages: map[string]*pageRecord{"content/a.md": {Out: "a/index.html"}, "content/b.md": {Out: "b/index.html"}}}
+	if err := savePages(src, key, cur); err != nil {
+		t.Fatal(err)
+	}
+	d, warn, err := loadPages(src, key)
+	if err != nil || warn != "" || d == nil || d.Site != cur.Site || len(d.Pages) != 2 || d.Pages["content/b.md"].Out != "b/index.html" || len(d.Lists) != 1 {
+		t.Fatalf("this version: %+v, %q, %v", d, warn, err)
 	}
 }

@@ -2,10 +2,13 @@ package build
 
 import (
 	"crypto/sha256"
+	"encoding/gob"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,20 +95,65 @@ func loadPages(src string, key []byte) (*pagesData, string, error) {
 	dir := filepath.Join(src, CacheDir)
 	path := filepath.Join(dir, PagesFile)
 	var d pagesData
-	found, err := cache.Load(path, key, &d)
+	stale := false
+	found, err := cache.LoadStream(path, key, func(dec *gob.Decoder) error {
+		var h pagesHeader
+		if err := dec.Decode(&h); err != nil {
+			return err
+		}
+		if h.Version != pagesVersion {
+			stale = true // another version's records: not read
+			return nil
+		}
+		d = pagesData{Version: h.Version, Site: h.Site, Lists: h.Lists, Pages: make(map[string]*pageRecord, h.Records)}
+		for range h.Records {
+			var e pageEntry
+			if err := dec.Decode(&e); err != nil {
+				return err
+			}
+			d.Pages[e.Path] = e.Record
+		}
+		return nil
+	})
 	if u, ok := err.(*cache.UnreadableError); ok {
 		return nil, fmt.Sprintf("ignoring the page cache %s (%v): every page is rendered anew", path, u), nil
 	}
-	if err != nil || !found || d.Version != pagesVersion || d.Pages == nil {
+	if err != nil || !found || stale || d.Pages == nil {
 		return nil, "", seal.RefusedCache(dir, err)
 	}
 	return &d, "", nil
 }
 
+// pagesHeader is the first value of the page cache; its records follow,
+// a value each (see cache.SaveStream). Files of an earlier version, one
+// pagesData, decode as a header of their version, and are not read on.
+type pagesHeader struct {
+	Version int
+	Site    [sha256.Size]byte
+	Lists   map[string]listRecord
+	Records int
+}
+
+// pageEntry is a page's record in the page cache.
+type pageEntry struct {
+	Path   string
+	Record *pageRecord
+}
+
 // savePages writes the records of a build, never through a link.
 func savePages(src string, key []byte, d *pagesData) error {
 	dir := filepath.Join(src, CacheDir)
-	return seal.RefusedCache(dir, cache.Save(filepath.Join(dir, PagesFile), key, d))
+	return seal.RefusedCache(dir, cache.SaveStream(filepath.Join(dir, PagesFile), key, func(enc *gob.Encoder) error {
+		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages)}); err != nil {
+			return err
+		}
+		for _, p := range slices.Sorted(maps.Keys(d.Pages)) {
+			if err := enc.Encode(pageEntry{p, d.Pages[p]}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
 
 // reusable returns the record of the page at path and the HTML the last

@@ -105,6 +105,13 @@ func openDir(dir string) (*os.Root, error) {
 // a folder or file that is a symbolic link, or not a folder or regular
 // file, a *RefusedError; other errors are failures to read it at all.
 func Load(path string, key []byte, v any) (bool, error) {
+	return LoadStream(path, key, func(d *gob.Decoder) error { return d.Decode(v) })
+}
+
+// LoadStream is Load for a file that [SaveStream] wrote: decode reads its
+// values in turn. An error from decode, or one it wraps, makes the file
+// unreadable.
+func LoadStream(path string, key []byte, decode func(*gob.Decoder) error) (bool, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return false, err
@@ -124,7 +131,7 @@ func Load(path string, key []byte, v any) (bool, error) {
 	if err != nil {
 		return false, &UnreadableError{"it was written with another cache key, or damaged"}
 	}
-	if err := gob.NewDecoder(bytes.NewReader(plain)).Decode(v); err != nil {
+	if err := decode(gob.NewDecoder(bytes.NewReader(plain))); err != nil {
 		return false, &UnreadableError{fmt.Sprintf("unreadable: %v", err)}
 	}
 	return true, nil
@@ -167,6 +174,14 @@ func readFile(path string) ([]byte, error) {
 // symbolic link, or not a folder or regular file, gives a *RefusedError,
 // and nothing is written.
 func Save(path string, key []byte, v any) error {
+	return SaveStream(path, key, func(e *gob.Encoder) error { return e.Encode(v) })
+}
+
+// SaveStream is Save for a value written as a stream of values by encode:
+// gob holds the encoding of one value at a time, where one large value
+// (the records of 50,000 pages) would be held twice, in gob's buffer and
+// in the file's.
+func SaveStream(path string, key []byte, encode func(*gob.Encoder) error) error {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return err
@@ -201,7 +216,7 @@ func Save(path string, key []byte, v any) error {
 	nonce := make([]byte, aead.NonceSize())
 	rand.Read(nonce)
 	buf.Write(nonce)
-	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+	if err := encode(gob.NewEncoder(&buf)); err != nil {
 		return err
 	}
 	buf.Grow(aead.Overhead())

@@ -55,11 +55,7 @@ func (s *Site) Resolve(from *Page, dest string) (u string, ok bool, hint string)
 // FileTarget returns the content file that a relative link in page from
 // names, whether or not it will be published.
 func (s *Site) FileTarget(from *Page, dest string) (string, bool) {
-	p := dest
-	if i := strings.IndexAny(dest, "?#"); i >= 0 {
-		p = dest[:i]
-	}
-	if strings.HasSuffix(p, ".md") {
+	if p, _ := splitLink(dest); strings.HasSuffix(p, ".md") {
 		return "", false // a page, whatever the folder: no need to join paths
 	}
 	target, _, err := linkTarget(from, dest)
@@ -73,10 +69,7 @@ func (s *Site) FileTarget(from *Page, dest string) (string, bool) {
 // linkTarget splits a relative link into the slash path from the site root
 // that it names ("" for a bare #anchor or ?query) and its suffix.
 func linkTarget(from *Page, dest string) (target, suffix string, err error) {
-	p := dest
-	if i := strings.IndexAny(dest, "?#"); i >= 0 {
-		p, suffix = dest[:i], dest[i:]
-	}
+	p, suffix := splitLink(dest)
 	if p == "" {
 		return "", suffix, nil
 	}
@@ -85,6 +78,14 @@ func linkTarget(from *Page, dest string) (target, suffix string, err error) {
 		return "", "", errors.New("bad %-escape")
 	}
 	return path.Join(path.Dir(from.Path), unescaped), suffix, nil
+}
+
+// splitLink splits a link at its query or fragment.
+func splitLink(dest string) (p, suffix string) {
+	if i := strings.IndexAny(dest, "?#"); i >= 0 {
+		return dest[:i], dest[i:]
+	}
+	return dest, ""
 }
 
 func didYouMean(from *Page, target string, candidates []string) string {
