@@ -156,31 +156,24 @@ func savePages(src string, key []byte, d *pagesData) error {
 	}))
 }
 
-// reusable returns the record of the page at path and the HTML the last
-// build wrote for it, if the page can be published again: its record
-// matches key, the last build's output still holds that HTML byte for
-// byte, and the seal cache still holds its packets.
-func (d *pagesData) reusable(path string, key [sha256.Size]byte, last *lastBuild, c *seal.Cache) (*pageRecord, []byte) {
+// reusable returns the record of the page at path if the page may be
+// published again: its record matches key, and the seal cache still holds
+// its packets. Whether the last build's output still holds its HTML as
+// written is the caller's to check (builder.take).
+func (d *pagesData) reusable(path string, key [sha256.Size]byte, c *seal.Cache) *pageRecord {
 	if d == nil {
-		return nil, nil
+		return nil
 	}
 	rec := d.Pages[path]
 	if rec == nil || rec.Key != key {
-		return nil, nil
+		return nil
 	}
 	for _, r := range rec.Sealed {
 		if !c.Has(r) {
-			return nil, nil
+			return nil
 		}
 	}
-	if rec.Out == "" {
-		return rec, nil
-	}
-	html, err := last.read(rec.Out)
-	if err != nil || !last.trusted && sha256.Sum256(html) != rec.Sum {
-		return nil, nil
-	}
-	return rec, html
+	return rec
 }
 
 // pageKey identifies a page as read: its path and place, and its file's

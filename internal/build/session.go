@@ -2,7 +2,6 @@ package build
 
 import (
 	"cmp"
-	"crypto/sha256"
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
@@ -82,7 +81,7 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 	b.index = s.index
 	if last := s.files; last != nil {
 		b.last = &lastBuild{records: s.records, views: s.views, read: last.ReadFile, trusted: true,
-			republish: func(p string, _ []byte, _ [sha256.Size]byte) error { return mem.Carry(last, p) }}
+			carry: func(p string) ([]byte, error) { return mem.Carry(last, p) }}
 	}
 	rep, err := b.run()
 	if rep != nil && warn != nil {
@@ -91,6 +90,7 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 	if err != nil {
 		return rep, nil, err
 	}
+	mem.Freeze()
 	s.files, s.records, s.views = mem, b.records, b.listed.Views
 	rep.Duration = time.Since(start)
 	return rep, mem, nil

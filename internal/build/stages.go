@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"path"
 	"slices"
@@ -36,6 +37,10 @@ type lastBuild struct {
 	// records were made (a build held in memory): its files are not
 	// hashed again before they are published again.
 	trusted bool
+	// carry, for a last build in memory, publishes a file of it again
+	// and returns its bytes, in one lookup (read and republish are not
+	// used); an error wrapping fs.ErrNotExist if it holds no such file.
+	carry func(p string) ([]byte, error)
 }
 
 // builder carries one build of a loaded site through its stages, in the
@@ -227,14 +232,31 @@ func (b *builder) emitShared(p string, data []byte, sum [sha256.Size]byte) error
 	return nil
 }
 
-// republish publishes again a file of the last build, read into a buffer
-// of its own (so the leak scan keeps it without a copy).
-func (b *builder) republish(p string, data []byte, sum [sha256.Size]byte) error {
-	if err := b.last.republish(p, data, sum); err != nil {
-		return err
+// take publishes again the file at p of the last build, which its record
+// says has the digest sum, and returns its bytes: nil, and nothing
+// published, if that output no longer holds it as written. The leak scan
+// keeps the bytes without a copy.
+func (b *builder) take(p string, sum [sha256.Size]byte) ([]byte, error) {
+	var data []byte
+	if b.last.carry != nil {
+		var err error
+		if data, err = b.last.carry(p); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		data, err = b.last.read(p)
+		if err != nil || !b.last.trusted && sha256.Sum256(data) != sum {
+			return nil, nil
+		}
+		if err := b.last.republish(p, data, sum); err != nil {
+			return nil, err
+		}
 	}
 	b.held.keep(p, data)
-	return nil
+	return data, nil
 }
 
 // pageResult is what the pages stage did with one page: published it
@@ -259,15 +281,12 @@ func (b *builder) pages() error {
 		if b.record {
 			key = pageKey(p)
 		}
-		if rec, html := b.reusable(p, key); rec != nil {
-			if rec.Out != "" {
-				if err := b.republish(rec.Out, html, rec.Sum); err != nil {
-					return err
-				}
+		if rec, err := b.reuse(p, key); err != nil || rec != nil {
+			if rec != nil {
+				b.links.note(p, rec)
+				results[i] = pageResult{rec: rec, reused: true, public: b.done(p, rec)}
 			}
-			b.links.note(p, rec)
-			results[i] = pageResult{rec: rec, reused: true, public: b.done(p, rec)}
-			return nil
+			return err
 		}
 		doc := b.conv.Parse(p, s)
 		if err := markdown.Validate(doc); err != nil {
@@ -308,22 +327,30 @@ func (b *builder) pages() error {
 	return nil
 }
 
-// reusable returns the record of page p and the HTML the last build wrote
-// for it, if the page can be published again (see pagesData.reusable).
+// reuse publishes page p again from the last build, and returns its
+// record, if the page can be published again (see pagesData.reusable) and
+// the last build's output holds its HTML as written (see take).
 //
 // A page whose restricted text links to a content file, or a restricted
 // bundle with files, is always parsed again: the file may be an
 // attachment, whose audience is worked out from every page that links it,
 // and whose packet its passages name (see seal.Plan.Attach).
-func (b *builder) reusable(p *site.Page, key [sha256.Size]byte) (*pageRecord, []byte) {
+func (b *builder) reuse(p *site.Page, key [sha256.Size]byte) (*pageRecord, error) {
 	if b.valid == nil {
 		return nil, nil
 	}
-	rec, html := b.valid.reusable(p.Path, key, b.last, b.cache)
+	rec := b.valid.reusable(p.Path, key, b.cache)
 	if rec == nil || b.mayAttach(p, rec) || !embargoesAgree(rec.Embargoes, b.asOf) {
 		return nil, nil
 	}
-	return rec, html
+	if rec.Out == "" {
+		return rec, nil
+	}
+	html, err := b.take(rec.Out, rec.Sum)
+	if html == nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // mayAttach reports whether page p, whose record is rec, may link an
@@ -563,11 +590,8 @@ func (b *builder) reuseList(out string, digest [sha256.Size]byte) bool {
 	if !ok || rec.Digest != digest {
 		return false
 	}
-	html, err := b.last.read(out)
-	if err != nil || !b.last.trusted && sha256.Sum256(html) != rec.Sum {
-		return false
-	}
-	return b.republish(out, html, rec.Sum) == nil
+	html, err := b.take(out, rec.Sum)
+	return html != nil && err == nil
 }
 
 // extras writes the files besides pages and lists, side by side, and

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
@@ -273,5 +274,43 @@ func TestDirRelativePath(t *testing.T) {
 	}
 	if got, err := os.ReadFile(filepath.Join("public", "a", "b", "c", "index.html")); err != nil || string(got) != "x" {
 		t.Errorf("read back %q, %v", got, err)
+	}
+}
+
+// A frozen Memory reads as before, from many goroutines, and refuses
+// writes: a build in memory, once done, is only read.
+func TestMemoryFreeze(t *testing.T) {
+	m := NewMemory()
+	if err := m.WriteFile("a.html", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	m.Freeze()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if data, ok := m.Get("a.html"); !ok || string(data) != "a" {
+				t.Errorf("Get after Freeze: %q, %t", data, ok)
+			}
+		})
+	}
+	wg.Wait()
+	next := NewMemory()
+	if _, err := next.Carry(m, "a.html"); err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range map[string]func(){
+		"WriteFile":   func() { m.WriteFile("b.html", nil) },
+		"WriteShared": func() { m.WriteShared("b.html", nil, [32]byte{}) },
+		"Carry":       func() { m.Carry(next, "a.html") },
+		"Create":      func() { m.Create() },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s after Freeze did not panic", name)
+				}
+			}()
+			write()
+		}()
 	}
 }

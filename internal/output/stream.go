@@ -247,6 +247,7 @@ func (d *Dir) Relink(p string, sum [sha256.Size]byte) (ok bool, err error) {
 
 // Create starts a file written as a stream, kept in memory.
 func (m *Memory) Create() (*Stream, error) {
+	m.writable()
 	var b bytes.Buffer
 	done := func(p string, e Entry) error {
 		return m.claimEntry(e, b.Bytes())

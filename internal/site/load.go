@@ -203,10 +203,12 @@ type Options struct {
 // checked and parsed again. It is safe for concurrent use; pages of files
 // that are gone are forgotten at the end of each Load.
 type PageCache struct {
-	mu    sync.Mutex
-	pages map[string]cachedPage
+	mu    sync.RWMutex
+	pages map[string]*cachedPage
 }
 
+// cachedPage is a page as read. Only trusted changes once it is made,
+// under the cache's lock.
 type cachedPage struct {
 	raw     []byte
 	page    Page
@@ -229,11 +231,18 @@ func (c *PageCache) Invalidate(paths []string) {
 				break
 			}
 		}
-		if stale && cp.trusted {
+		if stale {
 			cp.trusted = false
-			c.pages[rel] = cp
 		}
 	}
+}
+
+// lookup returns the cached page at rel, and whether it is trusted.
+func (c *PageCache) lookup(rel string) (*cachedPage, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	cp := c.pages[rel]
+	return cp, cp != nil && cp.trusted
 }
 
 // trusted returns the page at rel if it is known unchanged.
@@ -241,14 +250,29 @@ func (c *PageCache) trusted(rel string) (*Page, []*diag.Warning, bool) {
 	if c == nil {
 		return nil, nil, false
 	}
-	c.mu.Lock()
-	cp, ok := c.pages[rel]
-	c.mu.Unlock()
-	if !ok || !cp.trusted {
+	cp, ok := c.lookup(rel)
+	if !ok {
 		return nil, nil, false
 	}
-	p := cp.page
+	p := cp.page // a copy: later stages may set fields of their own
 	return &p, cp.warns, true
+}
+
+// trustedAll returns, for each of paths, its cached page if it is known
+// unchanged, or nil.
+func (c *PageCache) trustedAll(paths []string) []*cachedPage {
+	out := make([]*cachedPage, len(paths))
+	if c == nil {
+		return out
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, p := range paths {
+		if cp := c.pages[p]; cp != nil && cp.trusted {
+			out[i] = cp
+		}
+	}
+	return out
 }
 
 // trustedSize returns the size of the file rel, if its page is known
@@ -257,10 +281,8 @@ func (c *PageCache) trustedSize(rel string) (int64, bool) {
 	if c == nil {
 		return 0, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cp, ok := c.pages[rel]
-	if !ok || !cp.trusted {
+	cp, ok := c.lookup(rel)
+	if !ok {
 		return 0, false
 	}
 	return int64(len(cp.raw)), true
@@ -272,13 +294,10 @@ func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.W
 	if c == nil {
 		return parse()
 	}
-	c.mu.Lock()
-	cp, ok := c.pages[rel]
-	c.mu.Unlock()
-	if ok && bytes.Equal(cp.raw, data) {
+	cp, _ := c.lookup(rel)
+	if cp != nil && bytes.Equal(cp.raw, data) {
 		c.mu.Lock()
 		cp.trusted = true
-		c.pages[rel] = cp
 		c.mu.Unlock()
 		p := cp.page // a copy: later stages may set fields of their own
 		return &p, cp.warns, nil
@@ -286,10 +305,10 @@ func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.W
 	p, warns, err := parse()
 	c.mu.Lock()
 	if c.pages == nil {
-		c.pages = map[string]cachedPage{}
+		c.pages = map[string]*cachedPage{}
 	}
 	if err == nil {
-		c.pages[rel] = cachedPage{raw: data, page: *p, warns: warns, trusted: true}
+		c.pages[rel] = &cachedPage{raw: data, page: *p, warns: warns, trusted: true}
 	} else {
 		delete(c.pages, rel)
 	}
@@ -304,7 +323,16 @@ func (c *PageCache) keep(paths []string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	live := make(map[string]cachedPage, len(paths))
+	found := 0
+	for _, p := range paths {
+		if _, ok := c.pages[p]; ok {
+			found++
+		}
+	}
+	if found == len(c.pages) {
+		return // no page gone: nothing to forget (the common case, a save)
+	}
+	live := make(map[string]*cachedPage, len(paths))
 	for _, p := range paths {
 		if cp, ok := c.pages[p]; ok {
 			live[p] = cp
@@ -461,8 +489,14 @@ func Load(root string, opt Options) (*Site, error) {
 	pages := make([]*Page, len(mdPaths))
 	pageWarns := make([][]*diag.Warning, len(mdPaths))
 	pageErrs := make([]error, len(mdPaths))
+	known := opt.Pages.trustedAll(mdPaths) // one lock, not one a page
 	par.Do(len(mdPaths), par.IO(), func(i int) {
-		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i], opt.Pages)
+		if k := known[i]; k != nil {
+			p := k.page // a copy: later stages may set fields of their own
+			pages[i], pageWarns[i] = &p, k.warns
+		} else {
+			pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i], opt.Pages)
+		}
 		if pages[i] != nil {
 			pages[i].Front.Lift(opt.Now) // after the cache, which holds the page as written
 		}
