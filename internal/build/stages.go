@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,6 +233,17 @@ func (b *builder) emitShared(p string, data []byte, sum [sha256.Size]byte) error
 	return nil
 }
 
+// workers is the number of goroutines for a stage's pages: more than the
+// cores when files are written to disk, so that some compute while others
+// wait on the file system; as many as the cores when they go to memory,
+// where more would only contend for its lock.
+func (b *builder) workers() int {
+	if _, ok := b.out.(*output.Memory); ok {
+		return runtime.GOMAXPROCS(0)
+	}
+	return par.IO()
+}
+
 // take publishes again the file at p of the last build, which its record
 // says has the digest sum, and returns its bytes: nil, and nothing
 // published, if that output no longer holds it as written. The leak scan
@@ -275,7 +287,7 @@ type pageResult struct {
 func (b *builder) pages() error {
 	s := b.site
 	results := make([]pageResult, len(s.Pages))
-	b.refused.Add(diag.List(par.Each(len(s.Pages), par.IO(), func(i int) error {
+	b.refused.Add(diag.List(par.Each(len(s.Pages), b.workers(), func(i int) error {
 		p := s.Pages[i]
 		var key [sha256.Size]byte
 		if b.record {

@@ -489,18 +489,26 @@ func Load(root string, opt Options) (*Site, error) {
 	pages := make([]*Page, len(mdPaths))
 	pageWarns := make([][]*diag.Warning, len(mdPaths))
 	pageErrs := make([]error, len(mdPaths))
-	known := opt.Pages.trustedAll(mdPaths) // one lock, not one a page
-	par.Do(len(mdPaths), par.IO(), func(i int) {
-		if k := known[i]; k != nil {
-			p := k.page // a copy: later stages may set fields of their own
-			pages[i], pageWarns[i] = &p, k.warns
-		} else {
-			pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i], opt.Pages)
+	// Pages known unchanged are copied from the cache here; the others
+	// are read (and parsed if their bytes changed) side by side.
+	var read []int
+	for i, k := range opt.Pages.trustedAll(mdPaths) {
+		if k == nil {
+			read = append(read, i)
+			continue
 		}
-		if pages[i] != nil {
-			pages[i].Front.Lift(opt.Now) // after the cache, which holds the page as written
-		}
+		p := k.page // a copy: later stages may set fields of their own
+		pages[i], pageWarns[i] = &p, k.warns
+	}
+	par.Do(len(read), par.IO(), func(j int) {
+		i := read[j]
+		pages[i], pageWarns[i], pageErrs[i] = readPage(root, mdPaths[i], opt.Pages)
 	})
+	for _, p := range pages {
+		if p != nil {
+			p.Front.Lift(opt.Now) // after the cache, which holds the page as written
+		}
+	}
 	opt.Pages.keep(mdPaths)
 	// A draft _index.md or index.md makes its whole folder a draft: every
 	// page and file below it stays out unless drafts are asked for.
