@@ -283,9 +283,21 @@ func cut(s string, n int) string {
 // Shard is a set of terms under one prefix.
 type Shard struct {
 	Prefix string
-	Terms  map[string]string // term → postings in base64
-	terms  []string          // the same terms, in byte order
-	file   cachedFile
+	terms  []string // its terms, in byte order
+	// lists are their postings, encoded: slices of the index's, which
+	// are replaced, never changed, when a term's postings change. No
+	// base64 is held but while the shard's file is made.
+	lists [][]byte
+	file  cachedFile
+}
+
+// Terms returns the shard's terms with their postings in base64.
+func (s *Shard) Terms() map[string]string {
+	m := make(map[string]string, len(s.terms))
+	for i, t := range s.terms {
+		m[t] = base64.StdEncoding.EncodeToString(s.lists[i])
+	}
+	return m
 }
 
 // cachedFile is a file of an index, encoded once, when first asked for:
@@ -315,7 +327,7 @@ func (s *Shard) Data() []byte {
 // shared: the caller must not change them.
 func (s *Shard) File() ([]byte, [sha256.Size]byte) {
 	return s.file.get(func() []byte {
-		b, err := json.Marshal(format.SearchShard{Version: format.SearchVersion, Prefix: hex.EncodeToString([]byte(s.Prefix)), Terms: s.Terms})
+		b, err := json.Marshal(format.SearchShard{Version: format.SearchVersion, Prefix: hex.EncodeToString([]byte(s.Prefix)), Terms: s.Terms()})
 		if err != nil {
 			panic(err) // strings only
 		}
@@ -325,9 +337,9 @@ func (s *Shard) File() ([]byte, [sha256.Size]byte) {
 
 // newShard returns the shard of terms, sorted, under prefix.
 func newShard(prefix string, terms []string, p postings) *Shard {
-	s := &Shard{Prefix: prefix, Terms: make(map[string]string, len(terms)), terms: terms}
-	for _, t := range terms {
-		s.Terms[t] = base64.StdEncoding.EncodeToString(p[t])
+	s := &Shard{Prefix: prefix, terms: terms, lists: make([][]byte, len(terms))}
+	for i, t := range terms {
+		s.lists[i] = p[t]
 	}
 	return s
 }
@@ -499,7 +511,7 @@ func Sealed(docs []*Doc) *SealedIndex {
 func (x *SealedIndex) Root(packets map[string]string) []byte {
 	r := format.SealedSearch{Version: format.SearchVersion, Docs: x.Docs}
 	if len(x.Shards) == 1 && packets == nil {
-		r.Terms = x.Shards[0].Terms
+		r.Terms = x.Shards[0].Terms()
 	} else {
 		r.Shards = map[string]string{}
 		for prefix, p := range packets {

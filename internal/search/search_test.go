@@ -99,7 +99,7 @@ func TestPublicIndex(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, s := range x.Shards {
-		for term, b64 := range s.Terms {
+		for term, b64 := range s.Terms() {
 			if !strings.HasPrefix(term, s.Prefix) {
 				t.Errorf("term %q in shard %q", term, s.Prefix)
 			}
