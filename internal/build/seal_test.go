@@ -74,7 +74,10 @@ func TestSealedCorpusLeaksNothing(t *testing.T) {
 		if m := recipients.Find(lower); m != nil {
 			t.Errorf("%s names recipient %s", p, m)
 		}
-		if m := ageKey.Find(lower); m != nil {
+		// As written, not lowercased: an age key is lowercase, and a
+		// keyring's base64, lowercased, reads as one now and then (about
+		// one run in 200 on this corpus).
+		if m := ageKey.Find(append([]byte(p+"\n"), data...)); m != nil {
 			t.Errorf("%s holds a public key %s", p, m)
 		}
 		if bytes.Contains(lower, []byte("age-secret-key")) {
