@@ -448,8 +448,7 @@ func memoryRun(t *testing.T, dir string, preview bool, prev *pagesData, files *o
 	mem := output.NewMemory()
 	b := &builder{site: s, out: mem, preview: preview, record: true}
 	if files != nil {
-		b.last = &lastBuild{records: prev, read: files.ReadFile, trusted: true,
-			republish: func(p string, data []byte, _ [32]byte) error { return mem.WriteFile(p, data) }}
+		b.last = &lastBuild{records: prev, carry: func(p string) ([]byte, error) { return mem.Carry(files, p) }}
 	}
 	rep, err := b.run()
 	if err != nil {

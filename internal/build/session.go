@@ -80,7 +80,7 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 	}
 	b.index = s.index
 	if last := s.files; last != nil {
-		b.last = &lastBuild{records: s.records, views: s.views, read: last.ReadFile, trusted: true,
+		b.last = &lastBuild{records: s.records, views: s.views,
 			carry: func(p string) ([]byte, error) { return mem.Carry(last, p) }}
 	}
 	rep, err := b.run()

@@ -30,17 +30,16 @@ import (
 type lastBuild struct {
 	records *pagesData      // its records; nil if there are none
 	views   render.ViewSums // the digests of its records' views (see render.ViewSums); nil if not in memory
-	read    func(p string) ([]byte, error)
-	// republish publishes again a file of the last build's output, read
-	// by read, whose digest is sum (as output.Dir.Reuse does).
+	// read and republish, for a last build on disk, read a file of its
+	// output and publish it again, under its digest sum (as
+	// output.Dir.Reuse does).
+	read      func(p string) ([]byte, error)
 	republish func(p string, data []byte, sum [sha256.Size]byte) error
-	// trusted says the last build's output cannot have changed since its
-	// records were made (a build held in memory): its files are not
-	// hashed again before they are published again.
-	trusted bool
 	// carry, for a last build in memory, publishes a file of it again
 	// and returns its bytes, in one lookup (read and republish are not
 	// used); an error wrapping fs.ErrNotExist if it holds no such file.
+	// Such an output cannot have changed since its records were made: its
+	// files are not hashed again.
 	carry func(p string) ([]byte, error)
 }
 
@@ -260,7 +259,7 @@ func (b *builder) take(p string, sum [sha256.Size]byte) ([]byte, error) {
 	} else {
 		var err error
 		data, err = b.last.read(p)
-		if err != nil || !b.last.trusted && sha256.Sum256(data) != sum {
+		if err != nil || sha256.Sum256(data) != sum {
 			return nil, nil
 		}
 		if err := b.last.republish(p, data, sum); err != nil {
@@ -727,7 +726,7 @@ func (b *builder) manifest() error {
 // recordLists completes the records for the next build, if any, with the
 // digests of the pages and lists as written. A preview's records (written
 // nil) need none: they are only ever used in memory, where the output is
-// trusted (see lastBuild.trusted).
+// carried without a digest (see lastBuild.carry).
 func (b *builder) recordLists(written map[string][sha256.Size]byte) error {
 	if !b.record {
 		return nil

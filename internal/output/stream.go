@@ -132,17 +132,13 @@ func (s *Stream) Abort() {
 	}
 }
 
-// claimEntry records e, whose file the caller checked, as claimSum does;
-// with data, a Memory's bytes of it.
-func (l *ledger) claimEntry(e Entry, data ...[]byte) error {
+// claimEntry records e, whose file the caller checked, as claimSum does,
+// with data, a Memory's bytes of it (nil for a Dir).
+func (l *ledger) claimEntry(e Entry, data []byte) error {
 	if err := manifest.CheckPath(e.Path); err != nil {
 		return err
 	}
-	w := written{Entry: e}
-	if len(data) > 0 {
-		w.data = data[0]
-	}
-	return l.add(w)
+	return l.add(written{e, data})
 }
 
 // streams numbers the temporary files of a Dir's streams.
@@ -162,7 +158,7 @@ func (d *Dir) Create() (*Stream, error) {
 		if err := f.Close(); err != nil {
 			return err
 		}
-		if err := d.claimEntry(e); err != nil {
+		if err := d.claimEntry(e, nil); err != nil {
 			return err
 		}
 		full := filepath.Join(d.tmp, filepath.FromSlash(p))
@@ -218,7 +214,7 @@ func (d *Dir) Relink(p string, sum [sha256.Size]byte) (ok bool, err error) {
 	if !bytes.Equal(h.Sum(nil), sum[:]) {
 		return false, nil
 	}
-	if err := d.claimEntry(Entry{Path: p, Sum: sum, Size: info.Size()}); err != nil {
+	if err := d.claimEntry(Entry{Path: p, Sum: sum, Size: info.Size()}, nil); err != nil {
 		return false, err
 	}
 	full := filepath.Join(d.tmp, filepath.FromSlash(p))
