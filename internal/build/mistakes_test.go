@@ -655,6 +655,14 @@ func mistakes() []mistake {
 			want: publish, has: []string{"search/index.json", "search/index.html", "b/x/index.html"},
 		},
 		{
+			name: "search/passage-words-any-case", why: "words of a passage in capitals, with accents or combining marks, or longer than a term, are lowercased and cut by the tokenizer's ASCII and Unicode paths alike: none reaches the public index, on a page whose public words share their prefixes",
+			files: map[string]string{
+				"content/b/y.md": page("Casing", "Public words: Über, ÉCOLE, e\u0301cole.", "", "::: restricted to=board",
+					"CANARYSW7 Canarysw8Über CANARYSW9ÉCOLE canarysw10e\u0301 "+strings.Repeat("canarysw11", 5)+".", ":::", "", "More public words."),
+			},
+			want: publish, has: []string{"search/index.json", "b/y/index.html"},
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",
