@@ -58,6 +58,9 @@ var edits = map[string]func(t *testing.T, dir string){
 	"public body": func(t *testing.T, dir string) {
 		appendTo(t, dir, "content/briefings/two.md", fmt.Sprintf("\nMore public text %d.\n", mrand.IntN(1e6)))
 	},
+	"long body": func(t *testing.T, dir string) {
+		write(t, dir, "content/briefings/two.md", longBody("Two", fmt.Sprintf("Tail %d.", mrand.IntN(1e6))))
+	},
 	"restricted text": func(t *testing.T, dir string) {
 		replaceIn(t, dir, "content/briefings/one.md", "Board one.", fmt.Sprintf("Board one, revised %d.", mrand.IntN(1e6)))
 	},
@@ -99,7 +102,11 @@ var edits = map[string]func(t *testing.T, dir string){
 	},
 	"block added": func(t *testing.T, dir string) {
 		appendTo(t, dir, "content/briefings/two.md", "\n::: restricted to=root tlp=red\nAdded red.\n:::\n")
-		replaceIn(t, dir, "content/briefings/two.md", "---\n\n", "tlp: red\n---\n\n")
+		if data, err := os.ReadFile(filepath.Join(dir, "content/briefings/two.md")); err != nil {
+			t.Fatal(err)
+		} else if !bytes.Contains(data, []byte("\ntlp: red\n")) { // added before
+			replaceIn(t, dir, "content/briefings/two.md", "---\n\n", "tlp: red\n---\n\n")
+		}
 	},
 	"section title": func(t *testing.T, dir string) {
 		replaceIn(t, dir, "content/briefings/_index.md", "title: Briefings", fmt.Sprintf("title: Briefings %d", mrand.IntN(1e6)))

@@ -94,6 +94,61 @@ func sessionEdits(t *testing.T, names []string, seed int, preview bool) {
 	if !reusedSome {
 		t.Error("no session build reused a page: the test proves nothing")
 	}
+	t.Logf("%d of 16 builds patched in", sess.patched)
+}
+
+// Random edits of two long public pages, most of them to their bodies
+// alone: after each, the session (patched or built in full) serves what
+// a full build gives.
+func TestSessionPatchRandom(t *testing.T) {
+	for seed := range 3 {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			r := mrand.New(mrand.NewPCG(uint64(seed), 7))
+			dir, _ := editSite(t)
+			pages := []string{"content/briefings/two.md", "content/briefings/four.md"}
+			for _, p := range pages {
+				write(t, dir, p, longBody("Page", "Tail."))
+			}
+			opt := Options{Source: dir, Preview: true, Now: testNow}
+			sess := NewSession(opt)
+			if _, _, err := sess.Build(nil); err != nil {
+				t.Fatal(err)
+			}
+			edits := []func(p string){
+				func(p string) { appendTo(t, dir, p, fmt.Sprintf("\nParagraph %d.\n", r.IntN(1e6))) },
+				func(p string) { appendTo(t, dir, p, fmt.Sprintf("\nParagraph %d.\n", r.IntN(1e6))) },
+				func(p string) { write(t, dir, p, longBody("Page", fmt.Sprintf("Tail %d.", r.IntN(1e6)))) },
+				func(p string) { write(t, dir, p, longBody("Page", fmt.Sprintf("Tail %d.", r.IntN(1e6)))) },
+				func(p string) { appendTo(t, dir, p, fmt.Sprintf("\n## Heading %d\n", r.IntN(10))) },
+				func(p string) { appendTo(t, dir, p, fmt.Sprintf("\nSee [page %d](/briefings/one/).\n", r.IntN(3))) },
+				func(p string) { appendTo(t, dir, p, "\n::: restricted to=board\nBoard words.\n:::\n") },
+				func(p string) { write(t, dir, p, "---\ntitle: Page\ndate: 2024-02-01\n---\n\nShort.\n") },
+				func(p string) { appendTo(t, dir, p, fmt.Sprintf("\nWord%d word%d.\n", r.IntN(50), r.IntN(50))) },
+			}
+			for step := range 40 {
+				before := testtool.Tree(t, dir)
+				for _, p := range pages {
+					if r.IntN(3) > 0 {
+						edits[r.IntN(len(edits))](p)
+					}
+				}
+				changed := treeChanges(before, testtool.Tree(t, dir))
+				_, got, err := sess.Build(changed)
+				if err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+				_, full, err := Memory(opt)
+				if err != nil {
+					t.Fatalf("step %d: full build: %v", step, err)
+				}
+				sameTree(t, fmt.Sprintf("step %d", step), testtool.Tree(t, memToDir(t, full)), testtool.Tree(t, memToDir(t, got)))
+			}
+			if sess.patched == 0 {
+				t.Error("no build was patched in: the test proves nothing")
+			}
+			t.Logf("%d of 40 builds patched in", sess.patched)
+		})
+	}
 }
 
 // treeChanges lists the paths whose content differs between two

@@ -299,12 +299,10 @@ func (b *builder) pages() error {
 			}
 			return err
 		}
-		doc := b.conv.Parse(p, s)
-		if err := markdown.Validate(doc); err != nil {
+		doc, rec, err := b.parse(p, key)
+		if err != nil {
 			return err
 		}
-		rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs, Embargoes: doc.Embargoes}
-		rec.Names, rec.Mentions = pageNames(p, rec.Cuts)
 		b.links.note(p, rec)
 		if len(doc.Blocks) > 0 {
 			results[i] = pageResult{doc: doc, rec: rec}
@@ -336,6 +334,18 @@ func (b *builder) pages() error {
 	slices.SortFunc(b.restricted, func(x, y parsed) int { return strings.Compare(x.doc.Page.Path, y.doc.Page.Path) })
 	b.sortEmbargoes()
 	return nil
+}
+
+// parse parses page p, whose key is key, and checks it; it returns the
+// page's document and its record as far as parsing makes it.
+func (b *builder) parse(p *site.Page, key [sha256.Size]byte) (*markdown.Doc, *pageRecord, error) {
+	doc := b.conv.Parse(p, b.site)
+	if err := markdown.Validate(doc); err != nil {
+		return nil, nil, err
+	}
+	rec := &pageRecord{Key: key, Links: doc.Links, Cuts: doc.Cuts(), PrivateIDs: doc.PrivateIDs, Embargoes: doc.Embargoes}
+	rec.Names, rec.Mentions = pageNames(p, rec.Cuts)
+	return doc, rec, nil
 }
 
 // reuse publishes page p again from the last build, and returns its

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,10 @@ type Entry struct {
 type ledger struct {
 	mu      sync.RWMutex
 	entries map[string]written
+	// fresh, in a fork (see Memory.Fork), are the paths written since it
+	// was made: a file held from the earlier build may be written over
+	// once, a file of this one not.
+	fresh map[string]bool
 }
 
 // written is a file written: its entry, and its bytes in a Memory.
@@ -89,8 +94,11 @@ func (l *ledger) add(w written) error {
 	if l.entries == nil {
 		l.entries = map[string]written{}
 	}
-	if _, dup := l.entries[w.Path]; dup {
+	if _, dup := l.entries[w.Path]; dup && (l.fresh == nil || l.fresh[w.Path]) {
 		return fmt.Errorf("two sources write %s (a content file and a theme file or generated page with the same path?)", w.Path)
+	}
+	if l.fresh != nil {
+		l.fresh[w.Path] = true
 	}
 	l.entries[w.Path] = w
 	return nil
@@ -127,10 +135,18 @@ func (l *ledger) Totals() (files int, bytes int64) {
 
 // Memory keeps the files in memory.
 type Memory struct {
-	ledger
+	ledger // the files written to it (in a fork, since it was made)
+	// base, in a fork (see Fork), is a frozen Memory of no fork, whose
+	// files the fork holds too, but for those written over (in ledger)
+	// and those removed (gone).
+	base *Memory
+	gone map[string]bool
 	// frozen: nothing is written any more (see Freeze), and reads take
 	// no lock.
 	frozen atomic.Bool
+	// files and bytes are the totals, worked out by Freeze.
+	files int
+	bytes int64
 }
 
 // Freeze ends writing: the build is done, and its files are read from
@@ -140,6 +156,7 @@ type Memory struct {
 // after Freeze panics.
 func (m *Memory) Freeze() {
 	m.mu.Lock()
+	m.files, m.bytes = m.totals()
 	m.frozen.Store(true)
 	m.mu.Unlock()
 }
@@ -155,9 +172,62 @@ func NewMemorySize(n int) *Memory {
 
 // Len is the number of files written.
 func (m *Memory) Len() int {
+	n, _ := m.Totals()
+	return n
+}
+
+// Totals returns the number of files held and their bytes.
+func (m *Memory) Totals() (files int, bytes int64) {
+	if m.frozen.Load() {
+		return m.files, m.bytes
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.entries)
+	return m.totals()
+}
+
+// totals works out Totals; m.mu is held.
+func (m *Memory) totals() (files int, bytes int64) {
+	for _, e := range m.entries {
+		bytes += e.Size
+	}
+	files = len(m.entries)
+	if b := m.base; b != nil {
+		files, bytes = files+b.files, bytes+b.bytes
+		for p := range m.entries {
+			if w, ok := b.entries[p]; ok { // written over
+				files, bytes = files-1, bytes-w.Size
+			}
+		}
+		for p := range m.gone {
+			if w, ok := b.entries[p]; ok {
+				if _, over := m.entries[p]; !over {
+					files, bytes = files-1, bytes-w.Size
+				}
+			}
+		}
+	}
+	return files, bytes
+}
+
+// Entries lists the files held, sorted by byte order of path.
+func (m *Memory) Entries() []Entry {
+	if m.base == nil {
+		return m.ledger.Entries()
+	}
+	m.mu.RLock()
+	out := make([]Entry, 0, len(m.entries)+len(m.base.entries))
+	for _, w := range m.entries {
+		out = append(out, w.Entry)
+	}
+	for p, w := range m.base.entries {
+		if _, over := m.entries[p]; !over && !m.gone[p] {
+			out = append(out, w.Entry)
+		}
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
+	return out
 }
 
 // WriteFile stores a copy of data.
@@ -194,6 +264,64 @@ func (m *Memory) Carry(from *Memory, p string) ([]byte, error) {
 	return w.data, m.add(w)
 }
 
+// forkCopies is how many files, written over or removed, a fork of a
+// fork copies rather than make a Memory of all the files anew: a part of
+// the files its base holds.
+const forkCopies = 16
+
+// Fork returns a Memory that holds m's files, a frozen Memory, shared,
+// not copied, as the start of a build that changes a few of them: a
+// write replaces a file held from m (once: a path written twice by the
+// new build is refused, as in any Memory), and [Memory.Remove] drops one.
+// m is not changed. A fork costs the files changed since m's own base
+// was made (forks of forks share it), until they are one in forkCopies
+// of the files: then it makes one Memory of m's files, the next forks'
+// base.
+func (m *Memory) Fork() *Memory {
+	if !m.frozen.Load() {
+		panic("output: a fork of a Memory still written")
+	}
+	f := &Memory{ledger: ledger{fresh: map[string]bool{}}, base: m, gone: map[string]bool{}}
+	switch b := m.base; {
+	case b == nil:
+		f.entries = map[string]written{}
+	case (len(m.entries)+len(m.gone))*forkCopies <= b.files:
+		f.base, f.entries, f.gone = b, maps.Clone(m.entries), maps.Clone(m.gone)
+	default:
+		all := maps.Clone(b.entries)
+		for p := range m.gone {
+			delete(all, p)
+		}
+		maps.Copy(all, m.entries)
+		f.base = &Memory{ledger: ledger{entries: all}}
+		f.base.Freeze()
+		f.entries = map[string]written{}
+	}
+	return f
+}
+
+// Remove drops the file at p, held from the Memory a fork was made of,
+// and returns its size; it fails if p holds no such file.
+func (m *Memory) Remove(p string) (int64, error) {
+	m.writable()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.base == nil || m.fresh[p] {
+		return 0, fmt.Errorf("%s: not a file of the build forked: %w", p, fs.ErrNotExist)
+	}
+	if w, ok := m.entries[p]; ok {
+		delete(m.entries, p)
+		m.gone[p] = true
+		return w.Size, nil
+	}
+	w, ok := m.base.entries[p]
+	if !ok || m.gone[p] {
+		return 0, fmt.Errorf("%s: not a file of the build forked: %w", p, fs.ErrNotExist)
+	}
+	m.gone[p] = true
+	return w.Size, nil
+}
+
 // ReadFile returns the file at p.
 func (m *Memory) ReadFile(p string) ([]byte, error) {
 	if b, ok := m.Get(p); ok {
@@ -209,12 +337,16 @@ func (m *Memory) Get(p string) ([]byte, bool) {
 }
 
 func (m *Memory) get(p string) (written, bool) {
-	if m.frozen.Load() {
-		w, ok := m.entries[p]
+	if !m.frozen.Load() {
+		m.mu.RLock()
+		defer m.mu.RUnlock()
+	}
+	if w, ok := m.entries[p]; ok {
+		return w, true
+	}
+	if m.base != nil && !m.gone[p] {
+		w, ok := m.base.entries[p] // frozen: read without a lock
 		return w, ok
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	w, ok := m.entries[p]
-	return w, ok
+	return written{}, false
 }

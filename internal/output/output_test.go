@@ -1,6 +1,10 @@
 package output
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,5 +316,124 @@ func TestMemoryFreeze(t *testing.T) {
 			}()
 			write()
 		}()
+	}
+}
+
+// A fork holds the files of the build it was made from, which its own
+// writes replace once, and leaves that build as it was.
+func TestMemoryFork(t *testing.T) {
+	m := NewMemory()
+	for p, data := range map[string]string{"a.html": "a", "b.html": "b", "c.html": "c"} {
+		if err := m.WriteFile(p, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Freeze()
+	f := m.Fork()
+	if err := f.WriteFile("a.html", []byte("A")); err != nil {
+		t.Fatalf("replacing a file of the earlier build: %v", err)
+	}
+	if err := f.WriteFile("a.html", []byte("AA")); err == nil {
+		t.Error("a fork took a second write of the same path")
+	}
+	if err := f.WriteFile("d.html", []byte("d")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteFile("d.html", []byte("D")); err == nil {
+		t.Error("a fork took a second write of a new path")
+	}
+	if n, err := f.Remove("b.html"); err != nil || n != 1 {
+		t.Errorf("Remove(b.html) = %d, %v", n, err)
+	}
+	for _, p := range []string{"b.html", "d.html", "nothing.html"} {
+		if _, err := f.Remove(p); err == nil {
+			t.Errorf("Remove(%s) of a file the earlier build did not hold (or no longer does) succeeded", p)
+		}
+	}
+	got := map[string]string{}
+	for _, e := range f.Entries() {
+		data, _ := f.Get(e.Path)
+		got[e.Path] = string(data)
+		if e.Sum != sha256.Sum256(data) || e.Size != int64(len(data)) {
+			t.Errorf("%s: entry %x/%d for %q", e.Path, e.Sum[:4], e.Size, data)
+		}
+	}
+	if want := map[string]string{"a.html": "A", "c.html": "c", "d.html": "d"}; !maps.Equal(got, want) {
+		t.Errorf("fork holds %v, want %v", got, want)
+	}
+	if files, bytes := m.Totals(); files != 3 || bytes != 3 {
+		t.Errorf("the forked build changed: %d files, %d bytes", files, bytes)
+	}
+	if data, _ := m.Get("a.html"); string(data) != "a" {
+		t.Errorf("the forked build's a.html is %q", data)
+	}
+}
+
+// Forks of forks, made after random writes and removals, hold what a
+// plain map of the same changes holds, whether they copy their base's
+// changes or make a new base.
+func TestMemoryForkChain(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	want := map[string]string{}
+	m := NewMemory()
+	for i := range 200 {
+		p, data := fmt.Sprintf("f%d.html", i), fmt.Sprint("file ", i)
+		if err := m.WriteFile(p, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		want[p] = data
+	}
+	m.Freeze()
+	for step := range 300 {
+		f := m.Fork()
+		written := map[string]bool{}
+		for range r.IntN(6) {
+			p := fmt.Sprintf("f%d.html", r.IntN(260))
+			if _, held := want[p]; held && !written[p] && r.IntN(3) == 0 {
+				n, err := f.Remove(p)
+				if err != nil || n != int64(len(want[p])) {
+					t.Fatalf("step %d: Remove(%s) = %d, %v", step, p, n, err)
+				}
+				delete(want, p)
+				continue
+			}
+			data := fmt.Sprint("step ", step, " ", p)
+			err := f.WriteFile(p, []byte(data))
+			if written[p] {
+				if err == nil {
+					t.Fatalf("step %d: %s written twice", step, p)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			written[p] = true
+			want[p] = data
+		}
+		f.Freeze()
+		var bytes int64
+		for _, data := range want {
+			bytes += int64(len(data))
+		}
+		if files, n := f.Totals(); files != len(want) || n != bytes || f.Len() != len(want) {
+			t.Fatalf("step %d: totals %d files, %d bytes; want %d, %d", step, files, n, len(want), bytes)
+		}
+		entries := f.Entries()
+		if len(entries) != len(want) {
+			t.Fatalf("step %d: %d entries, want %d", step, len(entries), len(want))
+		}
+		for _, e := range entries {
+			if data, ok := f.Get(e.Path); !ok || string(data) != want[e.Path] || e.Sum != sha256.Sum256(data) {
+				t.Fatalf("step %d: %s holds %q, want %q", step, e.Path, data, want[e.Path])
+			}
+		}
+		for i := range 260 {
+			p := fmt.Sprintf("f%d.html", i)
+			if _, ok := f.Get(p); ok != (want[p] != "") {
+				t.Fatalf("step %d: Get(%s) found %t", step, p, ok)
+			}
+		}
+		m = f
 	}
 }

@@ -435,13 +435,24 @@ func newDigester(site *SiteView, views []*PageView, known ViewSums) (*digester, 
 			dg.views[v] = sum
 			continue
 		}
-		b, err := json.Marshal(v)
+		sum, err := ViewSum(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v.Path, err)
+			return nil, err
 		}
-		dg.views[v] = sha256.Sum256(b)
+		dg.views[v] = sum
 	}
 	return dg, nil
+}
+
+// ViewSum is the digest of view v that list pages' digests are made of
+// (see [ViewSums]): two views with the same digest give every list, the
+// feed and the sitemap the same data.
+func ViewSum(v *PageView) ([sha256.Size]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return [sha256.Size]byte{}, fmt.Errorf("%s: %w", v.Path, err)
+	}
+	return sha256.Sum256(b), nil
 }
 
 // list identifies a list page by its kind, its output path and every field

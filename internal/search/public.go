@@ -57,6 +57,41 @@ func (x *PublicIndex) Update(docs []*Doc) {
 			changed = append(changed, n)
 		}
 	}
+	x.apply(sorted, changed, ok)
+}
+
+// Replace makes x the index with each of docs in place of the document of
+// was at the same index, if each has the same address and date as it
+// replaces (the same number), as [PublicIndex.Update] with every document
+// would, in time that does not grow with the documents' number. It
+// reports false, and changes nothing, if one of was is not a document of
+// x or moves, or if x is new: then the caller updates it.
+func (x *PublicIndex) Replace(was, docs []*Doc) bool {
+	if x.post == nil || len(was) != len(docs) {
+		return false
+	}
+	sorted := slices.Clone(x.Docs)
+	var changed []int
+	for i, d := range docs {
+		old := was[i]
+		n, ok := x.number[old.URL]
+		if !ok || sorted[n] != old || x.Docs[n] != old || d.URL != old.URL || d.Sort != old.Sort {
+			return false // not x's, moved, or named twice
+		}
+		sorted[n] = d
+		if !sameDoc(old, d) {
+			changed = append(changed, n)
+		}
+	}
+	slices.Sort(changed)
+	x.apply(sorted, changed, true)
+	return true
+}
+
+// apply makes x the index of sorted, numbered in that order, of which the
+// documents numbered changed (sorted) changed; numbered says every
+// document kept its number.
+func (x *PublicIndex) apply(sorted []*Doc, changed []int, numbered bool) {
 	// Anew, when there is no index yet or much has changed: that is
 	// cheaper than an edit to every posting list.
 	if x.post == nil || len(changed) > len(sorted)/8+16 {
@@ -87,7 +122,7 @@ func (x *PublicIndex) Update(docs []*Doc) {
 	}
 	x.table.update(x.post, dirty)
 	x.Docs = sorted
-	if !ok {
+	if !numbered {
 		x.numberDocs()
 	}
 	x.files = slices.Grow(x.files[:min(len(x.files), len(sorted))], len(sorted))[:len(sorted)]
@@ -289,6 +324,52 @@ func (x *PublicIndex) reshard(dirty []string) {
 	}
 	x.Shards = shards
 }
+
+// Files are the files of an index as they were at one time, for
+// [PublicIndex.Since].
+type Files struct {
+	shards map[string]*Shard // by prefix
+	docs   []*cachedFile
+}
+
+// Files returns x's files as they are now.
+func (x *PublicIndex) Files() Files {
+	f := Files{shards: make(map[string]*Shard, len(x.Shards)), docs: slices.Clone(x.files)}
+	for _, s := range x.Shards {
+		f.shards[s.Prefix] = s
+	}
+	return f
+}
+
+// Since returns how x's files differ from f, files x had before an
+// [PublicIndex.Update]: the shards whose file is new or changed, the
+// prefixes of the shards gone, and the numbers of the documents whose
+// file is new or changed. The documents gone are those numbered from
+// len(x.Docs) up to the number f held.
+func (x *PublicIndex) Since(f Files) (shards []*Shard, gone []string, docs []int) {
+	kept := make(map[string]bool, len(x.Shards))
+	for _, s := range x.Shards {
+		kept[s.Prefix] = true
+		if f.shards[s.Prefix] != s {
+			shards = append(shards, s)
+		}
+	}
+	for prefix := range f.shards {
+		if !kept[prefix] {
+			gone = append(gone, prefix)
+		}
+	}
+	slices.Sort(gone)
+	for n, c := range x.files {
+		if n >= len(f.docs) || f.docs[n] != c {
+			docs = append(docs, n)
+		}
+	}
+	return shards, gone, docs
+}
+
+// DocsIn returns the number of documents f held.
+func (f Files) DocsIn() int { return len(f.docs) }
 
 // Number returns the number of the document at url.
 func (x *PublicIndex) Number(url string) (int, bool) {

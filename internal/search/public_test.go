@@ -45,22 +45,24 @@ func TestPublicIndexUpdate(t *testing.T) {
 	}
 	next := len(docs)
 	x := Public(docs)
+	replaced := 0
 	for step := range 300 {
 		docs = slices.Clone(docs)
 		edit := ""
+		var old, new *Doc // a document edited in place, its address and date kept
 		switch k := r.IntN(10); {
 		case k < 5: // a word more or less, or another
 			i := r.IntN(len(docs))
 			d := *docs[i]
 			d.TF, d.Length = Terms{}, 0
 			d.Text = page(0).Text
-			docs[i] = &d
+			old, new, docs[i] = docs[i], &d, &d
 			edit = "text of " + d.URL
 		case k == 5:
 			i := r.IntN(len(docs))
 			d := *docs[i]
 			d.Title = words[r.IntN(len(words))]
-			docs[i] = &d
+			old, new, docs[i] = docs[i], &d, &d
 			edit = "title of " + d.URL
 		case k == 6: // a new page, the latest
 			d := page(next)
@@ -85,16 +87,87 @@ func TestPublicIndexUpdate(t *testing.T) {
 			for range n {
 				docs[r.IntN(len(docs))] = page(r.IntN(next))
 			}
-			docs = slices.CompactFunc(docs, func(a, b *Doc) bool { return a.URL == b.URL })
+			// One page an address, as a site has.
+			seen := map[string]bool{}
+			docs = slices.DeleteFunc(docs, func(d *Doc) bool {
+				dup := seen[d.URL]
+				seen[d.URL] = true
+				return dup
+			})
 			edit = fmt.Sprintf("%d pages", n)
 		}
 		r.Shuffle(len(docs), func(i, j int) { docs[i], docs[j] = docs[j], docs[i] })
-		x.Update(docs)
+		before, files := x.Files(), indexFiles(x)
+		if old != nil && r.IntN(2) == 0 {
+			if x.Replace([]*Doc{new}, []*Doc{new}) {
+				t.Fatalf("step %d (%s): Replace took a document for one the index does not hold", step, edit)
+			}
+			if !x.Replace([]*Doc{old}, []*Doc{new}) {
+				t.Fatalf("step %d (%s): Replace refused a document of the same address and date", step, edit)
+			}
+			edit += ", replaced"
+			replaced++
+		} else {
+			x.Update(docs)
+		}
 		want := Public(docs)
 		if err := sameIndex(x, want); err != nil {
 			t.Fatalf("step %d (%s): %v", step, edit, err)
 		}
+		if err := sameSince(x, before, files); err != nil {
+			t.Fatalf("step %d (%s): %v", step, edit, err)
+		}
 	}
+	if replaced < 30 {
+		t.Errorf("%d documents replaced in place: too few to test Replace", replaced)
+	}
+}
+
+// indexFiles returns x's files by name: "s:" and a shard's prefix, or
+// "d:" and a document's number.
+func indexFiles(x *PublicIndex) map[string][]byte {
+	files := map[string][]byte{}
+	for _, s := range x.Shards {
+		files["s:"+s.Prefix] = s.Data()
+	}
+	for n := range x.Docs {
+		files[fmt.Sprint("d:", n)] = x.DocData(n)
+	}
+	return files
+}
+
+// sameSince says whether x.Since(before) names every file of x that is
+// new or changed since x's files were old, and every file gone.
+func sameSince(x *PublicIndex, before Files, old map[string][]byte) error {
+	shards, gone, docs := x.Since(before)
+	named := map[string]bool{}
+	for _, s := range shards {
+		named["s:"+s.Prefix] = true
+	}
+	for _, n := range docs {
+		named[fmt.Sprint("d:", n)] = true
+	}
+	now := indexFiles(x)
+	for name, data := range now {
+		if prev, ok := old[name]; !named[name] && (!ok || !bytes.Equal(prev, data)) {
+			return fmt.Errorf("Since leaves out %s, new or changed", name)
+		}
+	}
+	for _, p := range gone {
+		if _, ok := now["s:"+p]; ok {
+			return fmt.Errorf("Since says shard %q is gone; it is there", p)
+		}
+	}
+	for name := range old {
+		if _, ok := now[name]; !ok && !slices.Contains(gone, strings.TrimPrefix(name, "s:")) &&
+			!(strings.HasPrefix(name, "d:") && before.DocsIn() > len(x.Docs)) {
+			return fmt.Errorf("Since leaves out %s, gone", name)
+		}
+	}
+	if before.DocsIn() != len(old)-len(before.shards) {
+		return fmt.Errorf("the files before held %d documents, not %d", before.DocsIn(), len(old)-len(before.shards))
+	}
+	return nil
 }
 
 // sameIndex says how x's files differ from want's.

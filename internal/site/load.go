@@ -162,6 +162,7 @@ type Site struct {
 	draftPaths map[string]bool
 	draftFiles map[string]string // content file → the draft it belongs to
 	bundles    map[string]*Page  // folder → the restricted bundle it is the folder of
+	read       int64             // the bytes of content/ read in all (see MaxContentSize)
 }
 
 // Bundle returns the page bundle restricted as a whole (an index.md with
@@ -223,10 +224,24 @@ type cachedPage struct {
 func (c *PageCache) Invalidate(paths []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A path that is a page's needs no look at the others: the cache
+	// holds the pages of one Load, and no page is both a file and a
+	// folder. Any other path may be a folder.
+	var folders []string
+	for _, p := range paths {
+		if cp, ok := c.pages[p]; ok {
+			cp.trusted = false
+		} else {
+			folders = append(folders, p)
+		}
+	}
+	if paths != nil && len(folders) == 0 {
+		return
+	}
 	for rel, cp := range c.pages {
 		stale := paths == nil
-		for _, p := range paths {
-			if rel == p || strings.HasPrefix(rel, p+"/") {
+		for _, p := range folders {
+			if strings.HasPrefix(rel, p+"/") {
 				stale = true
 				break
 			}
@@ -553,6 +568,7 @@ func Load(root string, opt Options) (*Site, error) {
 	if len(s.Pages) == 0 {
 		s.Warnings = append(s.Warnings, diag.Errorf(ContentDir, 0, "no pages to publish: add briefings as %s/<section>/<name>.md", ContentDir))
 	}
+	s.read = size
 	sort.Slice(s.Files, func(i, j int) bool { return s.Files[i].Path < s.Files[j].Path })
 	for _, f := range s.Files {
 		s.files[f.Path] = f
