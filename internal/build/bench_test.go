@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/corpus"
@@ -83,14 +82,11 @@ func benchCorpus(b *testing.B, opt corpus.Options) string {
 // benchPages is the number of pages a benchmark builds: def, or
 // $CONCLAVE_BENCH_PAGES.
 func benchPages(b *testing.B, def int) int {
-	if v := os.Getenv("CONCLAVE_BENCH_PAGES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("CONCLAVE_BENCH_PAGES=%q: want a number of pages", v)
-		}
-		return n
+	n, err := corpus.BenchPages(def)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return def
+	return n
 }
 
 // BenchmarkSessionEdit times one rebuild of a preview session after an

@@ -86,6 +86,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -211,6 +212,20 @@ func (g *gen) writeKeys(dir string) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(keys, "groups.toml"), g.keys.groupsFile(), 0o644)
+}
+
+// BenchPages is the number of pages a benchmark generates: $CONCLAVE_BENCH_PAGES
+// if set, def otherwise.
+func BenchPages(def int) (int, error) {
+	v := os.Getenv("CONCLAVE_BENCH_PAGES")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("CONCLAVE_BENCH_PAGES=%q: want a number of pages", v)
+	}
+	return n, nil
 }
 
 func sectionName(n int) string { return fmt.Sprintf("section-%d", n) }

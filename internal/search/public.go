@@ -106,16 +106,15 @@ func (x *PublicIndex) apply(sorted []*Doc, changed []int, numbered bool) {
 	x.Words += words
 	dirty := slices.Sorted(maps.Keys(edits))
 	for i, t := range dirty {
-		old, ok := x.post[t]
-		merged := applyEdits(old, edits[t])
+		merged := applyEdits(x.post[t], edits[t])
 		switch {
 		case len(merged) == 0:
 			delete(x.post, t)
-		case ok:
-			x.post[t] = merged
 		default:
-			// A new term, in a string of its own: the index would keep
-			// the document's packed terms alive after it changed.
+			// The term in a string of its own, for a new term and for
+			// one whose postings change (a map stores the key given
+			// when it stores a value): the index would keep the
+			// document's packed terms alive after it changed.
 			dirty[i] = strings.Clone(t)
 			x.post[dirty[i]] = merged
 		}

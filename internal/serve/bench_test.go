@@ -11,16 +11,20 @@ import (
 	"github.com/conclave-dev/conclave/internal/corpus"
 )
 
-// BenchmarkLiveReload times, on a generated 5,000-page site served as the
-// author's preview, the time from writing an edit to a briefing's body to
+// BenchmarkLiveReload times, on a generated 5,000-page site
+// ($CONCLAVE_BENCH_PAGES pages if set) served as the author's preview, the time from writing an edit to a briefing's body to
 // the reload event reaching an open page, and the heap in use after the
 // edits (after a collection) against before them. Run it with -benchtime
 // 1000x for the memory figure over 1,000 edits:
 //
 //	go test ./internal/serve -run XXX -bench LiveReload -benchtime 1000x
 func BenchmarkLiveReload(b *testing.B) {
+	pages, err := corpus.BenchPages(5000)
+	if err != nil {
+		b.Fatal(err)
+	}
 	dir := b.TempDir()
-	if err := corpus.Write(dir, corpus.Options{Pages: 5000, Seed: 1}); err != nil {
+	if err := corpus.Write(dir, corpus.Options{Pages: pages, Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "conclave.toml"), []byte("title = \"Bench\"\nbaseURL = \"https://bench.example.org/\"\n"), 0o644); err != nil {
