@@ -21,6 +21,9 @@ type patchBase struct {
 	conv   *markdown.Converter
 	render *render.Renderer
 	docs   []*search.Doc // the public search entries, in the order the build gave them
+	views  []*render.PageView
+	intros map[string]*render.Intro
+	listed *render.ListsResult // its lists, of views as sorted
 	rep    *Report
 }
 
@@ -30,7 +33,7 @@ func (b *builder) base() *patchBase {
 	if !b.preview || !b.record || b.listed == nil || b.listed.Views == nil {
 		return nil
 	}
-	return &patchBase{site: b.site, conv: b.conv, render: b.render, docs: b.searchDocs, rep: b.rep}
+	return &patchBase{site: b.site, conv: b.conv, render: b.render, docs: b.searchDocs, views: b.views, intros: b.intros, listed: b.listed, rep: b.rep}
 }
 
 // patch builds the author's preview after a body edit, in time that
@@ -46,9 +49,10 @@ func (b *builder) base() *patchBase {
 //     asOf;
 //   - the page holds no restricted block, before or after;
 //   - its links (by target and text), the file names it mentions, its
-//     headings and IDs, its embargoes and its view (what lists, the
-//     feed and the sitemap show of it: its summary among them) are the
-//     same.
+//     headings and IDs and its embargoes are the same, and so is its view
+//     (what lists, the feed and the sitemap show of it) but, for one page
+//     of the batch at most, its summary: then the list pages that show it
+//     and the feed are rendered again (render.Renderer.Relist).
 //
 // Otherwise ok is false, and nothing of the session has changed but its
 // page cache and search index, which a full build brings up to date: the
@@ -69,6 +73,12 @@ func (s *Session) patch(base *patchBase, changed []string, asOf time.Time, start
 	recs := make([]*pageRecord, len(pages))
 	docs, cloned := base.docs, false
 	var was, now []*search.Doc // the search entries replaced, and their replacements
+	views, listed := base.views, base.listed
+	var (
+		relisted *render.Relisted // what Relist did, for the one page whose summary changed
+		oldView  *render.PageView // that page's view in the last build
+		newView  *render.PageView // and in this one
+	)
 	for i, p := range pages {
 		old := s.records.Pages[p.Path]
 		if old == nil || old.View == nil || len(old.Sealed) > 0 || len(old.Cuts) > 0 {
@@ -82,12 +92,29 @@ func (s *Session) patch(base *patchBase, changed []string, asOf time.Time, start
 			return nil, nil, false
 		}
 		sum, err := render.ViewSum(rec.View)
-		if known, ok := s.views[old.View]; err != nil || !ok || sum != known || !slices.Equal(rec.Public, old.Public) {
+		known, ok := s.views[old.View]
+		if err != nil || !ok || !sameHeadings(old.Public, rec.Public) {
 			return nil, nil, false
 		}
-		// The same view as the lists were made of: the next build
-		// finds its digest among the session's.
-		rec.View = old.View
+		if sum == known {
+			// The same view as the lists were made of: the next build
+			// finds its digest among the session's.
+			rec.View = old.View
+		} else {
+			if relisted != nil {
+				return nil, nil, false // two pages' lists: built in full
+			}
+			res, ok, err := base.render.Relist(views, base.intros, listed, old.View, rec.View, b.emit)
+			if err != nil || !ok {
+				return nil, nil, false
+			}
+			relisted, oldView, newView = res, old.View, rec.View
+			views = res.Views
+			listed = &render.ListsResult{Tags: listed.Tags, Pages: listed.Pages, TagViews: res.TagViews, Digests: listed.Digests, Views: listed.Views}
+			if _, err := base.render.Feed(views, b.emit); err != nil {
+				return nil, nil, false
+			}
+		}
 		if (old.Search == nil) != (rec.Search == nil) {
 			return nil, nil, false
 		}
@@ -115,15 +142,33 @@ func (s *Session) patch(base *patchBase, changed []string, asOf time.Time, start
 	for i, p := range pages {
 		s.records.Pages[p.Path] = recs[i]
 	}
+	if relisted != nil {
+		// The session's digests of views are the lists' own (listed.Views).
+		delete(s.views, oldView)
+		s.views[newView] = relisted.Sum
+		for out, d := range relisted.Digests {
+			s.records.Lists[out] = listRecord{Digest: d}
+		}
+	}
 	rep.AsOf = asOf
 	rep.Previewed, rep.PreviewedPages = 0, 0 // none rendered by this build
 	rep.Reused = len(s.records.Pages) - len(pages) + rep.Lists
+	if relisted != nil {
+		rep.Reused -= len(relisted.Digests)
+	}
 	rep.Files, rep.Bytes = mem.Totals()
 	rep.Duration = time.Since(start)
 	s.files = mem
 	s.patched++
-	s.base = &patchBase{site: st, conv: base.conv, render: base.render, docs: docs, rep: &rep}
+	s.base = &patchBase{site: st, conv: base.conv, render: base.render, docs: docs, views: views, intros: base.intros, listed: listed, rep: &rep}
 	return &rep, mem, true
+}
+
+// sameHeadings says whether two records' public text (see
+// pageRecord.Public) holds the same headings and IDs: all but the
+// summary, which is last.
+func sameHeadings(old, rec []string) bool {
+	return len(old) > 0 && len(rec) > 0 && slices.Equal(old[:len(old)-1], rec[:len(rec)-1])
 }
 
 // embargoesHold says whether every embargo of the build rep reports lifts

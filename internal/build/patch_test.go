@@ -36,7 +36,7 @@ func TestSessionPatch(t *testing.T) {
 		patch bool
 		edit  func()
 	}{
-		{"long body", false, func() { write(t, dir, two, longBody("Two", "Tail one.")) }},
+		{"long body", true, func() { write(t, dir, two, longBody("Two", "Tail one.")) }},
 		{"new last paragraph", true, func() { appendTo(t, dir, two, "\nA later paragraph.\n") }},
 		{"last paragraph rewritten", true, func() { replaceIn(t, dir, two, "A later paragraph.", "A paragraph, later, with other words.") }},
 		{"links move down", true, func() { replaceIn(t, dir, two, "See [one]", "A new paragraph.\n\nSee [one]") }},
@@ -50,7 +50,15 @@ func TestSessionPatch(t *testing.T) {
 		{"link text", false, func() { replaceIn(t, dir, two, "See [one]", "See [the first]") }},
 		{"a file named", false, func() { appendTo(t, dir, two, "\nAs map.svg shows.\n") }},
 		{"link to a file", false, func() { appendTo(t, dir, two, "\nA [map](../notes/map.svg).\n") }},
-		{"summary", false, func() { replaceIn(t, dir, two, "Public words that make", "Public words which make") }},
+		{"summary", true, func() { replaceIn(t, dir, two, "Public words that make", "Public words which make") }},
+		{"summary and another page", true, func() {
+			replaceIn(t, dir, two, "Public words which make", "Public words that make")
+			appendTo(t, dir, "content/briefings/four.md", "\nMore.\n")
+		}},
+		{"summaries of two pages", false, func() {
+			replaceIn(t, dir, two, "Public words that make", "Public words which make")
+			replaceIn(t, dir, four, "Public words that make", "Public words which make")
+		}},
 		{"restricted block", false, func() { appendTo(t, dir, two, "\n::: restricted to=board\nBoard only.\n:::\n") }},
 		{"restricted block edited", false, func() { replaceIn(t, dir, two, "Board only.", "Board only, again.") }},
 		{"restricted block gone", false, func() { replaceIn(t, dir, two, "::: restricted to=board\nBoard only, again.\n:::\n", "") }},

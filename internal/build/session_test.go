@@ -6,6 +6,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -97,6 +98,10 @@ func sessionEdits(t *testing.T, names []string, seed int, preview bool) {
 	t.Logf("%d of 16 builds patched in", sess.patched)
 }
 
+// summaryWord is the first words of longBody's first paragraph, as
+// TestSessionPatchRandom edits them.
+var summaryWord = regexp.MustCompile(`Public[0-9]* words`)
+
 // Random edits of two long public pages, most of them to their bodies
 // alone: after each, the session (patched or built in full) serves what
 // a full build gives.
@@ -124,6 +129,20 @@ func TestSessionPatchRandom(t *testing.T) {
 				func(p string) { appendTo(t, dir, p, "\n::: restricted to=board\nBoard words.\n:::\n") },
 				func(p string) { write(t, dir, p, "---\ntitle: Page\ndate: 2024-02-01\n---\n\nShort.\n") },
 				func(p string) { appendTo(t, dir, p, fmt.Sprintf("\nWord%d word%d.\n", r.IntN(50), r.IntN(50))) },
+				func(p string) { // the summary: a word of the first paragraph
+					data, err := os.ReadFile(filepath.Join(dir, p))
+					if err != nil {
+						t.Fatal(err)
+					}
+					write(t, dir, p, summaryWord.ReplaceAllLiteralString(string(data), fmt.Sprintf("Public%d words", r.IntN(5))))
+				},
+				func(p string) { // its words, and another paragraph's
+					data, err := os.ReadFile(filepath.Join(dir, p))
+					if err != nil {
+						t.Fatal(err)
+					}
+					write(t, dir, p, summaryWord.ReplaceAllLiteralString(string(data), fmt.Sprintf("Public%d words", r.IntN(5)))+fmt.Sprintf("\nTail %d.\n", r.IntN(9)))
+				},
 			}
 			for step := range 40 {
 				before := testtool.Tree(t, dir)

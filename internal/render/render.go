@@ -544,53 +544,154 @@ type listPage struct {
 
 // listPages splits a list of views at url into pages of [PerPage].
 func (r *Renderer) listPages(kind, url string, views []*PageView, intro *Intro, heading string) []listPage {
-	total := max(1, (len(views)+PerPage-1)/PerPage)
+	total := listTotal(views)
+	out := make([]listPage, 0, total)
+	for n := 1; n <= total; n++ {
+		out = append(out, r.listPage(kind, url, views, intro, heading, n))
+	}
+	return out
+}
+
+// listTotal is the number of pages of a list of views.
+func listTotal(views []*PageView) int { return max(1, (len(views)+PerPage-1)/PerPage) }
+
+// listPage is page n of the list of views at url.
+func (r *Renderer) listPage(kind, url string, views []*PageView, intro *Intro, heading string, n int) listPage {
+	total := listTotal(views)
 	pageURL := func(n int) string {
 		if n == 1 {
 			return url
 		}
 		return url + "page/" + strconv.Itoa(n) + "/"
 	}
-	out := make([]listPage, 0, total)
-	for n := 1; n <= total; n++ {
-		u := pageURL(n)
-		d := r.data(kind, u)
-		d.Heading = heading
-		d.Pages = views[(n-1)*PerPage : min(n*PerPage, len(views))]
-		d.Pager = &Pager{Number: n, Total: total}
-		if n > 1 {
-			d.Pager.HasPrev, d.Pager.PrevRel = true, pageURL(n - 1)[1:]
+	u := pageURL(n)
+	d := r.data(kind, u)
+	d.Heading = heading
+	d.Pages = views[(n-1)*PerPage : min(n*PerPage, len(views))]
+	d.Pager = &Pager{Number: n, Total: total}
+	if n > 1 {
+		d.Pager.HasPrev, d.Pager.PrevRel = true, pageURL(n - 1)[1:]
+	}
+	if n < total {
+		d.Pager.HasNext, d.Pager.NextRel = true, pageURL(n + 1)[1:]
+	}
+	switch kind {
+	case "section":
+		d.Section, d.Title = strings.Trim(url, "/"), heading
+	case "tag":
+		d.Title = "Tagged " + heading
+	}
+	if intro != nil {
+		if intro.Title != "" {
+			if kind == "home" {
+				d.Heading = ""
+			} else {
+				d.Heading, d.Title = intro.Title, intro.Title
+			}
 		}
-		if n < total {
-			d.Pager.HasNext, d.Pager.NextRel = true, pageURL(n + 1)[1:]
+		if intro.Summary != "" {
+			d.Description = intro.Summary
 		}
-		switch kind {
-		case "section":
-			d.Section, d.Title = strings.Trim(url, "/"), heading
-		case "tag":
-			d.Title = "Tagged " + heading
+		if n == 1 {
+			d.Content = intro.Content
 		}
-		if intro != nil {
-			if intro.Title != "" {
-				if kind == "home" {
-					d.Heading = ""
-				} else {
-					d.Heading, d.Title = intro.Title, intro.Title
+	}
+	if n > 1 {
+		d.Title = strings.TrimSpace(d.Title + " (page " + strconv.Itoa(n) + ")")
+	}
+	return listPage{kind: kind, out: OutPath(u), data: d}
+}
+
+// Relisted is what [Renderer.Relist] did.
+type Relisted struct {
+	Views    []*PageView                  // the views listed, sorted, next in old's place
+	TagViews []*TagView                   // the tags, next in old's place
+	Sum      [sha256.Size]byte            // next's digest (see ViewSum)
+	Digests  map[string][sha256.Size]byte // of the list pages rendered again, by output path
+}
+
+// Relist renders again the list pages that show old, a view that the
+// lists of the last [Renderer.Lists] show, now to be shown as next: a
+// view of the same page that sorts, is tagged and is placed as old (its
+// summary alone may differ). last is that call's result, views the views
+// as it sorted them, intros the intros it was given. It renders the one
+// page of the home, of old's section and of each of its tags that holds
+// it, as Lists would with next in old's place; the other list pages,
+// the tag index and the sitemap are the same. ok is false, and nothing is
+// rendered, if next differs from old in more than its summary or old is
+// not in the lists.
+func (r *Renderer) Relist(views []*PageView, intros map[string]*Intro, last *ListsResult, old, next *PageView, emit Emit) (res *Relisted, ok bool, err error) {
+	a, b := *old, *next
+	a.Summary, b.Summary = "", ""
+	sa, err := ViewSum(&a)
+	if err != nil {
+		return nil, false, err
+	}
+	if sb, err := ViewSum(&b); err != nil || sa != sb || last == nil || last.Views == nil {
+		return nil, false, err
+	}
+	res = &Relisted{Digests: map[string][sha256.Size]byte{}}
+	if res.Sum, err = ViewSum(next); err != nil {
+		return nil, false, err
+	}
+	// in returns list with next in old's place, and the number of the
+	// page that holds it.
+	in := func(list []*PageView) ([]*PageView, int) {
+		i := slices.Index(list, old)
+		if i < 0 {
+			return nil, 0
+		}
+		list = slices.Clone(list)
+		list[i] = next
+		return list, i/PerPage + 1
+	}
+	var jobs []listPage
+	home, n := in(views)
+	if home == nil {
+		return nil, false, nil
+	}
+	res.Views = home
+	jobs = append(jobs, r.listPage("home", "/", home, intros[""], "", n))
+	if old.Section != "" {
+		for _, sec := range r.view.Sections {
+			if sec.Name != old.Section {
+				continue
+			}
+			var section []*PageView
+			for _, v := range home {
+				if v.Section == sec.Name {
+					section = append(section, v)
 				}
 			}
-			if intro.Summary != "" {
-				d.Description = intro.Summary
-			}
-			if n == 1 {
-				d.Content = intro.Content
-			}
+			jobs = append(jobs, r.listPage("section", "/"+sec.Rel, section, intros[sec.Name], sec.Title, slices.Index(section, next)/PerPage+1))
 		}
-		if n > 1 {
-			d.Title = strings.TrimSpace(d.Title + " (page " + strconv.Itoa(n) + ")")
-		}
-		out = append(out, listPage{kind: kind, out: OutPath(u), data: d})
 	}
-	return out
+	res.TagViews = slices.Clone(last.TagViews)
+	for i, t := range res.TagViews {
+		if !slices.ContainsFunc(old.Tags, func(ref TagRef) bool { return ref.Slug == t.Slug }) {
+			continue
+		}
+		pages, n := in(t.pages)
+		if pages == nil {
+			return nil, false, nil
+		}
+		tv := *t
+		tv.pages = pages
+		res.TagViews[i] = &tv
+		jobs = append(jobs, r.listPage("tag", "/"+t.Rel, pages, nil, t.Name, n))
+	}
+	site, err := json.Marshal(r.view)
+	if err != nil {
+		return nil, false, err
+	}
+	dg := &digester{site: sha256.Sum256(site), views: last.Views} // next's digest is worked out
+	for _, j := range jobs {
+		res.Digests[j.out] = dg.list(j)
+		if err := r.execute(j.kind, j.out, j.data, emit); err != nil {
+			return nil, false, err
+		}
+	}
+	return res, true, nil
 }
 
 func (r *Renderer) execute(kind, out string, d *data, emit Emit) error {
