@@ -49,7 +49,9 @@ func (b *builder) base() *patchBase {
 //     asOf;
 //   - the page holds no restricted block, before or after;
 //   - its links (by target and text), the file names it mentions, its
-//     headings and IDs and its embargoes are the same, and so is its view
+//     restricted heading IDs (none) and its embargoes are the same (its
+//     public headings are read by its own page alone: links to a heading
+//     are checked only for headings inside restricted blocks), and so is its view
 //     (what lists, the feed and the sitemap show of it) but, for one page
 //     of the batch at most, its summary: then the list pages that show it
 //     and the feed are rendered again (render.Renderer.Relist).
@@ -93,7 +95,7 @@ func (s *Session) patch(base *patchBase, changed []string, asOf time.Time, start
 		}
 		sum, err := render.ViewSum(rec.View)
 		known, ok := s.views[old.View]
-		if err != nil || !ok || !sameHeadings(old.Public, rec.Public) {
+		if err != nil || !ok {
 			return nil, nil, false
 		}
 		if sum == known {
@@ -162,13 +164,6 @@ func (s *Session) patch(base *patchBase, changed []string, asOf time.Time, start
 	s.patched++
 	s.base = &patchBase{site: st, conv: base.conv, render: base.render, docs: docs, views: views, intros: base.intros, listed: listed, rep: &rep}
 	return &rep, mem, true
-}
-
-// sameHeadings says whether two records' public text (see
-// pageRecord.Public) holds the same headings and IDs: all but the
-// summary, which is last.
-func sameHeadings(old, rec []string) bool {
-	return len(old) > 0 && len(rec) > 0 && slices.Equal(old[:len(old)-1], rec[:len(rec)-1])
 }
 
 // embargoesHold says whether every embargo of the build rep reports lifts

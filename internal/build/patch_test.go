@@ -45,7 +45,7 @@ func TestSessionPatch(t *testing.T) {
 			appendTo(t, dir, two, "\nMore of two.\n")
 			appendTo(t, dir, four, "\nMore of four.\n")
 		}},
-		{"heading", false, func() { appendTo(t, dir, two, "\n## A new heading\n\nUnder it.\n") }},
+		{"heading", true, func() { appendTo(t, dir, two, "\n## A new heading\n\nUnder it.\n") }},
 		{"under the heading", true, func() { replaceIn(t, dir, two, "Under it.", "Under it, again.") }},
 		{"link text", false, func() { replaceIn(t, dir, two, "See [one]", "See [the first]") }},
 		{"a file named", false, func() { appendTo(t, dir, two, "\nAs map.svg shows.\n") }},
