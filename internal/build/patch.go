@@ -48,13 +48,16 @@ func (b *builder) base() *patchBase {
 //   - no embargo of the site lifts between the last build's time and
 //     asOf;
 //   - the page holds no restricted block, before or after;
-//   - its links (by target and text), the file names it mentions, its
-//     restricted heading IDs (none) and its embargoes are the same (its
-//     public headings are read by its own page alone: links to a heading
-//     are checked only for headings inside restricted blocks), and so is its view
-//     (what lists, the feed and the sitemap show of it) but, for one page
-//     of the batch at most, its summary: then the list pages that show it
-//     and the feed are rendered again (render.Renderer.Relist).
+//   - the file names it mentions, its restricted heading IDs (none) and
+//     its embargoes are the same, and its links lead to the same content
+//     files and to no page whose restricted text a link is checked
+//     against (see linksAgree). Its public headings may change: only its
+//     own page shows them, and a link's fragment is checked only against
+//     headings inside restricted blocks;
+//   - its view (what lists, the feed and the sitemap show of it) is the
+//     same but, for one page of the batch at most, its summary: then the
+//     list pages that show it and the feed are rendered again
+//     (render.Renderer.Relist).
 //
 // Otherwise ok is false, and nothing of the session has changed but its
 // page cache and search index, which a full build brings up to date: the
@@ -87,7 +90,7 @@ func (s *Session) patch(base *patchBase, changed []string, asOf time.Time, start
 			return nil, nil, false
 		}
 		doc, rec, err := b.parse(p, pageKey(p))
-		if err != nil || len(doc.Blocks) > 0 || !sameUses(old, rec) {
+		if err != nil || len(doc.Blocks) > 0 || !sameUses(st, p, old, rec, s.records) {
 			return nil, nil, false
 		}
 		if err := b.renderDoc(doc, rec); err != nil {
@@ -179,17 +182,21 @@ func embargoesHold(rep *Report, asOf time.Time) bool {
 
 // sameUses says whether a page's new record, made by parsing it again,
 // gives the checks of the whole site (see linkUse) what its old one
-// gave: the same links, by target and text (their lines may move), the
-// same file names, the same restricted heading IDs and the same
-// embargoes.
-func sameUses(old, rec *pageRecord) bool {
-	if len(old.Links) != len(rec.Links) || !slices.Equal(old.Names, rec.Names) || len(old.Mentions) != len(rec.Mentions) ||
-		!slices.Equal(old.PrivateIDs, rec.PrivateIDs) || !reflect.DeepEqual(old.Embargoes, rec.Embargoes) {
+// gave: the same names of the site's content files, the same restricted
+// heading IDs and the same embargoes, and links that agree (see
+// linksAgree).
+func sameUses(st *site.Site, p *site.Page, old, rec *pageRecord, records *pagesData) bool {
+	if len(old.Mentions) != len(rec.Mentions) || !slices.Equal(old.PrivateIDs, rec.PrivateIDs) ||
+		!reflect.DeepEqual(old.Embargoes, rec.Embargoes) {
 		return false
 	}
-	for i, l := range rec.Links {
-		o := old.Links[i]
-		if l.Dest != o.Dest || l.Restricted != o.Restricted || l.Text != o.Text {
+	if !slices.Equal(old.Names, rec.Names) {
+		// Only the names of the site's content files count (linkUse.note).
+		u := newLinkUse(st)
+		files := func(names []string) []string {
+			return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !u.files[n] })
+		}
+		if !slices.Equal(files(old.Names), files(rec.Names)) {
 			return false
 		}
 	}
@@ -198,6 +205,53 @@ func sameUses(old, rec *pageRecord) bool {
 			return false
 		}
 	}
+	return linksAgree(st, p, old, rec, records)
+}
+
+// linksAgree says whether page p's new links (rec's) give the checks of
+// the whole site what its old ones gave. Those to content files must
+// be the same files, in the same order (they decide which files are
+// published, sealed or left out); lines may move. Those to pages may
+// change, if none of the new ones leads to a page restricted as a whole,
+// nor by a fragment to a page with restricted headings: only those are
+// checked, against the link's text and fragment (linkUse.checkAnchors).
+func linksAgree(st *site.Site, p *site.Page, old, rec *pageRecord, records *pagesData) bool {
+	same := len(old.Links) == len(rec.Links)
+	for i := 0; same && i < len(rec.Links); i++ {
+		l, o := rec.Links[i], old.Links[i]
+		same = l.Dest == o.Dest && l.Restricted == o.Restricted && l.Text == o.Text
+	}
+	if same {
+		return true
+	}
+	u := &linkUse{site: st}
+	was, now := old.resolved, u.resolve(p, rec.Links)
+	if was == nil {
+		was = u.resolve(p, old.Links)
+	}
+	files := func(uses []fileUse) []string {
+		out := make([]string, len(uses))
+		for i, f := range uses {
+			out[i] = f.file
+		}
+		return out
+	}
+	if len(now.private) > 0 || len(was.private) > 0 || !slices.Equal(files(now.linked), files(was.linked)) {
+		return false
+	}
+	for _, l := range now.toPages {
+		target, fragment := st.PageTarget(p, l.Dest)
+		if target == nil {
+			continue
+		}
+		if target.Front.Audience != nil {
+			return false
+		}
+		if r := records.Pages[target.Path]; r == nil || (fragment != "" && len(r.PrivateIDs) > 0) {
+			return false
+		}
+	}
+	rec.resolved = now
 	return true
 }
 

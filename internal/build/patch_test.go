@@ -47,7 +47,14 @@ func TestSessionPatch(t *testing.T) {
 		}},
 		{"heading", true, func() { appendTo(t, dir, two, "\n## A new heading\n\nUnder it.\n") }},
 		{"under the heading", true, func() { replaceIn(t, dir, two, "Under it.", "Under it, again.") }},
-		{"link text", false, func() { replaceIn(t, dir, two, "See [one]", "See [the first]") }},
+		{"link text", true, func() { replaceIn(t, dir, two, "See [one]", "See [the first]") }},
+		{"a link to another page", true, func() { appendTo(t, dir, two, "\nAnd [the second](../notes/three.md).\n") }},
+		{"a link to a page with restricted headings", false, func() { appendTo(t, dir, two, "\nAnd [the first](one.md#start).\n") }},
+		{"a link to a page restricted as a whole", false, func() { appendTo(t, dir, two, "\nAnd [a secret](whole.md).\n") }},
+		{"those links gone", true, func() {
+			replaceIn(t, dir, two, "\nAnd [the first](one.md#start).\n", "")
+			replaceIn(t, dir, two, "\nAnd [a secret](whole.md).\n", "")
+		}},
 		{"a file named", false, func() { appendTo(t, dir, two, "\nAs map.svg shows.\n") }},
 		{"link to a file", false, func() { appendTo(t, dir, two, "\nA [map](../notes/map.svg).\n") }},
 		{"summary", true, func() { replaceIn(t, dir, two, "Public words that make", "Public words which make") }},
@@ -102,6 +109,20 @@ func TestSessionPatch(t *testing.T) {
 	good, err := os.ReadFile(filepath.Join(dir, two))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Links the checks of the whole site refuse: a patch would not see them.
+	for _, bad := range []string{
+		"\nSee the [Whole secret](whole.md).\n",      // repeats a title sealed with its page
+		"\nSee [the board](one.md#board-heading).\n", // the ID of a restricted heading
+	} {
+		if _, _, err := sess.Build([]string{two}); err != nil { // a good build to patch
+			t.Fatal(err)
+		}
+		write(t, dir, two, string(good)+bad)
+		if _, _, err := sess.Build([]string{two}); err == nil {
+			t.Errorf("a session built %q", bad)
+		}
+		write(t, dir, two, string(good))
 	}
 	write(t, dir, two, string(good)+"\n[broken](nowhere.md)\n")
 	if _, _, err := sess.Build([]string{two}); err == nil {
