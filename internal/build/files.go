@@ -57,12 +57,18 @@ type placed struct {
 }
 
 func newLinkUse(s *site.Site) *linkUse {
-	u := &linkUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{},
-		publicLinks: make(map[string][]markdown.Link, len(s.Pages)), privateIDs: map[string][]string{}, files: map[string]bool{}}
+	return &linkUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{},
+		publicLinks: make(map[string][]markdown.Link, len(s.Pages)), privateIDs: map[string][]string{}, files: contentFileNames(s)}
+}
+
+// contentFileNames returns the lower-case file names of the site's content
+// files: the only names in text that linkUse counts.
+func contentFileNames(s *site.Site) map[string]bool {
+	names := make(map[string]bool, len(s.Files))
 	for _, f := range s.Files {
-		u.files[strings.ToLower(path.Base(f.Path))] = true
+		names[strings.ToLower(path.Base(f.Path))] = true
 	}
-	return u
+	return names
 }
 
 // note records the links of page p, the names of the site's files its

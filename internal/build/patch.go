@@ -115,7 +115,9 @@ func (s *Session) patch(base *patchBase, changed []string, asOf time.Time, start
 			}
 			relisted, oldView, newView = res, old.View, rec.View
 			views = res.Views
-			listed = &render.ListsResult{Tags: listed.Tags, Pages: listed.Pages, TagViews: res.TagViews, Digests: listed.Digests, Views: listed.Views}
+			l := *listed
+			l.TagViews = res.TagViews
+			listed = &l
 			if _, err := base.render.Feed(views, b.emit); err != nil {
 				return nil, nil, false
 			}
@@ -192,9 +194,9 @@ func sameUses(st *site.Site, p *site.Page, old, rec *pageRecord, records *pagesD
 	}
 	if !slices.Equal(old.Names, rec.Names) {
 		// Only the names of the site's content files count (linkUse.note).
-		u := newLinkUse(st)
+		known := contentFileNames(st)
 		files := func(names []string) []string {
-			return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !u.files[n] })
+			return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !known[n] })
 		}
 		if !slices.Equal(files(old.Names), files(rec.Names)) {
 			return false

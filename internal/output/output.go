@@ -170,7 +170,7 @@ func NewMemorySize(n int) *Memory {
 	return &Memory{ledger: ledger{entries: make(map[string]written, n)}}
 }
 
-// Len is the number of files written.
+// Len is the number of files held.
 func (m *Memory) Len() int {
 	n, _ := m.Totals()
 	return n
