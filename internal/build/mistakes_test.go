@@ -744,6 +744,14 @@ func mistakes() []mistake {
 			want: refuse, at: "content/b/y.md:5:", msg: "canaryhb1-details",
 		},
 		{
+			name: "anchor/page-with-restricted-headings", why: "public links to a page holding a restricted heading, without a fragment and to its public heading, as a preview patches them in: published, the heading's words nowhere",
+			files: map[string]string{
+				"content/b/x.md": page("Anchors", "## Open part", "", "Open text.", "", "::: restricted to=board tlp=amber", "## canaryhd1 details", "", "Passage canaryhd2.", ":::"),
+				"content/b/y.md": page("Pointer", "See [the page](x.md) and [its open part](x.md#open-part)."),
+			},
+			want: publish, has: []string{"b/x/index.html", "b/y/index.html"},
+		},
+		{
 			name: "title/public-link-text", why: "public text that repeats a restricted page's title verbatim: the author cannot mean both",
 			files: map[string]string{
 				"content/b/x.md": md(append(restrictedFront("canaryhc1 merger", "r-hc"), "", "Body canaryhc2.")...),
