@@ -326,7 +326,7 @@ func (d *Dir) ReadPrevious(p string) ([]byte, error) {
 	if err := manifest.CheckPath(p); err != nil {
 		return nil, err
 	}
-	return os.ReadFile(filepath.Join(d.final, filepath.FromSlash(p)))
+	return readWhole(filepath.Join(d.final, filepath.FromSlash(p)))
 }
 
 // ReadFile reads back a file written since NewDir.
@@ -334,7 +334,7 @@ func (d *Dir) ReadFile(p string) ([]byte, error) {
 	if err := manifest.CheckPath(p); err != nil {
 		return nil, err
 	}
-	return os.ReadFile(filepath.Join(d.tmp, filepath.FromSlash(p)))
+	return readWhole(filepath.Join(d.tmp, filepath.FromSlash(p)))
 }
 
 // Abort removes the temporary directory; the previous output stays as it

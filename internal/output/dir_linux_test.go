@@ -1,7 +1,10 @@
 package output
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +131,32 @@ func TestReuseLinksOrCopies(t *testing.T) {
 	}
 	if err := d.Reuse("../x", nil, [32]byte{}); err == nil {
 		t.Error("an unsafe path was reused")
+	}
+}
+
+// readWhole reads files of any size whole, growing its buffer for a file
+// that grew since it was opened, and fails as os.ReadFile does.
+func TestReadWhole(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 1 << 20} {
+		data := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		name := filepath.Join(dir, "f")
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readWhole(name)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%d bytes: read %d bytes, %v", n, len(got), err)
+		}
+	}
+	// A file whose size says nothing: read to its end all the same.
+	if got, err := readWhole("/proc/self/status"); err != nil || !bytes.Contains(got, []byte("VmPeak")) {
+		t.Errorf("/proc/self/status: %d bytes, %v", len(got), err)
+	}
+	if _, err := readWhole(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := readWhole(dir); err == nil {
+		t.Error("a folder was read as a file")
 	}
 }
