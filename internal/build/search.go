@@ -110,17 +110,7 @@ func (b *builder) checkSearchDoc(doc *markdown.Doc, d *search.Doc) error {
 // come from the public markdown, not from the index: a word of a passage
 // the index took by mistake is not among them.
 func publicTerms(public [][]byte) []byte {
-	seen := map[string]bool{}
-	var b []byte
-	for _, p := range public {
-		search.Tokens(string(p), func(t string) {
-			if !seen[t] {
-				seen[t] = true
-				b = append(append(b, t...), '\n')
-			}
-		})
-	}
-	return b
+	return search.AppendDistinct(nil, map[string]bool{}, public)
 }
 
 // SearchReport says what the search index holds: its public part and

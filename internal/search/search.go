@@ -102,10 +102,27 @@ func Tokens(s string, fn func(term string)) {
 	scanTerms(s, nil, func(t []byte) { fn(string(t)) })
 }
 
+// AppendDistinct appends to dst each term of texts (see [Tokens]) not in
+// seen, followed by a newline, and adds it to seen. Only a term new to
+// seen is copied: a site's public text holds a few thousand distinct
+// terms in a million.
+func AppendDistinct(dst []byte, seen map[string]bool, texts [][]byte) []byte {
+	var buf []byte
+	for _, t := range texts {
+		buf = scanTerms(t, buf, func(term []byte) {
+			if !seen[string(term)] {
+				seen[string(term)] = true
+				dst = append(append(dst, term...), '\n')
+			}
+		})
+	}
+	return dst
+}
+
 // scanTerms is Tokens giving each term in buf, which it returns, grown:
 // valid until fn returns. ASCII, most of the text, takes a path of its
 // own; the rest goes by the unicode tables.
-func scanTerms(s string, buf []byte, fn func(term []byte)) []byte {
+func scanTerms[S ~string | ~[]byte](s S, buf []byte, fn func(term []byte)) []byte {
 	buf = buf[:0]
 	n := 0 // characters of the term, cut or not
 	flush := func() {
@@ -131,7 +148,7 @@ func scanTerms(s string, buf []byte, fn func(term []byte)) []byte {
 			}
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		i += size
 		if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r) {
 			if n < format.SearchMaxTerm {
@@ -144,6 +161,13 @@ func scanTerms(s string, buf []byte, fn func(term []byte)) []byte {
 	}
 	flush()
 	return buf
+}
+
+// decodeRune is utf8.DecodeRune for a string or bytes, without a copy of
+// more than the rune.
+func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
+	var b [utf8.UTFMax]byte
+	return utf8.DecodeRune(b[:copy(b[:], s)])
 }
 
 // Prepare works out d's terms (TF and Length) once, from its title,

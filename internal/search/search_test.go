@@ -28,10 +28,46 @@ func TestTokens(t *testing.T) {
 		"Vendor's advisory, Ünïcode résumé": {"vendor", "advisory", "ünïcode", "résumé"},
 		strings.Repeat("A", 40):             {strings.Repeat("a", format.SearchMaxTerm)},
 		"<p>HTML&amp;text</p>":              {"html", "amp", "text"},
+		"Ελληνικά 日本, 𝐀𝐁 \xe2\x82":          {"ελληνικά", "日本", "𝐀𝐁"},
 	} {
 		if got := tokens(in); !slices.Equal(got, want) {
 			t.Errorf("Tokens(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// AppendDistinct gives the terms Tokens gives, each once, in the order
+// first seen, from bytes as from strings: invalid UTF-8, marks, scripts
+// and cut terms included.
+func TestAppendDistinct(t *testing.T) {
+	texts := []string{
+		"CVE-2024-3094 in xz-utils, cve again", "Ünïcode résumé \xff\xfe broken \xe2\x82",
+		"Ελληνικά, 日本語のテキスト, e\u0301tude", strings.Repeat("Long", 20) + " xz",
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("aZ9 -é\u0301日\xffΩ.")
+	for range 200 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteRune(alphabet[r.IntN(len(alphabet))])
+		}
+		texts = append(texts, b.String())
+	}
+	var want []byte
+	seen := map[string]bool{"in": true}
+	var byteTexts [][]byte
+	for _, s := range texts {
+		for _, term := range tokens(s) {
+			if !seen[term] {
+				seen[term] = true
+				want = append(append(want, term...), '\n')
+			}
+		}
+		byteTexts = append(byteTexts, []byte(s))
+	}
+	got := AppendDistinct([]byte("x\n"), map[string]bool{"in": true}, byteTexts)
+	if want = append([]byte("x\n"), want...); !bytes.Equal(got, want) {
+		t.Errorf("AppendDistinct =\n%q\nwant\n%q", got, want)
 	}
 }
 
