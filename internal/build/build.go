@@ -130,61 +130,99 @@ func Run(opt Options) (*Report, error) {
 	} else if inPublic, err := within(out, filepath.Join(src, "public")); err != nil || inPublic {
 		return nil, cmp.Or(err, ErrAsOfPublic)
 	}
+	// The caches are read while the site loads: neither needs the other.
+	record := opt.CacheKey != nil && opt.AsOf.IsZero()
+	caches := make(chan cachesRead, 1)
+	go func() { caches <- readCaches(src, opt.CacheKey, record) }()
 	// Load first, so that a site with errors never creates a temporary folder.
 	s, err := site.Load(src, site.Options{Drafts: opt.Drafts, Out: out, Now: asOf})
+	c := <-caches
 	if err != nil {
 		return nil, err
 	}
-	cache, warn, err := openCache(src, opt.CacheKey)
-	if err != nil {
-		return nil, err
+	if c.err != nil {
+		return nil, c.err
 	}
 	dir, err := output.NewDir(out)
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{site: s, out: dir, cache: cache, getenv: opt.Getenv, record: opt.CacheKey != nil && opt.AsOf.IsZero(), once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
+	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
+	if c.pagesWarning != "" {
+		s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", c.pagesWarning))
+	}
 	if b.record {
-		records, warning, err := loadPages(src, opt.CacheKey)
-		if err != nil {
-			return nil, err
-		}
-		if warning != "" {
-			s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", warning))
-		}
-		b.last = &lastBuild{records: records, read: dir.ReadPrevious, republish: dir.Reuse}
+		b.last = &lastBuild{records: c.pages, read: dir.ReadPrevious, republish: dir.Reuse}
 	}
 	rep, err := b.run()
-	if rep != nil && warn != nil {
-		rep.Warnings = append(rep.Warnings, warn)
+	if rep != nil && c.sealWarning != nil {
+		rep.Warnings = append(rep.Warnings, c.sealWarning)
 	}
 	if err != nil {
 		dir.Abort()
 		return rep, err
 	}
+	// The caches are saved while the output is dated and put in place.
+	// Saved for a build whose output then fails to replace the last one,
+	// they are still sound: a record whose page the output does not hold
+	// as written is not used (see builder.take), and a sealed passage is
+	// the same ciphertext whichever build publishes it.
+	saved := make(chan []*diag.Warning, 1)
+	go func() { saved <- b.saveCaches(src, opt.CacheKey) }()
 	if err := dir.SetTimes(b.now); err != nil {
 		dir.Abort()
+		<-saved
 		return rep, fmt.Errorf("dating %s: %w", out, err)
 	}
 	if err := dir.Commit(); err != nil {
 		dir.Abort()
+		<-saved
 		return rep, fmt.Errorf("replacing %s: %w", out, err)
 	}
-	// Only a published build is worth remembering: not one as of another
-	// time (see AsOf), whose lifted passages the cache would forget.
-	if b.lookAhead {
-		// nothing saved
-	} else if err := cache.Save(); err != nil {
-		rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the seal cache: %v (the next build encrypts every block anew)", err))
-	}
-	if b.record {
-		if err := savePages(src, opt.CacheKey, b.records); err != nil {
-			rep.Warnings = append(rep.Warnings, diag.Errorf(CacheDir, 0, "could not save the page cache: %v (the next build renders every page anew)", err))
-		}
-	}
+	rep.Warnings = append(rep.Warnings, <-saved...)
 	rep.Out = out
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// cachesRead is what readCaches read: the seal cache, and the page
+// records if the build makes records (see builder.record).
+type cachesRead struct {
+	seal         *seal.Cache
+	sealWarning  *diag.Warning
+	pages        *pagesData
+	pagesWarning string
+	err          error
+}
+
+// readCaches opens the seal cache of the site at src and, with records,
+// reads its page records, if a key is given.
+func readCaches(src string, key []byte, records bool) (c cachesRead) {
+	if c.seal, c.sealWarning, c.err = openCache(src, key); c.err != nil || !records {
+		return c
+	}
+	c.pages, c.pagesWarning, c.err = loadPages(src, key)
+	return c
+}
+
+// saveCaches saves the seal cache and, if the build made them, its page
+// records, and returns what it could not save as warnings. Only a
+// published build is worth remembering: not one as of another time (see
+// Options.AsOf), whose lifted passages the cache would forget.
+func (b *builder) saveCaches(src string, key []byte) []*diag.Warning {
+	var warnings []*diag.Warning
+	if b.lookAhead {
+		return nil
+	}
+	if err := b.cache.Save(); err != nil {
+		warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the seal cache: %v (the next build encrypts every block anew)", err))
+	}
+	if b.record {
+		if err := savePages(src, key, b.records); err != nil {
+			warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the page cache: %v (the next build renders every page anew)", err))
+		}
+	}
+	return warnings
 }
 
 // Memory builds the site into memory, for the preview server. With
