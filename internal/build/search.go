@@ -8,6 +8,7 @@ import (
 	"html"
 	"maps"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -109,8 +110,42 @@ func (b *builder) checkSearchDoc(doc *markdown.Doc, d *search.Doc) error {
 // would be found in a shard, where the index wrote the public word. They
 // come from the public markdown, not from the index: a word of a passage
 // the index took by mistake is not among them.
+//
+// The text is cut into runs of about equal size, gathered in parallel,
+// then merged in order: each term comes once, where it is first seen.
 func publicTerms(public [][]byte) []byte {
-	return search.AppendDistinct(nil, map[string]bool{}, public)
+	total := 0
+	for _, p := range public {
+		total += len(p)
+	}
+	// Runs of texts of about total/n bytes each.
+	n := min(2*runtime.GOMAXPROCS(0), len(public))
+	var runs [][][]byte
+	for start, size := 0, 0; start < len(public); {
+		end := start
+		for end < len(public) && (size < total/max(n, 1) || end == start) {
+			size += len(public[end])
+			end++
+		}
+		runs, start, size = append(runs, public[start:end]), end, 0
+	}
+	gathered := make([][]byte, len(runs))
+	par.Do(len(runs), runtime.GOMAXPROCS(0), func(i int) {
+		gathered[i] = search.AppendDistinct(nil, map[string]bool{}, runs[i])
+	})
+	seen := map[string]bool{}
+	var out []byte
+	for _, terms := range gathered {
+		for len(terms) > 0 {
+			line, rest, _ := bytes.Cut(terms, []byte{'\n'})
+			if !seen[string(line)] {
+				seen[string(line)] = true
+				out = append(append(out, line...), '\n')
+			}
+			terms = rest
+		}
+	}
+	return out
 }
 
 // SearchReport says what the search index holds: its public part and

@@ -3,12 +3,15 @@ package build
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -65,6 +68,30 @@ func TestSearchLongPageCached(t *testing.T) {
 		})
 		if err != nil || !found {
 			t.Errorf("build %d: the late word is not in the index (%v)", i, err)
+		}
+	}
+}
+
+// publicTerms, which gathers runs of texts in parallel, gives the terms a
+// single pass would, in the same order.
+func TestPublicTerms(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	words := strings.Fields("advisory embargo Firmware firmware vendor résumé 日本 CVE-2024-3094 xz a I")
+	for _, n := range []int{0, 1, 2, 3, 7, 100, 1000} {
+		var texts [][]byte
+		for range n {
+			var b []byte
+			for range r.IntN(60) {
+				b = append(append(b, words[r.IntN(len(words))]...), ' ')
+				if r.IntN(10) == 0 {
+					b = append(b, fmt.Sprintf("w%d ", r.IntN(500))...)
+				}
+			}
+			texts = append(texts, b)
+		}
+		want := search.AppendDistinct(nil, map[string]bool{}, texts)
+		if got := publicTerms(texts); !bytes.Equal(got, want) {
+			t.Errorf("%d texts: publicTerms =\n%q\nwant\n%q", n, got, want)
 		}
 	}
 }
