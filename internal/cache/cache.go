@@ -19,7 +19,6 @@
 package cache
 
 import (
-	"bytes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
@@ -116,30 +115,36 @@ func LoadStream(path string, key []byte, decode func(*gob.Decoder) error) (bool,
 	if err != nil {
 		return false, err
 	}
-	data, err := readFile(path)
+	f, err := openFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	if len(data) < aead.NonceSize()+aead.Overhead() {
-		return false, &UnreadableError{"too short"}
-	}
-	nonce, ct := data[:aead.NonceSize()], data[aead.NonceSize():]
-	plain, err := aead.Open(ct[:0], nonce, ct, []byte(filepath.Base(path))) // in place
+	defer f.Close()
+	o, err := newOpener(f, aead, filepath.Base(path))
 	if err != nil {
-		return false, &UnreadableError{"it was written with another cache key, or damaged"}
+		return false, err
 	}
-	if err := decode(gob.NewDecoder(bytes.NewReader(plain))); err != nil {
+	err = decode(gob.NewDecoder(o))
+	if err == nil {
+		// The rest, which decode did not need, must open too.
+		_, err = io.Copy(io.Discard, o)
+	}
+	var unreadable *UnreadableError
+	if errors.As(err, &unreadable) {
+		return false, unreadable
+	}
+	if err != nil {
 		return false, &UnreadableError{fmt.Sprintf("unreadable: %v", err)}
 	}
 	return true, nil
 }
 
-// readFile reads the cache file at path, which must be a regular file in a
+// openFile opens the cache file at path, which must be a regular file in a
 // folder, neither of them a symbolic link.
-func readFile(path string) ([]byte, error) {
+func openFile(path string) (*os.File, error) {
 	root, err := openDir(filepath.Dir(path))
 	if err != nil {
 		return nil, err
@@ -160,23 +165,11 @@ func readFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	if now, err := f.Stat(); err != nil || !os.SameFile(info, now) {
+		f.Close()
 		return nil, &RefusedError{Path: path, Reason: "replaced while it was opened (by a symbolic link?)"}
 	}
-	// Read into a buffer of the file's size: io.ReadAll alone would grow
-	// its buffer from 512 bytes, copying and clearing a page cache of 10
-	// MB about fifteen times.
-	data := make([]byte, info.Size())
-	n, err := io.ReadFull(f, data)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return data[:n], nil // shorter than it was
-	}
-	if err != nil {
-		return nil, err
-	}
-	rest, err := io.ReadAll(f) // what it grew by since, usually nothing
-	return append(data, rest...), err
+	return f, nil
 }
 
 // Save encodes v and writes it encrypted to path, replacing the file
@@ -191,8 +184,8 @@ func Save(path string, key []byte, v any) error {
 
 // SaveStream is Save for a value written as a stream of values by encode:
 // gob holds the encoding of one value at a time, where one large value
-// (the records of 50,000 pages) would be held twice, in gob's buffer and
-// in the file's.
+// (the records of 50,000 pages) would be held whole in gob's buffer. The
+// file is sealed and written a chunk at a time (see chunks.go).
 func SaveStream(path string, key []byte, encode func(*gob.Encoder) error) error {
 	aead, err := newAEAD(key)
 	if err != nil {
@@ -212,28 +205,13 @@ func SaveStream(path string, key []byte, encode func(*gob.Encoder) error) error 
 		return fmt.Errorf("%s: the folder vanished as it was made", dir)
 	}
 	defer root.Close()
-	// One buffer: the nonce, then the encoding, sealed in place. It
-	// starts at the size of the file it replaces, so that encoding a
-	// large cache (the page records of 50,000 pages) does not grow it
-	// copy after copy, nor sealing copy it again.
-	var buf bytes.Buffer
 	if info, err := root.Lstat(base); err == nil {
 		if err := refused(path, info, false); err != nil {
 			return err
 		}
-		buf.Grow(int(min(info.Size(), 1<<30)) + 4096)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	nonce := make([]byte, aead.NonceSize())
-	rand.Read(nonce)
-	buf.Write(nonce)
-	if err := encode(gob.NewEncoder(&buf)); err != nil {
-		return err
-	}
-	buf.Grow(aead.Overhead())
-	b := buf.Bytes()
-	data := aead.Seal(b[:len(nonce)], nonce, b[len(nonce):], []byte(base))
 	// A new file beside the old one, renamed over it: os.Root never
 	// follows a link out of the folder, and O_EXCL never opens one.
 	var f *os.File
@@ -248,7 +226,12 @@ func SaveStream(path string, key []byte, encode func(*gob.Encoder) error) error 
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	w, err := newSealer(f, aead, base)
+	if err == nil {
+		if err = encode(gob.NewEncoder(w)); err == nil {
+			err = w.Close()
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

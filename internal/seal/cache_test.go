@@ -188,10 +188,11 @@ func TestCacheUnreadable(t *testing.T) {
 		{"truncated to the nonce", good[:24], testKey(1), "too short"},
 		{"truncated by one byte", good[:len(good)-1], testKey(1), "another cache key, or damaged"},
 		{"truncated by half", good[:len(good)/2], testKey(1), "another cache key, or damaged"},
-		{"nonce flipped", flip(0), testKey(1), "another cache key, or damaged"},
+		{"start flipped", flip(0), testKey(1), "earlier version of conclave, or damaged"},
+		{"nonce flipped", flip(16), testKey(1), "another cache key, or damaged"},
 		{"ciphertext flipped", flip(len(good) / 2), testKey(1), "another cache key, or damaged"},
 		{"tag flipped", flip(len(good) - 1), testKey(1), "another cache key, or damaged"},
-		{"not a cache", []byte(strings.Repeat("garbage ", 100)), testKey(1), "another cache key, or damaged"},
+		{"not a cache", []byte(strings.Repeat("garbage ", 100)), testKey(1), "earlier version of conclave, or damaged"},
 		{"another version", written(func(d *cacheData) { d.Version = cacheVersion + 1 }), testKey(1), "written by another version of conclave"},
 		{"incomplete", written(func(d *cacheData) { d.Packets = nil }), testKey(1), "incomplete"},
 	} {
