@@ -307,6 +307,12 @@ func fileNames(text []byte, first int) map[string]int {
 		if start < 0 {
 			return
 		}
+		// Most words hold neither a dot nor a %-escape that could be one:
+		// no extension, nothing to copy.
+		if w := text[start:end]; bytes.IndexByte(w, '.') < 0 && bytes.IndexByte(w, '%') < 0 {
+			start = -1
+			return
+		}
 		word := string(text[start:end])
 		start = -1
 		for _, w := range strings.Split(word, "/") {
