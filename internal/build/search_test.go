@@ -7,11 +7,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/search"
+	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -92,6 +96,63 @@ func TestPublicTerms(t *testing.T) {
 		want := search.AppendDistinct(nil, map[string]bool{}, texts)
 		if got := publicTerms(texts); !bytes.Equal(got, want) {
 			t.Errorf("%d texts: publicTerms =\n%q\nwant\n%q", n, got, want)
+		}
+	}
+}
+
+// checkSearchDoc refuses a public entry holding a word the page does not
+// publish, wherever in the entry it is, and accepts the words of the
+// body (split by a tag or not), title, summary and tags.
+func TestCheckSearchDoc(t *testing.T) {
+	conv, err := markdown.New(markdown.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &site.Page{Path: "content/b/x.md", Body: []byte("Public em*bargo* text &amp; `code`.\n\n## A heading\n"),
+		Front: site.Front{Title: "Title word", Summary: "Summary word", Tags: []string{"tagword"}}}
+	doc := conv.Parse(p, nil)
+	var body bytes.Buffer
+	if err := conv.Render(&body, doc); err != nil {
+		t.Fatal(err)
+	}
+	good := search.Doc{SearchDoc: format.SearchDoc{Title: "Title word", Text: "Public embargo em bargo text code summary word"},
+		Tags: []string{"tagword"}, Headings: []string{"A heading"}}
+	if err := checkSearchDoc(doc, &good, body.String()); err != nil {
+		t.Errorf("a good entry: %v", err)
+	}
+	for name, edit := range map[string]func(d *search.Doc){
+		"text":                              func(d *search.Doc) { d.Text += " zebrasecret" },
+		"title":                             func(d *search.Doc) { d.Title = "zebrasecret" },
+		"tag":                               func(d *search.Doc) { d.Tags = append(d.Tags, "zebrasecret") },
+		"heading":                           func(d *search.Doc) { d.Headings = append(d.Headings, "Zebrasecret plan") },
+		"a word inside a tag's markup only": func(d *search.Doc) { d.Text += " em" + "x" },
+	} {
+		d := good
+		d.Tags, d.Headings = slices.Clone(good.Tags), slices.Clone(good.Headings)
+		edit(&d)
+		if err := checkSearchDoc(doc, &d, body.String()); err == nil || !strings.Contains(err.Error(), "a bug in conclave") {
+			t.Errorf("%s: %v, want the entry refused", name, err)
+		}
+	}
+	if checkSearchDoc(doc, nil, body.String()) != nil {
+		t.Error("no entry (a page restricted as a whole) was refused")
+	}
+}
+
+// stripTags removes what the regular expression <[^>]*> matches.
+func TestStripTags(t *testing.T) {
+	re := regexp.MustCompile(`<[^>]*>`)
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte("ab <>\n&;")
+	for range 2000 {
+		b := make([]byte, r.IntN(30))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		for _, repl := range []string{"", " "} {
+			if got, want := stripTags(string(b), repl), re.ReplaceAllString(string(b), repl); got != want {
+				t.Fatalf("stripTags(%q, %q) = %q, want %q", b, repl, got, want)
+			}
 		}
 	}
 }

@@ -406,7 +406,7 @@ func (b *builder) renderDoc(doc *markdown.Doc, rec *pageRecord) error {
 		rec.Intro, err = b.render.RenderIntro(doc)
 		return err
 	}
-	view, err := b.render.Page(doc, b.emit)
+	view, body, err := b.render.PageBody(doc, b.emit)
 	if err != nil {
 		return err
 	}
@@ -414,7 +414,7 @@ func (b *builder) renderDoc(doc *markdown.Doc, rec *pageRecord) error {
 	if b.render.Searching() {
 		rec.Search = searchDoc(doc, view, rec.Sealed)
 		if len(rec.Sealed) > 0 {
-			if err := b.checkSearchDoc(doc, rec.Search); err != nil {
+			if err := checkSearchDoc(doc, rec.Search, body); err != nil {
 				return err
 			}
 		}

@@ -175,6 +175,13 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // with other views of the same date, label and tags: views are read,
 // never changed.
 func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
+	v, _, err := r.PageBody(doc, emit)
+	return v, err
+}
+
+// PageBody is Page that also returns the page's body as the converter
+// rendered it, the HTML the page's layout placed.
+func (r *Renderer) PageBody(doc *markdown.Doc, emit Emit) (*PageView, string, error) {
 	p := doc.Page
 	v := r.pageView(p)
 	if v.Summary == "" {
@@ -185,7 +192,7 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	defer bufPool.Put(buf)
 	buf.Reset()
 	if err := r.conv.Render(buf, doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Path, err)
+		return nil, "", fmt.Errorf("%s: %w", p.Path, err)
 	}
 	v.Content = template.HTML(buf.String())
 	d := r.data("page", p.URL)
@@ -195,13 +202,14 @@ func (r *Renderer) Page(doc *markdown.Doc, emit Emit) (*PageView, error) {
 	}
 	buf.Reset()
 	if err := r.theme.Execute(buf, "page", d); err != nil {
-		return nil, fmt.Errorf("%s: %w", p.Path, err)
+		return nil, "", fmt.Errorf("%s: %w", p.Path, err)
 	}
 	if err := emit(OutPath(p.URL), buf.Bytes()); err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	body := string(v.Content)
 	v.Content, v.TOC = "", nil
-	return v, nil
+	return v, body, nil
 }
 
 func (r *Renderer) pageView(p *site.Page) *PageView {

@@ -119,6 +119,33 @@ func AppendDistinct(dst []byte, seen map[string]bool, texts [][]byte) []byte {
 	return dst
 }
 
+// AddTerms adds each term of texts (see [Tokens]) to set, copying only
+// the terms new to it.
+func AddTerms[S ~string | ~[]byte](set map[string]bool, texts ...S) {
+	var buf []byte
+	for _, t := range texts {
+		buf = scanTerms(t, buf, func(term []byte) {
+			if !set[string(term)] {
+				set[string(term)] = true
+			}
+		})
+	}
+}
+
+// Covers reports whether every term of texts is in set.
+func Covers(set map[string]bool, texts ...string) bool {
+	var buf []byte
+	all := true
+	for _, t := range texts {
+		buf = scanTerms(t, buf, func(term []byte) {
+			if !set[string(term)] {
+				all = false
+			}
+		})
+	}
+	return all
+}
+
 // scanTerms is Tokens giving each term in buf, which it returns, grown:
 // valid until fn returns. ASCII, most of the text, takes a path of its
 // own; the rest goes by the unicode tables.
