@@ -128,7 +128,7 @@ func TestCheckSearchDoc(t *testing.T) {
 		"a word inside a tag's markup only": func(d *search.Doc) { d.Text += " em" + "x" },
 	} {
 		d := good
-		d.Tags, d.Headings = slices.Clone(good.Tags), slices.Clone(good.Headings)
+		d.Tags, d.Headings, d.TF = slices.Clone(good.Tags), slices.Clone(good.Headings), search.Terms{}
 		edit(&d)
 		if err := checkSearchDoc(doc, &d, body.String()); err == nil || !strings.Contains(err.Error(), "a bug in conclave") {
 			t.Errorf("%s: %v, want the entry refused", name, err)

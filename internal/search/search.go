@@ -132,20 +132,6 @@ func AddTerms[S ~string | ~[]byte](set map[string]bool, texts ...S) {
 	}
 }
 
-// Covers reports whether every term of texts is in set.
-func Covers(set map[string]bool, texts ...string) bool {
-	var buf []byte
-	all := true
-	for _, t := range texts {
-		buf = scanTerms(t, buf, func(term []byte) {
-			if !set[string(term)] {
-				all = false
-			}
-		})
-	}
-	return all
-}
-
 // scanTerms is Tokens giving each term in buf, which it returns, grown:
 // valid until fn returns. ASCII, most of the text, takes a path of its
 // own; the rest goes by the unicode tables.
