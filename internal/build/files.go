@@ -299,7 +299,14 @@ var backslashEscape = regexp.MustCompile("\\\\([!-/:-@\\[-`{-~])")
 func fileNames(text []byte, first int) map[string]int {
 	// As a reader's browser would see them: backslash escapes and
 	// character references decoded ("poc\_v2.txt", "poc&lowbar;v2.txt").
-	text = []byte(html.UnescapeString(string(backslashEscape.ReplaceAll(text, []byte("$1")))))
+	// Each step only when the text holds what it decodes: most pages
+	// hold neither, and each would copy the page.
+	if bytes.IndexByte(text, '\\') >= 0 {
+		text = backslashEscape.ReplaceAll(text, []byte("$1"))
+	}
+	if bytes.IndexByte(text, '&') >= 0 {
+		text = []byte(html.UnescapeString(string(text)))
+	}
 	out := map[string]int{}
 	line := first
 	start := -1

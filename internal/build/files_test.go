@@ -30,4 +30,9 @@ func TestFileNames(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("fileNames = %v\nwant %v", got, want)
 	}
+	// Text with nothing to decode is read as it is, and left as it was.
+	plain := []byte("a capture, dump.PCAP, and notes\n")
+	if got := fileNames(plain, 3); !reflect.DeepEqual(got, map[string]int{"dump.pcap": 3}) || string(plain) != "a capture, dump.PCAP, and notes\n" {
+		t.Errorf("fileNames(%q) = %v", plain, got)
+	}
 }
