@@ -3,9 +3,12 @@ package seal
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/gob"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"filippo.io/age"
@@ -23,8 +26,9 @@ const KeySize = cache.KeySize
 // cacheVersion changes whenever the cache's contents change meaning.
 // Version 2: packets are keyed by the block's place too, and keyrings are
 // not cached. Version 3: attachments' packets are not kept, but found in
-// the previous output.
-const cacheVersion = 3
+// the previous output. Version 4: a header, then each packet a value of
+// its own (see cacheHeader), not one value gob would hold whole.
+const cacheVersion = 4
 
 // Cache keeps what a build sealed, so that the next build can reuse it:
 // the audience keys, and the ciphertext of every packet by a digest of the
@@ -68,6 +72,23 @@ type attachmentRecord struct {
 	Sum     [sha256.Size]byte
 }
 
+// cacheHeader is the first value of the cache file: everything but the
+// packets, and how many packetEntry values follow. A file of an earlier
+// version, one cacheData, decodes as a header of that version, and is not
+// read on.
+type cacheHeader struct {
+	Version     int
+	Audiences   map[string]string
+	Attachments map[string]attachmentRecord
+	Count       int
+}
+
+// packetEntry is a packet's ciphertext in the cache file, by packetKey.
+type packetEntry struct {
+	Key  string
+	Data []byte
+}
+
 func newCacheData() cacheData {
 	return cacheData{Version: cacheVersion, Audiences: map[string]string{}, Packets: map[string][]byte{}, Attachments: map[string]attachmentRecord{}}
 }
@@ -88,7 +109,25 @@ func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 	}
 	c = &Cache{path: filepath.Join(dir, CacheFile), key: bytes.Clone(key), old: newCacheData(), cur: newCacheData()}
 	var d cacheData
-	found, err := cache.Load(c.path, key, &d)
+	found, err := cache.LoadStream(c.path, key, func(dec *gob.Decoder) error {
+		var h cacheHeader
+		if err := dec.Decode(&h); err != nil {
+			return err
+		}
+		d = cacheData{Version: h.Version, Audiences: h.Audiences, Attachments: h.Attachments}
+		if h.Version != cacheVersion || h.Audiences == nil || h.Attachments == nil {
+			return nil // refused below, the rest not read
+		}
+		d.Packets = make(map[string][]byte, h.Count)
+		for range h.Count {
+			var e packetEntry
+			if err := dec.Decode(&e); err != nil {
+				return err
+			}
+			d.Packets[e.Key] = e.Data
+		}
+		return nil
+	})
 	var bad *cache.UnreadableError
 	switch {
 	case errors.As(err, &bad):
@@ -117,7 +156,18 @@ func (c *Cache) Save() error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return RefusedCache(filepath.Dir(c.path), cache.Save(c.path, c.key, c.cur))
+	d := c.cur
+	return RefusedCache(filepath.Dir(c.path), cache.SaveStream(c.path, c.key, func(enc *gob.Encoder) error {
+		if err := enc.Encode(cacheHeader{Version: d.Version, Audiences: d.Audiences, Attachments: d.Attachments, Count: len(d.Packets)}); err != nil {
+			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(d.Packets)) {
+			if err := enc.Encode(packetEntry{k, d.Packets[k]}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
 
 // RefusedCache turns a [*cache.RefusedError] about the cache folder dir or

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/audience"
+	"github.com/conclave-dev/conclave/internal/cache"
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -177,6 +178,21 @@ func TestCacheUnreadable(t *testing.T) {
 		}
 		return b
 	}
+	// A cache file of version 3: one cacheData value.
+	earlier := func() []byte {
+		d := t.TempDir()
+		old := newCacheData()
+		old.Version = 3
+		old.Packets["k"] = []byte("ciphertext")
+		if err := cache.Save(filepath.Join(d, CacheFile), testKey(1), old); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(d, CacheFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -194,7 +210,8 @@ func TestCacheUnreadable(t *testing.T) {
 		{"tag flipped", flip(len(good) - 1), testKey(1), "another cache key, or damaged"},
 		{"not a cache", []byte(strings.Repeat("garbage ", 100)), testKey(1), "earlier version of conclave, or damaged"},
 		{"another version", written(func(d *cacheData) { d.Version = cacheVersion + 1 }), testKey(1), "written by another version of conclave"},
-		{"incomplete", written(func(d *cacheData) { d.Packets = nil }), testKey(1), "incomplete"},
+		{"incomplete", written(func(d *cacheData) { d.Audiences = nil }), testKey(1), "incomplete"},
+		{"an earlier version's one value", earlier(), testKey(1), "written by another version of conclave"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
