@@ -202,7 +202,8 @@ func (d *Doc) terms() (Terms, int) {
 }
 
 func (d *Doc) count() (Terms, int) {
-	var c counter
+	c := counters.Get().(*counter)
+	defer c.release()
 	c.add(d.Title, titleWeight)
 	for _, t := range d.Tags {
 		c.add(t, tagWeight)
@@ -222,6 +223,22 @@ type counter struct {
 	freqs  []int
 	length int
 	buf    []byte
+}
+
+// counters keeps counters between documents, their map and buffers
+// grown: most pages have a few hundred distinct terms.
+var counters = sync.Pool{New: func() any { return new(counter) }}
+
+// release empties c and gives it back to counters, unless a large
+// document grew its map beyond what clearing it for every small one
+// would be worth.
+func (c *counter) release() {
+	if len(c.index) > 8192 {
+		return
+	}
+	clear(c.index)
+	c.words, c.freqs, c.length = c.words[:0], c.freqs[:0], 0
+	counters.Put(c)
 }
 
 func (c *counter) add(s string, w int) {
