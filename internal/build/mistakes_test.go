@@ -663,6 +663,14 @@ func mistakes() []mistake {
 			want: publish, has: []string{"search/index.json", "b/y/index.html"},
 		},
 		{
+			name: "search/public-words-split-by-markup", why: "a sealed page's public words split by inline markup, escaped or in code, checked against the body the page published: the page builds, the passage's words (one of them the public words joined) reach no public file",
+			files: map[string]string{
+				"content/b/z.md": page("Split words", "Public em*bargo* and `x`*y*, co\\_op, <span>half</span>way.", "", "::: restricted to=board",
+					"Sealed canarysm1 embargoxy canarysm2.", ":::", "", "More public words."),
+			},
+			want: publish, has: []string{"search/index.json", "b/z/index.html"},
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",
