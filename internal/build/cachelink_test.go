@@ -1,6 +1,7 @@
 package build
 
 import (
+	"encoding/gob"
 	"errors"
 	"os"
 	"path/filepath"
@@ -128,7 +129,7 @@ func TestPagesCacheVersions(t *testing.T) {
 	key := make([]byte, cache.KeySize)
 	path := filepath.Join(src, CacheDir, PagesFile)
 	old := &pagesData{Version: pagesVersion - 1, Pages: map[string]*pageRecord{"content/a.md": {Out: "a/index.html"}}}
-	if err := cache.Save(path, key, old); err != nil {
+	if err := cache.SaveStream(path, key, func(e *gob.Encoder) error { return e.Encode(old) }); err != nil {
 		t.Fatal(err)
 	}
 	if d, warn, err := loadPages(src, key); d != nil || warn != "" || err != nil {

@@ -98,18 +98,12 @@ func openDir(dir string) (*os.Root, error) {
 	return root, nil
 }
 
-// Load decrypts the file at path with key and decodes it into v, which
-// must be a pointer. It reports false, leaving v as it was, if there is no
-// file. A file that does not decrypt or decode gives an *UnreadableError;
-// a folder or file that is a symbolic link, or not a folder or regular
-// file, a *RefusedError; other errors are failures to read it at all.
-func Load(path string, key []byte, v any) (bool, error) {
-	return LoadStream(path, key, func(d *gob.Decoder) error { return d.Decode(v) })
-}
-
-// LoadStream is Load for a file that [SaveStream] wrote: decode reads its
-// values in turn. An error from decode, or one it wraps, makes the file
-// unreadable.
+// LoadStream decrypts the file at path with key, a file [SaveStream]
+// wrote, and gives its values to decode to read in turn. It reports
+// false, reading nothing, if there is no file. A file that does not
+// decrypt, or that decode fails on, gives an *UnreadableError; a folder
+// or file that is a symbolic link, or not a folder or regular file, a
+// *RefusedError; other errors are failures to read it at all.
 func LoadStream(path string, key []byte, decode func(*gob.Decoder) error) (bool, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
@@ -172,20 +166,16 @@ func openFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-// Save encodes v and writes it encrypted to path, replacing the file
-// atomically. The folder is created with mode 0700 and the file with 0600.
-// The file's name is bound to its contents: a cache file renamed to
-// another's name does not decrypt. A folder or file at path that is a
-// symbolic link, or not a folder or regular file, gives a *RefusedError,
-// and nothing is written.
-func Save(path string, key []byte, v any) error {
-	return SaveStream(path, key, func(e *gob.Encoder) error { return e.Encode(v) })
-}
-
-// SaveStream is Save for a value written as a stream of values by encode:
-// gob holds the encoding of one value at a time, where one large value
-// (the records of 50,000 pages) would be held whole in gob's buffer. The
-// file is sealed and written a chunk at a time (see chunks.go).
+// SaveStream writes the values encode gives, encrypted, to path,
+// replacing the file atomically. The folder is created with mode 0700 and
+// the file with 0600. The file's name is bound to its contents: a cache
+// file renamed to another's name does not decrypt. A folder or file at
+// path that is a symbolic link, or not a folder or regular file, gives a
+// *RefusedError, and nothing is written.
+//
+// gob holds the encoding of one value at a time: a cache of many values
+// (the records of 50,000 pages) is never held whole, and the file is
+// sealed and written a chunk at a time (see chunks.go).
 func SaveStream(path string, key []byte, encode func(*gob.Encoder) error) error {
 	aead, err := newAEAD(key)
 	if err != nil {

@@ -37,8 +37,8 @@ const prefixSize = 15
 // that tests can cut small files into many chunks.
 var chunkSize = 1 << 20
 
-// errDamaged is a chunk that does not open.
-var errDamaged = errors.New("it was written with another cache key, or damaged")
+// damaged says why a file whose chunks do not open is unreadable.
+const damaged = "it was written with another cache key, or damaged"
 
 // nonceFor returns the nonce of chunk n of the file with prefix.
 func nonceFor(dst []byte, prefix []byte, n uint64, last bool) []byte {
@@ -163,14 +163,14 @@ func (o *opener) next() error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		o.done = true
 	case errors.Is(err, io.EOF):
-		return &UnreadableError{errDamaged.Error()} // cut at a chunk's border
+		return &UnreadableError{damaged} // cut at a chunk's border
 	default:
 		return err
 	}
 	o.nonce = nonceFor(o.nonce, o.prefix, o.n, o.done)
 	plain, err := o.aead.Open(o.buf[:0], o.nonce, o.buf[:n], o.name)
 	if err != nil {
-		return &UnreadableError{errDamaged.Error()}
+		return &UnreadableError{damaged}
 	}
 	o.plain, o.n = plain, o.n+1
 	return nil

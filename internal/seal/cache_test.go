@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"encoding/gob"
 	"encoding/json"
 	"maps"
 	"os"
@@ -184,7 +185,7 @@ func TestCacheUnreadable(t *testing.T) {
 		old := newCacheData()
 		old.Version = 3
 		old.Packets["k"] = []byte("ciphertext")
-		if err := cache.Save(filepath.Join(d, CacheFile), testKey(1), old); err != nil {
+		if err := cache.SaveStream(filepath.Join(d, CacheFile), testKey(1), func(e *gob.Encoder) error { return e.Encode(old) }); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(filepath.Join(d, CacheFile))

@@ -107,26 +107,27 @@ func Tokens(s string, fn func(term string)) {
 // seen is copied: a site's public text holds a few thousand distinct
 // terms in a million.
 func AppendDistinct(dst []byte, seen map[string]bool, texts [][]byte) []byte {
-	var buf []byte
-	for _, t := range texts {
-		buf = scanTerms(t, buf, func(term []byte) {
-			if !seen[string(term)] {
-				seen[string(term)] = true
-				dst = append(append(dst, term...), '\n')
-			}
-		})
-	}
+	addNew(seen, texts, func(term []byte) { dst = append(append(dst, term...), '\n') })
 	return dst
 }
 
 // AddTerms adds each term of texts (see [Tokens]) to set, copying only
 // the terms new to it.
 func AddTerms[S ~string | ~[]byte](set map[string]bool, texts ...S) {
+	addNew(set, texts, nil)
+}
+
+// addNew adds each term of texts to set, and calls fn, if not nil, with
+// each term new to it.
+func addNew[S ~string | ~[]byte](set map[string]bool, texts []S, fn func(term []byte)) {
 	var buf []byte
 	for _, t := range texts {
 		buf = scanTerms(t, buf, func(term []byte) {
 			if !set[string(term)] {
 				set[string(term)] = true
+				if fn != nil {
+					fn(term)
+				}
 			}
 		})
 	}
