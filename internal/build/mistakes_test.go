@@ -671,6 +671,14 @@ func mistakes() []mistake {
 			want: publish, has: []string{"search/index.json", "b/z/index.html"},
 		},
 		{
+			name: "search/public-character-references", why: "a sealed page whose public text holds character references and escapes (R&amp;D, &#x41;, \\*) is indexed by the words it shows, not by the references' names: the page builds, and its passage, written with references too, reaches no public file",
+			files: map[string]string{
+				"content/b/r.md": page("R&amp;D notes", "Public R&amp;D &#x41;lpha \\*starred\\* &copy; words, and `&amp; in code`.", "", "::: restricted to=board",
+					"Sealed R&amp;D canaryce1 &#x42;eta canaryce2.", ":::", "", "More public words."),
+			},
+			want: publish, has: []string{"search/index.json", "b/r/index.html"},
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",

@@ -126,3 +126,33 @@ func TestNewRejectsUnknownStyle(t *testing.T) {
 		t.Errorf("CSS lacks .chroma: %s", css)
 	}
 }
+
+// Plain text is the text a page shows: backslash escapes and character
+// references decoded as the renderer decodes them, except in code, which
+// shows them as written. The search index, summaries and the leak scan's
+// fragments all take it, so the index never holds "amp" for "&".
+func TestPlainTextDecodes(t *testing.T) {
+	c := newConv(t)
+	d := c.Parse(page("# R&amp;D \\#1\n\nTom &amp; Jerry &#x41;lpha &#66;eta \\*starred\\* &copy; &bogus; &#0; `&amp; code`.\n\n```\n&amp; block\n```\n"), nil)
+	const shown = "Tom & Jerry Alpha Beta *starred* © &bogus; \uFFFD &amp; code."
+	if s := d.Summary(50); s != shown {
+		t.Errorf("summary = %q, want %q", s, shown)
+	}
+	if hs := d.Headings(1, 1); len(hs) != 1 || hs[0].Text != "R&D #1" {
+		t.Errorf("headings = %+v", hs)
+	}
+	heads, body := d.SearchText(d.Root)
+	if len(heads) != 1 || heads[0] != "R&D #1" || body != shown+"\n&amp; block\n" {
+		t.Errorf("search text = %q, %q", heads, body)
+	}
+	// The text the page shows, checked against the renderer itself.
+	if out := render(t, c, d); !strings.Contains(out, "Tom &amp; Jerry Alpha Beta *starred* © &amp;bogus; \uFFFD <code>&amp;amp; code</code>.") {
+		t.Errorf("rendered %s", out)
+	}
+	texts := strings.Join(d.Texts(d.Root), "\n")
+	for _, want := range []string{shown, "Tom & Jerry ", "Tom &amp; Jerry ", "R&D #1"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("fragments lack %q:\n%s", want, texts)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package markdown
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
+	"html"
 	"slices"
 	"strings"
 	"unicode"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
+	ghtml "github.com/yuin/goldmark/renderer/html"
 
 	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 )
@@ -87,12 +90,12 @@ func (d *Doc) appendPlainText(dst []byte, n ast.Node) []byte {
 		}
 		switch c := c.(type) {
 		case *ast.Text:
-			dst = append(dst, c.Segment.Value(d.Source)...)
+			dst = appendShown(dst, c.Segment.Value(d.Source), c.IsRaw(), false)
 			if c.SoftLineBreak() || c.HardLineBreak() {
 				dst = append(dst, ' ')
 			}
 		case *ast.String:
-			dst = append(dst, c.Value...)
+			dst = appendShown(dst, c.Value, c.IsRaw(), c.IsCode())
 		case *ast.CodeSpan:
 			for t := c.FirstChild(); t != nil; t = t.NextSibling() {
 				if txt, ok := t.(*ast.Text); ok {
@@ -108,6 +111,29 @@ func (d *Doc) appendPlainText(dst []byte, n ast.Node) []byte {
 		return ast.WalkContinue, nil
 	})
 	return collapseSpace(dst, start)
+}
+
+// appendShown appends to dst the text that the page shows a reader for
+// the inline text v, as goldmark's renderer writes it: backslash escapes
+// and character references decoded ("R\&amp;D" shows "R&D"), unless the
+// node is raw, as a code span's text is. isHTML marks v as markup already,
+// whose references are decoded alone.
+//
+// The renderer's own writer does the decoding, so that the text a page's
+// search entry and leak fragments hold is the published text, to the
+// byte, whatever edge of CommonMark's reference rules v touches.
+func appendShown(dst, v []byte, raw, isHTML bool) []byte {
+	switch {
+	case isHTML:
+		return append(dst, html.UnescapeString(string(v))...)
+	case raw || bytes.IndexAny(v, "\\&\x00") < 0:
+		return append(dst, v...)
+	}
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	ghtml.DefaultWriter.Write(w, v)
+	_ = w.Flush() // a bytes.Buffer does not fail
+	return append(dst, html.UnescapeString(b.String())...)
 }
 
 // collapseSpace rewrites b[start:] in place as strings.Fields and
@@ -175,12 +201,18 @@ func (d *Doc) Texts(n ast.Node) []string {
 			// A run of one word ("passage.") says too little: it would
 			// match the same word anywhere. The plain text of its
 			// paragraph, heading or cell is kept whole above.
-			if v := c.Segment.Value(d.Source); bytes.ContainsAny(bytes.TrimSpace(v), " \t") {
+			// The run as it shows, and as it is written if that differs
+			// ("R\&D", "R&amp;D"): a copy of the source leaks the latter.
+			raw := c.Segment.Value(d.Source)
+			if v := appendShown(nil, raw, c.IsRaw(), false); bytes.ContainsAny(bytes.TrimSpace(v), " \t") {
 				add(v)
+				if !bytes.Equal(v, raw) {
+					add(raw)
+				}
 			}
 		case *ast.String:
-			if bytes.ContainsAny(bytes.TrimSpace(c.Value), " \t") {
-				add(c.Value)
+			if v := appendShown(nil, c.Value, c.IsRaw(), c.IsCode()); bytes.ContainsAny(bytes.TrimSpace(v), " \t") {
+				add(v)
 			}
 		case *ast.CodeBlock, *ast.FencedCodeBlock:
 			lines := c.Lines()
