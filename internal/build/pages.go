@@ -106,9 +106,13 @@ func loadPages(src string, key []byte) (*pagesData, string, error) {
 			return nil
 		}
 		d = pagesData{Version: h.Version, Site: h.Site, Lists: h.Lists, Pages: make(map[string]*pageRecord, h.Records)}
+		vocab := search.NewVocabulary(h.Words)
 		for range h.Records {
 			var e pageEntry
 			if err := dec.Decode(&e); err != nil {
+				return err
+			}
+			if err := e.Record.adopt(vocab); err != nil {
 				return err
 			}
 			d.Pages[e.Path] = e.Record
@@ -132,6 +136,30 @@ type pagesHeader struct {
 	Site    [sha256.Size]byte
 	Lists   map[string]listRecord
 	Records int
+	// Words are the search terms the records' entries number (see
+	// search.Terms).
+	Words []string
+}
+
+// adopt numbers the search terms of r, read from the page cache, in this
+// process (see search.Terms.Adopt).
+func (r *pageRecord) adopt(v *search.Vocabulary) error {
+	if r == nil {
+		return nil // not used (see pagesData.reusable)
+	}
+	if r.Search != nil {
+		if err := r.Search.TF.Adopt(v); err != nil {
+			return err
+		}
+	}
+	for _, s := range r.Sealed {
+		if s.Search != nil {
+			if err := s.Search.TF.Adopt(v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // pageEntry is a page's record in the page cache.
@@ -144,7 +172,9 @@ type pageEntry struct {
 func savePages(src string, key []byte, d *pagesData) error {
 	dir := filepath.Join(src, CacheDir)
 	return seal.RefusedCache(dir, cache.SaveStream(filepath.Join(dir, PagesFile), key, func(enc *gob.Encoder) error {
-		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages)}); err != nil {
+		// Every term the records number was numbered before this: the
+		// dictionary's words now hold them all.
+		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages), Words: search.Words()}); err != nil {
 			return err
 		}
 		for _, p := range slices.Sorted(maps.Keys(d.Pages)) {

@@ -105,18 +105,13 @@ func (x *PublicIndex) apply(sorted []*Doc, changed []int, numbered bool) {
 	edits, words := x.edits(sorted, changed)
 	x.Words += words
 	dirty := slices.Sorted(maps.Keys(edits))
-	for i, t := range dirty {
+	for _, t := range dirty {
 		merged := applyEdits(x.post[t], edits[t])
 		switch {
 		case len(merged) == 0:
 			delete(x.post, t)
 		default:
-			// The term in a string of its own, for a new term and for
-			// one whose postings change (a map stores the key given
-			// when it stores a value): the index would keep the
-			// document's packed terms alive after it changed.
-			dirty[i] = strings.Clone(t)
-			x.post[dirty[i]] = merged
+			x.post[t] = merged
 		}
 	}
 	x.table.update(x.post, dirty)

@@ -13,7 +13,6 @@
 package search
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
@@ -22,6 +21,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -47,42 +47,6 @@ type Doc struct {
 	TF     Terms `json:",omitzero"`
 	Length int   `json:",omitempty"`
 }
-
-// Terms are a document's terms, each with its weighted frequency, packed:
-// a record keeps them for every page of a site (50,000 maps of terms
-// took 860 MB; this takes about a tenth).
-type Terms struct {
-	// Words are the terms in order of first use, each followed by a
-	// space (a term holds letters, marks and numbers only). The same
-	// document gives the same Terms.
-	Words string `json:"w"`
-	// Freqs are their weighted frequencies, as uvarints, in that order.
-	Freqs []byte `json:"f"`
-}
-
-// IsZero says whether t was never worked out.
-func (t Terms) IsZero() bool { return t.Freqs == nil }
-
-// Each calls fn with each term and its weighted frequency, in order.
-func (t Terms) Each(fn func(term string, f int)) {
-	words, freqs := t.Words, t.Freqs
-	for len(freqs) > 0 {
-		i := strings.IndexByte(words, ' ')
-		f, n := binary.Uvarint(freqs)
-		if i < 0 || n <= 0 {
-			panic("search: Terms damaged")
-		}
-		fn(words[:i], int(f))
-		words, freqs = words[i+1:], freqs[n:]
-	}
-}
-
-// Len is the number of terms.
-func (t Terms) Len() int { return strings.Count(t.Words, " ") }
-
-// Equal says whether t and u hold the same terms and frequencies, in
-// the same order.
-func (t Terms) Equal(u Terms) bool { return t.Words == u.Words && bytes.Equal(t.Freqs, u.Freqs) }
 
 // MaxText is the most bytes of a document's text an index keeps for
 // snippets.
@@ -216,54 +180,98 @@ func (d *Doc) count() (Terms, int) {
 	return c.terms(), c.length
 }
 
-// counter counts a document's terms, in order of first use: one lookup a
-// word, and no copy of a word seen before.
+// counter counts a document's terms, in order of first use, by their
+// numbers in the dictionary (see [intern]): a term the dictionary knows
+// costs one lookup there and no copy; only a term new to the process is
+// copied, once.
 type counter struct {
-	index  map[string]int // term → its place in freqs
-	words  []byte         // the terms, each followed by a space
-	freqs  []int
+	ids    []uint32 // the terms' numbers, in order of first use; fresh ones are placeholders
+	freqs  []int    // their weighted frequencies
 	length int
 	buf    []byte
+	seen   slots // the places in ids of the numbered terms
+	// fresh are the terms the dictionary did not hold, by place in ids.
+	fresh      map[string]int
+	freshWords []byte // fresh terms, each followed by a space
+	freshAt    []int  // their places in ids
+	packed     []byte // the numbers and frequencies, as terms() packs them
 }
 
-// counters keeps counters between documents, their map and buffers
+// counters keeps counters between documents, their tables and buffers
 // grown: most pages have a few hundred distinct terms.
-var counters = sync.Pool{New: func() any { return new(counter) }}
+var counters = sync.Pool{New: func() any { return &counter{seen: slots{epoch: 1}} }}
 
 // release empties c and gives it back to counters, unless a large
-// document grew its map beyond what clearing it for every small one
-// would be worth.
+// document grew its map of new terms beyond what clearing it for every
+// small one would be worth.
 func (c *counter) release() {
-	if len(c.index) > 8192 {
+	if len(c.fresh) > 8192 {
 		return
 	}
-	clear(c.index)
-	c.words, c.freqs, c.length = c.words[:0], c.freqs[:0], 0
+	clear(c.fresh)
+	c.ids, c.freqs, c.length = c.ids[:0], c.freqs[:0], 0
+	c.freshWords, c.freshAt = c.freshWords[:0], c.freshAt[:0]
+	c.seen.reset()
 	counters.Put(c)
 }
 
 func (c *counter) add(s string, w int) {
-	if c.index == nil {
-		c.index = map[string]int{}
+	if c.fresh == nil {
+		c.fresh = map[string]int{}
 	}
+	dict.RLock()
+	defer dict.RUnlock()
+	c.seen.fit(len(dict.terms))
+	known := dict.ids
 	c.buf = scanTerms(s, c.buf, func(t []byte) {
 		c.length++
-		if i, ok := c.index[string(t)]; ok {
+		if id, ok := known[string(t)]; ok {
+			if i, ok := c.seen.get(id); ok {
+				c.freqs[i] += w
+				return
+			}
+			// Another document may have numbered a term this one
+			// met first as new, in an earlier field.
+			if len(c.fresh) > 0 {
+				if i, ok := c.fresh[string(t)]; ok {
+					c.seen.set(id, int32(i))
+					c.freqs[i] += w
+					return
+				}
+			}
+			c.seen.set(id, int32(len(c.ids)))
+			c.ids, c.freqs = append(c.ids, id), append(c.freqs, w)
+			return
+		}
+		if i, ok := c.fresh[string(t)]; ok {
 			c.freqs[i] += w
 			return
 		}
-		c.index[string(t)] = len(c.freqs)
-		c.words = append(append(c.words, t...), ' ')
-		c.freqs = append(c.freqs, w)
+		c.fresh[string(t)] = len(c.ids)
+		c.freshWords = append(append(c.freshWords, t...), ' ')
+		c.freshAt = append(c.freshAt, len(c.ids))
+		c.ids, c.freqs = append(c.ids, 0), append(c.freqs, w)
 	})
 }
 
 func (c *counter) terms() Terms {
-	t := Terms{Words: string(c.words), Freqs: make([]byte, 0, len(c.freqs)+8)}
-	for _, f := range c.freqs {
-		t.Freqs = binary.AppendUvarint(t.Freqs, uint64(f))
+	if len(c.freshAt) > 0 {
+		fresh := intern(nil, c.freshWords)
+		for _, at := range c.freshAt {
+			id, n := binary.Uvarint(fresh)
+			c.ids[at], fresh = uint32(id), fresh[n:]
+		}
 	}
-	return t
+	b := c.packed[:0]
+	for _, id := range c.ids {
+		b = binary.AppendUvarint(b, uint64(id))
+	}
+	n := len(b)
+	for _, f := range c.freqs {
+		b = binary.AppendUvarint(b, uint64(f))
+	}
+	c.packed = b
+	return newTerms(b[:n], b[n:])
 }
 
 // weight is the tf part of BM25 of a term of weighted frequency f in a
@@ -294,35 +302,120 @@ func lengthStep(length int) float64 {
 type postings map[string][]byte
 
 // index adds the terms of docs, numbered from 0 in order, to a new set of
-// postings, and returns their number of words.
+// postings, and returns their number of words. A term's list is found by
+// its number; the postings are keyed by the dictionary's own strings.
+//
+// It reads the documents' terms twice: once to size each term's list,
+// once to write them all into one allocation of the size they take. At
+// 50,000 pages, lists grown by appending held twice their 40 MB.
 func index(docs []*Doc) (postings, int) {
 	type list struct {
-		last int
-		b    []byte
+		last int // the last document written
+		end  int // the list's size, then where the next posting goes
+		id   uint32
 	}
-	lists := map[string]*list{}
+	tfs := make([]Terms, len(docs))
+	steps := make([]float64, len(docs))
 	words := 0
 	for i, d := range docs {
 		tf, length := d.terms()
+		tfs[i], steps[i] = tf, lengthStep(length)
 		words += length
-		step := lengthStep(length)
-		tf.Each(func(t string, f int) {
-			l := lists[t]
-			if l == nil {
-				l = &list{last: -1}
-				lists[t] = l
+	}
+	// Every term is numbered now: the slots hold every number.
+	slots := getSlots()
+	defer slots.release()
+	var lists []list
+	for i, tf := range tfs {
+		tf.each(func(id uint32, _ int) {
+			k, ok := slots.get(id)
+			if !ok {
+				k = int32(len(lists))
+				slots.set(id, k)
+				lists = append(lists, list{last: -1, id: id})
 			}
-			l.b = binary.AppendUvarint(l.b, uint64(i-l.last))
-			l.b = append(l.b, weightAt(f, step))
+			l := &lists[k]
+			l.end += uvarintLen(uint64(i-l.last)) + 1
 			l.last = i
 		})
 	}
+	total := 0
+	for k := range lists {
+		size := lists[k].end
+		lists[k].end, lists[k].last = total, -1
+		total += size
+	}
+	all := make([]byte, total)
+	for i, tf := range tfs {
+		tf.each(func(id uint32, f int) {
+			k, _ := slots.get(id)
+			l := &lists[k]
+			l.end += binary.PutUvarint(all[l.end:], uint64(i-l.last))
+			all[l.end] = weightAt(f, steps[i])
+			l.end++
+			l.last = i
+		})
+	}
+	terms := dictTerms()
 	p := make(postings, len(lists))
-	for t, l := range lists {
-		p[t] = l.b
+	start := 0
+	for _, l := range lists {
+		p[terms[l.id]] = all[start:l.end:l.end]
+		start = l.end
 	}
 	return p, words
 }
+
+// slots maps term numbers to places, for one document or one index at
+// a time, by arrays as long as the dictionary: without a map's hashing,
+// and without clearing them between uses (a place holds if its stamp is
+// the current epoch).
+type slots struct {
+	slot  []int32
+	stamp []uint32
+	epoch uint32
+}
+
+var slotPool = sync.Pool{New: func() any { return new(slots) }}
+
+// getSlots returns empty slots for every number the dictionary has given.
+func getSlots() *slots {
+	s := slotPool.Get().(*slots)
+	s.reset()
+	s.fit(len(dictTerms()))
+	return s
+}
+
+// reset empties s.
+func (s *slots) reset() {
+	if s.epoch++; s.epoch == 0 { // after 2^32 uses
+		clear(s.stamp)
+		s.epoch = 1
+	}
+}
+
+// fit makes room for numbers below n.
+func (s *slots) fit(n int) {
+	if len(s.slot) < n {
+		n += n / 4
+		s.slot = slices.Grow(s.slot, n-len(s.slot))[:n]
+		s.stamp = slices.Grow(s.stamp, n-len(s.stamp))[:n]
+	}
+}
+
+func (s *slots) get(id uint32) (int32, bool) {
+	if s.stamp[id] != s.epoch {
+		return 0, false
+	}
+	return s.slot[id], true
+}
+
+func (s *slots) set(id uint32, k int32) { s.stamp[id], s.slot[id] = s.epoch, k }
+
+func (s *slots) release() { slotPool.Put(s) }
+
+// uvarintLen is the size of v as a uvarint.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
 
 // cut returns s cut to at most n bytes, at a rune's start.
 func cut(s string, n int) string {

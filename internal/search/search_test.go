@@ -296,3 +296,22 @@ func BenchmarkPrepare(b *testing.B) {
 		d.Prepare()
 	}
 }
+
+// BenchmarkPublic indexes 20,000 documents of about 400 distinct terms
+// drawn from a vocabulary of 60,000: the public index of a large site.
+func BenchmarkPublic(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	docs := make([]*Doc, 20000)
+	for i := range docs {
+		var text strings.Builder
+		for text.Len() < 4000 {
+			fmt.Fprintf(&text, "w%d ", int(r.ExpFloat64()*3000)%60000)
+		}
+		docs[i] = &Doc{SearchDoc: format.SearchDoc{URL: fmt.Sprintf("/p/%d/", i), Title: "Page", Text: text.String()}}
+		docs[i].Prepare()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		Public(docs)
+	}
+}
