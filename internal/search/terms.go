@@ -191,10 +191,11 @@ func isTerm(w string) bool {
 	return n == 1
 }
 
-// dict numbers every term this process has counted or read, each once.
-// It only grows: a number, once given, means its term until the process
-// ends. Its words are the site's vocabulary, restricted terms included;
-// it is never written anywhere.
+// dict numbers every term this process has counted or adopted, each
+// once. It only grows: a number, once given, means its term until the
+// process ends. Its words are the site's vocabulary, restricted terms
+// included: no public file is made from it, only the page cache, which
+// holds the restricted text too and is encrypted ([Words]).
 var dict struct {
 	sync.RWMutex
 	ids   map[string]uint32
