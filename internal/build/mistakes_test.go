@@ -679,6 +679,14 @@ func mistakes() []mistake {
 			want: publish, has: []string{"search/index.json", "b/r/index.html"},
 		},
 		{
+			name: "search/sealed-words-numbered-first", why: "search terms are numbers in one dictionary that every build of the process shares: a passage's words, numbered before or beside a public page's, reach no public entry, and the public page's words do",
+			files: map[string]string{
+				"content/b/s.md": page("Sealed first", "::: restricted to=board", "Canarysn1 canarysn2 canarysn3 canarysn4.", ":::", "", "Public tail words."),
+				"content/b/t.md": page("Plain page", "Wholly public text about gateways."),
+			},
+			want: publish, has: []string{"search/index.json", "b/s/index.html", "b/t/index.html"},
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",

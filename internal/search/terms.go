@@ -65,15 +65,7 @@ func (t Terms) each(fn func(id uint32, f int)) {
 }
 
 // Len is the number of terms.
-func (t Terms) Len() int {
-	n := 0
-	for _, b := range t.freqs {
-		if b < 0x80 {
-			n++
-		}
-	}
-	return n
-}
+func (t Terms) Len() int { return count(t.freqs) }
 
 // Equal says whether t and u hold the same terms and frequencies, in
 // the same order.
