@@ -16,6 +16,7 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/par"
 )
 
 // Dir writes into a fresh temporary directory beside the final one. Commit
@@ -210,7 +211,7 @@ func (d *Dir) Commit() error {
 	if err == nil {
 		var old string
 		if old, err = d.swap(); err == nil {
-			return os.RemoveAll(old)
+			return removeTree(old)
 		}
 	}
 	return errors.Join(err, d.giveBack(kept))
@@ -222,19 +223,24 @@ func (d *Dir) Commit() error {
 // of the site, or in Last-Modified headers) which packet a page's passage
 // holds nested, or which packets were written with which page.
 func (d *Dir) SetTimes(t time.Time) error {
-	var dirs []string
+	var dirs, files []string
 	err := filepath.WalkDir(d.tmp, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if e.IsDir() {
 			dirs = append(dirs, p)
-			return nil
+		} else {
+			files = append(files, p)
 		}
-		return os.Chtimes(p, t, t)
+		return nil
 	})
 	if err != nil {
 		return err
+	}
+	// A system call a file, on several goroutines.
+	if errs := par.Each(len(files), par.IO(), func(i int) error { return os.Chtimes(files[i], t, t) }); len(errs) > 0 {
+		return errs[0]
 	}
 	// Folders last, deepest first: nothing changes them after.
 	for i := len(dirs) - 1; i >= 0; i-- {
@@ -243,6 +249,20 @@ func (d *Dir) SetTimes(t time.Time) error {
 		}
 	}
 	return nil
+}
+
+// removeTree removes the folder dir and everything in it, as
+// os.RemoveAll does, its top-level entries on several goroutines: a
+// previous output of thousands of files is thousands of system calls.
+func removeTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return os.RemoveAll(dir)
+	}
+	errs := par.Each(len(entries), par.IO(), func(i int) error {
+		return os.RemoveAll(filepath.Join(dir, entries[i].Name()))
+	})
+	return errors.Join(append(errs, os.RemoveAll(dir))...)
 }
 
 // swap puts the new build in place of the previous one, and returns where
