@@ -103,6 +103,7 @@ type Report struct {
 	Warnings   []*diag.Warning
 	Seal       seal.Stats
 	Search     SearchReport
+	Scan       ScanReport // the leak scan's files
 	// Previewed counts the restricted passages a preview build rendered
 	// in clear, and the pages restricted as a whole among them; Seal is
 	// then empty.

@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"sync"
 
@@ -83,23 +84,37 @@ func (h *heldFiles) fits(data []byte) bool {
 }
 
 // scanOutput fails if any file written to w, or its name, holds a
-// fragment of secrets that the public text does not hold too. It scans
-// the files held in memory and reads back the others.
+// fragment that sc looks for. It scans the files held in memory and reads
+// back the others, except those that clean lists under their digest:
+// found clean by a scanner of sc's fingerprint (see
+// leakcheck.Scanner.Fingerprint), they are clean for sc too.
 // copies are the output paths of the content files, published as they
 // are.
-func scanOutput(w output.Writer, secrets []leakcheck.Secret, public [][]byte, held *heldFiles, copies map[string]bool) error {
-	if len(secrets) == 0 {
-		return nil
+func scanOutput(w output.Writer, sc *leakcheck.Scanner, held *heldFiles, copies map[string]bool, clean map[string][sha256.Size]byte) (ScanReport, error) {
+	var rep ScanReport
+	entries := w.Entries()
+	skip := make(map[string]bool, len(clean))
+	for _, e := range entries {
+		if sum, ok := clean[e.Path]; ok && sum == e.Sum {
+			skip[e.Path] = true
+		}
 	}
-	sc := leakcheck.New(secrets, public)
-	leaks := sc.Scan(held.files)
+	rep.Clean = len(skip)
+	files := make([]leakcheck.File, 0, len(held.files))
+	for _, f := range held.files {
+		if !skip[f.Path] {
+			files = append(files, f)
+		}
+	}
+	rep.Files = len(files)
+	leaks := sc.Scan(files)
 	batch := make([]leakcheck.File, 0, scanBatch)
 	flush := func() {
 		leaks = append(leaks, sc.Scan(batch)...)
 		batch = batch[:0]
 	}
-	for _, e := range w.Entries() {
-		if held.paths[e.Path] {
+	for _, e := range entries {
+		if held.paths[e.Path] || skip[e.Path] {
 			continue
 		}
 		var data []byte
@@ -110,15 +125,30 @@ func scanOutput(w output.Writer, secrets []leakcheck.Secret, public [][]byte, he
 			data, err = w.ReadFile(e.Path)
 		}
 		if err != nil {
-			return err
+			return rep, err
 		}
+		rep.Files++
 		batch = append(batch, leakcheck.File{Path: e.Path, Data: data})
 		if len(batch) == scanBatch {
 			flush()
 		}
 	}
 	flush()
-	return leakcheck.Errors(leaks, copies)
+	return rep, leakcheck.Errors(leaks, copies)
+}
+
+// ScanReport says how many files the leak scan read, and how many it
+// did not because the last build had found them clean, as they are.
+type ScanReport struct {
+	Files, Clean int
+}
+
+// scanRecord is what a build keeps of its leak scan: the fingerprint of
+// what it looked for, and the files it found clean, by output path, under
+// their digest.
+type scanRecord struct {
+	Fingerprint [sha256.Size]byte
+	Clean       map[string][sha256.Size]byte
 }
 
 // publicText is what the site publishes on purpose besides its pages'

@@ -27,7 +27,7 @@ import (
 const PagesFile = "pages.cache"
 
 // pagesVersion changes whenever a record's meaning changes.
-const pagesVersion = 8
+const pagesVersion = 9
 
 // pageRecord is what a build keeps of one page, so that the next build can
 // publish it again without parsing or rendering it: the HTML is read back
@@ -81,6 +81,7 @@ type pagesData struct {
 	Site    [sha256.Size]byte // see siteDigest
 	Pages   map[string]*pageRecord
 	Lists   map[string]listRecord // by output path
+	Scan    scanRecord            // the leak scan's; empty if it found nothing to look for
 }
 
 // loadPages reads the page records of the site at src, or returns nil when
@@ -105,7 +106,7 @@ func loadPages(src string, key []byte) (*pagesData, string, error) {
 			stale = true // another version's records: not read
 			return nil
 		}
-		d = pagesData{Version: h.Version, Site: h.Site, Lists: h.Lists, Pages: make(map[string]*pageRecord, h.Records)}
+		d = pagesData{Version: h.Version, Site: h.Site, Lists: h.Lists, Scan: h.Scan, Pages: make(map[string]*pageRecord, h.Records)}
 		vocab := search.NewVocabulary(h.Words)
 		for range h.Records {
 			var e pageEntry
@@ -139,6 +140,7 @@ type pagesHeader struct {
 	// Words are the search terms the records' entries number (see
 	// search.Terms).
 	Words []string
+	Scan  scanRecord
 }
 
 // adopt numbers the search terms of r, read from the page cache, in this
@@ -174,7 +176,7 @@ func savePages(src string, key []byte, d *pagesData) error {
 	return seal.RefusedCache(dir, cache.SaveStream(filepath.Join(dir, PagesFile), key, func(enc *gob.Encoder) error {
 		// Every term the records number was numbered before this: the
 		// dictionary's words now hold them all.
-		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages), Words: search.Words()}); err != nil {
+		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages), Words: search.Words(), Scan: d.Scan}); err != nil {
 			return err
 		}
 		for _, p := range slices.Sorted(maps.Keys(d.Pages)) {

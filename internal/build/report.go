@@ -30,6 +30,9 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  unchanged  %6d  pages and lists published again from the last build (page cache)\n", r.Reused)
 	}
 	fmt.Fprintf(w, "  tags       %6d\n", r.Tags)
+	if r.Scan.Clean > 0 {
+		fmt.Fprintf(w, "  scanned    %6d  files for restricted text; %d more unchanged since the last build, found clean then\n", r.Scan.Files, r.Scan.Clean)
+	}
 	if st := r.Seal; st.Blocks > 0 {
 		whole := ""
 		if st.Pages > 0 {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
+	"fmt"
 	"github.com/conclave-dev/conclave/internal/format"
 	"maps"
 	"os"
@@ -202,6 +203,47 @@ func sealSite(t *testing.T) (string, map[string]*age.X25519Identity) {
 	}
 	testtool.WriteSite(t, dir, files)
 	return dir, ids
+}
+
+// With the page cache, the scan does not read again the files the last
+// build found clean, as they are, while it looks for the same fragments.
+// A passage whose text an unchanged file holds makes it look for more:
+// that file is scanned again, and stops the build.
+func TestLeakScanRechecksWhenPassagesChange(t *testing.T) {
+	dir, _ := sealSite(t)
+	out := filepath.Join(dir, "public")
+	key := make([]byte, seal.KeySize)
+	const sentence = "The relay at Kestrel Point goes dark on Friday."
+	write(t, dir, "content/briefings/notes.txt", "Field notes. "+sentence+"\n")
+	rep, err := Run(Options{Source: dir, Out: out, CacheKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Scan.Clean != 0 || rep.Scan.Files != rep.Files-1 {
+		t.Errorf("first build: scanned %d files, %d taken as clean; want all %d scanned", rep.Scan.Files, rep.Scan.Clean, rep.Files-1)
+	}
+	appendTo(t, dir, "content/briefings/a.md", "\nMore public text.\n")
+	if rep, err = Run(Options{Source: dir, Out: out, CacheKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Scan.Files+rep.Scan.Clean != rep.Files-1 || rep.Scan.Clean == 0 || rep.Scan.Files >= rep.Scan.Clean {
+		t.Errorf("after a public edit: scanned %d files, %d taken as clean, of %d; want most taken as clean", rep.Scan.Files, rep.Scan.Clean, rep.Files-1)
+	}
+	var sum bytes.Buffer
+	rep.Print(&sum)
+	if want := fmt.Sprintf("  scanned    %6d  files for restricted text; %d more unchanged since the last build, found clean then\n", rep.Scan.Files, rep.Scan.Clean); !strings.Contains(sum.String(), want) {
+		t.Errorf("summary:\n%s\nwant the line\n%s", sum.String(), want)
+	}
+	before := testtool.Tree(t, out)
+	appendTo(t, dir, "content/briefings/b.md", "\n::: restricted to=board tlp=amber\n"+sentence+"\n:::\n")
+	_, err = Run(Options{Source: dir, Out: out, CacheKey: key})
+	if err == nil {
+		t.Fatal("restricted text in a file the last build found clean was published")
+	}
+	if want := `restricted text "` + sentence + `" appears in briefings/notes.txt`; !strings.Contains(err.Error(), "content/briefings/b.md:") || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v\nwant it to name content/briefings/b.md and contain %q", err, want)
+	}
+	sameTree(t, "output", before, testtool.Tree(t, out))
 }
 
 func packetsOf(t *testing.T, out, page string) []string {

@@ -689,7 +689,27 @@ func (b *builder) scan() error {
 	if b.render.Searching() && len(b.secrets) > 0 {
 		public = append(public, publicTerms(b.public))
 	}
-	return scanOutput(b.out, secrets, public, b.held, copies)
+	if len(secrets) == 0 {
+		return nil
+	}
+	sc := leakcheck.New(secrets, public)
+	fp := sc.Fingerprint()
+	var clean map[string][sha256.Size]byte
+	if b.valid != nil && b.valid.Scan.Fingerprint == fp {
+		clean = b.valid.Scan.Clean
+	}
+	var err error
+	if b.rep.Scan, err = scanOutput(b.out, sc, b.held, copies, clean); err != nil {
+		return err
+	}
+	if b.record {
+		entries := b.out.Entries()
+		b.records.Scan = scanRecord{Fingerprint: fp, Clean: make(map[string][sha256.Size]byte, len(entries))}
+		for _, e := range entries {
+			b.records.Scan.Clean[e.Path] = e.Sum
+		}
+	}
+	return nil
 }
 
 // manifest writes SHA256SUMS, covering every file written before it, and

@@ -53,6 +53,8 @@ package leakcheck
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -188,6 +190,38 @@ func New(secrets []Secret, public [][]byte) *Scanner {
 	s.m = newMatcher(arena, frags, public, func(f frag) bool { return s.secrets[f.secret].Conceal != "" })
 	return s
 }
+
+// Fingerprint is a digest of what s looks for: the text of each fragment
+// it searches, as normalised, after those that occur in the public text
+// were dropped (see [New]). What Scan finds in a file depends on nothing
+// else than those and the file's path and bytes, so a file that a scanner
+// of the same fingerprint found clean, under the same path and with the
+// same bytes, is clean for s too: a build need not scan it again.
+//
+// The fingerprint also names the version of the matching rules
+// (matchRules): a conclave that matches otherwise has other fingerprints.
+func (s *Scanner) Fingerprint() [sha256.Size]byte {
+	texts := make([][]byte, len(s.m.frags))
+	for i, f := range s.m.frags {
+		texts[i] = s.m.text(f)
+	}
+	slices.SortFunc(texts, bytes.Compare)
+	h := sha256.New()
+	h.Write([]byte(matchRules))
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(texts)))])
+	for _, t := range texts {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(t)))])
+		h.Write(t)
+	}
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+// matchRules names the rules by which Scan matches fragments: how text
+// is normalised and what counts as an occurrence. Change it with them, so
+// that no file found clean under the old rules is taken as clean under
+// the new (see [Scanner.Fingerprint]).
+const matchRules = "conclave leakcheck: decoded references, collapsed whitespace, exact bytes, paths plain; v1\x00"
 
 // Scan returns every leak in files, sorted by output path (a leak in a
 // file's name first), then offset; at most one per fragment and file, at

@@ -703,3 +703,95 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// The fingerprint is that of the fragments looked for: neither the
+// passages they come from, nor their order, nor fragments too short or
+// public, change it; a fragment looked for, or no longer public, does.
+func TestFingerprint(t *testing.T) {
+	a := []Secret{
+		{File: "content/a.md", Line: 3, Texts: []string{"the first restricted sentence", "short", "a second  restricted\nsentence"}},
+		{File: "content/b.md", Line: 9, Texts: []string{"a third restricted sentence"}},
+	}
+	public := [][]byte{[]byte("Public: a third restricted sentence.")}
+	base := New(a, public).Fingerprint()
+	same := map[string]*Scanner{
+		"secrets in another order, from other files": New([]Secret{
+			{File: "content/c.md", Line: 1, Texts: []string{"a second restricted sentence"}},
+			{File: "content/d.md", Line: 2, Texts: []string{"the first restricted sentence", "the first restricted sentence"}},
+		}, public),
+		"a public fragment left out": New(a[:1], public),
+		"more public text":           New(a, append(public, []byte("other words entirely"))),
+		"whitespace otherwise":       New([]Secret{{Texts: []string{"the first restricted\tsentence", "a second restricted sentence", "a third restricted sentence"}}}, public),
+	}
+	for name, s := range same {
+		if s.Fingerprint() != base {
+			t.Errorf("%s: the fingerprint changed", name)
+		}
+	}
+	differ := map[string]*Scanner{
+		"no public text":      New(a, nil),
+		"a fragment more":     New(append(a, Secret{Texts: []string{"a fourth restricted sentence"}}), public),
+		"a fragment less":     New([]Secret{{Texts: []string{"the first restricted sentence"}}}, public),
+		"a fragment changed":  New([]Secret{{Texts: []string{"the first restricted sentence!", "a second restricted sentence"}}}, public),
+		"a public one pinned": New(append(a, Secret{Texts: []string{"a third restricted sentence"}, Conceal: "a passphrase"}), public),
+	}
+	for name, s := range differ {
+		if s.Fingerprint() == base {
+			t.Errorf("%s: the fingerprint is the same", name)
+		}
+	}
+}
+
+// TestFingerprintSameFindings is a property test: two scanners of the same
+// fingerprint, made from different passages and public text, find the
+// same leaks in the same files.
+func TestFingerprintSameFindings(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 17))
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	sameCount, differCount := 0, 0
+	for range n {
+		secrets, public, files := randomCase(r)
+		// Another scanner: some texts moved to another passage or
+		// dropped, some public text dropped or added.
+		var other []Secret
+		for _, s := range secrets {
+			o := Secret{File: s.File, Line: s.Line, Conceal: s.Conceal}
+			for _, t := range s.Texts {
+				switch r.IntN(6) {
+				case 0: // dropped
+				case 1:
+					other = append(other, Secret{File: "content/moved.md", Line: 1, Texts: []string{t}})
+				default:
+					o.Texts = append(o.Texts, t)
+				}
+			}
+			other = append(other, o)
+		}
+		r.Shuffle(len(other), func(i, j int) { other[i], other[j] = other[j], other[i] })
+		var otherPublic [][]byte
+		for _, p := range public {
+			if r.IntN(4) > 0 {
+				otherPublic = append(otherPublic, p)
+			}
+		}
+		if r.IntN(3) == 0 && len(files) > 0 {
+			otherPublic = append(otherPublic, files[0].Data)
+		}
+		s1, s2 := New(secrets, public), New(other, otherPublic)
+		got1, got2 := describe(s1.Scan(files)), describe(s2.Scan(files))
+		if s1.Fingerprint() == s2.Fingerprint() {
+			sameCount++
+			if !reflect.DeepEqual(got1, got2) {
+				t.Fatalf("same fingerprint, other findings:\nsecrets %+v public %q\nother %+v public %q\nfiles %q\n got %q\nand %q", secrets, public, other, otherPublic, files, got1, got2)
+			}
+		} else if !reflect.DeepEqual(got1, got2) {
+			differCount++
+		}
+	}
+	if sameCount < n/10 || differCount < n/10 {
+		t.Errorf("%d cases of the same fingerprint and %d of other findings in %d: the generator does not exercise both", sameCount, differCount, n)
+	}
+}
