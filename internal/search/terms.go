@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"math"
 	"sync"
 )
@@ -244,3 +245,81 @@ func intern(dst, words []byte) []byte {
 	}
 	return dst
 }
+
+// Unseen is the set of the terms of a [Terms] not yet met in the texts
+// given to [Unseen.See]: a check that a document's terms all come from
+// given texts. It reads each text once, and looks each of its terms up in
+// a table of the document's terms only (a few hundred, in cache), whole
+// words compared: no term is copied.
+type Unseen struct {
+	terms []string
+	met   []bool
+	table []int32 // open addressing by hash: places in terms, -1 empty
+	mask  uint64
+	left  int
+	seed  maphash.Seed
+	buf   []byte
+}
+
+// Unseen returns the set of t's terms, none met yet.
+func (t Terms) Unseen() *Unseen {
+	words := dictTerms()
+	u := &Unseen{seed: maphash.MakeSeed(), terms: make([]string, 0, t.Len())}
+	t.each(func(id uint32, _ int) { u.terms = append(u.terms, words[id]) })
+	size := 8
+	for size < 2*len(u.terms) {
+		size *= 2
+	}
+	u.table, u.mask = make([]int32, size), uint64(size-1)
+	for i := range u.table {
+		u.table[i] = -1
+	}
+	u.met, u.left = make([]bool, len(u.terms)), len(u.terms)
+	for k, w := range u.terms {
+		i := maphash.String(u.seed, w) & u.mask
+		for u.table[i] >= 0 {
+			i = (i + 1) & u.mask
+		}
+		u.table[i] = int32(k)
+	}
+	return u
+}
+
+// See marks as met each term of texts (see [Tokens]); once every term is
+// met, it reads no further.
+func (u *Unseen) See(texts ...string) {
+	for _, s := range texts {
+		if u.left == 0 {
+			return
+		}
+		u.buf = scanTerms(s, u.buf, func(term []byte) {
+			for i := maphash.Bytes(u.seed, term) & u.mask; ; i = (i + 1) & u.mask {
+				k := u.table[i]
+				if k < 0 {
+					return
+				}
+				if u.terms[k] == string(term) {
+					if !u.met[k] {
+						u.met[k] = true
+						u.left--
+					}
+					return
+				}
+			}
+		})
+	}
+}
+
+// Left returns the terms not met yet, in the order of t.
+func (u *Unseen) Left() []string {
+	var out []string
+	for k, w := range u.terms {
+		if !u.met[k] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Done says whether every term was met.
+func (u *Unseen) Done() bool { return u.left == 0 }

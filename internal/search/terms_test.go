@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -169,4 +171,58 @@ func FuzzTermsGobDecode(f *testing.F) {
 			t.Fatalf("% x read and written back as % x (%v)", b, out, err)
 		}
 	})
+}
+
+// TestUnseen is a property test: on random documents and texts, the terms
+// left unseen are the document's terms that no text holds, as Tokens
+// cuts them, in the document's order.
+func TestUnseen(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	pool := []string{"Vendor", "vendor", "CVE-2026-1234", "é", "Émbargo", "鍵", "x", "42", "patch", "firmware", "a", "b", "PSIRT", "straße", "ΣΊΣΥΦΟΣ", "--", "&"}
+	text := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(pool[r.IntN(len(pool))])
+			b.WriteString([]string{" ", "", ".", "\n", "<b>"}[r.IntN(5)])
+		}
+		return b.String()
+	}
+	nonEmpty, left := 0, 0
+	for range 2000 {
+		d := &Doc{SearchDoc: format.SearchDoc{Title: text(2), Text: text(r.IntN(8))}, Tags: []string{text(1)}}
+		d.Prepare()
+		texts := make([]string, r.IntN(4))
+		for i := range texts {
+			texts[i] = text(r.IntN(60))
+		}
+		have := map[string]bool{}
+		AddTerms(have, texts...)
+		var want []string
+		d.TF.Each(func(term string, _ int) {
+			if !have[term] {
+				want = append(want, term)
+			}
+		})
+		u := d.TF.Unseen()
+		for _, s := range texts { // one at a time, or all at once
+			if r.IntN(2) == 0 {
+				u.See(s)
+			} else {
+				u.See(texts...)
+				break
+			}
+		}
+		if got := u.Left(); !slices.Equal(got, want) || u.Done() != (len(want) == 0) {
+			t.Fatalf("doc %+v texts %q: unseen %q (done %v), want %q", d, texts, got, u.Done(), want)
+		}
+		if d.TF.Len() > 0 {
+			nonEmpty++
+		}
+		if len(want) > 0 {
+			left++
+		}
+	}
+	if nonEmpty < 1000 || left < 200 || left > 1800 {
+		t.Errorf("%d documents with terms, %d with terms left of 2000: the generator does not exercise both outcomes", nonEmpty, left)
+	}
 }
