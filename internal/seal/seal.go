@@ -102,6 +102,11 @@ func NewSealer(plan *Plan, conv *markdown.Converter, cache *Cache) (*Sealer, err
 		if err != nil {
 			return nil, fmt.Errorf("audience key: %w", err)
 		}
+		if fast, err := fastRecipient(id); err != nil {
+			return nil, err
+		} else if fast != nil {
+			r = fast
+		}
 		s.ids[a.ID], s.text[a.ID] = id, identityString(id)
 		s.keys[a.ID] = &audienceKey{recipient: r, content: contentPrefix(a, r)}
 	}

@@ -1,0 +1,176 @@
+package seal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/curve25519"
+)
+
+// The Edwards form gives the ladder's share, for random scalars and for
+// the edges (a scalar of zeros, of ones, one that clamping changes).
+func TestBaseShareIsTheLadders(t *testing.T) {
+	scalars := [][]byte{make([]byte, 32), bytes.Repeat([]byte{0xff}, 32), append([]byte{7}, make([]byte, 31)...)}
+	for range 300 {
+		e := make([]byte, 32)
+		rand.Read(e)
+		scalars = append(scalars, e)
+	}
+	for _, e := range scalars {
+		want, err := curve25519.X25519(e, curve25519.Basepoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := baseShare(e)
+		if err != nil || !bytes.Equal(got[:], want) {
+			t.Fatalf("scalar %x: share %x (%v), want %x", e, got, err, want)
+		}
+	}
+}
+
+// An audience recipient's stanza is age's: age's identity unwraps it, and
+// its shape is that of age's own recipient's stanza. Each wrap has its
+// own ephemeral share.
+func TestAudienceRecipientIsAges(t *testing.T) {
+	for range 50 {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := fastRecipient(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.(*audienceRecipient); !ok || r.(interface{ String() string }).String() != id.Recipient().String() {
+			t.Fatalf("fastRecipient = %T %v, want the audience recipient of %s", r, r, id.Recipient())
+		}
+		key := make([]byte, 16)
+		rand.Read(key)
+		got, err := r.Wrap(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := id.Recipient().Wrap(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Type != theirs[0].Type || len(got[0].Args) != 1 || len(got[0].Args[0]) != len(theirs[0].Args[0]) || len(got[0].Body) != len(theirs[0].Body) {
+			t.Fatalf("stanza %+v, age's %+v", got[0], theirs[0])
+		}
+		if _, err := base64.RawStdEncoding.Strict().DecodeString(got[0].Args[0]); err != nil {
+			t.Fatalf("share %q: %v", got[0].Args[0], err)
+		}
+		unwrapped, err := id.Unwrap(got)
+		if err != nil || !bytes.Equal(unwrapped, key) {
+			t.Fatalf("age unwraps %x (%v), want %x", unwrapped, err, key)
+		}
+		again, _ := r.Wrap(key)
+		if again[0].Args[0] == got[0].Args[0] || bytes.Equal(again[0].Body, got[0].Body) {
+			t.Fatal("two wraps share an ephemeral share")
+		}
+		// A whole file, through age.
+		var ct bytes.Buffer
+		if err := encryptTo(&ct, []byte("packet text"), r); err != nil {
+			t.Fatal(err)
+		}
+		if plain, err := decrypt(t, ct.Bytes(), id); err != nil || string(plain) != "packet text" {
+			t.Fatalf("age decrypts %q (%v)", plain, err)
+		}
+	}
+	// Other identities keep their own recipient.
+	hy, err := age.GenerateHybridIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := fastRecipient(hy); r != nil || err != nil {
+		t.Errorf("fastRecipient(hybrid) = %v, %v; want nil, nil", r, err)
+	}
+}
+
+// A point of low order gives a shared secret of zeros, which the wrap
+// refuses, as age does.
+func TestAudienceRecipientRefusesLowOrder(t *testing.T) {
+	r := &audienceRecipient{text: "age1low"}
+	if _, err := r.Wrap(make([]byte, 16)); err == nil {
+		t.Error("wrapped to the point 0")
+	}
+}
+
+// Decoding age's keys, and refusing what is not Bech32; BIP-173's valid
+// and invalid test vectors.
+func TestBech32Decode(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{id.String(), id.Recipient().String()} {
+		hrp, data, err := bech32Decode(s)
+		if err != nil || len(data) != 32 || (hrp != "age" && hrp != "age-secret-key-") {
+			t.Errorf("%s: %q %x %v", s, hrp, data, err)
+		}
+	}
+	for _, s := range []string{"A12UEL5L", "a12uel5l", "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs", "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw", "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"} {
+		if _, _, err := bech32Decode(s); err != nil {
+			t.Errorf("%s: %v, want it decoded", s, err)
+		}
+	}
+	bad := []string{
+		"\x201nwldj5", "\x7f1axkwrx", "pzry9x0s0muk", "1pzry9x0s0muk", "x1b4n0q5v", "li1dgmt3", "de1lg7wt\xff",
+		"A1G7SGD8", "10a06t8", "1qzzfhee", "a1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxx", // checksum
+		"A12uEL5L", // mixed case
+		strings.Replace(id.Recipient().String(), "age1", "age1q", 1),
+	}
+	for _, s := range bad {
+		if _, _, err := bech32Decode(s); err == nil {
+			t.Errorf("%q decoded", s)
+		}
+	}
+}
+
+func FuzzBech32Decode(f *testing.F) {
+	id, _ := age.GenerateX25519Identity()
+	for _, s := range []string{id.String(), id.Recipient().String(), "a12uel5l", "A1G7SGD8", "1qzzfhee"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		hrp, data, err := bech32Decode(s)
+		if err != nil {
+			return
+		}
+		if got := bech32Encode(hrp, data); got != strings.ToLower(s) {
+			t.Fatalf("%q decodes to %q %x, which encodes to %q", s, hrp, data, got)
+		}
+	})
+}
+
+// bech32Encode is the reverse of bech32Decode, for the fuzz test.
+func bech32Encode(hrp string, data []byte) string {
+	var values []byte
+	acc, bits := uint32(0), 0
+	for _, b := range data {
+		acc = acc<<8 | uint32(b)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			values = append(values, byte(acc>>bits&31))
+		}
+	}
+	if bits > 0 {
+		values = append(values, byte(acc<<(5-bits)&31))
+	}
+	chk := bech32Polymod(hrp, append(values, 0, 0, 0, 0, 0, 0)) ^ 1
+	for i := range 6 {
+		values = append(values, byte(chk>>(5*(5-i))&31))
+	}
+	var b strings.Builder
+	b.WriteString(hrp)
+	b.WriteByte('1')
+	for _, v := range values {
+		b.WriteByte(bech32Charset[v])
+	}
+	return b.String()
+}
