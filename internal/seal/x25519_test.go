@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	"filippo.io/edwards25519"
 	"golang.org/x/crypto/curve25519"
 )
 
@@ -91,12 +92,67 @@ func TestAudienceRecipientIsAges(t *testing.T) {
 	}
 }
 
+// The shared secret on the Edwards form is the ladder's, for random
+// audience keys and ephemeral scalars, and for the edges.
+func TestSharedSecretIsTheLadders(t *testing.T) {
+	for range 100 {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := fastRecipient(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ar := r.(*audienceRecipient)
+		scalars := [][]byte{make([]byte, 32), bytes.Repeat([]byte{0xff}, 32)}
+		for range 3 {
+			e := make([]byte, 32)
+			rand.Read(e)
+			scalars = append(scalars, e)
+		}
+		for _, e := range scalars {
+			want, err := curve25519.X25519(e, ar.pub[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := edwards25519.NewScalar().SetBytesWithClamping(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := new(edwards25519.Point).ScalarMult(s, ar.point).BytesMontgomery(); !bytes.Equal(got, want) {
+				t.Fatalf("key %s, scalar %x: secret %x, want %x", id.Recipient(), e, got, want)
+			}
+		}
+	}
+}
+
+// A point with no Edwards point of its own (on the twist) is refused, and
+// one that has maps back to itself.
+func TestEdwardsPoint(t *testing.T) {
+	refused, taken := 0, 0
+	for u := byte(2); u < 60; u++ {
+		p, err := edwardsPoint([32]byte{u})
+		if err != nil {
+			refused++
+			continue
+		}
+		taken++
+		if got := p.BytesMontgomery(); !bytes.Equal(got, append([]byte{u}, make([]byte, 31)...)) {
+			t.Errorf("u=%d maps back to %x", u, got)
+		}
+	}
+	if refused == 0 || taken == 0 {
+		t.Errorf("%d refused, %d taken: want both", refused, taken)
+	}
+}
+
 // A point of low order gives a shared secret of zeros, which the wrap
 // refuses, as age does.
 func TestAudienceRecipientRefusesLowOrder(t *testing.T) {
-	r := &audienceRecipient{text: "age1low"}
+	r := &audienceRecipient{point: edwards25519.NewIdentityPoint(), text: "age1low"}
 	if _, err := r.Wrap(make([]byte, 16)); err == nil {
-		t.Error("wrapped to the point 0")
+		t.Error("wrapped to the neutral point")
 	}
 }
 
