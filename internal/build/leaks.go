@@ -144,11 +144,23 @@ type ScanReport struct {
 }
 
 // scanRecord is what a build keeps of its leak scan: the fingerprint of
-// what it looked for, and the files it found clean, by output path, under
-// their digest.
+// what it looked for (scanFingerprint), and the files it found clean, by
+// output path, under their digest.
 type scanRecord struct {
 	Fingerprint [sha256.Size]byte
 	Clean       map[string][sha256.Size]byte
+}
+
+// scanFingerprint is sc's fingerprint (see leakcheck.Scanner.Fingerprint)
+// for this program: another build of conclave may match otherwise, even
+// with the same rules' name.
+func scanFingerprint(sc *leakcheck.Scanner) ([sha256.Size]byte, error) {
+	prog, err := programDigest()
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	fp := sc.Fingerprint()
+	return sha256.Sum256(append(prog[:], fp[:]...)), nil
 }
 
 // publicText is what the site publishes on purpose besides its pages'

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"filippo.io/age"
@@ -960,9 +961,15 @@ func copyDir(t *testing.T, src string) string {
 	return dst
 }
 
+// mistakeCacheKey is the cache key of the cached builds of mistakes.
+var mistakeCacheKey = make([]byte, 32)
+
 // Every author mistake in the table is refused with its file and line,
 // leaving the last good output as it was, or published with nothing
-// restricted in any byte or file name of the output.
+// restricted in any byte or file name of the output: built cold, and
+// built again with the caches of its first build after a public edit
+// (pages published again from their records, files the first build's
+// scan found clean not scanned again).
 func TestAuthorMistakes(t *testing.T) {
 	ids := mistakeIdentities(t)
 	base := newMistakeBase(t, ids)
@@ -980,33 +987,60 @@ func TestAuthorMistakes(t *testing.T) {
 	if len(table) < 45 {
 		t.Fatalf("only %d cases", len(table))
 	}
+	// Cached builds that published pages again from their records, and
+	// took files as found clean by the build before.
+	var reused atomic.Int64
+	t.Run("cases", func(t *testing.T) { mistakeCases(t, base, table, &reused) })
+	if reused.Load() == 0 {
+		t.Error("no cached build published a page again and took a file as scanned clean: the cached path is not exercised")
+	}
+}
+
+func mistakeCases(t *testing.T, base string, table []mistake, reused *atomic.Int64) {
 	for _, m := range table {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			dir := copyDir(t, base)
-			out := filepath.Join(dir, "public")
-			before := testtool.Tree(t, out)
-			testtool.WriteSite(t, dir, m.files)
-			_, err := Run(Options{Source: dir})
-			switch {
-			case err != nil && m.want == publish:
-				t.Errorf("%s (%s): refused, want published:\n%v", m.name, m.why, err)
-			case err != nil:
-				if p := checkRefusal(m, err); p != "" {
-					t.Errorf("%s (%s): %s", m.name, m.why, p)
-				}
-				sameTree(t, m.name+": public/ after the refused build", before, testtool.Tree(t, out))
-			case m.want == refuse:
-				msg := fmt.Sprintf("%s (%s): built, want an error at %s saying %q", m.name, m.why, m.at, m.msg)
-				if c := canaries(testtool.Tree(t, out)); len(c) > 0 {
-					msg += "; leaked:\n" + strings.Join(c, "\n")
-				}
-				t.Error(msg)
-			default:
-				if p := checkPublished(m, testtool.Tree(t, out)); p != "" {
-					t.Errorf("%s (%s):\n%s", m.name, m.why, p)
-				}
+		for _, cached := range []bool{false, true} {
+			name := m.name + "/cold"
+			if cached {
+				name = m.name + "/cached"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				dir := copyDir(t, base)
+				out := filepath.Join(dir, "public")
+				before := testtool.Tree(t, out)
+				testtool.WriteSite(t, dir, m.files)
+				opt := Options{Source: dir}
+				if cached {
+					// A build whose records the next one uses, after
+					// an edit to a public page: the cached path.
+					opt.CacheKey = mistakeCacheKey
+					Run(opt)
+					appendTo(t, dir, "content/b/pub.md", "\nAn edit after the last build.\n")
+				}
+				rep, err := Run(opt)
+				if cached && rep != nil && rep.Reused > 0 && rep.Scan.Clean > 0 {
+					reused.Add(1)
+				}
+				switch {
+				case err != nil && m.want == publish:
+					t.Errorf("%s (%s): refused, want published:\n%v", m.name, m.why, err)
+				case err != nil:
+					if p := checkRefusal(m, err); p != "" {
+						t.Errorf("%s (%s): %s", m.name, m.why, p)
+					}
+					sameTree(t, m.name+": public/ after the refused build", before, testtool.Tree(t, out))
+				case m.want == refuse:
+					msg := fmt.Sprintf("%s (%s): built, want an error at %s saying %q", m.name, m.why, m.at, m.msg)
+					if c := canaries(testtool.Tree(t, out)); len(c) > 0 {
+						msg += "; leaked:\n" + strings.Join(c, "\n")
+					}
+					t.Error(msg)
+				default:
+					if p := checkPublished(m, testtool.Tree(t, out)); p != "" {
+						t.Errorf("%s (%s):\n%s", m.name, m.why, p)
+					}
+				}
+			})
+		}
 	}
 }

@@ -234,6 +234,15 @@ func TestLeakScanRechecksWhenPassagesChange(t *testing.T) {
 	if want := fmt.Sprintf("  scanned    %6d  files for restricted text; %d more unchanged since the last build, found clean then\n", rep.Scan.Files, rep.Scan.Clean); !strings.Contains(sum.String(), want) {
 		t.Errorf("summary:\n%s\nwant the line\n%s", sum.String(), want)
 	}
+	// A new page changes what every page's records depend on, not what
+	// the scan looks for.
+	write(t, dir, "content/briefings/c.md", "---\ntitle: C\n---\n\nA new public page.\n")
+	if rep, err = Run(Options{Source: dir, Out: out, CacheKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Scan.Clean == 0 || rep.Scan.Files+rep.Scan.Clean != rep.Files-1 {
+		t.Errorf("after a new page: scanned %d files, %d taken as clean, of %d; want some taken as clean", rep.Scan.Files, rep.Scan.Clean, rep.Files-1)
+	}
 	before := testtool.Tree(t, out)
 	appendTo(t, dir, "content/briefings/b.md", "\n::: restricted to=board tlp=amber\n"+sentence+"\n:::\n")
 	_, err = Run(Options{Source: dir, Out: out, CacheKey: key})
