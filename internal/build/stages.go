@@ -95,6 +95,7 @@ type builder struct {
 
 	// Left by seal, and pages and seal for searchIndex.
 	sealer     *seal.Sealer // nil in a preview
+	scanner    chan scanner // the leak scan's, from prepareScan; nil: no scan
 	searchDocs []*search.Doc
 	// index is the public search index of the last build, which a
 	// session keeps and this build updates; nil: made anew.
@@ -122,6 +123,7 @@ func (b *builder) run() (*Report, error) {
 		b.pages,       // parse or publish again every page; render those that restrict nothing
 		b.checkUses,   // no file or heading that only restricted text uses goes public
 		b.seal,        // check audiences and labels, seal (or preview) passages, render their pages
+		b.prepareScan, // the leak scan's scanner, made while the next stages run
 		b.lists,       // home, sections, tags
 		b.extras,      // feed, sitemap, 404 page, theme and content files
 		b.searchIndex, // the search page, the public index, each audience's sealed index
@@ -671,31 +673,58 @@ func (b *builder) leftOut() map[string]bool {
 	return out
 }
 
+// scanner is the leak scan's scanner and its fingerprint (see
+// scanFingerprint); sc is nil when there is nothing to look for.
+type scanner struct {
+	sc  *leakcheck.Scanner
+	fp  [sha256.Size]byte
+	err error
+}
+
+// prepareScan starts making the leak scan's scanner, from every passage
+// and the public text, which seal leaves complete, while the stages
+// after it run. A preview is not scanned.
+func (b *builder) prepareScan() error {
+	if b.preview || testOnlySkipLeakScan {
+		return nil
+	}
+	ch := make(chan scanner, 1)
+	b.scanner = ch
+	secrets := append(b.secrets[:len(b.secrets):len(b.secrets)], recipientSecrets(b.keys)...)
+	public := b.public[:len(b.public):len(b.public)]
+	searching := b.render.Searching() && len(b.secrets) > 0
+	go func() {
+		if len(secrets) == 0 {
+			ch <- scanner{}
+			return
+		}
+		if searching {
+			public = append(public, publicTerms(public))
+		}
+		sc := leakcheck.New(secrets, public)
+		fp, err := scanFingerprint(sc)
+		ch <- scanner{sc: sc, fp: fp, err: err}
+	}()
+	return nil
+}
+
 // scan is the safety net: no restricted text, recipient name, public key
 // or guest's passphrase in any byte written. A preview holds restricted
 // text and names on purpose, and is never published.
 func (b *builder) scan() error {
-	if b.preview || testOnlySkipLeakScan {
+	if b.scanner == nil {
 		return nil
 	}
-	secrets := append(b.secrets, recipientSecrets(b.keys)...)
+	s := <-b.scanner
+	if s.err != nil || s.sc == nil {
+		return s.err
+	}
+	sc, fp := s.sc, s.fp
 	copies := make(map[string]bool, len(b.site.Files))
 	for _, f := range b.site.Files {
 		if !b.attached[f.Path] {
 			copies[f.OutPath] = true
 		}
-	}
-	public := b.public
-	if b.render.Searching() && len(b.secrets) > 0 {
-		public = append(public, publicTerms(b.public))
-	}
-	if len(secrets) == 0 {
-		return nil
-	}
-	sc := leakcheck.New(secrets, public)
-	fp, err := scanFingerprint(sc)
-	if err != nil {
-		return err
 	}
 	// Any last build's records serve, whatever else changed since: what
 	// the scan finds in a file depends on what it looks for, the file's
@@ -704,6 +733,7 @@ func (b *builder) scan() error {
 	if b.last != nil && b.last.records != nil && b.last.records.Scan.Fingerprint == fp {
 		clean = b.last.records.Scan.Clean
 	}
+	var err error
 	if b.rep.Scan, err = scanOutput(b.out, sc, b.held, copies, clean); err != nil {
 		return err
 	}
