@@ -545,14 +545,15 @@ func (b *builder) seal() error {
 		for _, a := range plan.Attachments() {
 			b.held.ciphertext(a.Packet)
 		}
-		for _, r := range b.republished {
+		if errs := par.Each(len(b.republished), par.IO(), func(i int) error {
+			r := b.republished[i]
 			ok, err := sealer.Reuse(r, b.emit)
-			if err != nil {
-				return err
+			if err == nil && !ok {
+				err = fmt.Errorf("%s:%d: the page cache is out of step with the seal cache (a bug in conclave): build with --no-cache", r.Secret.File, r.Secret.Line)
 			}
-			if !ok {
-				return fmt.Errorf("%s:%d: the page cache is out of step with the seal cache (a bug in conclave): build with --no-cache", r.Secret.File, r.Secret.Line)
-			}
+			return err
+		}); len(errs) > 0 {
+			return errs[0]
 		}
 		each = func(p parsed) (err error) {
 			p.rec.Sealed, err = sealer.Seal(p.doc, b.emit)

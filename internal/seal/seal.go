@@ -50,6 +50,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/markdown/restricted"
 	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -97,18 +98,30 @@ type Stats struct {
 // be nil.
 func NewSealer(plan *Plan, conv *markdown.Converter, cache *Cache) (*Sealer, error) {
 	s := &Sealer{plan: plan, conv: conv, cache: cache, ids: map[string]age.Identity{}, keys: map[string]*audienceKey{}, text: map[string]string{}, emitted: map[string]bool{}}
-	for _, a := range plan.Audiences() {
-		id, r, err := cache.audienceKey(a)
+	// A key each, on every core: reading one back from the cache costs
+	// scalar multiplications (age's, then the check of fastRecipient).
+	auds := plan.Audiences()
+	ids := make([]age.Identity, len(auds))
+	keys := make([]*audienceKey, len(auds))
+	errs := par.Each(len(auds), 0, func(i int) error {
+		id, r, err := cache.audienceKey(auds[i])
 		if err != nil {
-			return nil, fmt.Errorf("audience key: %w", err)
+			return fmt.Errorf("audience key: %w", err)
 		}
 		if fast, err := fastRecipient(id); err != nil {
-			return nil, err
+			return err
 		} else if fast != nil {
 			r = fast
 		}
-		s.ids[a.ID], s.text[a.ID] = id, identityString(id)
-		s.keys[a.ID] = &audienceKey{recipient: r, content: contentPrefix(a, r)}
+		ids[i], keys[i] = id, &audienceKey{recipient: r, content: contentPrefix(auds[i], r)}
+		return nil
+	})
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	for i, a := range auds {
+		s.ids[a.ID], s.text[a.ID] = ids[i], identityString(ids[i])
+		s.keys[a.ID] = keys[i]
 	}
 	s.stats.Audiences = len(plan.audiences)
 	return s, nil
