@@ -170,6 +170,11 @@ func Run(opt Options) (*Report, error) {
 	// the same ciphertext whichever build publishes it.
 	saved := make(chan []*diag.Warning, 1)
 	go func() { saved <- b.saveCaches(src, opt.CacheKey) }()
+	if err := dir.Order(format.PacketDir); err != nil {
+		dir.Abort()
+		<-saved
+		return rep, fmt.Errorf("ordering %s: %w", out, err)
+	}
 	if err := dir.SetTimes(b.now); err != nil {
 		dir.Abort()
 		<-saved

@@ -251,6 +251,63 @@ func (d *Dir) SetTimes(t time.Time) error {
 	return nil
 }
 
+// Order re-inserts the entries of the folder dir of the new build, and
+// of every folder in it, in name order. Many file systems (tmpfs, btrfs,
+// XFS) list a folder in the order its entries were made, and so does a
+// tar or a copy made from it: the order the build wrote packets in would
+// tell which packet holds a passage nested in another's, which are
+// attachments, and which keyring is whose. Each folder's entries move,
+// in name order, into a new folder that then takes its place: one rename
+// an entry. Deeper folders go first, so that none moves while its own
+// entries do.
+func (d *Dir) Order(dir string) error {
+	if err := manifest.CheckPath(dir); err != nil {
+		return err
+	}
+	top := filepath.Join(d.tmp, filepath.FromSlash(dir))
+	var dirs []string // deeper after shallower: WalkDir's order
+	err := filepath.WalkDir(top, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.IsDir() {
+			return err
+		}
+		dirs = append(dirs, p)
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing written there
+	}
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := orderDir(dirs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orderDir remakes dir with its entries moved in, in name order.
+func orderDir(dir string) error {
+	entries, err := os.ReadDir(dir) // by name
+	if err != nil || len(entries) < 2 {
+		return err
+	}
+	next := fmt.Sprintf("%s.order-%x", dir, rand.Uint64())
+	if err := os.Mkdir(next, 0o755); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(next, e.Name())); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(dir); err != nil {
+		return err
+	}
+	return os.Rename(next, dir)
+}
+
 // removeTree removes the folder dir and everything in it, as
 // os.RemoveAll does, its top-level entries on several goroutines: a
 // previous output of thousands of files is thousands of system calls.

@@ -7,11 +7,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // writeBuild writes each of files, holding its own name, and their
@@ -435,5 +437,94 @@ func TestMemoryForkChain(t *testing.T) {
 			}
 		}
 		m = f
+	}
+}
+
+// orderTestRoot is a folder on a file system that lists entries in the
+// order they were made (tmpfs), where a test of Order can fail; "" if
+// this machine has none.
+func orderTestRoot(t *testing.T) string {
+	t.Helper()
+	root, err := os.MkdirTemp("/dev/shm", "conclave-order-")
+	if err != nil {
+		return ""
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	return root
+}
+
+// listing returns the names of dir's entries in the file system's order.
+func listing(t *testing.T, dir string) []string {
+	t.Helper()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// After Order, a folder of the build lists its entries as a folder whose
+// entries were made in name order does: the order the build wrote them
+// in is gone, nested folders included.
+func TestOrderHidesWriteOrder(t *testing.T) {
+	root := orderTestRoot(t)
+	if root == "" {
+		if testtool.Required() {
+			t.Fatal("no /dev/shm: Order is tested on a file system that lists entries in the order they were made")
+		}
+		t.Skip("no /dev/shm, where listing order is the order of creation")
+	}
+	names := make([]string, 40)
+	for i := range names {
+		names[i] = fmt.Sprintf("%016x.age", rand.Uint64())
+	}
+	written := slices.Clone(names)
+	rand.Shuffle(len(written), func(i, j int) { written[i], written[j] = written[j], written[i] })
+	// The reference: the same names, made in name order ("sub", made
+	// last, sorts after them all).
+	ref := filepath.Join(root, "ref")
+	for _, sub := range []string{"", "sub"} {
+		if err := os.MkdirAll(filepath.Join(ref, "packets", sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range slices.Sorted(slices.Values(names)) {
+			if err := os.WriteFile(filepath.Join(ref, "packets", sub, n), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	d, err := NewDir(filepath.Join(root, "public"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, n := range written {
+		files = append(files, "packets/"+n, "packets/sub/"+n)
+	}
+	writeBuild(t, d, files...)
+	packets := filepath.Join(d.tmp, "packets")
+	if slices.Equal(listing(t, packets), listing(t, filepath.Join(ref, "packets"))) {
+		t.Fatal("before Order, the listing is already that of the reference: this file system does not show the order of writing, and the test cannot fail")
+	}
+	if err := d.Order("packets"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"", "sub"} {
+		if got, want := listing(t, filepath.Join(packets, sub)), listing(t, filepath.Join(ref, "packets", sub)); !slices.Equal(got, want) {
+			t.Errorf("packets/%s lists\n%q\nwant\n%q", sub, got, want)
+		}
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if data, err := os.ReadFile(filepath.Join(root, "public", "packets", "sub", n)); err != nil || string(data) != "packets/sub/"+n {
+			t.Fatalf("packets/sub/%s after Order: %q, %v", n, data, err)
+		}
 	}
 }

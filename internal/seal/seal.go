@@ -50,8 +50,8 @@ import (
 	"github.com/conclave-dev/conclave/internal/format"
 	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
-	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/markdown/restricted"
+	"github.com/conclave-dev/conclave/internal/par"
 	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/site"
 )
