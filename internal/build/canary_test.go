@@ -1228,19 +1228,39 @@ type canaryResult struct {
 // noScan, and checks its output.
 func buildCanary(t *testing.T, s *canarySite, dir string, noScan bool) (res canaryResult) {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "public")
 	prev := testOnlySkipLeakScan
 	testOnlySkipLeakScan = noScan
 	defer func() { testOnlySkipLeakScan = prev }()
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				res.panicked = fmt.Sprintf("%v\n%s", r, debug.Stack())
-			}
+	return buildCanaryWith(t, s, Options{Source: dir, Out: filepath.Join(t.TempDir(), "public")}, 1)
+}
+
+// buildCanaryCached builds s twice into one output with one cache key,
+// and checks the second build.
+func buildCanaryCached(t *testing.T, s *canarySite, dir string) canaryResult {
+	t.Helper()
+	return buildCanaryWith(t, s, Options{Source: dir, Out: filepath.Join(t.TempDir(), "public"), CacheKey: make([]byte, 32)}, 2)
+}
+
+// buildCanaryWith builds with opt, times times, and checks the output of
+// the last build.
+func buildCanaryWith(t *testing.T, s *canarySite, opt Options, times int) (res canaryResult) {
+	t.Helper()
+	out := opt.Out
+	for range times {
+		res = canaryResult{}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					res.panicked = fmt.Sprintf("%v\n%s", r, debug.Stack())
+				}
+			}()
+			_, res.err = Run(opt)
 		}()
-		_, res.err = Run(Options{Source: dir, Out: out})
-	}()
-	if res.panicked != "" || res.err != nil {
+		if res.panicked != "" {
+			return res
+		}
+	}
+	if res.err != nil {
 		return res
 	}
 	tree := testtool.Tree(t, out)
@@ -1370,6 +1390,14 @@ func checkCanary(t *testing.T, s *canarySite, skip map[string]bool, both bool) (
 	}
 	raw := buildCanary(t, s, dir, true)
 	runs = append(runs, run{"unscanned build", raw})
+	var cached canaryResult
+	if both {
+		// A build with the caches of the one before: pages published
+		// again from their records, packets from the seal cache, files
+		// the last scan found clean not read again.
+		cached = buildCanaryCached(t, s, dir)
+		runs = append(runs, run{"cached build", cached})
+	}
 	if !both {
 		scanned = raw
 	}
@@ -1419,6 +1447,9 @@ func checkCanary(t *testing.T, s *canarySite, skip map[string]bool, both bool) (
 		problems = append(problems, "[scan-false-alarm] the scan stopped the build as a bug in conclave, but the unscanned output holds no canary and no recipient: "+scanned.err.Error())
 	case (scanned.err == nil) != (raw.err == nil) && !byScan:
 		problems = append(problems, fmt.Sprintf("[disagree] the scanned build gave %v, the unscanned one %v", scanned.err, raw.err))
+	}
+	if both && cached.panicked == "" && scanned.panicked == "" && (cached.err == nil) != (scanned.err == nil) {
+		problems = append(problems, fmt.Sprintf("[cached-disagree] the cold build gave %v, the cached one %v", scanned.err, cached.err))
 	}
 	return problems, scanned.err == nil && scanned.panicked == ""
 }
