@@ -21,26 +21,39 @@ import (
 // [Terms.Adopt] numbers them in this process. Until then any use of them
 // panics: a number read is never taken for another term.
 type Terms struct {
-	// ids are the terms' numbers in order of first use, as uvarints. The
-	// same document gives the same Terms.
-	ids []byte
-	// freqs are their weighted frequencies, as uvarints, in that order.
-	freqs []byte
+	// enc is the terms as a cache file keeps them ([Terms.GobEncode]):
+	// the size of ids as a uvarint, ids, then freqs. ids are the terms'
+	// numbers in order of first use, as uvarints (the same document gives
+	// the same Terms); freqs their weighted frequencies, as uvarints, in
+	// that order. Kept as written, a build's records are saved without a
+	// copy of each.
+	enc []byte
 	// read marks ids as numbers in a cache file's vocabulary.
 	read bool
 }
 
 // newTerms returns the Terms of ids and freqs, copied into one
-// allocation of their size.
+// allocation.
 func newTerms(ids, freqs []byte) Terms {
-	b := make([]byte, len(ids)+len(freqs))
-	n := copy(b, ids)
+	p := uvarintLen(uint64(len(ids)))
+	b := make([]byte, p+len(ids)+len(freqs))
+	binary.PutUvarint(b, uint64(len(ids)))
+	n := p + copy(b[p:], ids)
 	copy(b[n:], freqs)
-	return Terms{ids: b[:n:n], freqs: b[n:]}
+	return Terms{enc: b}
+}
+
+// parts returns t's numbers and frequencies.
+func (t Terms) parts() (ids, freqs []byte) {
+	if t.enc == nil {
+		return nil, nil
+	}
+	size, n := binary.Uvarint(t.enc)
+	return t.enc[n : n+int(size)], t.enc[n+int(size):]
 }
 
 // IsZero says whether t was never worked out.
-func (t Terms) IsZero() bool { return t.freqs == nil }
+func (t Terms) IsZero() bool { return t.enc == nil }
 
 // Each calls fn with each term and its weighted frequency, in order.
 func (t Terms) Each(fn func(term string, f int)) {
@@ -53,7 +66,7 @@ func (t Terms) each(fn func(id uint32, f int)) {
 	if t.read {
 		panic("search: Terms read from a cache and not adopted")
 	}
-	ids, freqs := t.ids, t.freqs
+	ids, freqs := t.parts()
 	for len(freqs) > 0 {
 		id, n := binary.Uvarint(ids)
 		f, m := binary.Uvarint(freqs)
@@ -66,7 +79,10 @@ func (t Terms) each(fn func(id uint32, f int)) {
 }
 
 // Len is the number of terms.
-func (t Terms) Len() int { return count(t.freqs) }
+func (t Terms) Len() int {
+	_, freqs := t.parts()
+	return count(freqs)
+}
 
 // Equal says whether t and u hold the same terms and frequencies, in
 // the same order.
@@ -74,7 +90,7 @@ func (t Terms) Equal(u Terms) bool {
 	if t.read || u.read {
 		panic("search: Terms read from a cache and not adopted")
 	}
-	return bytes.Equal(t.ids, u.ids) && bytes.Equal(t.freqs, u.freqs)
+	return bytes.Equal(t.enc, u.enc)
 }
 
 // GobEncode writes t's numbers and frequencies, for a cache file that
@@ -83,11 +99,8 @@ func (t Terms) GobEncode() ([]byte, error) {
 	if t.read {
 		return nil, errors.New("search: Terms read from a cache and not adopted")
 	}
-	if t.IsZero() {
-		return nil, nil
-	}
-	b := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(t.ids)+len(t.freqs)), uint64(len(t.ids)))
-	return append(append(b, t.ids...), t.freqs...), nil
+	// gob copies what it is given, and nothing changes enc: no copy.
+	return t.enc, nil
 }
 
 var errTermsDamaged = errors.New("search: terms damaged")
@@ -150,8 +163,9 @@ func (t *Terms) Adopt(v *Vocabulary) error {
 	if !t.read {
 		return nil
 	}
-	ids := make([]byte, 0, len(t.ids)+len(t.ids)/2)
-	for b := t.ids; len(b) > 0; {
+	read, freqs := t.parts()
+	ids := make([]byte, 0, len(read)+len(read)/2)
+	for b := read; len(b) > 0; {
 		id, n := binary.Uvarint(b)
 		b = b[n:]
 		if id >= uint64(len(v.ids)) {
@@ -167,7 +181,7 @@ func (t *Terms) Adopt(v *Vocabulary) error {
 		}
 		ids = binary.AppendUvarint(ids, uint64(v.ids[id]-1))
 	}
-	*t = newTerms(ids, t.freqs)
+	*t = newTerms(ids, freqs)
 	return nil
 }
 
