@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/conclave-dev/conclave/internal/bech32"
 )
 
 // secretPrefix is the human-readable part of an age X25519 identity. It is
@@ -54,8 +56,8 @@ func newKeyring(seed int64, n int) *keyring {
 		name := fmt.Sprintf("r-%04d", i+1)
 		k.recipients = append(k.recipients, recipient{
 			name:     name,
-			public:   bech32Encode("age", toBase32(priv.PublicKey().Bytes())),
-			identity: strings.ToUpper(bech32Encode(secretPrefix, toBase32(scalar[:]))),
+			public:   bech32.Encode("age", priv.PublicKey().Bytes()),
+			identity: strings.ToUpper(bech32.Encode(secretPrefix, scalar[:])),
 		})
 		k.expand[name] = []string{name}
 	}
@@ -127,73 +129,4 @@ func (rc *recipient) pubFile() []byte {
 // without its date line.
 func (rc *recipient) identityFile() []byte {
 	return []byte("# public key: " + rc.public + "\n" + rc.identity + "\n")
-}
-
-// Bech32 as specified by BIP-173, without its 90-character limit, as age
-// uses it.
-
-const bech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-// toBase32 regroups bytes into 5-bit values, padding the last one with
-// zero bits.
-func toBase32(data []byte) []byte {
-	var out []byte
-	acc, bits := 0, 0
-	for _, b := range data {
-		acc = acc<<8 | int(b)
-		bits += 8
-		for bits >= 5 {
-			bits -= 5
-			out = append(out, byte(acc>>bits&31))
-		}
-	}
-	if bits > 0 {
-		out = append(out, byte(acc<<(5-bits)&31))
-	}
-	return out
-}
-
-func bech32Polymod(values []byte) uint32 {
-	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-	chk := uint32(1)
-	for _, v := range values {
-		top := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-		for i := range 5 {
-			if top>>i&1 == 1 {
-				chk ^= gen[i]
-			}
-		}
-	}
-	return chk
-}
-
-// bech32Encode returns the lower-case Bech32 string of hrp and data, a
-// slice of 5-bit values. The checksum covers hrp in lower case, so the
-// result may be upper-cased as a whole.
-func bech32Encode(hrp string, data []byte) string {
-	hrp = strings.ToLower(hrp)
-	values := make([]byte, 0, 2*len(hrp)+1+len(data)+6)
-	for i := range len(hrp) {
-		values = append(values, hrp[i]>>5)
-	}
-	values = append(values, 0)
-	for i := range len(hrp) {
-		values = append(values, hrp[i]&31)
-	}
-	values = append(values, data...)
-	values = append(values, 0, 0, 0, 0, 0, 0)
-	mod := bech32Polymod(values) ^ 1
-
-	var b strings.Builder
-	b.Grow(len(hrp) + 1 + len(data) + 6)
-	b.WriteString(hrp)
-	b.WriteByte('1')
-	for _, v := range data {
-		b.WriteByte(bech32Charset[v])
-	}
-	for i := range 6 {
-		b.WriteByte(bech32Charset[mod>>(5*(5-i))&31])
-	}
-	return b.String()
 }

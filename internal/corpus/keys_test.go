@@ -1,7 +1,6 @@
 package corpus
 
 import (
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,79 +15,6 @@ import (
 	"github.com/conclave-dev/conclave/internal/secret"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
-
-// bech32Split splits a valid Bech32 string into its human-readable part
-// and its 5-bit data values, without the checksum, which it does not check:
-// encoding them again must give the string back.
-func bech32Split(t *testing.T, s string) (string, []byte) {
-	t.Helper()
-	s = strings.ToLower(s)
-	i := strings.LastIndexByte(s, '1')
-	if i < 1 || len(s)-i-1 < 6 {
-		t.Fatalf("%q is not Bech32", s)
-	}
-	var data []byte
-	for _, c := range []byte(s[i+1 : len(s)-6]) {
-		v := strings.IndexByte(bech32Charset, c)
-		if v < 0 {
-			t.Fatalf("%q: %q is not a Bech32 character", s, c)
-		}
-		data = append(data, byte(v))
-	}
-	return s[:i], data
-}
-
-// The valid test vectors of BIP-173.
-func TestBech32Vectors(t *testing.T) {
-	for _, s := range []string{
-		"A12UEL5L",
-		"a12uel5l",
-		"an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
-		"abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
-		"11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqc8247j",
-		"split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w",
-		"?1ezyfcl",
-	} {
-		hrp, data := bech32Split(t, s)
-		if got := bech32Encode(hrp, data); got != strings.ToLower(s) {
-			t.Errorf("bech32Encode(%q, …) = %q, want %q", hrp, got, strings.ToLower(s))
-		}
-	}
-	// Segwit addresses of BIP-173: version 0, then the program in 5-bit groups.
-	for _, c := range []struct{ addr, program string }{
-		{"BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "751e76e8199196d454941c45d1b3a323f1433bd6"},
-		{"tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7", "1863143c14c5166804bd19203356da136c985678cd4d27a1b8c6329604903262"},
-	} {
-		prog, err := hex.DecodeString(c.program)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hrp, _ := bech32Split(t, c.addr)
-		if got := bech32Encode(hrp, append([]byte{0}, toBase32(prog)...)); got != strings.ToLower(c.addr) {
-			t.Errorf("address of %s = %q, want %q", c.program, got, strings.ToLower(c.addr))
-		}
-	}
-}
-
-// TestBech32Age re-encodes identities and recipients made by age.
-func TestBech32Age(t *testing.T) {
-	for range 20 {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range []string{id.String(), id.Recipient().String()} {
-			hrp, data := bech32Split(t, s)
-			got := bech32Encode(hrp, data)
-			if strings.ToUpper(s) == s {
-				got = strings.ToUpper(got)
-			}
-			if got != s {
-				t.Errorf("re-encoded %q as %q", s, got)
-			}
-		}
-	}
-}
 
 // writeDir writes a corpus into a new temporary folder and returns it.
 func writeDir(t *testing.T, opt Options) string {

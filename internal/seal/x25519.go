@@ -8,13 +8,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 
 	"filippo.io/age"
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/curve25519"
+
+	"github.com/conclave-dev/conclave/internal/bech32"
 )
 
 // audienceRecipient is an audience key's X25519 recipient, which wraps a
@@ -50,11 +51,11 @@ func fastRecipient(id age.Identity) (age.Recipient, error) {
 		return nil, nil
 	}
 	r := x.Recipient()
-	hrp, pub, err := bech32Decode(r.String())
+	hrp, pub, err := bech32.Decode(r.String())
 	if err != nil || hrp != "age" || len(pub) != curve25519.PointSize {
 		return nil, fmt.Errorf("audience recipient %q: cannot decode it (a bug in conclave): %v", r, err)
 	}
-	hrp, secret, err := bech32Decode(x.String())
+	hrp, secret, err := bech32.Decode(x.String())
 	if err != nil || hrp != "age-secret-key-" || len(secret) != curve25519.ScalarSize {
 		return nil, fmt.Errorf("audience identity: cannot decode it (a bug in conclave): %v", err)
 	}
@@ -135,83 +136,4 @@ func (r *audienceRecipient) Wrap(fileKey []byte) ([]*age.Stanza, error) {
 	// fresh ephemeral share.
 	body := aead.Seal(nil, make([]byte, chacha20poly1305.NonceSize), fileKey, nil)
 	return []*age.Stanza{{Type: "X25519", Args: []string{base64.RawStdEncoding.EncodeToString(share)}, Body: body}}, nil
-}
-
-// bech32Charset is BIP-173's alphabet: each character is 5 bits.
-const bech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-// bech32Decode decodes a Bech32 string (BIP-173), the form of age's keys,
-// into its human-readable part, lowercased, and its data as bytes. It
-// refuses mixed case, a bad checksum, and padding bits that are not zero.
-// Unlike BIP-173 it allows strings longer than 90 characters, as age does
-// for its post-quantum keys.
-func bech32Decode(s string) (string, []byte, error) {
-	if strings.ToLower(s) != s && strings.ToUpper(s) != s {
-		return "", nil, errors.New("mixed case")
-	}
-	s = strings.ToLower(s)
-	sep := strings.LastIndexByte(s, '1')
-	if sep < 1 || sep+7 > len(s) {
-		return "", nil, errors.New("no separator, or too short")
-	}
-	hrp, data := s[:sep], s[sep+1:]
-	for i := 0; i < len(hrp); i++ {
-		if hrp[i] < 33 || hrp[i] > 126 {
-			return "", nil, fmt.Errorf("invalid character in the prefix: %q", hrp[i])
-		}
-	}
-	values := make([]byte, len(data))
-	for i := 0; i < len(data); i++ {
-		v := strings.IndexByte(bech32Charset, data[i])
-		if v < 0 {
-			return "", nil, fmt.Errorf("invalid character: %q", data[i])
-		}
-		values[i] = byte(v)
-	}
-	if bech32Polymod(hrp, values) != 1 {
-		return "", nil, errors.New("bad checksum")
-	}
-	// 5-bit groups to bytes, without the 6-character checksum.
-	values = values[:len(values)-6]
-	out := make([]byte, 0, len(values)*5/8)
-	acc, bits := uint32(0), 0
-	for _, v := range values {
-		acc = acc<<5 | uint32(v)
-		bits += 5
-		if bits >= 8 {
-			bits -= 8
-			out = append(out, byte(acc>>bits))
-		}
-	}
-	if bits >= 5 || acc&(1<<bits-1) != 0 {
-		return "", nil, errors.New("invalid padding")
-	}
-	return hrp, out, nil
-}
-
-// bech32Polymod is BIP-173's checksum of the human-readable part and the
-// data values: 1 for a valid string.
-func bech32Polymod(hrp string, values []byte) uint32 {
-	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-	chk := uint32(1)
-	step := func(v byte) {
-		top := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-		for i := range 5 {
-			if top>>i&1 == 1 {
-				chk ^= gen[i]
-			}
-		}
-	}
-	for i := 0; i < len(hrp); i++ {
-		step(hrp[i] >> 5)
-	}
-	step(0)
-	for i := 0; i < len(hrp); i++ {
-		step(hrp[i] & 31)
-	}
-	for _, v := range values {
-		step(v)
-	}
-	return chk
 }

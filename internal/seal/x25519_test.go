@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -154,79 +153,4 @@ func TestAudienceRecipientRefusesLowOrder(t *testing.T) {
 	if _, err := r.Wrap(make([]byte, 16)); err == nil {
 		t.Error("wrapped to the neutral point")
 	}
-}
-
-// Decoding age's keys, and refusing what is not Bech32; BIP-173's valid
-// and invalid test vectors.
-func TestBech32Decode(t *testing.T) {
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{id.String(), id.Recipient().String()} {
-		hrp, data, err := bech32Decode(s)
-		if err != nil || len(data) != 32 || (hrp != "age" && hrp != "age-secret-key-") {
-			t.Errorf("%s: %q %x %v", s, hrp, data, err)
-		}
-	}
-	for _, s := range []string{"A12UEL5L", "a12uel5l", "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs", "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw", "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"} {
-		if _, _, err := bech32Decode(s); err != nil {
-			t.Errorf("%s: %v, want it decoded", s, err)
-		}
-	}
-	bad := []string{
-		"\x201nwldj5", "\x7f1axkwrx", "pzry9x0s0muk", "1pzry9x0s0muk", "x1b4n0q5v", "li1dgmt3", "de1lg7wt\xff",
-		"A1G7SGD8", "10a06t8", "1qzzfhee", "a1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxx", // checksum
-		"A12uEL5L", // mixed case
-		strings.Replace(id.Recipient().String(), "age1", "age1q", 1),
-	}
-	for _, s := range bad {
-		if _, _, err := bech32Decode(s); err == nil {
-			t.Errorf("%q decoded", s)
-		}
-	}
-}
-
-func FuzzBech32Decode(f *testing.F) {
-	id, _ := age.GenerateX25519Identity()
-	for _, s := range []string{id.String(), id.Recipient().String(), "a12uel5l", "A1G7SGD8", "1qzzfhee"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		hrp, data, err := bech32Decode(s)
-		if err != nil {
-			return
-		}
-		if got := bech32Encode(hrp, data); got != strings.ToLower(s) {
-			t.Fatalf("%q decodes to %q %x, which encodes to %q", s, hrp, data, got)
-		}
-	})
-}
-
-// bech32Encode is the reverse of bech32Decode, for the fuzz test.
-func bech32Encode(hrp string, data []byte) string {
-	var values []byte
-	acc, bits := uint32(0), 0
-	for _, b := range data {
-		acc = acc<<8 | uint32(b)
-		bits += 8
-		for bits >= 5 {
-			bits -= 5
-			values = append(values, byte(acc>>bits&31))
-		}
-	}
-	if bits > 0 {
-		values = append(values, byte(acc<<(5-bits)&31))
-	}
-	chk := bech32Polymod(hrp, append(values, 0, 0, 0, 0, 0, 0)) ^ 1
-	for i := range 6 {
-		values = append(values, byte(chk>>(5*(5-i))&31))
-	}
-	var b strings.Builder
-	b.WriteString(hrp)
-	b.WriteByte('1')
-	for _, v := range values {
-		b.WriteByte(bech32Charset[v])
-	}
-	return b.String()
 }
