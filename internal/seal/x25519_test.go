@@ -154,3 +154,29 @@ func TestAudienceRecipientRefusesLowOrder(t *testing.T) {
 		t.Error("wrapped to the neutral point")
 	}
 }
+
+// BenchmarkWrap wraps a file key to an audience key, by age's recipient
+// and by the audience recipient (docs/benchmarks.md).
+func BenchmarkWrap(b *testing.B) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	fast, err := fastRecipient(id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := make([]byte, 16)
+	for _, r := range []struct {
+		name string
+		r    age.Recipient
+	}{{"age", id.Recipient()}, {"audience", fast}} {
+		b.Run(r.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.r.Wrap(key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
