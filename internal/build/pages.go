@@ -82,6 +82,8 @@ type pagesData struct {
 	Pages   map[string]*pageRecord
 	Lists   map[string]listRecord // by output path
 	Scan    scanRecord            // the leak scan's; empty if it found nothing to look for
+	// Search are the sealed indexes, by audience ID.
+	Search map[string]sealedSearch
 }
 
 // loadPages reads the page records of the site at src, or returns nil when
@@ -106,7 +108,7 @@ func loadPages(src string, key []byte) (*pagesData, string, error) {
 			stale = true // another version's records: not read
 			return nil
 		}
-		d = pagesData{Version: h.Version, Site: h.Site, Lists: h.Lists, Scan: h.Scan, Pages: make(map[string]*pageRecord, h.Records)}
+		d = pagesData{Version: h.Version, Site: h.Site, Lists: h.Lists, Scan: h.Scan, Search: h.Search, Pages: make(map[string]*pageRecord, h.Records)}
 		vocab := search.NewVocabulary(h.Words)
 		for range h.Records {
 			var e pageEntry
@@ -139,8 +141,9 @@ type pagesHeader struct {
 	Records int
 	// Words are the search terms the records' entries number (see
 	// search.Terms).
-	Words []string
-	Scan  scanRecord
+	Words  []string
+	Scan   scanRecord
+	Search map[string]sealedSearch
 }
 
 // adopt numbers the search terms of r, read from the page cache, in this
@@ -176,7 +179,7 @@ func savePages(src string, key []byte, d *pagesData) error {
 	return seal.RefusedCache(dir, cache.SaveStream(filepath.Join(dir, PagesFile), key, func(enc *gob.Encoder) error {
 		// Every term the records number was numbered before this: the
 		// dictionary's words now hold them all.
-		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages), Words: search.Words(), Scan: d.Scan}); err != nil {
+		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages), Words: search.Words(), Scan: d.Scan, Search: d.Search}); err != nil {
 			return err
 		}
 		for _, p := range slices.Sorted(maps.Keys(d.Pages)) {

@@ -239,29 +239,87 @@ func (b *builder) sealSearch(x *search.PublicIndex) ([]format.SealedRef, error) 
 	auds := slices.Sorted(maps.Keys(byAud))
 	refs := make([]format.SealedRef, len(auds))
 	reports := make([]SealedReport, len(auds))
+	memos := make([]sealedSearch, len(auds))
+	prog, progErr := programDigest()
 	err := diag.List(par.Each(len(auds), par.IO(), func(i int) error {
-		ds := byAud[auds[i]]
+		aud := auds[i]
+		ds := byAud[aud]
 		slices.SortFunc(ds, func(x, y sealedDoc) int { return cmp.Or(strings.Compare(x.page, y.page), cmp.Compare(x.rank, y.rank)) })
 		docs := make([]*search.Doc, len(ds))
 		for j, d := range ds {
 			docs[j] = d.doc
 		}
+		// The index the last build sealed from the same documents, for
+		// the same key, by this program, is published again as it was.
+		var digest [sha256.Size]byte
+		if progErr == nil {
+			digest = sealedSearchDigest(prog, aud, b.sealer.SearchTag(aud), docs)
+			if m, ok := b.lastSealedSearch(aud); ok && m.Digest == digest {
+				ref, size, ok, err := b.sealer.ReuseSearch(aud, m.Seal, b.emit)
+				if err != nil || ok {
+					refs[i], reports[i], memos[i] = ref, SealedReport{Docs: m.Docs, Words: m.Words, Bytes: size}, m
+					return err
+				}
+			}
+		}
 		x := search.Sealed(docs)
 		r := &reports[i]
 		r.Docs, r.Words = len(x.Docs), x.Words
-		var err error
-		refs[i], err = b.sealer.SealSearch(auds[i], x, func(path string, data []byte) error {
+		sealed, err := b.sealer.SealSearch(aud, x, func(path string, data []byte) error {
 			r.Bytes += int64(len(data))
 			return b.emit(path, data)
 		})
+		refs[i] = sealed.Ref
+		if progErr == nil {
+			memos[i] = sealedSearch{Digest: digest, Seal: sealed, Docs: r.Docs, Words: r.Words}
+		}
 		return err
 	})).Err()
 	b.rep.Search.Sealed = reports
 	if err != nil {
 		return nil, fmt.Errorf("sealing the search index: %w", err)
 	}
+	if b.record && progErr == nil {
+		b.records.Search = make(map[string]sealedSearch, len(auds))
+		for i, aud := range auds {
+			b.records.Search[aud] = memos[i]
+		}
+	}
 	slices.SortFunc(refs, func(x, y format.SealedRef) int { return strings.Compare(x.Tag, y.Tag) })
 	return refs, nil
+}
+
+// sealedSearch is what a build keeps of an audience's sealed index: the
+// digest of what it was made from (sealedSearchDigest), what sealing it
+// left, and its size in documents and words.
+type sealedSearch struct {
+	Digest      [sha256.Size]byte
+	Seal        seal.SearchSeal
+	Docs, Words int
+}
+
+// lastSealedSearch returns the record of aud's sealed index in the last
+// build's records, if any.
+func (b *builder) lastSealedSearch(aud string) (sealedSearch, bool) {
+	if b.last == nil || b.last.records == nil {
+		return sealedSearch{}, false
+	}
+	m, ok := b.last.records.Search[aud]
+	return m, ok
+}
+
+// sealedSearchDigest is a digest of what the sealed index of aud is made
+// from: this program, the audience and its key (by its index's tag), and
+// each of its documents, in order (see search.Doc.Fingerprint).
+func sealedSearchDigest(prog [sha256.Size]byte, aud, tag string, docs []*search.Doc) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte("conclave sealed search v1\x00"))
+	h.Write(prog[:])
+	fmt.Fprintf(h, "%d:%s%d:%s%d:", len(aud), aud, len(tag), tag, len(docs))
+	for _, d := range docs {
+		d.Fingerprint(h)
+	}
+	return [sha256.Size]byte(h.Sum(nil))
 }
 
 // sealedDoc is a restricted passage's entry in its audience's index.

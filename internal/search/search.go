@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"maps"
 	"math"
 	"math/bits"
@@ -670,4 +671,43 @@ func (x *SealedIndex) Root(packets map[string]string) []byte {
 		r.Docs = []format.SearchDoc{}
 	}
 	return marshal(r)
+}
+
+// Fingerprint writes to h every part of d that an index is made of, each
+// field with its length: its fields as given, and its terms (if worked
+// out) by word, not by number, which differs from process to process.
+// Two documents of the same fingerprint are indexed alike.
+func (d *Doc) Fingerprint(h io.Writer) {
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	num := func(n int) { b = binary.AppendVarint(b, int64(n)) }
+	sd := d.SearchDoc
+	for _, s := range []string{sd.URL, sd.Title, sd.Date, sd.ISO, sd.TLP, sd.Class, sd.Audience, sd.Text, d.Sort} {
+		str(s)
+	}
+	if sd.Page == nil {
+		num(-1)
+	} else {
+		num(*sd.Page)
+	}
+	for _, list := range [][]string{d.Tags, d.Headings} {
+		num(len(list))
+		for _, s := range list {
+			str(s)
+		}
+	}
+	num(d.Length)
+	if d.TF.IsZero() {
+		num(-1)
+	} else {
+		num(d.TF.Len())
+		d.TF.Each(func(term string, f int) {
+			str(term)
+			num(f)
+		})
+	}
+	h.Write(b)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -313,5 +314,78 @@ func BenchmarkPublic(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		Public(docs)
+	}
+}
+
+// A document's fingerprint changes with every field of it, the
+// embedded SearchDoc's included: a field added later fails this test until
+// the fingerprint and the test know it.
+func TestDocFingerprintCoversFields(t *testing.T) {
+	page := 3
+	base := func() *Doc {
+		d := &Doc{SearchDoc: format.SearchDoc{URL: "b/x/", Title: "T", Date: "1 May", ISO: "2024-05-01", TLP: "TLP:AMBER", Class: "amber", Audience: "board", Page: &page, Text: "Some text"},
+			Tags: []string{"a"}, Headings: []string{"H"}, Sort: "2024", Length: 9}
+		d.TF, _ = (&Doc{SearchDoc: format.SearchDoc{Title: "some words"}}).count()
+		return d
+	}
+	fp := func(d *Doc) string {
+		var b bytes.Buffer
+		d.Fingerprint(&b)
+		return b.String()
+	}
+	want := fp(base())
+	if fp(base()) != want {
+		t.Fatal("the same document, two fingerprints")
+	}
+	var visit func(v reflect.Value, path string)
+	changed := 0
+	visit = func(v reflect.Value, path string) {
+		for i := range v.NumField() {
+			f, name := v.Field(i), path+v.Type().Field(i).Name
+			if v.Type().Field(i).Anonymous {
+				visit(f, name+".")
+				continue
+			}
+			d := base()
+			dv := reflect.ValueOf(d).Elem()
+			for _, part := range strings.Split(name, ".") {
+				dv = dv.FieldByName(part)
+			}
+			switch x := dv.Addr().Interface().(type) {
+			case *string:
+				*x += "!"
+			case *int:
+				*x++
+			case **int:
+				other := page + 1
+				*x = &other
+			case *[]string:
+				*x = append(*x, "more")
+			case *Terms:
+				*x, _ = (&Doc{SearchDoc: format.SearchDoc{Title: "other words"}}).count()
+			default:
+				t.Fatalf("field %s (%T): the test does not know how to change it", name, x)
+			}
+			if fp(d) == want {
+				t.Errorf("changing %s leaves the fingerprint as it was", name)
+			}
+			changed++
+		}
+	}
+	visit(reflect.ValueOf(*base()), "")
+	if changed < 14 {
+		t.Errorf("only %d fields changed", changed)
+	}
+	// A document whose terms were not worked out differs from one whose
+	// were, and no Page differs from page 0.
+	d := base()
+	d.TF = Terms{}
+	zero := 0
+	e := base()
+	e.Page = nil
+	f := base()
+	f.Page = &zero
+	if fp(d) == want || fp(e) == fp(f) {
+		t.Error("a missing field fingerprints as a present one")
 	}
 }
