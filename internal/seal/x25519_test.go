@@ -32,21 +32,33 @@ func TestBaseShareIsTheLadders(t *testing.T) {
 	}
 }
 
+// newAudienceRecipient returns a new X25519 identity and its audience
+// recipient.
+func newAudienceRecipient(t testing.TB) (*age.X25519Identity, *audienceRecipient) {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := fastRecipient(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, ok := r.(*audienceRecipient)
+	if !ok {
+		t.Fatalf("fastRecipient = %T, want an audience recipient", r)
+	}
+	return id, ar
+}
+
 // An audience recipient's stanza is age's: age's identity unwraps it, and
 // its shape is that of age's own recipient's stanza. Each wrap has its
 // own ephemeral share.
 func TestAudienceRecipientIsAges(t *testing.T) {
 	for range 50 {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := fastRecipient(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := r.(*audienceRecipient); !ok || r.(interface{ String() string }).String() != id.Recipient().String() {
-			t.Fatalf("fastRecipient = %T %v, want the audience recipient of %s", r, r, id.Recipient())
+		id, r := newAudienceRecipient(t)
+		if r.String() != id.Recipient().String() {
+			t.Fatalf("fastRecipient = %v, want the audience recipient of %s", r, id.Recipient())
 		}
 		key := make([]byte, 16)
 		rand.Read(key)
@@ -95,15 +107,7 @@ func TestAudienceRecipientIsAges(t *testing.T) {
 // audience keys and ephemeral scalars, and for the edges.
 func TestSharedSecretIsTheLadders(t *testing.T) {
 	for range 100 {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := fastRecipient(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ar := r.(*audienceRecipient)
+		id, ar := newAudienceRecipient(t)
 		scalars := [][]byte{make([]byte, 32), bytes.Repeat([]byte{0xff}, 32)}
 		for range 3 {
 			e := make([]byte, 32)
@@ -158,14 +162,7 @@ func TestAudienceRecipientRefusesLowOrder(t *testing.T) {
 // BenchmarkWrap wraps a file key to an audience key, by age's recipient
 // and by the audience recipient (docs/benchmarks.md).
 func BenchmarkWrap(b *testing.B) {
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		b.Fatal(err)
-	}
-	fast, err := fastRecipient(id)
-	if err != nil {
-		b.Fatal(err)
-	}
+	id, fast := newAudienceRecipient(b)
 	key := make([]byte, 16)
 	for _, r := range []struct {
 		name string
