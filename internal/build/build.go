@@ -204,18 +204,20 @@ type cachesRead struct {
 // readCaches opens the seal cache of the site at src and, with records,
 // reads its page records, if a key is given.
 func readCaches(src string, key []byte, records bool) (c cachesRead) {
+	if !records {
+		c.seal, c.sealWarning, c.err = openCache(src, key)
+		return c
+	}
 	// Side by side: neither needs the other.
 	var pages cachesRead
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if records {
-			pages.pages, pages.pagesWarning, pages.err = loadPages(src, key)
-		}
+		pages.pages, pages.pagesWarning, pages.err = loadPages(src, key)
 	}()
 	c.seal, c.sealWarning, c.err = openCache(src, key)
 	<-done
-	if c.err != nil || !records {
+	if c.err != nil {
 		return c
 	}
 	c.pages, c.pagesWarning, c.err = pages.pages, pages.pagesWarning, pages.err

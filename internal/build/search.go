@@ -240,7 +240,15 @@ func (b *builder) sealSearch(x *search.PublicIndex) ([]format.SealedRef, error) 
 	refs := make([]format.SealedRef, len(auds))
 	reports := make([]SealedReport, len(auds))
 	memos := make([]sealedSearch, len(auds))
-	prog, progErr := programDigest()
+	// Only a build that makes records keeps its sealed indexes' digests;
+	// it read this program's digest already (siteDigest).
+	var prog [sha256.Size]byte
+	if b.record {
+		var err error
+		if prog, err = programDigest(); err != nil {
+			return nil, err
+		}
+	}
 	err := diag.List(par.Each(len(auds), par.IO(), func(i int) error {
 		aud := auds[i]
 		ds := byAud[aud]
@@ -252,7 +260,7 @@ func (b *builder) sealSearch(x *search.PublicIndex) ([]format.SealedRef, error) 
 		// The index the last build sealed from the same documents, for
 		// the same key, by this program, is published again as it was.
 		var digest [sha256.Size]byte
-		if progErr == nil {
+		if b.record {
 			digest = sealedSearchDigest(prog, aud, b.sealer.SearchTag(aud), docs)
 			if m, ok := b.lastSealedSearch(aud); ok && m.Digest == digest {
 				ref, size, ok, err := b.sealer.ReuseSearch(aud, m.Seal, b.emit)
@@ -270,7 +278,7 @@ func (b *builder) sealSearch(x *search.PublicIndex) ([]format.SealedRef, error) 
 			return b.emit(path, data)
 		})
 		refs[i] = sealed.Ref
-		if progErr == nil {
+		if b.record {
 			memos[i] = sealedSearch{Digest: digest, Seal: sealed, Docs: r.Docs, Words: r.Words}
 		}
 		return err
@@ -279,7 +287,7 @@ func (b *builder) sealSearch(x *search.PublicIndex) ([]format.SealedRef, error) 
 	if err != nil {
 		return nil, fmt.Errorf("sealing the search index: %w", err)
 	}
-	if b.record && progErr == nil {
+	if b.record {
 		b.records.Search = make(map[string]sealedSearch, len(auds))
 		for i, aud := range auds {
 			b.records.Search[aud] = memos[i]

@@ -674,8 +674,9 @@ func (b *builder) leftOut() map[string]bool {
 	return out
 }
 
-// scanner is the leak scan's scanner and its fingerprint (see
-// scanFingerprint); sc is nil when there is nothing to look for.
+// scanner is the leak scan's scanner and, for a build that makes
+// records, its fingerprint (see scanFingerprint); sc is nil when there is
+// nothing to look for.
 type scanner struct {
 	sc  *leakcheck.Scanner
 	fp  [sha256.Size]byte
@@ -694,6 +695,7 @@ func (b *builder) prepareScan() error {
 	secrets := append(b.secrets[:len(b.secrets):len(b.secrets)], recipientSecrets(b.keys)...)
 	public := b.public[:len(b.public):len(b.public)]
 	searching := b.render.Searching() && len(b.secrets) > 0
+	record := b.record
 	go func() {
 		if len(secrets) == 0 {
 			ch <- scanner{}
@@ -702,9 +704,11 @@ func (b *builder) prepareScan() error {
 		if searching {
 			public = append(public, publicTerms(public))
 		}
-		sc := leakcheck.New(secrets, public)
-		fp, err := scanFingerprint(sc)
-		ch <- scanner{sc: sc, fp: fp, err: err}
+		s := scanner{sc: leakcheck.New(secrets, public)}
+		if record { // only records need it, and only records are compared with it
+			s.fp, s.err = scanFingerprint(s.sc)
+		}
+		ch <- s
 	}()
 	return nil
 }
@@ -731,7 +735,7 @@ func (b *builder) scan() error {
 	// the scan finds in a file depends on what it looks for, the file's
 	// path and bytes, and this program alone.
 	var clean map[string][sha256.Size]byte
-	if b.last != nil && b.last.records != nil && b.last.records.Scan.Fingerprint == fp {
+	if b.record && b.last != nil && b.last.records != nil && b.last.records.Scan.Fingerprint == fp {
 		clean = b.last.records.Scan.Clean
 	}
 	var err error

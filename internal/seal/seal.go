@@ -316,21 +316,36 @@ func (s *Sealer) Reuse(r Record, emit Emit) (bool, error) {
 		return false, nil
 	}
 	s.mu.Lock()
-	dup := s.emitted[r.Packet]
-	s.emitted[r.Packet] = true
-	s.stats.CachedPackets++
 	s.stats.Blocks++
 	if r.Whole {
 		s.stats.Pages++
+	}
+	s.mu.Unlock()
+	_, err := s.publish(r.Packet, ct, true, emit)
+	return true, err
+}
+
+// publish emits the packet ct at out, unless this build emitted it
+// already (two passages of the same text in one block's place), and
+// counts it, as taken from the cache or encrypted now. It reports
+// whether it emitted it.
+func (s *Sealer) publish(out string, ct []byte, cached bool, emit Emit) (bool, error) {
+	s.mu.Lock()
+	dup := s.emitted[out]
+	s.emitted[out] = true
+	if cached {
+		s.stats.CachedPackets++
+	} else {
+		s.stats.Fresh++
 	}
 	if !dup {
 		s.stats.Packets++
 	}
 	s.mu.Unlock()
 	if dup {
-		return true, nil
+		return false, nil
 	}
-	return true, emit(r.Packet, ct)
+	return true, emit(out, ct)
 }
 
 // writeHeader writes the title, summary and tags of a page restricted as a
@@ -371,22 +386,8 @@ func (s *Sealer) packet(path string, seen map[string]int, aud *Audience, plainte
 		ct = s.cache.putPacket(key, bytes.Clone(w.ct.Bytes()))
 	}
 	out := format.PacketPath(format.DigestName(ct))
-	s.mu.Lock()
-	dup := s.emitted[out]
-	s.emitted[out] = true
-	if cached {
-		s.stats.CachedPackets++
-	} else {
-		s.stats.Fresh++
-	}
-	if !dup {
-		s.stats.Packets++
-	}
-	s.mu.Unlock()
-	if dup {
-		return key, out, nil
-	}
-	return key, out, emit(out, ct)
+	_, err := s.publish(out, ct, cached, emit)
+	return key, out, err
 }
 
 func encrypt(plaintext []byte, rs ...age.Recipient) ([]byte, error) {

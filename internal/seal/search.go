@@ -72,20 +72,12 @@ func (s *Sealer) ReuseSearch(aud string, prev SearchSeal, emit Emit) (format.Sea
 	}
 	var size int64
 	for _, ct := range cts {
-		out := format.PacketPath(format.DigestName(ct))
-		s.mu.Lock()
-		dup := s.emitted[out]
-		s.emitted[out] = true
-		s.stats.CachedPackets++
-		if !dup {
-			s.stats.Packets++
+		emitted, err := s.publish(format.PacketPath(format.DigestName(ct)), ct, true, emit)
+		if err != nil {
+			return format.SealedRef{}, 0, false, err
 		}
-		s.mu.Unlock()
-		if !dup {
+		if emitted {
 			size += int64(len(ct))
-			if err := emit(out, ct); err != nil {
-				return format.SealedRef{}, 0, false, err
-			}
 		}
 	}
 	return prev.Ref, size, true, nil

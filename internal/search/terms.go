@@ -324,16 +324,5 @@ func (u *Unseen) See(texts ...string) {
 	}
 }
 
-// Left returns the terms not met yet, in the order of t.
-func (u *Unseen) Left() []string {
-	var out []string
-	for k, w := range u.terms {
-		if !u.met[k] {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
 // Done says whether every term was met.
 func (u *Unseen) Done() bool { return u.left == 0 }

@@ -212,7 +212,7 @@ func TestUnseen(t *testing.T) {
 				break
 			}
 		}
-		if got := u.Left(); !slices.Equal(got, want) || u.Done() != (len(want) == 0) {
+		if got := u.left(); !slices.Equal(got, want) || u.Done() != (len(want) == 0) {
 			t.Fatalf("doc %+v texts %q: unseen %q (done %v), want %q", d, texts, got, u.Done(), want)
 		}
 		if d.TF.Len() > 0 {
@@ -225,4 +225,15 @@ func TestUnseen(t *testing.T) {
 	if nonEmpty < 1000 || left < 200 || left > 1800 {
 		t.Errorf("%d documents with terms, %d with terms left of 2000: the generator does not exercise both outcomes", nonEmpty, left)
 	}
+}
+
+// left returns the terms not met yet, in the order of t.
+func (u *Unseen) left() []string {
+	var out []string
+	for k, w := range u.terms {
+		if !u.met[k] {
+			out = append(out, w)
+		}
+	}
+	return out
 }
