@@ -212,7 +212,7 @@ func TestUnseen(t *testing.T) {
 				break
 			}
 		}
-		if got := u.left(); !slices.Equal(got, want) || u.Done() != (len(want) == 0) {
+		if got := u.notMet(); !slices.Equal(got, want) || u.Done() != (len(want) == 0) {
 			t.Fatalf("doc %+v texts %q: unseen %q (done %v), want %q", d, texts, got, u.Done(), want)
 		}
 		if d.TF.Len() > 0 {
@@ -227,8 +227,8 @@ func TestUnseen(t *testing.T) {
 	}
 }
 
-// left returns the terms not met yet, in the order of t.
-func (u *Unseen) left() []string {
+// notMet returns the terms not met yet, in the order of t.
+func (u *Unseen) notMet() []string {
 	var out []string
 	for k, w := range u.terms {
 		if !u.met[k] {
