@@ -52,6 +52,9 @@ type mistake struct {
 	// has lists output files that a published build must hold, so that
 	// "nothing leaked" cannot pass because nothing was built.
 	has []string
+	// before are files of an earlier good build, added to the base first:
+	// the cached path builds them, and the mistake's files after.
+	before map[string]string
 }
 
 // md joins lines into a file, one "\n" after each: line i of the file is
@@ -688,6 +691,16 @@ func mistakes() []mistake {
 			want: publish, has: []string{"search/index.json", "b/s/index.html", "b/t/index.html"},
 		},
 		{
+			name: "scan/passage-text-in-a-file-found-clean", why: "a content file published clean by the last build holds a sentence that a new passage restricts: the file, unchanged, is scanned again and stops the build, though the last scan found it clean",
+			before: map[string]string{
+				"content/b/relay.txt": "Field notes. The relay canaryrc1 goes dark on Friday.\n",
+			},
+			files: map[string]string{
+				"content/b/x.md": page("Relay", "Public words.", "", "::: restricted to=board", "The relay canaryrc1 goes dark on Friday.", ":::"),
+			},
+			want: refuse, at: "content/b/x.md:7:", msg: `appears in b/relay.txt`,
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",
@@ -1007,13 +1020,26 @@ func mistakeCases(t *testing.T, base string, table []mistake, reused *atomic.Int
 				t.Parallel()
 				dir := copyDir(t, base)
 				out := filepath.Join(dir, "public")
-				before := testtool.Tree(t, out)
-				testtool.WriteSite(t, dir, m.files)
 				opt := Options{Source: dir}
 				if cached {
-					// A build whose records the next one uses, after
-					// an edit to a public page: the cached path.
+					// The base, and the earlier files, built with the
+					// caches whose records the mistake's builds use.
 					opt.CacheKey = mistakeCacheKey
+					if _, err := Run(opt); err != nil {
+						t.Fatalf("the base with caches: %v", err)
+					}
+				}
+				testtool.WriteSite(t, dir, m.before)
+				if cached && m.before != nil {
+					if _, err := Run(opt); err != nil {
+						t.Fatalf("the earlier files: %v", err)
+					}
+				}
+				before := testtool.Tree(t, out)
+				testtool.WriteSite(t, dir, m.files)
+				if cached {
+					// A build whose records the next one uses, after
+					// an edit to a public page.
 					Run(opt)
 					appendTo(t, dir, "content/b/pub.md", "\nAn edit after the last build.\n")
 				}
