@@ -255,6 +255,31 @@ func TestLeakScanRechecksWhenPassagesChange(t *testing.T) {
 	sameTree(t, "output", before, testtool.Tree(t, out))
 }
 
+// The same in conclave serve --sealed: a session's builds are sealed and
+// scanned, and keep their records in memory.
+func TestSealedSessionRechecksWhenPassagesChange(t *testing.T) {
+	dir, _ := sealSite(t)
+	const sentence = "The relay at Kestrel Point goes dark on Friday."
+	write(t, dir, "content/briefings/notes.txt", "Field notes. "+sentence+"\n")
+	sess := NewSession(Options{Source: dir})
+	if _, _, err := sess.Build(nil); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, dir, "content/briefings/a.md", "\nMore public text.\n")
+	rep, _, err := sess.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Scan.Clean == 0 || rep.Scan.Files >= rep.Scan.Clean {
+		t.Errorf("after a public edit: scanned %d files, %d taken as clean; want most taken as clean", rep.Scan.Files, rep.Scan.Clean)
+	}
+	appendTo(t, dir, "content/briefings/b.md", "\n::: restricted to=board tlp=amber\n"+sentence+"\n:::\n")
+	_, _, err = sess.Build(nil)
+	if want := `restricted text "` + sentence + `" appears in briefings/notes.txt`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v\nwant it to contain %q", err, want)
+	}
+}
+
 func packetsOf(t *testing.T, out, page string) []string {
 	t.Helper()
 	html, err := os.ReadFile(filepath.Join(out, page, "index.html"))
