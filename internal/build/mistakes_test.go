@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,6 +56,17 @@ type mistake struct {
 	// before are files of an earlier good build, added to the base first:
 	// the cached path builds them, and the mistake's files after.
 	before map[string]string
+}
+
+// allFiles are the files of m and of its earlier build, for a path that
+// builds them at once.
+func (m mistake) allFiles() map[string]string {
+	files := maps.Clone(m.before)
+	if files == nil {
+		files = map[string]string{}
+	}
+	maps.Copy(files, m.files)
+	return files
 }
 
 // md joins lines into a file, one "\n" after each: line i of the file is

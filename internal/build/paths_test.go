@@ -305,7 +305,7 @@ func TestOnePath(t *testing.T) {
 	for _, m := range append(mistakes(), onePathSites()...) {
 		t.Run("site/"+m.name, func(t *testing.T) {
 			t.Parallel()
-			paths := buildEveryPath(t, base, m.files)
+			paths := buildEveryPath(t, base, m.allFiles())
 			agree, err := sameOutcome(t, m.name, paths, readers)
 			switch {
 			case !agree:
