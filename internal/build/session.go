@@ -92,7 +92,7 @@ func (s *Session) Build(changed []string) (*Report, *output.Memory, error) {
 	mem := output.NewMemorySize(size)
 	b := &builder{site: st, out: mem, cache: cache, getenv: s.opt.Getenv, preview: s.opt.Preview, record: true, now: releaseTime(s.opt.Now), asOf: asOf, lookAhead: !s.opt.AsOf.IsZero()}
 	if s.index == nil {
-		s.index = &search.PublicIndex{}
+		s.index = search.Kept()
 	}
 	b.index = s.index
 	if last := s.files; last != nil {

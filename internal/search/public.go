@@ -14,8 +14,8 @@ import (
 )
 
 // PublicIndex is the public index of a site. A preview server keeps it
-// from one build to the next, and [PublicIndex.Update]s it with what an
-// edit changed.
+// from one build to the next ([Kept]), and [PublicIndex.Update]s it with
+// what an edit changed.
 type PublicIndex struct {
 	Docs   []*Doc
 	Shards []*Shard
@@ -25,24 +25,34 @@ type PublicIndex struct {
 	table  termTable      // their terms, in order, and sizes
 	number map[string]int // the documents' numbers, by address
 	files  []*cachedFile  // the documents' files, by number
+	// keep: the files' bytes are kept once made, for the next build.
+	keep bool
 }
 
-// Public indexes docs, the public text of the pages: it numbers them by
-// date then address (a new briefing, the latest, takes the next number,
-// and the others keep theirs), and splits the terms in shards of about
-// [ShardSize] bytes.
+// Public indexes docs, the public text of the pages, for one build: it
+// numbers them by date then address (a new briefing, the latest, takes
+// the next number, and the others keep theirs), and splits the terms in
+// shards of about [ShardSize] bytes. Its files are made when asked for
+// and not kept: at 50,000 pages they take 250 MB.
 func Public(docs []*Doc) *PublicIndex {
 	x := &PublicIndex{}
 	x.Update(docs)
 	return x
 }
 
+// Kept returns an empty index that keeps its files' bytes once made, for
+// a preview server that updates it build after build: a shard or
+// document that did not change gives the same bytes without being made
+// again.
+func Kept() *PublicIndex { return &PublicIndex{keep: true} }
+
 // Update makes x the index of docs, byte for byte the index Public(docs)
 // would make, working out again only what changed since x was made: the
 // postings of the terms of the documents that changed or took another
-// number, and the shards that hold them. A shard or document that did
-// not change keeps its file ([Shard.File], [PublicIndex.DocFile]), so an
-// edit of one page costs about its own terms, not the site's.
+// number, and the shards that hold them. In an index that keeps its files
+// ([Kept]), a shard or document that did not change keeps its file
+// ([Shard.File], [PublicIndex.DocFile]), so an edit of one page costs
+// about its own terms, not the site's.
 func (x *PublicIndex) Update(docs []*Doc) {
 	sorted, ok := x.renumber(docs)
 	if !ok {
@@ -122,7 +132,7 @@ func (x *PublicIndex) apply(sorted []*Doc, changed []int, numbered bool) {
 	x.files = slices.Grow(x.files[:min(len(x.files), len(sorted))], len(sorted))[:len(sorted)]
 	for _, n := range changed {
 		if n < len(sorted) {
-			x.files[n] = &cachedFile{}
+			x.files[n] = &cachedFile{keep: x.keep}
 		}
 	}
 	x.reshard(dirty)
@@ -136,7 +146,7 @@ func (x *PublicIndex) rebuild(sorted []*Doc) {
 	x.numberDocs()
 	x.files = make([]*cachedFile, len(sorted))
 	for n := range x.files {
-		x.files[n] = &cachedFile{}
+		x.files[n] = &cachedFile{keep: x.keep}
 	}
 	x.Shards = nil
 	x.reshard(nil)
@@ -314,7 +324,7 @@ func (x *PublicIndex) reshard(dirty []string) {
 			shards[i] = old
 			continue
 		}
-		shards[i] = newShard(s.prefix, x.table.shardTerms(s), x.post)
+		shards[i] = newShard(s.prefix, x.table.shardTerms(s), x.post, x.keep)
 	}
 	x.Shards = shards
 }

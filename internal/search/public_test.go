@@ -44,7 +44,8 @@ func TestPublicIndexUpdate(t *testing.T) {
 		docs = append(docs, page(i))
 	}
 	next := len(docs)
-	x := Public(docs)
+	x := Kept() // as a preview server's, whose files stay made from one build to the next
+	x.Update(docs)
 	replaced := 0
 	for step := range 300 {
 		docs = slices.Clone(docs)
@@ -120,6 +121,33 @@ func TestPublicIndexUpdate(t *testing.T) {
 	}
 	if replaced < 30 {
 		t.Errorf("%d documents replaced in place: too few to test Replace", replaced)
+	}
+}
+
+// An index of one build holds none of its files once made: at 50,000
+// pages they take 250 MB. A kept index makes each once.
+func TestPublicIndexKeepsFilesOnlyIfKept(t *testing.T) {
+	var docs []*Doc
+	for i := range 600 {
+		docs = append(docs, &Doc{SearchDoc: format.SearchDoc{URL: fmt.Sprintf("p%03d/", i), Title: fmt.Sprintf("advisory %d", i), Text: fmt.Sprintf("vendor patch a%d b%d c%d d%d", i, i, i, i)}})
+	}
+	kept := Kept()
+	kept.Update(docs)
+	for _, x := range []*PublicIndex{Public(docs), kept} {
+		if len(x.Shards) < 2 {
+			t.Fatalf("%d shards: too few to test", len(x.Shards))
+		}
+		s := x.Shards[1]
+		a, b := s.Data(), s.Data()
+		c, d := x.DocData(7), x.DocData(7)
+		if !bytes.Equal(a, b) || !bytes.Equal(c, d) {
+			t.Fatal("a file's bytes differ from one call to the next")
+		}
+		same := &a[0] == &b[0] && &c[0] == &d[0]
+		held := s.file.data != nil || x.files[7].data != nil
+		if x.keep != same || x.keep != held {
+			t.Errorf("keep %v: the same bytes on each call %v, held by the index %v", x.keep, same, held)
+		}
 	}
 }
 

@@ -449,16 +449,23 @@ func (s *Shard) Terms() map[string]string {
 	return m
 }
 
-// cachedFile is a file of an index, encoded once, when first asked for:
-// an index kept from one build to the next gives the same bytes again
-// for a shard or document that did not change.
+// cachedFile is a file of an index. If kept, it is encoded once, when
+// first asked for: an index kept from one build to the next gives the
+// same bytes again for a shard or document that did not change. If not,
+// it is encoded on each call, and its bytes are the caller's: an index
+// of one build does not hold every file it wrote until the last.
 type cachedFile struct {
+	keep bool
 	once sync.Once
 	data []byte
 	sum  [sha256.Size]byte
 }
 
 func (f *cachedFile) get(encode func() []byte) ([]byte, [sha256.Size]byte) {
+	if !f.keep {
+		data := encode()
+		return data, sha256.Sum256(data)
+	}
 	f.once.Do(func() {
 		f.data = encode()
 		f.sum = sha256.Sum256(f.data)
@@ -485,8 +492,8 @@ func (s *Shard) File() ([]byte, [sha256.Size]byte) {
 }
 
 // newShard returns the shard of terms, sorted, under prefix.
-func newShard(prefix string, terms []string, p postings) *Shard {
-	s := &Shard{Prefix: prefix, terms: terms, lists: make([][]byte, len(terms))}
+func newShard(prefix string, terms []string, p postings, keep bool) *Shard {
+	s := &Shard{Prefix: prefix, terms: terms, lists: make([][]byte, len(terms)), file: cachedFile{keep: keep}}
 	for i, t := range terms {
 		s.lists[i] = p[t]
 	}
@@ -612,7 +619,7 @@ func (p postings) shards(target int) []*Shard {
 	specs := tt.split(target)
 	out := make([]*Shard, len(specs))
 	for i, s := range specs {
-		out[i] = newShard(s.prefix, tt.shardTerms(s), p)
+		out[i] = newShard(s.prefix, tt.shardTerms(s), p, false)
 	}
 	return out
 }
