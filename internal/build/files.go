@@ -42,6 +42,10 @@ type linkUse struct {
 	files       map[string]bool            // the lower-case file names of the site's content files
 	publicLinks map[string][]markdown.Link // page → its public links to pages and anchors
 	privateIDs  map[string][]string        // page → the IDs of its restricted headings
+
+	// keep: records keep their links as resolved, for a session's next
+	// build (see pageRecord.resolved).
+	keep bool
 }
 
 // fileUse is a link from text to a content file.
@@ -56,9 +60,9 @@ type placed struct {
 	line int
 }
 
-func newLinkUse(s *site.Site) *linkUse {
+func newLinkUse(s *site.Site, keep bool) *linkUse {
 	return &linkUse{site: s, linked: map[string]bool{}, named: map[string]bool{}, mentions: map[string]placed{},
-		publicLinks: make(map[string][]markdown.Link, len(s.Pages)), privateIDs: map[string][]string{}, files: contentFileNames(s)}
+		publicLinks: make(map[string][]markdown.Link, len(s.Pages)), privateIDs: map[string][]string{}, files: contentFileNames(s), keep: keep}
 }
 
 // contentFileNames returns the lower-case file names of the site's content
@@ -78,7 +82,9 @@ func (u *linkUse) note(p *site.Page, rec *pageRecord) {
 	l := rec.resolved
 	if l == nil {
 		l = u.resolve(p, rec.Links)
-		rec.resolved = l
+		if u.keep {
+			rec.resolved = l
+		}
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -176,7 +182,7 @@ func pageNames(p *site.Page, cuts [][2]int) (public []string, restricted []nameA
 // its resolver (docs), by the rules a build applies (see linkUse.check),
 // and their located refusals. conclave audit lists them.
 func Attachments(s *site.Site, conv *markdown.Converter, docs []*markdown.Doc) (map[string]bool, error) {
-	u := newLinkUse(s)
+	u := newLinkUse(s, false)
 	for _, d := range docs {
 		rec := &pageRecord{Links: d.Links, Cuts: d.Cuts(), PrivateIDs: d.PrivateIDs}
 		rec.Names, rec.Mentions = pageNames(d.Page, rec.Cuts)

@@ -65,7 +65,7 @@ type pageRecord struct {
 
 	// resolved are its links as resolved for the build that made the
 	// record, or the first that used it: the same for every build that
-	// uses it. Not saved.
+	// uses it. Kept only by a session's records; not saved.
 	resolved *resolvedLinks
 }
 

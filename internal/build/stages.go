@@ -56,7 +56,8 @@ type builder struct {
 	record bool        // make records for the next build (records, views)
 	// once: the site is built once (not by a session, whose page cache
 	// keeps pages for the next build), so a page's markdown is dropped
-	// when the page is done: at 50,000 pages it is 250 MB.
+	// when the page is done (at 50,000 pages it is 250 MB), and the
+	// links once checked.
 	once    bool
 	getenv  func(string) string
 	preview bool // the author's preview (see Options.Preview)
@@ -187,7 +188,7 @@ func (b *builder) prepare() error {
 		b.held.budget = scanMemory
 		b.public = publicText(s, b.theme)
 	}
-	b.links = newLinkUse(s)
+	b.links = newLinkUse(s, !b.once)
 	b.intros = map[string]*render.Intro{}
 	if b.record {
 		b.records = &pagesData{Version: pagesVersion, Pages: make(map[string]*pageRecord, len(s.Pages))}
@@ -484,6 +485,9 @@ func (b *builder) checkUses() error {
 	b.refused.Add(err)
 	b.attached = attached
 	b.refused.Add(b.links.checkAnchors())
+	if b.once {
+		b.links = nil // at 50,000 pages, 15 MB the rest of the build would hold
+	}
 	return nil
 }
 
