@@ -38,7 +38,7 @@ type Embargo struct {
 // embargo lifts.
 func (d *Doc) liftEmbargoes(now time.Time) {
 	if f := d.Page.Front; f.Lifted {
-		d.Embargoes = append(d.Embargoes, Embargo{Time: f.Embargo, After: cmp.Or(f.After, tlp.Clear), Line: f.Lines["embargo"], Whole: true, Lifted: true})
+		d.Embargoes = append(d.Embargoes, Embargo{Time: f.Embargo, After: cmp.Or(f.After, tlp.Clear), Line: f.Line("embargo"), Whole: true, Lifted: true})
 	}
 	var blocks []*restricted.Block
 	_ = ast.Walk(d.Root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -52,7 +52,7 @@ func (d *Doc) liftEmbargoes(now time.Time) {
 		if !b.Embargo.IsZero() {
 			line := d.BlockLine(b)
 			if b.Whole {
-				line = d.Page.Front.Lines["embargo"]
+				line = d.Page.Front.Line("embargo")
 			}
 			d.Embargoes = append(d.Embargoes, Embargo{Time: b.Embargo, After: cmp.Or(b.After, tlp.Clear), Line: line, Whole: b.Whole, Lifted: b.Lifts(now), Names: b.To, TLP: b.TLP})
 			if outer != nil && (outer.Embargo.IsZero() || outer.Embargo.After(b.Embargo)) {

@@ -91,7 +91,7 @@ func Validate(d *Doc) error {
 	var errs diag.List
 	errs.Add(d.Errors.Err())
 	errs.Add(d.checkStray())
-	if line, ok := d.Page.Front.Lines["audience"]; ok && d.Page.Kind != site.KindPage {
+	if line := d.Page.Front.Line("audience"); line > 0 && d.Page.Kind != site.KindPage {
 		errs.Add(diag.Errorf(d.Page.Path, line, "audience: a home or section page cannot be restricted as a whole; put restricted blocks in its text instead"))
 	}
 	return errs.Err()

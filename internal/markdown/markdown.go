@@ -231,7 +231,7 @@ func (c *Converter) Parse(p *site.Page, r Resolver) *Doc {
 	keepAttributes(doc.Root)
 	if p.Front.Audience != nil && p.Kind == site.KindPage {
 		// The whole body is one restricted block.
-		w := restricted.NewWhole(p.Front.Audience, p.Front.TLP, p.Front.Lines["audience"])
+		w := restricted.NewWhole(p.Front.Audience, p.Front.TLP, p.Front.Line("audience"))
 		w.Embargo, w.After = p.Front.Embargo, p.Front.After
 		for c := doc.Root.FirstChild(); c != nil; {
 			next := c.NextSibling()

@@ -18,7 +18,7 @@ func newConv(t *testing.T) *Converter {
 }
 
 func page(body string) *site.Page {
-	return &site.Page{Path: "content/briefings/a.md", URL: "/briefings/a/", Body: []byte(body), BodyLine: 5, Front: site.Front{Lines: map[string]int{}}}
+	return &site.Page{Path: "content/briefings/a.md", URL: "/briefings/a/", Body: []byte(body), BodyLine: 5}
 }
 
 func render(t *testing.T, c *Converter, d *Doc) string {

@@ -121,7 +121,8 @@ func TestPreviewWholePage(t *testing.T) {
 	}
 	p := page("First secret paragraph.\n\n## Secret heading\n")
 	p.Kind = site.KindPage
-	p.Front.Audience, p.Front.TLP, p.Front.Lines["audience"] = []string{"board"}, tlp.Amber, 3
+	p.Front.Audience, p.Front.TLP = []string{"board"}, tlp.Amber
+	p.Front.SetLine("audience", 3)
 	doc := pc.Parse(p, nil)
 	if len(doc.Blocks) != 1 || !doc.Blocks[0].Whole {
 		t.Fatalf("blocks = %v", doc.Blocks)

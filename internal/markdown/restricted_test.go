@@ -189,7 +189,7 @@ func TestWholePage(t *testing.T) {
 	c := newConv(t)
 	p := page("## Plan\n\nSecret body[^1].\n\n[^1]: secret note\n")
 	p.Front.Audience = []string{"board"}
-	p.Front.Lines["audience"] = 3
+	p.Front.SetLine("audience", 3)
 	d := c.Parse(p, nil)
 	if err := Validate(d); err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestWholePage(t *testing.T) {
 	intro := page("x")
 	intro.Kind = site.KindSection
 	intro.Front.Audience = []string{"board"}
-	intro.Front.Lines["audience"] = 3
+	intro.Front.SetLine("audience", 3)
 	if err := Validate(c.Parse(intro, nil)); err == nil || !strings.Contains(err.Error(), "a.md:3: audience: a home or section page cannot be restricted") {
 		t.Errorf("audience on an intro: %v", err)
 	}
@@ -268,7 +268,7 @@ func TestNestingLimit(t *testing.T) {
 	}
 	whole := page(nest(restricted.MaxDepth))
 	whole.Front.Audience = []string{"a"}
-	whole.Front.Lines = map[string]int{"audience": 2}
+	whole.Front.SetLine("audience", 2)
 	if err := Validate(c.Parse(whole, nil)); err == nil || !strings.Contains(err.Error(), "nested 17 deep") {
 		t.Errorf("whole page with %d blocks: err = %v", restricted.MaxDepth, err)
 	}

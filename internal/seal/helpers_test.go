@@ -131,20 +131,20 @@ const bodyLine = 5
 
 // page is a test page at path with body.
 func page(path, body string) *site.Page {
-	return &site.Page{Path: path, Kind: site.KindPage, URL: "/" + strings.TrimSuffix(strings.TrimPrefix(path, "content/"), ".md") + "/", Body: []byte(body), BodyLine: bodyLine, Front: site.Front{Title: "Page " + path, Lines: map[string]int{}}}
+	return &site.Page{Path: path, Kind: site.KindPage, URL: "/" + strings.TrimSuffix(strings.TrimPrefix(path, "content/"), ".md") + "/", Body: []byte(body), BodyLine: bodyLine, Front: site.Front{Title: "Page " + path}}
 }
 
 // labelled sets a page's tlp: on line 3 of its file.
 func labelled(p *site.Page, l tlp.Label) *site.Page {
 	p.Front.TLP = l
-	p.Front.Lines["tlp"] = 3
+	p.Front.SetLine("tlp", 3)
 	return p
 }
 
 // whole restricts a page as a whole to names, on line 2 of its file.
 func whole(p *site.Page, names ...string) *site.Page {
 	p.Front.Audience = names
-	p.Front.Lines["audience"] = 2
+	p.Front.SetLine("audience", 2)
 	return p
 }
 
@@ -164,7 +164,6 @@ func parse(t testing.TB, conv *markdown.Converter, pages ...*site.Page) []*markd
 // clonePage copies a page deeply enough for a second parse.
 func clonePage(p *site.Page) *site.Page {
 	c := *p
-	c.Front.Lines = maps.Clone(p.Front.Lines)
 	c.Front.Tags = slices.Clone(p.Front.Tags)
 	c.Front.Audience = slices.Clone(p.Front.Audience)
 	return &c

@@ -237,7 +237,7 @@ func (p *Plan) planDoc(d *markdown.Doc, cfg *site.Config) error {
 		case pageLabel == tlp.None:
 			p.pageLabel[d] = strictest
 		case pageLabel < strictest:
-			line := max(d.Page.Front.Lines["tlp"], 1)
+			line := max(d.Page.Front.Line("tlp"), 1)
 			errs.Add(diag.Errorf(file, line, "tlp: the page is %s but its restricted block on line %d is %s: a page's label must be at least its strictest block's (set tlp: %s)", pageLabel.Display(), strictestLine, strictest.Display(), strictest))
 		}
 	}

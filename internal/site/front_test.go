@@ -31,8 +31,8 @@ func TestParseFront(t *testing.T) {
 				if !slices.Equal(f.Tags, []string{"icasi", "Vendors"}) || f.TLP != tlp.AmberStrict {
 					t.Errorf("tags %v tlp %v", f.Tags, f.TLP)
 				}
-				if f.Lines["tlp"] != 6 || f.Lines["title"] != 2 {
-					t.Errorf("lines = %v", f.Lines)
+				if f.Line("tlp") != 6 || f.Line("title") != 2 || f.Line("audience") != 0 || f.Line("no such key") != 0 {
+					t.Errorf("lines = %v", f.lines)
 				}
 			},
 			body: "Body\n", bodyLine: 11,
@@ -47,8 +47,8 @@ func TestParseFront(t *testing.T) {
 				if !f.Date.Equal(time.Date(2005, 2, 2, 0, 0, 0, 0, time.UTC)) {
 					t.Errorf("date = %v (%v)", f.Date, f.Date.Location())
 				}
-				if f.Lines["tlp"] != 5 {
-					t.Errorf("lines = %v", f.Lines)
+				if f.Line("tlp") != 5 {
+					t.Errorf("lines = %v", f.lines)
 				}
 			},
 			body: "\nText", bodyLine: 8,

@@ -784,14 +784,14 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 	if err := manifest.CheckPathLimits(strings.TrimPrefix(p.URL, "/") + "index.html"); err != nil {
 		line := 0
 		if front.Slug != "" {
-			line = p.Front.Lines["slug"]
+			line = p.Front.Line("slug")
 		}
 		return nil, warns, diag.Errorf(rel, line, "cannot be published at %.200s: its output path would be %v", p.URL, err)
 	}
 	if p.Kind == KindPage && p.Front.Audience != nil && front.Slug == "" {
 		// The URL would come from the file name, which often names what
 		// the page is about ("cve-2026-1234-embargo.md").
-		return nil, warns, diag.Errorf(rel, p.Front.Lines["audience"], "audience: a restricted page's URL must not come from its file name, which may tell what it is about: give it a slug, e.g. \"slug: %s\" (random), or one that may be public", randomSlug())
+		return nil, warns, diag.Errorf(rel, p.Front.Line("audience"), "audience: a restricted page's URL must not come from its file name, which may tell what it is about: give it a slug, e.g. \"slug: %s\" (random), or one that may be public", randomSlug())
 	}
 	if p.Kind == KindPage && p.Front.Title == "" {
 		p.Front.Title = TitleFromName(strings.TrimSuffix(base, ".md"))
@@ -896,7 +896,7 @@ func checkRestrictedFolders(s *Site) error {
 	var errs diag.List
 	for _, p := range s.Pages {
 		if b := bundleOf(bundles, p.Path); b != nil && b != p {
-			errs.Add(diag.Errorf(b.Path, max(b.Front.Lines["audience"], 1), "audience: this restricted bundle's folder also holds the page %s, whose URL would publish the folder's name: a restricted bundle is alone in its folder", p.Path))
+			errs.Add(diag.Errorf(b.Path, max(b.Front.Line("audience"), 1), "audience: this restricted bundle's folder also holds the page %s, whose URL would publish the folder's name: a restricted bundle is alone in its folder", p.Path))
 		}
 	}
 	for _, p := range s.Pages {
@@ -909,7 +909,7 @@ func checkRestrictedFolders(s *Site) error {
 		}
 		for d := dir; d != ContentDir && d != "." && d != "/"; d = path.Dir(d) {
 			if !public[d] {
-				errs.Add(diag.Errorf(p.Path, max(p.Front.Lines["audience"], 1), "audience: the folder name %q would be published in this restricted page's URL, its section's list and the sitemap, and no public page or file names it: add %s/_index.md if the name may be public, or move the page to a public folder", path.Base(d), d))
+				errs.Add(diag.Errorf(p.Path, max(p.Front.Line("audience"), 1), "audience: the folder name %q would be published in this restricted page's URL, its section's list and the sitemap, and no public page or file names it: add %s/_index.md if the name may be public, or move the page to a public folder", path.Base(d), d))
 				break
 			}
 		}
@@ -957,7 +957,7 @@ func checkURLs(s *Site) error {
 		if p.Kind == KindSection && !strings.Contains(strings.TrimPrefix(path.Dir(p.Path), ContentDir+"/"), "/") {
 			continue // its own section's list
 		}
-		line := max(p.Front.Lines["slug"], 1)
+		line := max(p.Front.Line("slug"), 1)
 		if what, ok := reserved[p.URL]; ok || strings.HasPrefix(p.URL, "/tags/") {
 			if !ok {
 				what = "tag pages"

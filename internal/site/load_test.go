@@ -494,7 +494,7 @@ func TestLoadLineEndings(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		p := s.byPath["content/b/x.md"]
-		if p == nil || len(p.Front.Audience) != 1 || p.Front.Lines["audience"] != 4 || string(p.Body) != "body\n" {
+		if p == nil || len(p.Front.Audience) != 1 || p.Front.Line("audience") != 4 || string(p.Body) != "body\n" {
 			t.Errorf("%s: page %+v", name, p)
 		}
 	}
