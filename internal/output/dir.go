@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -251,15 +252,18 @@ func (d *Dir) SetTimes(t time.Time) error {
 	return nil
 }
 
-// Order re-inserts the entries of the folder dir of the new build, and
-// of every folder in it, in name order. Many file systems (tmpfs, btrfs,
-// XFS) list a folder in the order its entries were made, and so does a
-// tar or a copy made from it: the order the build wrote packets in would
-// tell which packet holds a passage nested in another's, which are
-// attachments, and which keyring is whose. Each folder's entries move,
-// in name order, into a new folder that then takes its place: one rename
-// an entry. Deeper folders go first, so that none moves while its own
-// entries do.
+// Order makes the folder dir of the new build, and every folder in it,
+// anew, its files written again in name order. Many file systems (tmpfs,
+// btrfs, XFS) list a folder in the order its entries were made, and so
+// does a tar or a copy made from it; every file system numbers a file's
+// inode, and dates its birth, when it is made, and a copy (cp -a sorts by
+// inode) makes its files in that order. The order the build wrote
+// packets in would tell which packet holds a passage nested in
+// another's, which packets belong to one page, and which keyring is
+// whose (keyrings are written in the order of the recipients' names).
+// Each file is copied, in name order, into a new folder that then takes
+// the place of the old: new inodes and birth times, in name order.
+// Deeper folders go first, and are moved in whole.
 func (d *Dir) Order(dir string) error {
 	if err := manifest.CheckPath(dir); err != nil {
 		return err
@@ -287,10 +291,11 @@ func (d *Dir) Order(dir string) error {
 	return nil
 }
 
-// orderDir remakes dir with its entries moved in, in name order.
+// orderDir remakes dir with its files copied in, and its folders moved
+// in, in name order.
 func orderDir(dir string) error {
 	entries, err := os.ReadDir(dir) // by name
-	if err != nil || len(entries) < 2 {
+	if err != nil || len(entries) == 0 {
 		return err
 	}
 	next := fmt.Sprintf("%s.order-%x", dir, rand.Uint64())
@@ -298,14 +303,42 @@ func orderDir(dir string) error {
 		return err
 	}
 	for _, e := range entries {
-		if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(next, e.Name())); err != nil {
+		from, to := filepath.Join(dir, e.Name()), filepath.Join(next, e.Name())
+		switch {
+		case e.IsDir():
+			err = os.Rename(from, to)
+		case e.Type().IsRegular():
+			err = copyNew(from, to)
+		default:
+			err = fmt.Errorf("%s: not a file or a folder", from)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if err := os.Remove(dir); err != nil {
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
 	return os.Rename(next, dir)
+}
+
+// copyNew copies the file from to the new file to (in the kernel, where
+// it can: copy_file_range).
+func copyNew(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }
 
 // removeTree removes the folder dir and everything in it, as

@@ -2,15 +2,24 @@ package output
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // TestCommitFailsKeepingPrevious makes moving a hidden entry into the new
@@ -159,4 +168,102 @@ func TestReadWhole(t *testing.T) {
 	if _, err := readWhole(dir); err == nil {
 		t.Error("a folder was read as a file")
 	}
+}
+
+// After Order, the files of a folder are numbered (their inodes) in name
+// order, nested folders included: the inode numbers, and a copy made in
+// their order (cp -a copies a folder in inode order), no longer tell the
+// order the build wrote them in. tmpfs numbers inodes from a counter of
+// the processor that makes the file: the test keeps to one.
+func TestOrderNumbersInNameOrder(t *testing.T) {
+	root := orderTestRoot(t)
+	if root == "" {
+		if testtool.Required() {
+			t.Fatal("no /dev/shm: Order is tested on tmpfs, which numbers inodes in the order files are made")
+		}
+		t.Skip("no /dev/shm, which numbers inodes in the order files are made")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var was, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &was); err != nil {
+		t.Fatal(err)
+	}
+	for cpu := 0; ; cpu++ {
+		if was.IsSet(cpu) {
+			one.Set(cpu)
+			break
+		}
+	}
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.SchedSetaffinity(0, &was)
+
+	names := make([]string, 40)
+	for i := range names {
+		names[i] = fmt.Sprintf("%016x.age", rand.Uint64())
+	}
+	written := slices.Clone(names)
+	rand.Shuffle(len(written), func(i, j int) { written[i], written[j] = written[j], written[i] })
+	d, err := NewDir(filepath.Join(root, "public"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, n := range written {
+		files = append(files, "packets/"+n, "packets/sub/"+n)
+	}
+	writeBuild(t, d, files...)
+	packets := filepath.Join(d.tmp, "packets")
+	sorted := slices.Sorted(slices.Values(names))
+	if slices.Equal(byInode(t, packets), sorted) {
+		t.Fatal("before Order, the inodes are already in name order: the test cannot fail")
+	}
+	if err := d.Order("packets"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"", "sub"} {
+		if got := byInode(t, filepath.Join(packets, sub)); !slices.Equal(got, sorted) {
+			t.Errorf("packets/%s by inode:\n%q\nwant name order", sub, got)
+		}
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if data, err := os.ReadFile(filepath.Join(root, "public", "packets", "sub", n)); err != nil || string(data) != "packets/sub/"+n {
+			t.Fatalf("packets/sub/%s after Order: %q, %v", n, data, err)
+		}
+	}
+}
+
+// byInode returns the names of the files in dir in the order of their
+// inode numbers.
+func byInode(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type file struct {
+		name string
+		ino  uint64
+	}
+	var files []file
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().IsRegular() {
+			files = append(files, file{e.Name(), info.Sys().(*syscall.Stat_t).Ino})
+		}
+	}
+	slices.SortFunc(files, func(a, b file) int { return cmp.Compare(a.ino, b.ino) })
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.name
+	}
+	return names
 }
