@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"filippo.io/age"
@@ -22,6 +23,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/open"
 	"github.com/conclave-dev/conclave/internal/seal"
+	"github.com/conclave-dev/conclave/internal/site"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -584,5 +586,42 @@ func TestSealCacheKeepsAttachments(t *testing.T) {
 	}
 	if got, err := os.ReadFile(filepath.Join(copyDir, "briefings", "c-log.txt")); err != nil || string(got) != "the log, version 2\n" {
 		t.Errorf("alice's copy of the log: %q, %v", got, err)
+	}
+}
+
+// The stages take pages in the order of their addresses, not of their
+// files' names: the order files are made in shows in the output (inode
+// numbers, birth times, listings), and a restricted page's file name,
+// which its random address hides, would show where it sorts. Here the
+// files' names sort the other way round from the addresses.
+func TestPagesTakenInAddressOrder(t *testing.T) {
+	dir, _ := sealSite(t)
+	files := map[string]string{}
+	for i := range 6 {
+		// z0.md has slug a0, …: the names in reverse of the addresses.
+		files[fmt.Sprintf("content/briefings/z%d.md", 5-i)] = fmt.Sprintf("---\ntitle: Whole %d\naudience: [board]\ntlp: amber\nslug: r-a%d\n---\n\nSecret %d.\n", i, i, i)
+		files[fmt.Sprintf("content/briefings/y%d.md", 5-i)] = fmt.Sprintf("---\ntitle: Public %d\nslug: p-a%d\n---\n\nPublic %d.\n", i, i, i)
+	}
+	testtool.WriteSite(t, dir, files)
+	var mu sync.Mutex
+	lists := map[string][]string{} // stage → the addresses of its pages, by place
+	defer func() { testOnlyStarted = func(string, int, *site.Page) {} }()
+	testOnlyStarted = func(stage string, k int, p *site.Page) {
+		mu.Lock()
+		defer mu.Unlock()
+		l := lists[stage]
+		for len(l) <= k {
+			l = append(l, "")
+		}
+		l[k] = p.URL
+		lists[stage] = l
+	}
+	if _, err := Run(Options{Source: dir, Out: filepath.Join(t.TempDir(), "out")}); err != nil {
+		t.Fatal(err)
+	}
+	for stage, n := range map[string]int{"pages": 14, "seal": 8} {
+		if l := lists[stage]; len(l) != n || !slices.IsSorted(l) {
+			t.Errorf("the %s stage took %d pages in this order, want %d in the order of their addresses:\n%q", stage, len(l), n, l)
+		}
 	}
 }

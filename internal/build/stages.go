@@ -289,8 +289,11 @@ type pageResult struct {
 func (b *builder) pages() error {
 	s := b.site
 	results := make([]pageResult, len(s.Pages))
-	b.refused.Add(diag.List(par.Each(len(s.Pages), b.workers(), func(i int) error {
+	order := byAddress(len(s.Pages), func(i int) *site.Page { return s.Pages[i] })
+	b.refused.Add(diag.List(par.Each(len(s.Pages), b.workers(), func(k int) error {
+		i := order[k]
 		p := s.Pages[i]
+		testOnlyStarted("pages", k, p)
 		var key [sha256.Size]byte
 		if b.record {
 			key = pageKey(p)
@@ -338,6 +341,26 @@ func (b *builder) pages() error {
 	b.sortEmbargoes()
 	return nil
 }
+
+// byAddress returns the numbers of n pages (page(i) is the ith) in the
+// order of their addresses, in which the stages take them. The order
+// files are made in shows in the output: in folder listings, inode
+// numbers and birth times, and in a copy made from them. A page's address
+// is public; its file's name need not be (a restricted page's address
+// comes from a slug), and the order of the files' names would tell where
+// it sorts.
+func byAddress(n int, page func(i int) *site.Page) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(page(i).URL, page(j).URL) })
+	return order
+}
+
+// testOnlyStarted is called with each page as the stage named starts on
+// it, and its place in the order the stage hands pages out in.
+var testOnlyStarted = func(string, int, *site.Page) {}
 
 // parse parses page p, whose key is key, and checks it; it returns the
 // page's document and its record as far as parsing makes it.
@@ -564,8 +587,10 @@ func (b *builder) seal() error {
 			return err
 		}
 	}
-	errs := diag.List(par.Each(len(b.restricted), par.IO(), func(i int) error {
-		p := b.restricted[i]
+	order := byAddress(len(b.restricted), func(i int) *site.Page { return b.restricted[i].doc.Page })
+	errs := diag.List(par.Each(len(b.restricted), par.IO(), func(k int) error {
+		p := b.restricted[order[k]]
+		testOnlyStarted("seal", k, p.doc.Page)
 		if err := each(p); err != nil {
 			return err
 		}
