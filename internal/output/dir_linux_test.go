@@ -5,9 +5,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,7 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
-	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
 // TestCommitFailsKeepingPrevious makes moving a hidden entry into the new
@@ -176,13 +173,7 @@ func TestReadWhole(t *testing.T) {
 // order the build wrote them in. tmpfs numbers inodes from a counter of
 // the processor that makes the file: the test keeps to one.
 func TestOrderNumbersInNameOrder(t *testing.T) {
-	root := orderTestRoot(t)
-	if root == "" {
-		if testtool.Required() {
-			t.Fatal("no /dev/shm: Order is tested on tmpfs, which numbers inodes in the order files are made")
-		}
-		t.Skip("no /dev/shm, which numbers inodes in the order files are made")
-	}
+	root := orderTestRoot(t, "inode numbers are")
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var was, one unix.CPUSet
@@ -200,23 +191,8 @@ func TestOrderNumbersInNameOrder(t *testing.T) {
 	}
 	defer unix.SchedSetaffinity(0, &was)
 
-	names := make([]string, 40)
-	for i := range names {
-		names[i] = fmt.Sprintf("%016x.age", rand.Uint64())
-	}
-	written := slices.Clone(names)
-	rand.Shuffle(len(written), func(i, j int) { written[i], written[j] = written[j], written[i] })
-	d, err := NewDir(filepath.Join(root, "public"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, n := range written {
-		files = append(files, "packets/"+n, "packets/sub/"+n)
-	}
-	writeBuild(t, d, files...)
+	d, sorted := packetsInRandomOrder(t, root)
 	packets := filepath.Join(d.tmp, "packets")
-	sorted := slices.Sorted(slices.Values(names))
 	if slices.Equal(byInode(t, packets), sorted) {
 		t.Fatal("before Order, the inodes are already in name order: the test cannot fail")
 	}
@@ -228,14 +204,7 @@ func TestOrderNumbersInNameOrder(t *testing.T) {
 			t.Errorf("packets/%s by inode:\n%q\nwant name order", sub, got)
 		}
 	}
-	if err := d.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		if data, err := os.ReadFile(filepath.Join(root, "public", "packets", "sub", n)); err != nil || string(data) != "packets/sub/"+n {
-			t.Fatalf("packets/sub/%s after Order: %q, %v", n, data, err)
-		}
-	}
+	commitPackets(t, d, root, sorted)
 }
 
 // byInode returns the names of the files in dir in the order of their

@@ -440,14 +440,18 @@ func TestMemoryForkChain(t *testing.T) {
 	}
 }
 
-// orderTestRoot is a folder on a file system that lists entries in the
-// order they were made (tmpfs), where a test of Order can fail; "" if
-// this machine has none.
-func orderTestRoot(t *testing.T) string {
+// orderTestRoot is a folder on tmpfs, which lists entries and numbers
+// inodes in the order files were made, where a test of Order can fail.
+// Without one, the test (of what tmpfs shows) fails if tools are
+// required, and is skipped if not.
+func orderTestRoot(t *testing.T, shows string) string {
 	t.Helper()
 	root, err := os.MkdirTemp("/dev/shm", "conclave-order-")
 	if err != nil {
-		return ""
+		if testtool.Required() {
+			t.Fatalf("no /dev/shm: Order is tested on tmpfs, whose %s the order files were made in", shows)
+		}
+		t.Skipf("no /dev/shm, whose %s the order files were made in", shows)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
 	return root
@@ -472,19 +476,8 @@ func listing(t *testing.T, dir string) []string {
 // entries were made in name order does: the order the build wrote them
 // in is gone, nested folders included.
 func TestOrderHidesWriteOrder(t *testing.T) {
-	root := orderTestRoot(t)
-	if root == "" {
-		if testtool.Required() {
-			t.Fatal("no /dev/shm: Order is tested on a file system that lists entries in the order they were made")
-		}
-		t.Skip("no /dev/shm, where listing order is the order of creation")
-	}
-	names := make([]string, 40)
-	for i := range names {
-		names[i] = fmt.Sprintf("%016x.age", rand.Uint64())
-	}
-	written := slices.Clone(names)
-	rand.Shuffle(len(written), func(i, j int) { written[i], written[j] = written[j], written[i] })
+	root := orderTestRoot(t, "listing order is")
+	d, names := packetsInRandomOrder(t, root)
 	// The reference: the same names, made in name order ("sub", made
 	// last, sorts after them all).
 	ref := filepath.Join(root, "ref")
@@ -492,21 +485,12 @@ func TestOrderHidesWriteOrder(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(ref, "packets", sub), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range slices.Sorted(slices.Values(names)) {
+		for _, n := range names {
 			if err := os.WriteFile(filepath.Join(ref, "packets", sub, n), nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	d, err := NewDir(filepath.Join(root, "public"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, n := range written {
-		files = append(files, "packets/"+n, "packets/sub/"+n)
-	}
-	writeBuild(t, d, files...)
 	packets := filepath.Join(d.tmp, "packets")
 	if slices.Equal(listing(t, packets), listing(t, filepath.Join(ref, "packets"))) {
 		t.Fatal("before Order, the listing is already that of the reference: this file system does not show the order of writing, and the test cannot fail")
@@ -519,12 +503,45 @@ func TestOrderHidesWriteOrder(t *testing.T) {
 			t.Errorf("packets/%s lists\n%q\nwant\n%q", sub, got, want)
 		}
 	}
+	commitPackets(t, d, root, names)
+}
+
+// packetsInRandomOrder writes 40 files of random names, in random order,
+// in packets/ and packets/sub/ of a new build under root, and returns it
+// with their names, sorted.
+func packetsInRandomOrder(t *testing.T, root string) (*Dir, []string) {
+	t.Helper()
+	names := make([]string, 40)
+	for i := range names {
+		names[i] = fmt.Sprintf("%016x.age", rand.Uint64())
+	}
+	written := slices.Clone(names)
+	rand.Shuffle(len(written), func(i, j int) { written[i], written[j] = written[j], written[i] })
+	d, err := NewDir(filepath.Join(root, "public"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, n := range written {
+		files = append(files, "packets/"+n, "packets/sub/"+n)
+	}
+	writeBuild(t, d, files...)
+	slices.Sort(names)
+	return d, names
+}
+
+// commitPackets commits d, the build of packetsInRandomOrder under root
+// after Order, and checks that its files hold what they held.
+func commitPackets(t *testing.T, d *Dir, root string, names []string) {
+	t.Helper()
 	if err := d.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		if data, err := os.ReadFile(filepath.Join(root, "public", "packets", "sub", n)); err != nil || string(data) != "packets/sub/"+n {
-			t.Fatalf("packets/sub/%s after Order: %q, %v", n, data, err)
+		for _, p := range []string{"packets/" + n, "packets/sub/" + n} {
+			if data, err := os.ReadFile(filepath.Join(root, "public", p)); err != nil || string(data) != p {
+				t.Fatalf("%s after Order: %q, %v", p, data, err)
+			}
 		}
 	}
 }
