@@ -316,6 +316,10 @@ func orderDir(dir string) error {
 			return err
 		}
 	}
+	// The old files go only now, all copied: a file system that gives a
+	// new file the lowest free inode would otherwise number the copies
+	// with the old files' numbers, in the order they were written. Until
+	// then the folder takes twice its room.
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
