@@ -170,7 +170,8 @@ func Run(opt Options) (*Report, error) {
 	// the same ciphertext whichever build publishes it.
 	saved := make(chan []*diag.Warning, 1)
 	go func() { saved <- b.saveCaches(src, opt.CacheKey) }()
-	if err := dir.Order(format.PacketDir); err != nil {
+	// The packets the leak scan holds are written from memory.
+	if err := dir.Order(format.PacketDir, b.held.under(format.PacketDir)); err != nil {
 		dir.Abort()
 		<-saved
 		return rep, fmt.Errorf("ordering %s: %w", out, err)

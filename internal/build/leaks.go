@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/conclave-dev/conclave/internal/audience"
@@ -75,6 +76,20 @@ func (h *heldFiles) keep(p string, data []byte) {
 	h.files = append(h.files, leakcheck.File{Path: p, Data: data})
 	h.paths[p] = true
 	h.size += int64(len(data))
+}
+
+// under returns the bytes of the held files in folder dir and below, by
+// path, as a lookup (nil for a file not held).
+func (h *heldFiles) under(dir string) func(p string) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := map[string][]byte{}
+	for _, f := range h.files {
+		if strings.HasPrefix(f.Path, dir+"/") {
+			m[f.Path] = f.Data
+		}
+	}
+	return func(p string) []byte { return m[p] }
 }
 
 func (h *heldFiles) fits(data []byte) bool {

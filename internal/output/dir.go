@@ -263,8 +263,10 @@ func (d *Dir) SetTimes(t time.Time) error {
 // whose (keyrings are written in the order of the recipients' names).
 // Each file is copied, in name order, into a new folder that then takes
 // the place of the old: new inodes and birth times, in name order.
-// Deeper folders go first, and are moved in whole.
-func (d *Dir) Order(dir string) error {
+// Deeper folders go first, and are moved in whole. known, if not nil,
+// gives the bytes of files the caller still holds (by slash path), which
+// are written rather than read back, if their size is the one written.
+func (d *Dir) Order(dir string, known func(p string) []byte) error {
 	if err := manifest.CheckPath(dir); err != nil {
 		return err
 	}
@@ -283,17 +285,30 @@ func (d *Dir) Order(dir string) error {
 	if err != nil {
 		return err
 	}
+	copyFile := func(from, to string) error {
+		if known != nil {
+			rel, err := filepath.Rel(d.tmp, from)
+			if err != nil {
+				return err
+			}
+			p := filepath.ToSlash(rel)
+			if data := known(p); data != nil && d.sizeIs(p, len(data)) {
+				return writeNew(to, data)
+			}
+		}
+		return copyNew(from, to)
+	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := orderDir(dirs[i]); err != nil {
+		if err := orderDir(dirs[i], copyFile); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// orderDir remakes dir with its files copied in, and its folders moved
-// in, in name order.
-func orderDir(dir string) error {
+// orderDir remakes dir with its files copied in (by copyFile), and its
+// folders moved in, in name order.
+func orderDir(dir string, copyFile func(from, to string) error) error {
 	entries, err := os.ReadDir(dir) // by name
 	if err != nil || len(entries) == 0 {
 		return err
@@ -308,7 +323,7 @@ func orderDir(dir string) error {
 		case e.IsDir():
 			err = os.Rename(from, to)
 		case e.Type().IsRegular():
-			err = copyNew(from, to)
+			err = copyFile(from, to)
 		default:
 			err = fmt.Errorf("%s: not a file or a folder", from)
 		}

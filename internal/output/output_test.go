@@ -495,7 +495,7 @@ func TestOrderHidesWriteOrder(t *testing.T) {
 	if slices.Equal(listing(t, packets), listing(t, filepath.Join(ref, "packets"))) {
 		t.Fatal("before Order, the listing is already that of the reference: this file system does not show the order of writing, and the test cannot fail")
 	}
-	if err := d.Order("packets"); err != nil {
+	if err := d.Order("packets", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, sub := range []string{"", "sub"} {
