@@ -302,6 +302,18 @@ func mistakes() []mistake {
 			want:  refuse, at: "content/b/canarykh1-embargo.md:3:", msg: "slug",
 		},
 		{
+			name: "key/audience-slug-secret-file-name", why: "a restricted page whose file name holds what it is about, among public pages and a page with a passage, published and published again: the name reaches no public file or path (and the stages take pages in the order of their addresses, so the order files are made in does not show where it sorts: TestPagesTakenInAddressOrder)",
+			before: map[string]string{
+				"content/b/a.md": page("Before", "Public before."),
+			},
+			files: map[string]string{
+				"content/b/canaryko1-merger.md": md(append(restrictedFront("Board only canaryko2", "r-ko"), "", "Body canaryko3.")...),
+				"content/b/m.md":                page("Middle", "Public middle.", "", "::: restricted to=board", "Passage canaryko4.", ":::"),
+				"content/b/z.md":                page("After", "Public after."),
+			},
+			want: publish, has: []string{"b/r-ko/index.html", "b/m/index.html", "b/z/index.html"},
+		},
+		{
 			name: "key/audience-unknown", why: "an unknown name in audience: gets a suggestion",
 			files: map[string]string{"content/b/x.md": md("---", "title: Board only canaryki1", "tlp: amber", "audience: [boad]", "slug: r-ki", "---", "", "Body canaryki2.")},
 			want:  refuse, at: "content/b/x.md:4:", msg: `did you mean "board"`,
