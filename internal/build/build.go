@@ -148,6 +148,10 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Packets are written once, in name order, by Order below.
+	if err := dir.Hold(format.PacketDir, packetMemory); err != nil {
+		return nil, err
+	}
 	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
 	if c.pagesWarning != "" {
 		s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", c.pagesWarning))
@@ -170,8 +174,7 @@ func Run(opt Options) (*Report, error) {
 	// the same ciphertext whichever build publishes it.
 	saved := make(chan []*diag.Warning, 1)
 	go func() { saved <- b.saveCaches(src, opt.CacheKey) }()
-	// The packets the leak scan holds are written from memory.
-	if err := dir.Order(format.PacketDir, b.held.under(format.PacketDir)); err != nil {
+	if err := dir.Order(format.PacketDir); err != nil {
 		dir.Abort()
 		<-saved
 		return rep, fmt.Errorf("ordering %s: %w", out, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/conclave-dev/conclave/internal/audience"
@@ -20,6 +19,11 @@ import (
 // scanMemory is how many bytes of output a build keeps in memory for the
 // leak scan; it reads back the rest.
 const scanMemory = 512 << 20
+
+// packetMemory is how many bytes of packets a build keeps in memory, to
+// write each once, in name order, at its end (see output.Dir.Hold); the
+// others are written at once and copied then.
+const packetMemory = 512 << 20
 
 // scanBatch is how many read-back files the leak scan holds at once.
 const scanBatch = 512
@@ -76,20 +80,6 @@ func (h *heldFiles) keep(p string, data []byte) {
 	h.files = append(h.files, leakcheck.File{Path: p, Data: data})
 	h.paths[p] = true
 	h.size += int64(len(data))
-}
-
-// under returns the bytes of the held files in folder dir and below, by
-// path, as a lookup (nil for a file not held).
-func (h *heldFiles) under(dir string) func(p string) []byte {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	m := map[string][]byte{}
-	for _, f := range h.files {
-		if strings.HasPrefix(f.Path, dir+"/") {
-			m[f.Path] = f.Data
-		}
-	}
-	return func(p string) []byte { return m[p] }
 }
 
 func (h *heldFiles) fits(data []byte) bool {

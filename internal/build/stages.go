@@ -202,10 +202,17 @@ func (b *builder) prepare() error {
 	return nil
 }
 
-// emit writes a file of the build, and keeps it for the leak scan.
+// emit writes a file of the build, and keeps it for the leak scan: the
+// output's own copy, if it holds one (see output.Dir.Hold).
 func (b *builder) emit(p string, data []byte) error {
 	if err := b.out.WriteFile(p, data); err != nil {
 		return err
+	}
+	if d, ok := b.out.(*output.Dir); ok {
+		if kept := d.Held(p); kept != nil {
+			b.held.keep(p, kept)
+			return nil
+		}
 	}
 	b.held.add(p, data)
 	return nil
@@ -214,7 +221,11 @@ func (b *builder) emit(p string, data []byte) error {
 // emitOwned is emit for data that no one changes once written (an
 // attachment's packet): the leak scan keeps it without a copy.
 func (b *builder) emitOwned(p string, data []byte) error {
-	if err := b.out.WriteFile(p, data); err != nil {
+	write := b.out.WriteFile
+	if d, ok := b.out.(*output.Dir); ok {
+		write = d.WriteOwned
+	}
+	if err := write(p, data); err != nil {
 		return err
 	}
 	b.held.keep(p, data)

@@ -1,11 +1,14 @@
 package output
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/diag"
@@ -32,6 +36,14 @@ type Dir struct {
 	tmp      string
 	dirs     sync.Map // created subfolders
 	stranded bool     // tmp holds entries of the previous output
+
+	// Files written under the slash folder held are kept in memory, in
+	// the ledger, up to heldBudget bytes in all, until Order writes them
+	// (see Hold).
+	held       string
+	heldBudget int64
+	heldSize   atomic.Int64
+	ordered    bool // Order wrote the held files
 }
 
 // NewDir prepares a build of the directory final. It refuses to replace an
@@ -150,14 +162,73 @@ func hidden(rel string) bool {
 // Path returns the final directory.
 func (d *Dir) Path() string { return d.final }
 
-// WriteFile writes data to p inside the temporary directory.
+// WriteFile writes data to p inside the temporary directory (or keeps a
+// copy of it, if p is in the folder Hold names).
 func (d *Dir) WriteFile(p string, data []byte) error {
-	return d.write(p, data, sha256.Sum256(data), "")
+	return d.write(p, data, sha256.Sum256(data), "", false)
+}
+
+// WriteOwned is WriteFile for data that no one changes once written: a
+// held file is kept without a copy.
+func (d *Dir) WriteOwned(p string, data []byte) error {
+	return d.write(p, data, sha256.Sum256(data), "", true)
+}
+
+// Hold keeps every file written from now on in the folder dir (a slash
+// path) and its subfolders in memory, up to budget bytes in all, instead
+// of writing it: Order then writes each once, in name order. A file past
+// the budget, or written as a stream, is written at once, and Order
+// copies it. Held files are read back from memory.
+func (d *Dir) Hold(dir string, budget int64) error {
+	if err := manifest.CheckPath(dir); err != nil {
+		return err
+	}
+	d.held, d.heldBudget = dir, budget
+	return nil
+}
+
+// Held returns the bytes kept for the file at p, which no one may change;
+// nil if p is not held.
+func (d *Dir) Held(p string) []byte {
+	if d.held == "" {
+		return nil
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.entries[p].data
+}
+
+// holds reports whether the file p of n bytes is to be kept in memory,
+// and if so counts it against the budget.
+func (d *Dir) holds(p string, n int) bool {
+	if d.held == "" || d.ordered || !strings.HasPrefix(p, d.held+"/") {
+		return false
+	}
+	if d.heldSize.Add(int64(n)) <= d.heldBudget {
+		return true
+	}
+	d.heldSize.Add(-int64(n))
+	return false
 }
 
 // write claims p, whose data has the digest sum, and writes data there, or
-// hard-links the file from when it may (see Reuse).
-func (d *Dir) write(p string, data []byte, sum [sha256.Size]byte, from string) error {
+// hard-links the file from when it may (see Reuse). A file Hold keeps is
+// kept, a copy of data unless owned.
+func (d *Dir) write(p string, data []byte, sum [sha256.Size]byte, from string, owned bool) error {
+	if d.holds(p, len(data)) {
+		keep := data
+		if !owned {
+			keep = bytes.Clone(data)
+		}
+		if keep == nil {
+			keep = []byte{} // held, though empty
+		}
+		err := d.claimData(p, data, sum, keep)
+		if err != nil {
+			d.heldSize.Add(-int64(len(data)))
+		}
+		return err
+	}
 	if err := d.claimSum(p, data, sum); err != nil {
 		return err
 	}
@@ -205,6 +276,9 @@ func (d *Dir) mkdir(dir string) error {
 // elsewhere the old directory is moved aside first. If Commit fails, the
 // previous output is as it was.
 func (d *Dir) Commit() error {
+	if d.held != "" && !d.ordered {
+		return fmt.Errorf("the files held in %s were not written (see Dir.Order)", d.held)
+	}
 	if _, err := os.Lstat(d.final); errors.Is(err, os.ErrNotExist) {
 		return os.Rename(d.tmp, d.final)
 	}
@@ -253,7 +327,7 @@ func (d *Dir) SetTimes(t time.Time) error {
 }
 
 // Order makes the folder dir of the new build, and every folder in it,
-// anew, its files written again in name order. Many file systems (tmpfs,
+// anew, its files written in name order. Many file systems (tmpfs,
 // btrfs, XFS) list a folder in the order its entries were made, and so
 // does a tar or a copy made from it; every file system numbers a file's
 // inode, and dates its birth, when it is made, and a copy (cp -a sorts by
@@ -261,69 +335,112 @@ func (d *Dir) SetTimes(t time.Time) error {
 // packets in would tell which packet holds a passage nested in
 // another's, which packets belong to one page, and which keyring is
 // whose (keyrings are written in the order of the recipients' names).
-// Each file is copied, in name order, into a new folder that then takes
-// the place of the old: new inodes and birth times, in name order.
-// Deeper folders go first, and are moved in whole. known, if not nil,
-// gives the bytes of files the caller still holds (by slash path), which
-// are written rather than read back, if their size is the one written.
-func (d *Dir) Order(dir string, known func(p string) []byte) error {
+//
+// Each folder is made anew beside the old: in name order, its held files
+// (see Hold) are written there for the first time, the files already
+// written are copied, and its folders are moved in whole (deeper folders
+// go first). It then takes the place of the old: new inodes and birth
+// times, in name order. If dir is the folder Hold names, its files are no
+// longer kept in memory after, and files written after are written at
+// once.
+func (d *Dir) Order(dir string) error {
 	if err := manifest.CheckPath(dir); err != nil {
 		return err
 	}
 	top := filepath.Join(d.tmp, filepath.FromSlash(dir))
-	var dirs []string // deeper after shallower: WalkDir's order
+	// The held files, by folder, and every folder to make anew.
+	held := map[string]map[string][]byte{}
+	folders := map[string]bool{}
+	if dir == d.held {
+		d.mu.RLock()
+		for p, w := range d.entries {
+			if w.data != nil && strings.HasPrefix(p, dir+"/") {
+				full := filepath.Join(d.tmp, filepath.FromSlash(p))
+				f := filepath.Dir(full)
+				if held[f] == nil {
+					held[f] = map[string][]byte{}
+				}
+				held[f][filepath.Base(full)] = w.data
+				for ; len(f) >= len(top); f = filepath.Dir(f) {
+					folders[f] = true
+				}
+			}
+		}
+		d.mu.RUnlock()
+	}
 	err := filepath.WalkDir(top, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || !e.IsDir() {
 			return err
 		}
-		dirs = append(dirs, p)
+		folders[p] = true
 		return nil
 	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // nothing written there
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	copyFile := func(from, to string) error {
-		if known != nil {
-			rel, err := filepath.Rel(d.tmp, from)
-			if err != nil {
-				return err
-			}
-			p := filepath.ToSlash(rel)
-			if data := known(p); data != nil && d.sizeIs(p, len(data)) {
-				return writeNew(to, data)
-			}
-		}
-		return copyNew(from, to)
-	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := orderDir(dirs[i], copyFile); err != nil {
+	// Deeper folders first, so that each is moved into its parent made.
+	dirs := slices.SortedFunc(maps.Keys(folders), func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.Count(b, string(filepath.Separator)), strings.Count(a, string(filepath.Separator))), strings.Compare(a, b))
+	})
+	for _, f := range dirs {
+		if err := orderDir(f, held[f]); err != nil {
 			return err
 		}
+	}
+	if dir == d.held {
+		d.mu.Lock()
+		for p, w := range d.entries {
+			if w.data != nil && strings.HasPrefix(p, dir+"/") {
+				w.data = nil
+				d.entries[p] = w
+			}
+		}
+		d.ordered = true
+		d.mu.Unlock()
 	}
 	return nil
 }
 
-// orderDir remakes dir with its files copied in (by copyFile), and its
-// folders moved in, in name order.
-func orderDir(dir string, copyFile func(from, to string) error) error {
+// orderDir remakes dir (or makes it, if it does not exist) with, in name
+// order, the files of held written, its own files copied, and its
+// folders moved in.
+func orderDir(dir string, held map[string][]byte) error {
 	entries, err := os.ReadDir(dir) // by name
-	if err != nil || len(entries) == 0 {
+	if errors.Is(err, fs.ErrNotExist) {
+		err = os.MkdirAll(filepath.Dir(dir), 0o755)
+	}
+	if err != nil {
 		return err
+	}
+	names := make([]string, 0, len(entries)+len(held))
+	onDisk := make(map[string]fs.DirEntry, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+		onDisk[e.Name()] = e
+	}
+	for n := range held {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return nil
 	}
 	next := fmt.Sprintf("%s.order-%x", dir, rand.Uint64())
 	if err := os.Mkdir(next, 0o755); err != nil {
 		return err
 	}
-	for _, e := range entries {
-		from, to := filepath.Join(dir, e.Name()), filepath.Join(next, e.Name())
-		switch {
+	for i, n := range names {
+		if i > 0 && names[i-1] == n {
+			return fmt.Errorf("%s: both held and written", filepath.Join(dir, n))
+		}
+		from, to := filepath.Join(dir, n), filepath.Join(next, n)
+		switch e := onDisk[n]; {
+		case e == nil:
+			err = writeNew(to, held[n])
 		case e.IsDir():
 			err = os.Rename(from, to)
 		case e.Type().IsRegular():
-			err = copyFile(from, to)
+			err = copyNew(from, to)
 		default:
 			err = fmt.Errorf("%s: not a file or a folder", from)
 		}
@@ -334,7 +451,7 @@ func orderDir(dir string, copyFile func(from, to string) error) error {
 	// The old files go only now, all copied: a file system that gives a
 	// new file the lowest free inode would otherwise number the copies
 	// with the old files' numbers, in the order they were written. Until
-	// then the folder takes twice its room.
+	// then the folder takes twice the room of the files written to disk.
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -441,12 +558,12 @@ func (d *Dir) giveBack(names []string) error {
 // the caller read with ReadPrevious and whose digest sum it checked: it is
 // claimed like a written file, then hard-linked into the new build instead
 // of written, unless the file is linked elsewhere too, or links are not
-// supported.
+// supported. A file Hold keeps is kept as data, which no one may change.
 func (d *Dir) Reuse(p string, data []byte, sum [sha256.Size]byte) error {
 	if err := manifest.CheckPath(p); err != nil {
 		return err
 	}
-	return d.write(p, data, sum, filepath.Join(d.final, filepath.FromSlash(p)))
+	return d.write(p, data, sum, filepath.Join(d.final, filepath.FromSlash(p)), true)
 }
 
 // ReadPrevious reads a file of the previous output, the one Commit
@@ -458,10 +575,14 @@ func (d *Dir) ReadPrevious(p string) ([]byte, error) {
 	return readWhole(filepath.Join(d.final, filepath.FromSlash(p)))
 }
 
-// ReadFile reads back a file written since NewDir.
+// ReadFile reads back a file written since NewDir. The bytes of a held
+// file are those kept, which the caller may not change.
 func (d *Dir) ReadFile(p string) ([]byte, error) {
 	if err := manifest.CheckPath(p); err != nil {
 		return nil, err
+	}
+	if data := d.Held(p); data != nil {
+		return data, nil
 	}
 	return readWhole(filepath.Join(d.tmp, filepath.FromSlash(p)))
 }

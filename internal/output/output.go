@@ -104,14 +104,6 @@ func (l *ledger) add(w written) error {
 	return nil
 }
 
-// sizeIs reports whether the file written at p has n bytes.
-func (l *ledger) sizeIs(p string, n int) bool {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	w, ok := l.entries[p]
-	return ok && w.Size == int64(n)
-}
-
 func (l *ledger) unclaim(p string) {
 	l.mu.Lock()
 	delete(l.entries, p)

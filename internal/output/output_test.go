@@ -3,6 +3,7 @@ package output
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -474,42 +475,48 @@ func listing(t *testing.T, dir string) []string {
 
 // After Order, a folder of the build lists its entries as a folder whose
 // entries were made in name order does: the order the build wrote them
-// in is gone, nested folders included.
+// in is gone, nested folders included, whether the files were written
+// at once or held in memory until Order (see Hold), or some of each.
 func TestOrderHidesWriteOrder(t *testing.T) {
-	root := orderTestRoot(t, "listing order is")
-	d, names := packetsInRandomOrder(t, root)
-	// The reference: the same names, made in name order ("sub", made
-	// last, sorts after them all).
-	ref := filepath.Join(root, "ref")
-	for _, sub := range []string{"", "sub"} {
-		if err := os.MkdirAll(filepath.Join(ref, "packets", sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range names {
-			if err := os.WriteFile(filepath.Join(ref, "packets", sub, n), nil, 0o644); err != nil {
+	for _, hold := range []int64{0, 1200, 1 << 20} {
+		t.Run(fmt.Sprintf("hold=%d", hold), func(t *testing.T) {
+			root := orderTestRoot(t, "listing order is")
+			d, names := packetsInRandomOrder(t, root, hold)
+			// The reference: the same names, made in name order ("sub",
+			// made last, sorts after them all).
+			ref := filepath.Join(root, "ref")
+			for _, sub := range []string{"", "sub"} {
+				if err := os.MkdirAll(filepath.Join(ref, "packets", sub), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range names {
+					if err := os.WriteFile(filepath.Join(ref, "packets", sub, n), nil, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			packets := filepath.Join(d.tmp, "packets")
+			if hold == 0 && slices.Equal(listing(t, packets), listing(t, filepath.Join(ref, "packets"))) {
+				t.Fatal("before Order, the listing is already that of the reference: this file system does not show the order of writing, and the test cannot fail")
+			}
+			if err := d.Order("packets"); err != nil {
 				t.Fatal(err)
 			}
-		}
+			for _, sub := range []string{"", "sub"} {
+				if got, want := listing(t, filepath.Join(packets, sub)), listing(t, filepath.Join(ref, "packets", sub)); !slices.Equal(got, want) {
+					t.Errorf("packets/%s lists\n%q\nwant\n%q", sub, got, want)
+				}
+			}
+			commitPackets(t, d, root, names)
+		})
 	}
-	packets := filepath.Join(d.tmp, "packets")
-	if slices.Equal(listing(t, packets), listing(t, filepath.Join(ref, "packets"))) {
-		t.Fatal("before Order, the listing is already that of the reference: this file system does not show the order of writing, and the test cannot fail")
-	}
-	if err := d.Order("packets", nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, sub := range []string{"", "sub"} {
-		if got, want := listing(t, filepath.Join(packets, sub)), listing(t, filepath.Join(ref, "packets", sub)); !slices.Equal(got, want) {
-			t.Errorf("packets/%s lists\n%q\nwant\n%q", sub, got, want)
-		}
-	}
-	commitPackets(t, d, root, names)
 }
 
 // packetsInRandomOrder writes 40 files of random names, in random order,
 // in packets/ and packets/sub/ of a new build under root, and returns it
-// with their names, sorted.
-func packetsInRandomOrder(t *testing.T, root string) (*Dir, []string) {
+// with their names, sorted. With hold > 0, the build holds files in
+// packets/ up to hold bytes (each of the 80 is 28 or 32 bytes).
+func packetsInRandomOrder(t *testing.T, root string, hold int64) (*Dir, []string) {
 	t.Helper()
 	names := make([]string, 40)
 	for i := range names {
@@ -520,6 +527,11 @@ func packetsInRandomOrder(t *testing.T, root string) (*Dir, []string) {
 	d, err := NewDir(filepath.Join(root, "public"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if hold > 0 {
+		if err := d.Hold("packets", hold); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var files []string
 	for _, n := range written {
@@ -543,5 +555,86 @@ func commitPackets(t *testing.T, d *Dir, root string, names []string) {
 				t.Fatalf("%s after Order: %q, %v", p, data, err)
 			}
 		}
+	}
+}
+
+// Hold keeps the files of its folder in memory, within its budget, and
+// nowhere on disk until Order writes them; a build that holds files
+// Order has not written is not committed.
+func TestHoldKeepsFilesUntilOrder(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "public")
+	d, err := NewDir(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBuild(t, d, "index.html")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = NewDir(final); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Hold("packets", 100); err != nil {
+		t.Fatal(err)
+	}
+	held, over, owned := "packets/a.age", "packets/sub/b.age", "packets/c.age"
+	ownedData := []byte(strings.Repeat("c", 30))
+	for _, w := range []struct {
+		p    string
+		data []byte
+	}{{held, []byte(strings.Repeat("a", 60))}, {over, []byte(strings.Repeat("b", 60))}, {"page/index.html", []byte("page")}} {
+		if err := d.WriteFile(w.p, w.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.WriteOwned(owned, ownedData); err != nil {
+		t.Fatal(err)
+	}
+	onDisk := func(p string) bool {
+		_, err := os.Lstat(filepath.Join(d.tmp, filepath.FromSlash(p)))
+		return err == nil
+	}
+	for p, want := range map[string]bool{held: false, owned: false, over: true, "page/index.html": true} {
+		if onDisk(p) != want {
+			t.Errorf("%s on disk before Order: %v, want %v", p, !want, want)
+		}
+		if got := d.Held(p) != nil; got == want {
+			t.Errorf("%s held: %v, want %v", p, got, !want)
+		}
+	}
+	if got := d.Held(owned); &got[0] != &ownedData[0] {
+		t.Error("a file written as owned was copied")
+	}
+	if data, err := d.ReadFile(held); err != nil || string(data) != strings.Repeat("a", 60) {
+		t.Errorf("ReadFile(%s) before Order: %q, %v", held, data, err)
+	}
+	if r, err := d.Open(held); err != nil {
+		t.Error(err)
+	} else if data, err := io.ReadAll(r); err != nil || string(data) != strings.Repeat("a", 60) {
+		t.Errorf("Open(%s) before Order: %q, %v", held, data, err)
+	}
+	if err := d.Commit(); err == nil {
+		t.Fatal("a build holding files Order has not written was committed")
+	}
+	if data, err := os.ReadFile(filepath.Join(final, "index.html")); err != nil || string(data) != "index.html" {
+		t.Fatalf("the previous output changed: %q, %v", data, err)
+	}
+	if err := d.Order("packets"); err != nil {
+		t.Fatal(err)
+	}
+	// Written after Order: at once.
+	if err := d.WriteFile("packets/d.age", []byte("d")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{held, over, owned, "packets/d.age"} {
+		if !onDisk(p) || d.Held(p) != nil {
+			t.Errorf("%s after Order: on disk %v, held %v", p, onDisk(p), d.Held(p) != nil)
+		}
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(final, held)); err != nil || string(data) != strings.Repeat("a", 60) {
+		t.Errorf("%s committed: %q, %v", held, data, err)
 	}
 }

@@ -185,6 +185,9 @@ func (d *Dir) Open(p string) (io.ReadCloser, error) {
 	if err := manifest.CheckPath(p); err != nil {
 		return nil, err
 	}
+	if data := d.Held(p); data != nil {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}
 	return os.Open(filepath.Join(d.tmp, filepath.FromSlash(p)))
 }
 
