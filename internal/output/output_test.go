@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
 	"github.com/conclave-dev/conclave/internal/testtool"
@@ -636,5 +638,116 @@ func TestHoldKeepsFilesUntilOrder(t *testing.T) {
 	}
 	if data, err := os.ReadFile(filepath.Join(final, held)); err != nil || string(data) != strings.Repeat("a", 60) {
 		t.Errorf("%s committed: %q, %v", held, data, err)
+	}
+}
+
+// Commit removes the previous output whole: its nested files and
+// folders, which NewDir listed, and what appeared there after, which no
+// list holds.
+func TestCommitRemovesPrevious(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "public")
+	d, err := NewDir(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBuild(t, d, "a/b/c/index.html", "a/b/index.html", "a/x.html", "packets/p.age", "top.html")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = NewDir(final); err != nil {
+		t.Fatal(err)
+	}
+	// Made after NewDir read the previous output.
+	for _, p := range []string{"a/b/c/late.html", "late/deep/file", ".hidden-late/x"} {
+		full := filepath.Join(final, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeBuild(t, d, "new.html")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	filepath.WalkDir(final, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && p != final {
+			rel, _ := filepath.Rel(final, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	// The hidden folder made since is kept, as a hidden entry is.
+	if want := []string{".hidden-late", ".hidden-late/x", manifest.Name, "new.html"}; !slices.Equal(got, want) {
+		t.Errorf("after Commit: %q, want %q", got, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(final), ".public.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary folders left: %v", left)
+	}
+}
+
+// SetTimes dates every file and folder of the build: written, held and
+// ordered, streamed, and published again from the previous output.
+func TestSetTimesDatesEverything(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "public")
+	d, err := NewDir(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBuild(t, d, "old/index.html")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = NewDir(final); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Hold("packets", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("old/index.html")
+	if err := d.Reuse("old/index.html", data, sha256.Sum256(data)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write([]byte("streamed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit("packets/deep/streamed.age"); err != nil {
+		t.Fatal(err)
+	}
+	writeBuild(t, d, "a/b/c/index.html", "packets/p.age", "packets/keyrings/k.age", "top.html")
+	if err := d.Order("packets"); err != nil {
+		t.Fatal(err)
+	}
+	when := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := d.SetTimes(when); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = filepath.WalkDir(d.tmp, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if !info.ModTime().Equal(when) {
+			t.Errorf("%s: modified %v, want %v", p, info.ModTime(), when)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The folder, 7 folders in it, 7 files.
+	if n != 15 {
+		t.Errorf("%d files and folders dated, want 15", n)
 	}
 }
