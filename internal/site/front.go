@@ -164,28 +164,29 @@ func (fr *Front) Lift(now time.Time) {
 // (audience, draft) ignored: the page would be public. second says that
 // src is the body after a front matter block.
 func checkStrayFront(file string, src []byte, firstLine int, second bool) error {
-	lines := strings.Split(string(src), "\n")
+	// Lines as slices of src: a page's body is not copied.
+	lines := bytes.Split(src, []byte("\n"))
 	var before []string // what precedes the delimiter, for the message
 	inComment := false
 	for i, raw := range lines {
-		line := strings.TrimFunc(raw, isBlankRune)
+		line := bytes.TrimFunc(raw, isBlankRune)
 		switch {
 		case inComment:
-			inComment = !strings.Contains(line, "-->")
+			inComment = !bytes.Contains(line, []byte("-->"))
 			continue
-		case line == "":
-			before = appendOnce(before, blankKind(raw))
+		case len(line) == 0:
+			before = appendOnce(before, blankKind(string(raw)))
 			continue
-		case strings.HasPrefix(line, "<!--"):
+		case bytes.HasPrefix(line, []byte("<!--")):
 			before = appendOnce(before, "an HTML comment")
-			inComment = !strings.Contains(line[4:], "-->")
+			inComment = !bytes.Contains(line[4:], []byte("-->"))
 			continue
 		}
-		if !frontDelim.MatchString(line) || !keysFollow(lines[i+1:]) {
+		if !isFrontDelim(line) || !keysFollow(lines[i+1:]) {
 			return checkGuardedFront(file, lines[i:], firstLine+i)
 		}
-		if line != raw {
-			before = appendOnce(before, blankKind(raw))
+		if len(line) != len(raw) {
+			before = appendOnce(before, blankKind(string(raw)))
 		}
 		const risk = "its keys (audience, draft, …) would be ignored and the page published with them as text"
 		if second {
@@ -201,34 +202,34 @@ func checkStrayFront(file string, src []byte, firstLine int, second bool) error 
 // looks like front matter and sets audience or draft: after a heading, a
 // rule or a list, it would be published as text, and the page with it.
 // Examples in fenced code blocks are left alone.
-func checkGuardedFront(file string, lines []string, first int) error {
-	fence := ""
+func checkGuardedFront(file string, lines [][]byte, first int) error {
+	var fence []byte
 	for i, raw := range lines {
-		line := strings.TrimFunc(raw, isBlankRune)
-		bare := strings.TrimLeft(line, "> \t")
-		if fence != "" {
-			if strings.HasPrefix(bare, fence) {
-				fence = ""
+		line := bytes.TrimFunc(raw, isBlankRune)
+		bare := bytes.TrimLeft(line, "> \t")
+		if fence != nil {
+			if bytes.HasPrefix(bare, fence) {
+				fence = nil
 			}
 			continue
 		}
-		if strings.HasPrefix(bare, "```") || strings.HasPrefix(bare, "~~~") {
+		if bytes.HasPrefix(bare, []byte("```")) || bytes.HasPrefix(bare, []byte("~~~")) {
 			fence = bare[:3]
 			continue
 		}
-		if !frontDelim.MatchString(bare) {
+		if !isFrontDelim(bare) {
 			continue
 		}
 		for _, next := range lines[i+1:] {
-			key := strings.TrimLeft(strings.TrimFunc(next, isBlankRune), "> \t")
-			if strings.HasPrefix(key, "#") {
+			key := bytes.TrimLeft(bytes.TrimFunc(next, isBlankRune), "> \t")
+			if bytes.HasPrefix(key, []byte("#")) {
 				continue
 			}
-			m := frontKey.FindStringSubmatchIndex(key)
-			if m == nil || frontDelim.MatchString(key) {
+			m := frontKey.FindSubmatchIndex(key)
+			if m == nil || isFrontDelim(key) {
 				break
 			}
-			name := strings.ToLower(strings.Trim(strings.TrimSpace(key[:m[2]]), `"'`))
+			name := strings.ToLower(strings.Trim(strings.TrimSpace(string(key[:m[2]])), `"'`))
 			for _, guard := range []string{"audience", "draft"} {
 				if name == guard || diag.Suggest(name, []string{guard}) != "" {
 					return diag.Errorf(file, first+i, "this looks like front matter that sets %s, but front matter is read only at the top of the file: here it would be published as text, and the page with it; move the keys into the front matter on the first line", name)
@@ -247,15 +248,21 @@ var (
 	frontKey   = regexp.MustCompile(`^["']?[A-Za-z_][A-Za-z0-9_.-]*["']?[ \t]*(:|=)(\s|$)`)
 )
 
+// isFrontDelim reports whether line matches frontDelim: only a line that
+// starts with "---" or "+++" is matched against it.
+func isFrontDelim(line []byte) bool {
+	return (bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("+++"))) && frontDelim.Match(line)
+}
+
 // keysFollow reports whether lines, those after a delimiter, start with a
 // front matter key once comment lines are skipped.
-func keysFollow(lines []string) bool {
+func keysFollow(lines [][]byte) bool {
 	for _, raw := range lines {
-		line := strings.TrimFunc(raw, isBlankRune)
-		if strings.HasPrefix(line, "#") {
+		line := bytes.TrimFunc(raw, isBlankRune)
+		if bytes.HasPrefix(line, []byte("#")) {
 			continue
 		}
-		return frontKey.MatchString(line)
+		return frontKey.Match(line)
 	}
 	return false
 }
