@@ -44,7 +44,8 @@ type Dir struct {
 	// Files written under the slash folder held are kept in memory, in
 	// the ledger, up to heldBudget bytes in all, until Order writes them
 	// (see Hold).
-	held       string
+	held       string // and heldPrefix, the same with "/" after it
+	heldPrefix string
 	heldBudget int64
 	heldSize   atomic.Int64
 	ordered    bool // Order wrote the held files
@@ -200,15 +201,15 @@ func (d *Dir) Hold(dir string, budget int64) error {
 	if err := manifest.CheckPath(dir); err != nil {
 		return err
 	}
-	d.held, d.heldBudget = dir, budget
+	d.held, d.heldPrefix, d.heldBudget = dir, dir+"/", budget
 	return nil
 }
 
 // Held returns the bytes kept for the file at p, which no one may change;
 // nil if p is not held.
 func (d *Dir) Held(p string) []byte {
-	if d.held == "" {
-		return nil
+	if d.held == "" || !strings.HasPrefix(p, d.heldPrefix) {
+		return nil // without the lock, which every file written would take
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -218,7 +219,7 @@ func (d *Dir) Held(p string) []byte {
 // holds reports whether the file p of n bytes is to be kept in memory,
 // and if so counts it against the budget.
 func (d *Dir) holds(p string, n int) bool {
-	if d.held == "" || d.ordered || !strings.HasPrefix(p, d.held+"/") {
+	if d.held == "" || d.ordered || !strings.HasPrefix(p, d.heldPrefix) {
 		return false
 	}
 	if d.heldSize.Add(int64(n)) <= d.heldBudget {
