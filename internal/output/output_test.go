@@ -564,18 +564,7 @@ func commitPackets(t *testing.T, d *Dir, root string, names []string) {
 // nowhere on disk until Order writes them; a build that holds files
 // Order has not written is not committed.
 func TestHoldKeepsFilesUntilOrder(t *testing.T) {
-	final := filepath.Join(t.TempDir(), "public")
-	d, err := NewDir(final)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeBuild(t, d, "index.html")
-	if err := d.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if d, err = NewDir(final); err != nil {
-		t.Fatal(err)
-	}
+	final, d := afterBuild(t, "index.html")
 	if err := d.Hold("packets", 100); err != nil {
 		t.Fatal(err)
 	}
@@ -645,18 +634,7 @@ func TestHoldKeepsFilesUntilOrder(t *testing.T) {
 // folders, which NewDir listed, and what appeared there after, which no
 // list holds.
 func TestCommitRemovesPrevious(t *testing.T) {
-	final := filepath.Join(t.TempDir(), "public")
-	d, err := NewDir(final)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeBuild(t, d, "a/b/c/index.html", "a/b/index.html", "a/x.html", "packets/p.age", "top.html")
-	if err := d.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if d, err = NewDir(final); err != nil {
-		t.Fatal(err)
-	}
+	final, d := afterBuild(t, "a/b/c/index.html", "a/b/index.html", "a/x.html", "packets/p.age", "top.html")
 	// Made after NewDir read the previous output.
 	for _, p := range []string{"a/b/c/late.html", "late/deep/file", ".hidden-late/x"} {
 		full := filepath.Join(final, filepath.FromSlash(p))
@@ -691,18 +669,7 @@ func TestCommitRemovesPrevious(t *testing.T) {
 // SetTimes dates every file and folder of the build: written, held and
 // ordered, streamed, and published again from the previous output.
 func TestSetTimesDatesEverything(t *testing.T) {
-	final := filepath.Join(t.TempDir(), "public")
-	d, err := NewDir(final)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeBuild(t, d, "old/index.html")
-	if err := d.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if d, err = NewDir(final); err != nil {
-		t.Fatal(err)
-	}
+	_, d := afterBuild(t, "old/index.html")
 	if err := d.Hold("packets", 1<<20); err != nil {
 		t.Fatal(err)
 	}
@@ -750,4 +717,23 @@ func TestSetTimesDatesEverything(t *testing.T) {
 	if n != 15 {
 		t.Errorf("%d files and folders dated, want 15", n)
 	}
+}
+
+// afterBuild commits a build of files (each holding its own path) to a
+// new folder, and returns the folder and the next build of it.
+func afterBuild(t *testing.T, files ...string) (string, *Dir) {
+	t.Helper()
+	final := filepath.Join(t.TempDir(), "public")
+	d, err := NewDir(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBuild(t, d, files...)
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = NewDir(final); err != nil {
+		t.Fatal(err)
+	}
+	return final, d
 }
