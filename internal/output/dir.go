@@ -37,9 +37,6 @@ type Dir struct {
 	tmp      string
 	dirs     sync.Map // created subfolders
 	stranded bool     // tmp holds entries of the previous output
-	// previous is the previous output as checkPrevious found it, which
-	// Commit removes without reading its folders again.
-	previous tree
 
 	// Files written under the slash folder held are kept in memory, in
 	// the ledger, up to heldBudget bytes in all, until Order writes them
@@ -59,7 +56,6 @@ func NewDir(final string) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	var previous tree
 	info, err := os.Lstat(final)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -75,7 +71,7 @@ func NewDir(final string) (*Dir, error) {
 		// Hidden entries alone (a fresh gh-pages worktree's .git) are kept
 		// by Commit, so such a folder is as good as empty.
 		if slices.ContainsFunc(entries, func(e os.DirEntry) bool { return !hidden(e.Name()) }) {
-			if previous, err = checkPrevious(final, entries); err != nil {
+			if err := checkPrevious(final, entries); err != nil {
 				return nil, err
 			}
 		}
@@ -88,7 +84,7 @@ func NewDir(final string) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{final: final, tmp: tmp, previous: previous}, nil
+	return &Dir{final: final, tmp: tmp}, nil
 }
 
 // mkdirUnique creates a new folder named prefix and a random suffix, with
@@ -111,19 +107,18 @@ func mkdirUnique(prefix string) (string, error) {
 // previous build: its SHA256SUMS parses and lists every file in dir except
 // itself, its signature and the hidden top-level entries that Commit keeps.
 // Files are not hashed: being listed is enough to tell a build from a
-// folder of someone's files that happens to hold a SHA256SUMS. It returns
-// the files and folders it found, but the hidden ones.
-func checkPrevious(dir string, entries []os.DirEntry) (tree, error) {
+// folder of someone's files that happens to hold a SHA256SUMS.
+func checkPrevious(dir string, entries []os.DirEntry) error {
 	refuse := func(why string) error {
 		return fmt.Errorf("refusing to replace %s: %s, so it is not a previous conclave build (remove it or choose another --out)", dir, why)
 	}
 	i := slices.IndexFunc(entries, func(e os.DirEntry) bool { return e.Name() == manifest.Name })
 	if i < 0 || !entries[i].Type().IsRegular() {
-		return tree{}, refuse("it is not empty and holds no " + manifest.Name)
+		return refuse("it is not empty and holds no " + manifest.Name)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, manifest.Name))
 	if err != nil {
-		return tree{}, err
+		return err
 	}
 	list, err := manifest.Parse(manifest.Name, data)
 	if err != nil {
@@ -131,14 +126,13 @@ func checkPrevious(dir string, entries []os.DirEntry) (tree, error) {
 		if errors.As(err, &errs) {
 			err = errs[0] // the first problem is enough
 		}
-		return tree{}, refuse(fmt.Sprintf("its %s is not one conclave writes (%v)", manifest.Name, err))
+		return refuse(fmt.Sprintf("its %s is not one conclave writes (%v)", manifest.Name, err))
 	}
 	listed := make(map[string]bool, len(list))
 	for _, e := range list {
 		listed[e.Path] = true
 	}
-	found := tree{root: dir, files: make([]string, 0, len(list)+2)}
-	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("refusing to replace %s: %w", dir, err)
 		}
@@ -148,27 +142,17 @@ func checkPrevious(dir string, entries []os.DirEntry) (tree, error) {
 		}
 		rel = filepath.ToSlash(rel)
 		switch {
-		case rel == ".":
-			return nil
-		case rel == manifest.Name, rel == manifest.BundleName:
+		case rel == ".", rel == manifest.Name, rel == manifest.BundleName:
 		case hidden(rel):
 			if e.IsDir() {
 				return filepath.SkipDir
 			}
-			return nil
 		case e.IsDir():
-			found.dirs = append(found.dirs, p)
-			return nil
 		case !listed[rel]:
 			return refuse(rel + " is not listed in its " + manifest.Name)
 		}
-		found.files = append(found.files, p)
 		return nil
 	})
-	if err != nil {
-		return tree{}, err
-	}
-	return found, nil
 }
 
 // hidden reports whether the slash path rel is a hidden top-level entry
@@ -304,7 +288,7 @@ func (d *Dir) Commit() error {
 	if err == nil {
 		var old string
 		if old, err = d.swap(); err == nil {
-			return d.previous.removeFrom(old)
+			return removeTree(old)
 		}
 	}
 	return errors.Join(err, d.giveBack(kept))
@@ -499,29 +483,18 @@ func copyNew(from, to string) error {
 	return dst.Close()
 }
 
-// tree is the files and folders of a folder, by path, each folder
-// before those it holds.
-type tree struct {
-	root        string
-	files, dirs []string
-}
-
-// removeFrom removes the folder dir, where the folder t lists was moved
-// (t's paths are under t.root): its files on several goroutines, then
-// its folders, deepest first, each with one system call, without reading
-// them. Whatever else is there (hidden entries Commit did not keep, or
-// anything made since t was listed) is then removed as os.RemoveAll does.
-// A previous output of thousands of files is thousands of system calls.
-func (t tree) removeFrom(dir string) error {
-	moved := func(p string) string { return dir + strings.TrimPrefix(p, t.root) }
-	par.Each(len(t.files), par.IO(), func(i int) error {
-		unlink(moved(t.files[i])) // what fails is left to RemoveAll
-		return nil
-	})
-	for i := len(t.dirs) - 1; i >= 0; i-- {
-		rmdir(moved(t.dirs[i]))
+// removeTree removes the folder dir and everything in it, as
+// os.RemoveAll does, its top-level entries on several goroutines: a
+// previous output of thousands of files is thousands of system calls.
+func removeTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return os.RemoveAll(dir)
 	}
-	return os.RemoveAll(dir)
+	errs := par.Each(len(entries), par.IO(), func(i int) error {
+		return os.RemoveAll(filepath.Join(dir, entries[i].Name()))
+	})
+	return errors.Join(append(errs, os.RemoveAll(dir))...)
 }
 
 // swap puts the new build in place of the previous one, and returns where

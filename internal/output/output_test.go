@@ -631,10 +631,22 @@ func TestHoldKeepsFilesUntilOrder(t *testing.T) {
 }
 
 // Commit removes the previous output whole: its nested files and
-// folders, which NewDir listed, and what appeared there after, which no
-// list holds.
+// folders, and what appeared there after NewDir read it; but nothing a
+// symbolic link made since leads to.
 func TestCommitRemovesPrevious(t *testing.T) {
 	final, d := afterBuild(t, "a/b/c/index.html", "a/b/index.html", "a/x.html", "packets/p.age", "top.html")
+	// packets/ becomes a link to a folder elsewhere, holding a file of the
+	// same name.
+	elsewhere := t.TempDir()
+	if err := os.WriteFile(filepath.Join(elsewhere, "p.age"), []byte("not the build's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(final, "packets")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(final, "packets")); err != nil {
+		t.Fatal(err)
+	}
 	// Made after NewDir read the previous output.
 	for _, p := range []string{"a/b/c/late.html", "late/deep/file", ".hidden-late/x"} {
 		full := filepath.Join(final, filepath.FromSlash(p))
@@ -663,6 +675,9 @@ func TestCommitRemovesPrevious(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(final), ".public.tmp-*")); len(left) > 0 {
 		t.Errorf("temporary folders left: %v", left)
+	}
+	if data, err := os.ReadFile(filepath.Join(elsewhere, "p.age")); err != nil || string(data) != "not the build's" {
+		t.Errorf("the file a link led to: %q, %v", data, err)
 	}
 }
 

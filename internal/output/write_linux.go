@@ -77,10 +77,3 @@ func readWhole(name string) ([]byte, error) {
 		data = data[:len(data)+n]
 	}
 }
-
-// unlink removes the file name, with one system call (os.Remove tries a
-// folder's too when it fails).
-func unlink(name string) error { return unix.Unlink(name) }
-
-// rmdir removes the empty folder name, with one system call.
-func rmdir(name string) error { return unix.Rmdir(name) }

@@ -23,9 +23,3 @@ func links(os.FileInfo) uint64 { return 0 }
 
 // readWhole reads the file name.
 func readWhole(name string) ([]byte, error) { return os.ReadFile(name) }
-
-// unlink removes the file name.
-func unlink(name string) error { return os.Remove(name) }
-
-// rmdir removes the empty folder name.
-func rmdir(name string) error { return os.Remove(name) }
