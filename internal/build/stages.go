@@ -125,6 +125,15 @@ func (b *builder) run() (*Report, error) {
 		b.checkUses,   // no file or heading that only restricted text uses goes public
 		b.seal,        // check audiences and labels, seal (or preview) passages, render their pages
 		b.prepareScan, // the leak scan's scanner, made while the next stages run
+	} {
+		if err := stage(); err != nil {
+			return b.rep, err
+		}
+	}
+	// The stages after hold the most (every page's view and search
+	// entry, the files kept for the leak scan) and make the most garbage.
+	defer tightenGC(liveHeap())()
+	for _, stage := range []func() error{
 		b.lists,       // home, sections, tags
 		b.extras,      // feed, sitemap, 404 page, theme and content files
 		b.searchIndex, // the search page, the public index, each audience's sealed index
