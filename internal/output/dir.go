@@ -321,9 +321,7 @@ func (d *Dir) SetTimes(t time.Time) error {
 		return errs[0]
 	}
 	// Folders last, deepest first: nothing changes them after.
-	dirs := slices.SortedFunc(maps.Keys(folders), func(a, b string) int {
-		return cmp.Or(cmp.Compare(strings.Count(b, "/"), strings.Count(a, "/")), strings.Compare(a, b))
-	})
+	dirs := slices.SortedFunc(maps.Keys(folders), deeperFirst("/"))
 	for _, dir := range dirs {
 		if err := os.Chtimes(full(dir), t, t); err != nil {
 			return err
@@ -360,7 +358,7 @@ func (d *Dir) Order(dir string) error {
 	if dir == d.held {
 		d.mu.RLock()
 		for p, w := range d.entries {
-			if w.data != nil && strings.HasPrefix(p, dir+"/") {
+			if w.data != nil && strings.HasPrefix(p, d.heldPrefix) {
 				full := filepath.Join(d.tmp, filepath.FromSlash(p))
 				f := filepath.Dir(full)
 				if held[f] == nil {
@@ -385,9 +383,7 @@ func (d *Dir) Order(dir string) error {
 		return err
 	}
 	// Deeper folders first, so that each is moved into its parent made.
-	dirs := slices.SortedFunc(maps.Keys(folders), func(a, b string) int {
-		return cmp.Or(cmp.Compare(strings.Count(b, string(filepath.Separator)), strings.Count(a, string(filepath.Separator))), strings.Compare(a, b))
-	})
+	dirs := slices.SortedFunc(maps.Keys(folders), deeperFirst(string(filepath.Separator)))
 	for _, f := range dirs {
 		if err := orderDir(f, held[f]); err != nil {
 			return err
@@ -396,7 +392,7 @@ func (d *Dir) Order(dir string) error {
 	if dir == d.held {
 		d.mu.Lock()
 		for p, w := range d.entries {
-			if w.data != nil && strings.HasPrefix(p, dir+"/") {
+			if w.data != nil && strings.HasPrefix(p, d.heldPrefix) {
 				w.data = nil
 				d.entries[p] = w
 			}
@@ -405,6 +401,14 @@ func (d *Dir) Order(dir string) error {
 		d.mu.Unlock()
 	}
 	return nil
+}
+
+// deeperFirst orders paths whose folders are separated by sep deeper
+// first, then by name.
+func deeperFirst(sep string) func(a, b string) int {
+	return func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.Count(b, sep), strings.Count(a, sep)), strings.Compare(a, b))
+	}
 }
 
 // orderDir remakes dir (or makes it, if it does not exist) with, in name
