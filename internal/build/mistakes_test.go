@@ -251,6 +251,11 @@ func mistakes() []mistake {
 			want:  refuse, at: "content/b/x.md:3:", msg: "sets audience",
 		},
 		{
+			name: "fm/after-heading-in-quote-zero-width", why: "front matter in a quote after a heading, its key behind a zero-width space (as a copy and paste leaves it): audience ignored, the page public",
+			files: map[string]string{"content/b/x.md": md("# Heading canaryzw1", "", "> ---", "> \u200Baudience: [board]", "> title: Board only canaryzw2", "> ---", "", "Body canaryzw3.")},
+			want:  refuse, at: "content/b/x.md:3:", msg: "sets audience",
+		},
+		{
 			name: "file/upper-case-md", why: "a briefing saved as .MD is not read as one, and would be published raw",
 			files: map[string]string{"content/b/x.MD": md("---", "title: Board only canarylb1", "slug: r-lb", "audience: [board]", "---", "", "Body canarylb2.")},
 			want:  refuse, at: "content/b/x.MD:1:", msg: "looks like a markdown file",

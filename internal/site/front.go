@@ -205,8 +205,7 @@ func checkStrayFront(file string, src []byte, firstLine int, second bool) error 
 func checkGuardedFront(file string, lines [][]byte, first int) error {
 	var fence []byte
 	for i, raw := range lines {
-		line := bytes.TrimFunc(raw, isBlankRune)
-		bare := bytes.TrimLeft(line, "> \t")
+		bare := bareLine(raw)
 		if fence != nil {
 			if bytes.HasPrefix(bare, fence) {
 				fence = nil
@@ -221,7 +220,7 @@ func checkGuardedFront(file string, lines [][]byte, first int) error {
 			continue
 		}
 		for _, next := range lines[i+1:] {
-			key := bytes.TrimLeft(bytes.TrimFunc(next, isBlankRune), "> \t")
+			key := bareLine(next)
 			if bytes.HasPrefix(key, []byte("#")) {
 				continue
 			}
@@ -247,6 +246,20 @@ var (
 	frontDelim = regexp.MustCompile(`^(?:-{3,}|\+{3,})(?:[ \t].*|[A-Za-z]*)$`)
 	frontKey   = regexp.MustCompile(`^["']?[A-Za-z_][A-Za-z0-9_.-]*["']?[ \t]*(:|=)(\s|$)`)
 )
+
+// bareLine returns line without the quote markers, white space and
+// invisible characters (see isBlankRune) before and among them, nor the
+// white space and invisible characters after it: "> \u200Baudience:" in a
+// quote is a key as "audience:" is.
+func bareLine(line []byte) []byte {
+	for {
+		bare := bytes.TrimLeft(bytes.TrimFunc(line, isBlankRune), ">")
+		if len(bare) == len(line) {
+			return line
+		}
+		line = bare
+	}
+}
 
 // isFrontDelim reports whether line matches frontDelim: only a line that
 // starts with "---" or "+++" is matched against it.
