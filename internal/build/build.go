@@ -131,10 +131,20 @@ func Run(opt Options) (*Report, error) {
 	} else if inPublic, err := within(out, filepath.Join(src, "public")); err != nil || inPublic {
 		return nil, cmp.Or(err, ErrAsOfPublic)
 	}
-	// The caches are read while the site loads: neither needs the other.
+	// The caches are read, and the output folder checked, while the site
+	// loads: none needs another.
 	record := opt.CacheKey != nil && opt.AsOf.IsZero()
 	caches := make(chan cachesRead, 1)
 	go func() { caches <- readCaches(src, opt.CacheKey, record) }()
+	type replace struct {
+		r   output.Replaceable
+		err error
+	}
+	checked := make(chan replace, 1)
+	go func() {
+		r, err := output.CheckReplace(out)
+		checked <- replace{r, err}
+	}()
 	// Load first, so that a site with errors never creates a temporary folder.
 	s, err := site.Load(src, site.Options{Drafts: opt.Drafts, Out: out, Now: asOf})
 	c := <-caches
@@ -144,7 +154,11 @@ func Run(opt Options) (*Report, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	dir, err := output.NewDir(out)
+	replaced := <-checked
+	if replaced.err != nil {
+		return nil, replaced.err
+	}
+	dir, err := replaced.r.NewDir()
 	if err != nil {
 		return nil, err
 	}

@@ -50,41 +50,68 @@ type Dir struct {
 
 // NewDir prepares a build of the directory final. It refuses to replace an
 // existing non-empty directory that is not a previous build (see
-// [checkPrevious]), so that a mistyped --out cannot delete someone's files.
+// [CheckReplace]), so that a mistyped --out cannot delete someone's files.
 func NewDir(final string) (*Dir, error) {
-	final, err := filepath.Abs(final)
+	r, err := CheckReplace(final)
 	if err != nil {
 		return nil, err
+	}
+	return r.NewDir()
+}
+
+// Replaceable is what [CheckReplace] found: a folder a build may replace.
+// Its zero value names none.
+type Replaceable struct {
+	final string // absolute
+}
+
+// CheckReplace returns an error unless a build may replace the folder
+// final: it does not exist, holds only hidden entries (a fresh gh-pages
+// worktree's .git, which Commit keeps), or is a previous build (see
+// [checkPrevious]). It only reads, and may run beside other work: a build
+// checks its output while it loads the site. It reads every folder of a
+// previous build, which takes a while for a large one.
+func CheckReplace(final string) (Replaceable, error) {
+	final, err := filepath.Abs(final)
+	if err != nil {
+		return Replaceable{}, err
 	}
 	info, err := os.Lstat(final)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return nil, err
+		return Replaceable{}, err
 	case !info.IsDir():
-		return nil, fmt.Errorf("output %s exists and is not a folder", final)
+		return Replaceable{}, fmt.Errorf("output %s exists and is not a folder", final)
 	default:
 		entries, err := os.ReadDir(final)
 		if err != nil {
-			return nil, err
+			return Replaceable{}, err
 		}
-		// Hidden entries alone (a fresh gh-pages worktree's .git) are kept
-		// by Commit, so such a folder is as good as empty.
 		if slices.ContainsFunc(entries, func(e os.DirEntry) bool { return !hidden(e.Name()) }) {
 			if err := checkPrevious(final, entries); err != nil {
-				return nil, err
+				return Replaceable{}, err
 			}
 		}
 	}
-	parent := filepath.Dir(final)
+	return Replaceable{final: final}, nil
+}
+
+// NewDir prepares a build of the folder r names, in a temporary folder
+// made beside it.
+func (r Replaceable) NewDir() (*Dir, error) {
+	if r.final == "" {
+		return nil, errors.New("output: no folder checked (see CheckReplace)")
+	}
+	parent := filepath.Dir(r.final)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := mkdirUnique(filepath.Join(parent, "."+filepath.Base(final)+".tmp-"))
+	tmp, err := mkdirUnique(filepath.Join(parent, "."+filepath.Base(r.final)+".tmp-"))
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{final: final, tmp: tmp}, nil
+	return &Dir{final: r.final, tmp: tmp}, nil
 }
 
 // mkdirUnique creates a new folder named prefix and a random suffix, with

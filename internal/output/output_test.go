@@ -146,6 +146,43 @@ func TestNewDirRefusesForeignFolder(t *testing.T) {
 	}
 }
 
+// TestCheckReplaceOnlyReads: CheckReplace, which a build runs while it
+// loads the site, makes no folder; only the Replaceable it returns makes
+// one, and the zero Replaceable none.
+func TestCheckReplaceOnlyReads(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "site", "public")
+	r, err := CheckReplace(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(parent); err != nil || len(entries) != 0 {
+		t.Fatalf("after CheckReplace, %s holds %v (%v)", parent, entries, err)
+	}
+	if _, err := (Replaceable{}).NewDir(); err == nil {
+		t.Error("NewDir of the zero Replaceable made a folder")
+	}
+	d, err := r.NewDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteFile("index.html", []byte("<p>hi</p>")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(final, "index.html")); err != nil {
+		t.Error(err)
+	}
+	if err := os.WriteFile(filepath.Join(final, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CheckReplace(final); err == nil || !strings.Contains(err.Error(), "refusing to replace") {
+		t.Errorf("CheckReplace of a folder that is no build: %v", err)
+	}
+}
+
 // TestNewDirWantsEveryFileListed: a folder is a previous build only if its
 // SHA256SUMS parses and lists every file in it.
 func TestNewDirWantsEveryFileListed(t *testing.T) {
