@@ -162,11 +162,24 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Packets are written once, in name order, by Order below.
+	// Packets are written once, in name order, by the order stage.
 	if err := dir.Hold(format.PacketDir, packetMemory); err != nil {
 		return nil, err
 	}
 	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
+	b.orderPackets = func() error {
+		if err := dir.Order(format.PacketDir); err != nil {
+			return fmt.Errorf("ordering %s: %w", out, err)
+		}
+		return nil
+	}
+	// The caches are saved while the packets are put in order and the
+	// output is dated and put in place. Saved for a build whose output
+	// then fails to replace the last one, they are still sound: a record
+	// whose page the output does not hold as written is not used (see
+	// builder.take), and a sealed passage is the same ciphertext whichever
+	// build publishes it.
+	b.saveCaches = func() []*diag.Warning { return b.saveTo(src, opt.CacheKey) }
 	if c.pagesWarning != "" {
 		s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", c.pagesWarning))
 	}
@@ -179,31 +192,20 @@ func Run(opt Options) (*Report, error) {
 	}
 	if err != nil {
 		dir.Abort()
+		b.saved()
 		return rep, err
-	}
-	// The caches are saved while the output is dated and put in place.
-	// Saved for a build whose output then fails to replace the last one,
-	// they are still sound: a record whose page the output does not hold
-	// as written is not used (see builder.take), and a sealed passage is
-	// the same ciphertext whichever build publishes it.
-	saved := make(chan []*diag.Warning, 1)
-	go func() { saved <- b.saveCaches(src, opt.CacheKey) }()
-	if err := dir.Order(format.PacketDir); err != nil {
-		dir.Abort()
-		<-saved
-		return rep, fmt.Errorf("ordering %s: %w", out, err)
 	}
 	if err := dir.SetTimes(b.now); err != nil {
 		dir.Abort()
-		<-saved
+		b.saved()
 		return rep, fmt.Errorf("dating %s: %w", out, err)
 	}
 	if err := dir.Commit(); err != nil {
 		dir.Abort()
-		<-saved
+		b.saved()
 		return rep, fmt.Errorf("replacing %s: %w", out, err)
 	}
-	rep.Warnings = append(rep.Warnings, <-saved...)
+	rep.Warnings = append(rep.Warnings, b.saved()...)
 	rep.Out = out
 	rep.Duration = time.Since(start)
 	return rep, nil
@@ -242,11 +244,11 @@ func readCaches(src string, key []byte, records bool) (c cachesRead) {
 	return c
 }
 
-// saveCaches saves the seal cache and, if the build made them, its page
+// saveTo saves the seal cache and, if the build made them, its page
 // records, and returns what it could not save as warnings. Only a
 // published build is worth remembering: not one as of another time (see
 // Options.AsOf), whose lifted passages the cache would forget.
-func (b *builder) saveCaches(src string, key []byte) []*diag.Warning {
+func (b *builder) saveTo(src string, key []byte) []*diag.Warning {
 	var warnings []*diag.Warning
 	if b.lookAhead {
 		return nil

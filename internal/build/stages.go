@@ -66,6 +66,12 @@ type builder struct {
 	asOf      time.Time
 	lookAhead bool
 	now       time.Time // the release's time (see Options.Now), in UTC, to the second
+	// orderPackets writes the packets in name order (see output.Dir.Order),
+	// and saveCaches saves the caches for the next build (see
+	// builder.saveTo); nil for an output in memory, which has no order,
+	// and whose caches are kept by its session.
+	orderPackets func() error
+	saveCaches   func() []*diag.Warning
 
 	rep *Report
 
@@ -106,6 +112,11 @@ type builder struct {
 	// Left by lists, and extras.
 	listed  *render.ListsResult
 	sitemap [sha256.Size]byte // the digest of what sitemap.xml lists
+
+	// ordering is orderPackets' result, from order, and saving
+	// saveCaches', from save; nil: not started.
+	ordering chan error
+	saving   chan []*diag.Warning
 }
 
 // parsed is a page parsed by this build, with the record it will leave.
@@ -133,12 +144,16 @@ func (b *builder) run() (*Report, error) {
 	// The stages after hold the most (every page's view and search
 	// entry, the files kept for the leak scan) and make the most garbage.
 	defer tightenGC(liveHeap())()
+	defer b.ordered() // on every path: the output is not touched after run
 	for _, stage := range []func() error{
 		b.lists,       // home, sections, tags
 		b.extras,      // feed, sitemap, 404 page, theme and content files
 		b.searchIndex, // the search page, the public index, each audience's sealed index
+		b.order,       // the packets in name order, while the next stages run
 		b.scan,        // no restricted text, name or key in any byte written
 		b.manifest,    // SHA256SUMS, and the records for the next build
+		b.save,        // the caches, saved while the build ends (see saved)
+		b.ordered,     // the packets are in order
 	} {
 		if err := stage(); err != nil {
 			return b.rep, err
@@ -760,6 +775,50 @@ func (b *builder) prepareScan() error {
 		ch <- s
 	}()
 	return nil
+}
+
+// order starts writing the packets in name order (see output.Dir.Order),
+// which the stages after it do not wait for: no stage after searchIndex
+// writes a packet, and the leak scan reads a packet from memory, or from
+// disk once it is in order.
+func (b *builder) order() error {
+	if b.orderPackets == nil {
+		return nil
+	}
+	b.ordering = make(chan error, 1)
+	go func() { b.ordering <- b.orderPackets() }()
+	return nil
+}
+
+// ordered waits for the packets that order started to put in order.
+func (b *builder) ordered() error {
+	if b.ordering == nil {
+		return nil
+	}
+	err := <-b.ordering
+	b.ordering = nil
+	return err
+}
+
+// save starts saving the caches, which saved waits for.
+func (b *builder) save() error {
+	if b.saveCaches == nil {
+		return nil
+	}
+	b.saving = make(chan []*diag.Warning, 1)
+	go func() { b.saving <- b.saveCaches() }()
+	return nil
+}
+
+// saved waits for the caches that save started to save, and returns the
+// warnings of what it could not save.
+func (b *builder) saved() []*diag.Warning {
+	if b.saving == nil {
+		return nil
+	}
+	warnings := <-b.saving
+	b.saving = nil
+	return warnings
 }
 
 // scan is the safety net: no restricted text, recipient name, public key

@@ -46,6 +46,9 @@ type Dir struct {
 	heldBudget int64
 	heldSize   atomic.Int64
 	ordered    bool // Order wrote the held files
+	// orderMu is held by Order while it remakes its folder: reads and
+	// writes of files in the folder Hold names wait for it (see inHeld).
+	orderMu sync.RWMutex
 }
 
 // NewDir prepares a build of the directory final. It refuses to replace an
@@ -219,7 +222,7 @@ func (d *Dir) Hold(dir string, budget int64) error {
 // Held returns the bytes kept for the file at p, which no one may change;
 // nil if p is not held.
 func (d *Dir) Held(p string) []byte {
-	if d.held == "" || !strings.HasPrefix(p, d.heldPrefix) {
+	if !d.inHeld(p) {
 		return nil // without the lock, which every file written would take
 	}
 	d.mu.RLock()
@@ -227,10 +230,18 @@ func (d *Dir) Held(p string) []byte {
 	return d.entries[p].data
 }
 
+// inHeld reports whether the slash path p is in the folder Hold names.
+// Reading or writing such a file on disk takes d.orderMu for reading, so
+// that Order, which remakes the folder, runs alone in it while the rest
+// of the build goes on.
+func (d *Dir) inHeld(p string) bool {
+	return d.held != "" && strings.HasPrefix(p, d.heldPrefix)
+}
+
 // holds reports whether the file p of n bytes is to be kept in memory,
-// and if so counts it against the budget.
+// and if so counts it against the budget. The caller holds d.orderMu.
 func (d *Dir) holds(p string, n int) bool {
-	if d.held == "" || d.ordered || !strings.HasPrefix(p, d.heldPrefix) {
+	if !d.inHeld(p) || d.ordered {
 		return false
 	}
 	if d.heldSize.Add(int64(n)) <= d.heldBudget {
@@ -244,6 +255,10 @@ func (d *Dir) holds(p string, n int) bool {
 // hard-links the file from when it may (see Reuse). A file Hold keeps is
 // kept, a copy of data unless owned.
 func (d *Dir) write(p string, data []byte, sum [sha256.Size]byte, from string, owned bool) error {
+	if d.inHeld(p) {
+		d.orderMu.RLock()
+		defer d.orderMu.RUnlock()
+	}
 	if d.holds(p, len(data)) {
 		keep := data
 		if !owned {
@@ -374,10 +389,16 @@ func (d *Dir) SetTimes(t time.Time) error {
 // times, in name order. If dir is the folder Hold names, its files are no
 // longer kept in memory after, and files written after are written at
 // once.
+//
+// Order may run while other goroutines read and write the build's files:
+// those in the folder Hold names wait until it is done, the others do
+// not. It must not run beside anything else that changes dir.
 func (d *Dir) Order(dir string) error {
 	if err := manifest.CheckPath(dir); err != nil {
 		return err
 	}
+	d.orderMu.Lock()
+	defer d.orderMu.Unlock()
 	top := filepath.Join(d.tmp, filepath.FromSlash(dir))
 	// The held files, by folder, and every folder to make anew.
 	held := map[string]map[string][]byte{}
@@ -620,6 +641,13 @@ func (d *Dir) ReadFile(p string) ([]byte, error) {
 	}
 	if data := d.Held(p); data != nil {
 		return data, nil
+	}
+	if d.inHeld(p) {
+		d.orderMu.RLock()
+		defer d.orderMu.RUnlock()
+		if data := d.Held(p); data != nil {
+			return data, nil // Order has not started
+		}
 	}
 	return readWhole(filepath.Join(d.tmp, filepath.FromSlash(p)))
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -664,6 +665,82 @@ func TestHoldKeepsFilesUntilOrder(t *testing.T) {
 	}
 	if data, err := os.ReadFile(filepath.Join(final, held)); err != nil || string(data) != strings.Repeat("a", 60) {
 		t.Errorf("%s committed: %q, %v", held, data, err)
+	}
+}
+
+// TestOrderBesideReads: while Order remakes the folder Hold names, files
+// in it read back (held, or on disk past the budget, in the folder or
+// below) and files written elsewhere are as written, and a file written
+// in it waits for Order, then is written at once.
+func TestOrderBesideReads(t *testing.T) {
+	_, d := afterBuild(t, "index.html")
+	if err := d.Hold("packets", 4<<10); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for i := range 400 {
+		p := fmt.Sprintf("packets/%03d.age", i)
+		if i%4 == 0 {
+			p = fmt.Sprintf("packets/keyrings/%03d.age", i)
+		}
+		want[p] = strings.Repeat(string(rune('a'+i%26)), 40+i)
+		if err := d.WriteFile(p, []byte(want[p])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ordered := make(chan error, 1)
+	go func() { ordered <- d.Order("packets") }()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	done := atomic.Bool{}
+	for w := range 4 {
+		wg.Go(func() {
+			for round := 0; !done.Load() || round == 0; round++ {
+				for p, data := range want {
+					got, err := d.ReadFile(p)
+					if err == nil && string(got) != data {
+						err = fmt.Errorf("ReadFile(%s) = %d bytes, want %d", p, len(got), len(data))
+					}
+					if err == nil {
+						var r io.ReadCloser
+						if r, err = d.Open(p); err == nil {
+							got, err = io.ReadAll(r)
+							r.Close()
+							if err == nil && string(got) != data {
+								err = fmt.Errorf("Open(%s) = %d bytes, want %d", p, len(got), len(data))
+							}
+						}
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				if err := d.WriteFile(fmt.Sprintf("pages/%d-%d.html", w, round), []byte("page")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	late := "packets/late.age"
+	if err := d.WriteFile(late, []byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ordered; err != nil {
+		t.Fatal(err)
+	}
+	done.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if d.Held(late) != nil {
+		t.Errorf("%s, written as Order ran, is held after it", late)
+	}
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -158,6 +158,10 @@ func (d *Dir) Create() (*Stream, error) {
 		if err := f.Close(); err != nil {
 			return err
 		}
+		if d.inHeld(p) {
+			d.orderMu.RLock()
+			defer d.orderMu.RUnlock()
+		}
 		if err := d.claimEntry(e, nil); err != nil {
 			return err
 		}
@@ -188,6 +192,13 @@ func (d *Dir) Open(p string) (io.ReadCloser, error) {
 	if data := d.Held(p); data != nil {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}
+	if d.inHeld(p) {
+		d.orderMu.RLock()
+		defer d.orderMu.RUnlock()
+		if data := d.Held(p); data != nil {
+			return io.NopCloser(bytes.NewReader(data)), nil // Order has not started
+		}
+	}
 	return os.Open(filepath.Join(d.tmp, filepath.FromSlash(p)))
 }
 
@@ -216,6 +227,10 @@ func (d *Dir) Relink(p string, sum [sha256.Size]byte) (ok bool, err error) {
 	}
 	if !bytes.Equal(h.Sum(nil), sum[:]) {
 		return false, nil
+	}
+	if d.inHeld(p) {
+		d.orderMu.RLock()
+		defer d.orderMu.RUnlock()
 	}
 	if err := d.claimEntry(Entry{Path: p, Sum: sum, Size: info.Size()}, nil); err != nil {
 		return false, err
