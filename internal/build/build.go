@@ -99,6 +99,7 @@ type Report struct {
 	Drafts     int   // drafts left out
 	DraftFiles int   // content files left out because only drafts link to them
 	Reused     int   // pages, intros and lists published again from the last build's records
+	Unread     int   // of the files of those, how many by their stamp, without reading them (see output.Stamp)
 	Duration   time.Duration
 	Warnings   []*diag.Warning
 	Seal       seal.Stats
@@ -173,18 +174,34 @@ func Run(opt Options) (*Report, error) {
 		}
 		return nil
 	}
+	// The stamps of the files the records name, once the build is in
+	// place: the records are saved meanwhile, and the stamps last.
+	stamps := make(chan map[string]output.Stamp, 1)
+	finish := func(in bool) []*diag.Warning {
+		if in && b.records != nil {
+			stamps <- dir.Stamps(b.records.outputs())
+		} else {
+			stamps <- nil
+		}
+		return b.saved()
+	}
 	// The caches are saved while the packets are put in order and the
 	// output is dated and put in place. Saved for a build whose output
 	// then fails to replace the last one, they are still sound: a record
 	// whose page the output does not hold as written is not used (see
 	// builder.take), and a sealed passage is the same ciphertext whichever
 	// build publishes it.
-	b.saveCaches = func() []*diag.Warning { return b.saveTo(src, opt.CacheKey) }
+	b.saveCaches = func() []*diag.Warning {
+		if b.records != nil {
+			b.records.stamped = func() map[string]output.Stamp { return <-stamps }
+		}
+		return b.saveTo(src, opt.CacheKey)
+	}
 	if c.pagesWarning != "" {
 		s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", c.pagesWarning))
 	}
 	if b.record {
-		b.last = &lastBuild{records: c.pages, read: dir.ReadPrevious, republish: dir.Reuse}
+		b.last = &lastBuild{records: c.pages, read: dir.ReadPrevious, republish: dir.Reuse, stamped: dir.ReuseStamped}
 	}
 	rep, err := b.run()
 	if rep != nil && c.sealWarning != nil {
@@ -192,20 +209,20 @@ func Run(opt Options) (*Report, error) {
 	}
 	if err != nil {
 		dir.Abort()
-		b.saved()
+		finish(false)
 		return rep, err
 	}
 	if err := dir.SetTimes(b.now); err != nil {
 		dir.Abort()
-		b.saved()
+		finish(false)
 		return rep, fmt.Errorf("dating %s: %w", out, err)
 	}
 	if err := dir.Commit(); err != nil {
 		dir.Abort()
-		b.saved()
+		finish(false)
 		return rep, fmt.Errorf("replacing %s: %w", out, err)
 	}
-	rep.Warnings = append(rep.Warnings, b.saved()...)
+	rep.Warnings = append(rep.Warnings, finish(true)...)
 	rep.Out = out
 	rep.Duration = time.Since(start)
 	return rep, nil

@@ -3,13 +3,16 @@ package build
 import (
 	"encoding/gob"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/cache"
 	"github.com/conclave-dev/conclave/internal/diag"
+	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/testtool"
 )
 
@@ -137,11 +140,19 @@ func TestPagesCacheVersions(t *testing.T) {
 	}
 	cur := &pagesData{Version: pagesVersion, Site: [32]byte{1}, Lists: map[string]listRecord{"index.html": {}},
 		Pages: map[string]*pageRecord{"content/a.md": {Out: "a/index.html"}, "content/b.md": {Out: "b/index.html"}}}
+	stamps := map[string]output.Stamp{"a/index.html": {Dev: 1, Ino: 2, Size: 3, Mtime: 4, Ctime: 5}}
+	cur.stamped = func() map[string]output.Stamp { return stamps }
 	if err := savePages(src, key, cur); err != nil {
 		t.Fatal(err)
 	}
 	d, warn, err := loadPages(src, key)
 	if err != nil || warn != "" || d == nil || d.Site != cur.Site || len(d.Pages) != 2 || d.Pages["content/b.md"].Out != "b/index.html" || len(d.Lists) != 1 {
 		t.Fatalf("this version: %+v, %q, %v", d, warn, err)
+	}
+	if !maps.Equal(d.Stamps, stamps) {
+		t.Errorf("stamps read back: %v, want %v", d.Stamps, stamps)
+	}
+	if got := slices.Sorted(slices.Values(d.outputs())); !slices.Equal(got, []string{"a/index.html", "b/index.html", "index.html"}) {
+		t.Errorf("outputs: %v", got)
 	}
 }

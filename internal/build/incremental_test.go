@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
@@ -118,6 +119,28 @@ var edits = map[string]func(t *testing.T, dir string){
 			appendTo(t, dir, "public/briefings/two/index.html", "<!-- edited after the build -->")
 		}
 	},
+	// Changed in place, its size and modification time as they were:
+	// only its change time (ctime) tells, which no program can set.
+	"output tampered in place": func(t *testing.T, dir string) {
+		for _, rel := range []string{"public/briefings/two/index.html", "public/index.html"} {
+			p := filepath.Join(dir, rel)
+			info, err := os.Stat(p)
+			if err != nil {
+				continue
+			}
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.WriteAt([]byte("<!--x-->"), 0)
+			if err := errors.Join(err, f.Close()); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, info.ModTime(), info.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	},
 }
 
 func appendTo(t *testing.T, dir, rel, text string) {
@@ -161,7 +184,7 @@ func TestIncrementalBuildEqualsFullBuild(t *testing.T) {
 			if _, err := Run(Options{Source: dir, Out: out, CacheKey: key, Now: testNow}); err != nil {
 				t.Fatal(err)
 			}
-			reusedSome := false
+			reusedSome, unreadSome := false, false
 			for step := range 12 {
 				name := names[r.IntN(len(names))]
 				edits[name](t, dir)
@@ -186,10 +209,14 @@ func TestIncrementalBuildEqualsFullBuild(t *testing.T) {
 					t.Fatalf("the full build reused %d pages", fullRep.Reused)
 				}
 				reusedSome = reusedSome || incRep.Reused > 0
+				unreadSome = unreadSome || incRep.Unread > 0
 				compareBuilds(t, fmt.Sprintf("step %d (%s)", step, name), out, filepath.Join(full, "public"), root)
 			}
 			if !reusedSome {
 				t.Error("no build reused a page: the test proves nothing")
+			}
+			if !unreadSome {
+				t.Error("no build published a file again by its stamp")
 			}
 		})
 	}

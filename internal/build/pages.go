@@ -17,6 +17,7 @@ import (
 	"github.com/conclave-dev/conclave/internal/audience"
 	"github.com/conclave-dev/conclave/internal/cache"
 	"github.com/conclave-dev/conclave/internal/markdown"
+	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/render"
 	"github.com/conclave-dev/conclave/internal/seal"
 	"github.com/conclave-dev/conclave/internal/search"
@@ -28,7 +29,7 @@ import (
 const PagesFile = "pages.cache"
 
 // pagesVersion changes whenever a record's meaning changes.
-const pagesVersion = 9
+const pagesVersion = 10
 
 // pageRecord is what a build keeps of one page, so that the next build can
 // publish it again without parsing or rendering it: the HTML is read back
@@ -85,6 +86,15 @@ type pagesData struct {
 	Scan    scanRecord            // the leak scan's; empty if it found nothing to look for
 	// Search are the sealed indexes, by audience ID.
 	Search map[string]sealedSearch
+	// Stamps are the stamps (see output.Stamp) of the files the records
+	// name (pages, intros' lists, lists), as they were once the build was
+	// in place: such a file whose stamp is the same is published again
+	// without being read (see builder.take). Saved after the records.
+	Stamps map[string]output.Stamp
+
+	// stamped gives Stamps when the build is in place, for savePages;
+	// nil: no stamps, as for a build that was not put in place.
+	stamped func() map[string]output.Stamp
 }
 
 // loadPages reads the page records of the site at src, or returns nil when
@@ -121,6 +131,11 @@ func loadPages(src string, key []byte) (*pagesData, string, error) {
 			}
 			d.Pages[e.Path] = e.Record
 		}
+		var t pagesTrailer
+		if err := dec.Decode(&t); err != nil {
+			return err
+		}
+		d.Stamps = t.Stamps
 		return nil
 	})
 	if u, ok := err.(*cache.UnreadableError); ok {
@@ -168,6 +183,26 @@ func (r *pageRecord) adopt(v *search.Vocabulary) error {
 	return nil
 }
 
+// outputs are the output paths of the files the records name: the pages'
+// HTML and the lists.
+func (d *pagesData) outputs() []string {
+	out := make([]string, 0, len(d.Pages)+len(d.Lists))
+	for _, r := range d.Pages {
+		if r != nil && r.Out != "" {
+			out = append(out, r.Out)
+		}
+	}
+	for p := range d.Lists {
+		out = append(out, p)
+	}
+	return out
+}
+
+// pagesTrailer is the last value of the page cache.
+type pagesTrailer struct {
+	Stamps map[string]output.Stamp
+}
+
 // pageEntry is a page's record in the page cache.
 type pageEntry struct {
 	Path   string
@@ -188,7 +223,11 @@ func savePages(src string, key []byte, d *pagesData) error {
 				return err
 			}
 		}
-		return nil
+		var t pagesTrailer
+		if d.stamped != nil {
+			t.Stamps = d.stamped()
+		}
+		return enc.Encode(t)
 	}))
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/conclave-dev/conclave/internal/audience"
@@ -35,6 +36,10 @@ type lastBuild struct {
 	// output.Dir.Reuse does).
 	read      func(p string) ([]byte, error)
 	republish func(p string, data []byte, sum [sha256.Size]byte) error
+	// stamped, for a last build on disk, publishes a file of it again if
+	// its stamp is still st (as output.Dir.ReuseStamped does), and
+	// reports whether it did; read and republish are then not used.
+	stamped func(p string, st output.Stamp, sum [sha256.Size]byte) (bool, error)
 	// carry, for a last build in memory, publishes a file of it again
 	// and returns its bytes, in one lookup (read and republish are not
 	// used); an error wrapping fs.ErrNotExist if it holds no such file.
@@ -113,6 +118,8 @@ type builder struct {
 	listed  *render.ListsResult
 	sitemap [sha256.Size]byte // the digest of what sitemap.xml lists
 
+	unread atomic.Int64 // files take published by their stamp (Report.Unread)
+
 	// ordering is orderPackets' result, from order, and saving
 	// saveCaches', from save; nil: not started.
 	ordering chan error
@@ -159,6 +166,7 @@ func (b *builder) run() (*Report, error) {
 			return b.rep, err
 		}
 	}
+	b.rep.Unread = int(b.unread.Load())
 	return b.rep, nil
 }
 
@@ -282,30 +290,49 @@ func (b *builder) workers() int {
 }
 
 // take publishes again the file at p of the last build, which its record
-// says has the digest sum, and returns its bytes: nil, and nothing
-// published, if that output no longer holds it as written. The leak scan
-// keeps the bytes without a copy.
-func (b *builder) take(p string, sum [sha256.Size]byte) ([]byte, error) {
+// says has the digest sum, and reports whether it did: not if that output
+// no longer holds it as written. A file whose stamp is the one its build
+// recorded (see output.Stamp) is not read; the leak scan keeps the bytes
+// of the others without a copy.
+func (b *builder) take(p string, sum [sha256.Size]byte) (bool, error) {
 	var data []byte
 	if b.last.carry != nil {
 		var err error
 		if data, err = b.last.carry(p); errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
+			return false, nil
 		} else if err != nil {
-			return nil, err
+			return false, err
 		}
 	} else {
+		if st, ok := b.stampOf(p); ok {
+			if ok, err := b.last.stamped(p, st, sum); ok || err != nil {
+				if ok {
+					b.unread.Add(1)
+				}
+				return ok, err
+			}
+		}
 		var err error
 		data, err = b.last.read(p)
 		if err != nil || sha256.Sum256(data) != sum {
-			return nil, nil
+			return false, nil
 		}
 		if err := b.last.republish(p, data, sum); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
 	b.held.keep(p, data)
-	return data, nil
+	return true, nil
+}
+
+// stampOf returns the stamp the last build recorded for its file at p,
+// if this build may publish the file again by its stamp.
+func (b *builder) stampOf(p string) (output.Stamp, bool) {
+	if b.valid == nil || b.last.stamped == nil {
+		return output.Stamp{}, false
+	}
+	st, ok := b.valid.Stamps[p]
+	return st, ok
 }
 
 // pageResult is what the pages stage did with one page: published it
@@ -428,8 +455,7 @@ func (b *builder) reuse(p *site.Page, key [sha256.Size]byte) (*pageRecord, error
 	if rec.Out == "" {
 		return rec, nil
 	}
-	html, err := b.take(rec.Out, rec.Sum)
-	if html == nil {
+	if ok, err := b.take(rec.Out, rec.Sum); !ok {
 		return nil, err
 	}
 	return rec, nil
@@ -678,8 +704,8 @@ func (b *builder) reuseList(out string, digest [sha256.Size]byte) bool {
 	if !ok || rec.Digest != digest {
 		return false
 	}
-	html, err := b.take(out, rec.Sum)
-	return html != nil && err == nil
+	ok, err := b.take(out, rec.Sum)
+	return ok && err == nil
 }
 
 // extras writes the files besides pages and lists, side by side, and

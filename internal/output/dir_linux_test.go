@@ -239,3 +239,65 @@ func byInode(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// TestReuseStamped: a file of the last build whose stamp is the one taken
+// once that build was in place is published again, hard-linked, without
+// being read; changed in any way since, even in place with its size and
+// modification time as they were, or replaced, it is not. Neither is a
+// file in the folder Hold names.
+func TestReuseStamped(t *testing.T) {
+	final, d := afterBuild(t, "a/index.html", "b/index.html", "c/index.html", "packets/p.age")
+	stamps := d.Stamps([]string{"a/index.html", "b/index.html", "c/index.html", "packets/p.age", "gone.html", "../x"})
+	if len(stamps) != 4 {
+		t.Fatalf("stamps of 4 files: %v", stamps)
+	}
+	sum := func(p string) [sha256.Size]byte { return sha256.Sum256([]byte(p)) }
+	// b changed in place, its size and times restored.
+	b := filepath.Join(final, "b", "index.html")
+	info, err := os.Stat(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("X/index.html"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(b, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	// c replaced by a file of the same bytes.
+	c := filepath.Join(final, "c", "index.html")
+	if err := os.Remove(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c, []byte("c/index.html"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Hold("packets", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{"a/index.html": true, "b/index.html": false, "c/index.html": false, "packets/p.age": false} {
+		ok, err := d.ReuseStamped(p, stamps[p], sum(p))
+		if err != nil || ok != want {
+			t.Errorf("ReuseStamped(%s) = %v, %v; want %v", p, ok, err, want)
+		}
+	}
+	// Linked, a's change time is now: its stamp no longer holds.
+	if ok, _ := d.ReuseStamped("a/index.html", stamps["a/index.html"], sum("a/index.html")); ok {
+		t.Error("a file published twice")
+	}
+	if err := d.Order("packets"); err != nil {
+		t.Fatal(err)
+	}
+	entries := d.Entries()
+	if len(entries) != 1 || entries[0].Path != "a/index.html" || entries[0].Sum != sum("a/index.html") || entries[0].Size != int64(len("a/index.html")) {
+		t.Fatalf("entries: %+v", entries)
+	}
+	old, err := os.Stat(filepath.Join(final, "a", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked, err := os.Stat(filepath.Join(d.tmp, "a", "index.html"))
+	if err != nil || !os.SameFile(old, linked) {
+		t.Errorf("a/index.html not linked: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/conclave-dev/conclave/internal/manifest"
+	"github.com/conclave-dev/conclave/internal/par"
 )
 
 // Stream is a file written a piece at a time, too large to hold in
@@ -208,6 +209,79 @@ func (d *Dir) Open(p string) (io.ReadCloser, error) {
 // copied where links fail. ok is false, and nothing is written, if the
 // previous output has no such file.
 func (d *Dir) Relink(p string, sum [sha256.Size]byte) (ok bool, err error) {
+	return d.relink(p, sum, func(f *os.File, _ os.FileInfo) bool {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return false
+		}
+		return bytes.Equal(h.Sum(nil), sum[:])
+	})
+}
+
+// Stamp is what a file's metadata says of its state. The file system
+// sets a file's change time (ctime) to the present whenever anything
+// changes the file or its metadata, and no program can set it otherwise:
+// a file whose stamp is the same (its device, inode, size, modification
+// and change times) holds the same bytes. The change time is read to the
+// file system's precision, nanoseconds on Linux's.
+type Stamp struct {
+	Dev, Ino     uint64
+	Size         int64
+	Mtime, Ctime int64 // nanoseconds since 1970
+}
+
+// Stamps returns the stamps of the files at paths (slash paths) of the
+// final folder, once Commit put the build there: a later build may
+// publish a file again by its stamp (see ReuseStamped) without reading
+// it. Files it cannot stat, or that are not regular files, are left out,
+// and so is every file where file systems give no stamp.
+func (d *Dir) Stamps(paths []string) map[string]Stamp {
+	stamps := make([]Stamp, len(paths))
+	ok := make([]bool, len(paths))
+	par.Do(len(paths), par.IO(), func(i int) {
+		if manifest.CheckPath(paths[i]) != nil {
+			return
+		}
+		if info, err := os.Lstat(filepath.Join(d.final, filepath.FromSlash(paths[i]))); err == nil && info.Mode().IsRegular() {
+			stamps[i], ok[i] = stampOf(info)
+		}
+	})
+	out := make(map[string]Stamp, len(paths))
+	for i, p := range paths {
+		if ok[i] {
+			out[p] = stamps[i]
+		}
+	}
+	return out
+}
+
+// ReuseStamped publishes again the previous output's file at p, as
+// Relink does, if its stamp is still st (see Stamp), without opening it
+// unless it must be copied; its digest is then sum, which the build that
+// wrote it recorded with st. ok is false, and nothing is written, if the
+// file is gone or its stamp changed. Files in the folder Hold names are
+// never published again this way.
+func (d *Dir) ReuseStamped(p string, st Stamp, sum [sha256.Size]byte) (ok bool, err error) {
+	if err := manifest.CheckPath(p); err != nil || d.inHeld(p) {
+		return false, err
+	}
+	from := filepath.Join(d.final, filepath.FromSlash(p))
+	info, err := os.Lstat(from)
+	if err != nil || !info.Mode().IsRegular() {
+		return false, nil
+	}
+	if now, ok := stampOf(info); !ok || now != st {
+		return false, nil
+	}
+	if err := d.publishFrom(p, from, info, sum, nil); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// relink publishes again the previous output's file at p, of digest sum,
+// if check passes on it: see Relink.
+func (d *Dir) relink(p string, sum [sha256.Size]byte, check func(*os.File, os.FileInfo) bool) (ok bool, err error) {
 	if err := manifest.CheckPath(p); err != nil {
 		return false, err
 	}
@@ -218,45 +292,62 @@ func (d *Dir) Relink(p string, sum [sha256.Size]byte) (ok bool, err error) {
 	}
 	defer f.Close()
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
+	if err != nil || !info.Mode().IsRegular() || !check(f, info) {
 		return false, nil
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, nil
+	if err := d.publishFrom(p, from, info, sum, f); err != nil {
+		return false, err
 	}
-	if !bytes.Equal(h.Sum(nil), sum[:]) {
-		return false, nil
-	}
+	return true, nil
+}
+
+// publishFrom claims p, of digest sum, and hard-links the previous
+// output's file from (described by info) there, or copies it where it
+// may not be linked: from f if open (read from its start), or from the
+// file opened anew.
+func (d *Dir) publishFrom(p, from string, info os.FileInfo, sum [sha256.Size]byte, f *os.File) error {
 	if d.inHeld(p) {
 		d.orderMu.RLock()
 		defer d.orderMu.RUnlock()
 	}
 	if err := d.claimEntry(Entry{Path: p, Sum: sum, Size: info.Size()}, nil); err != nil {
-		return false, err
+		return err
 	}
 	full := filepath.Join(d.tmp, filepath.FromSlash(p))
 	if err := d.mkdir(filepath.Dir(full)); err != nil {
 		d.unclaim(p)
-		return false, err
+		return err
 	}
 	if links(info) == 1 && os.Link(from, full) == nil {
-		return true, nil
+		return nil
 	}
 	// Copy it instead (a new build must not share a file linked elsewhere).
-	out, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err == nil {
-		if _, err = f.Seek(0, io.SeekStart); err == nil {
-			_, err = io.Copy(out, f)
-		}
-		err = errors.Join(err, out.Close())
-	}
+	err := copyFrom(full, from, f)
 	if err != nil {
 		d.unclaim(p)
 		os.Remove(full)
-		return false, err
 	}
-	return true, nil
+	return err
+}
+
+// copyFrom makes the file full a copy of the file from, read through f
+// from its start if f is not nil.
+func copyFrom(full, from string, f *os.File) error {
+	if f == nil {
+		var err error
+		if f, err = os.Open(from); err != nil {
+			return err
+		}
+		defer f.Close()
+	} else if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, f)
+	return errors.Join(err, out.Close())
 }
 
 // Create starts a file written as a stream, kept in memory.

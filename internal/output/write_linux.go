@@ -16,6 +16,15 @@ func links(info os.FileInfo) uint64 {
 	return 0
 }
 
+// stampOf returns the stamp of the file info describes.
+func stampOf(info os.FileInfo) (Stamp, bool) {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Stamp{}, false
+	}
+	return Stamp{Dev: st.Dev, Ino: st.Ino, Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}, true
+}
+
 // writeNew creates the file name, which must not exist yet, and writes data
 // to it with three system calls. os.WriteFile also registers the file with
 // the network poller and adjusts its flags, which for the thousands of
