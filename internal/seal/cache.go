@@ -53,6 +53,10 @@ type Cache struct {
 	mu  sync.Mutex
 	old cacheData
 	cur cacheData
+	// added: cur holds an entry old has not (a new audience key, packet
+	// or attachment); else cur is a part of old, and the whole if as big.
+	added bool
+	found bool // old was read from the file, which holds it
 }
 
 type cacheData struct {
@@ -140,7 +144,7 @@ func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 	case d.Audiences == nil || d.Packets == nil || d.Attachments == nil:
 		bad = &cache.UnreadableError{Reason: "incomplete"}
 	default:
-		c.old = d
+		c.old, c.found = d, true
 		return c, "", nil
 	}
 	return c, fmt.Sprintf("ignoring the seal cache %s (%v): every block is encrypted anew", c.path, bad), nil
@@ -149,7 +153,8 @@ func OpenCache(dir string, key []byte) (c *Cache, warning string, err error) {
 // Save writes what this build used, replacing the cache file atomically.
 // The folder is created with mode 0700 and the file with 0600. A folder
 // or file that became a symbolic link since [OpenCache] is refused, and
-// nothing is written.
+// nothing is written. A build that used all the cache as read, and
+// nothing else, leaves the file as it is.
 func (c *Cache) Save() error {
 	if c == nil {
 		return nil
@@ -157,6 +162,9 @@ func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d := c.cur
+	if c.unchanged() {
+		return nil
+	}
 	return RefusedCache(filepath.Dir(c.path), cache.SaveStream(c.path, c.key, func(enc *gob.Encoder) error {
 		if err := enc.Encode(cacheHeader{Version: d.Version, Audiences: d.Audiences, Attachments: d.Attachments, Count: len(d.Packets)}); err != nil {
 			return err
@@ -168,6 +176,14 @@ func (c *Cache) Save() error {
 		}
 		return nil
 	}))
+}
+
+// unchanged reports whether the cache as used is the cache as read, which
+// its file holds: nothing added, and as many entries of each kind. The
+// caller holds c.mu.
+func (c *Cache) unchanged() bool {
+	o, d := &c.old, &c.cur
+	return c.found && !c.added && len(d.Audiences) == len(o.Audiences) && len(d.Packets) == len(o.Packets) && len(d.Attachments) == len(o.Attachments)
 }
 
 // RefusedCache turns a [*cache.RefusedError] about the cache folder dir or
@@ -230,6 +246,7 @@ func (c *Cache) audienceKey(a *Audience) (age.Identity, age.Recipient, error) {
 	if c != nil {
 		c.mu.Lock()
 		c.cur.Audiences[a.ID] = s
+		c.added = true
 		c.mu.Unlock()
 	}
 	return id, r, nil
@@ -274,6 +291,7 @@ func (c *Cache) putPacket(key string, ct []byte) []byte {
 		return prev
 	}
 	c.cur.Packets[key] = ct
+	c.added = true
 	return ct
 }
 
@@ -308,5 +326,8 @@ func (c *Cache) putAttachment(place string, r attachmentRecord) {
 	}
 	c.mu.Lock()
 	c.cur.Attachments[place] = r
+	if c.old.Attachments[place] != r {
+		c.added = true
+	}
 	c.mu.Unlock()
 }

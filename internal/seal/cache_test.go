@@ -389,6 +389,63 @@ func TestCacheSave(t *testing.T) {
 	}
 }
 
+// A build that used the whole cache as read, and added nothing, leaves
+// its file as it is; one that added a packet, or used only part of the
+// cache, replaces it.
+func TestCacheSaveKeepsUnchangedFile(t *testing.T) {
+	reg := fixtureRegistry(t)
+	dir := filepath.Join(t.TempDir(), ".conclave")
+	path := filepath.Join(dir, CacheFile)
+	save := func(c *Cache) os.FileInfo {
+		t.Helper()
+		if err := c.Save(); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	pages := sealPages()
+	c := openCache(t, dir, testKey(3))
+	sealBuild(t, reg, c, pages...)
+	first := save(c)
+	packets := len(openCache(t, dir, testKey(3)).old.Packets)
+
+	c = openCache(t, dir, testKey(3))
+	sealBuild(t, reg, c, pages...)
+	if again := save(c); !os.SameFile(first, again) {
+		t.Error("a build that used the cache as it was rewrote it")
+	}
+
+	more := append(slices.Clone(pages), page("content/new.md", "::: restricted to=alice\nA new passage, secret N.\n:::\n"))
+	c = openCache(t, dir, testKey(3))
+	sealBuild(t, reg, c, more...)
+	added := save(c)
+	if os.SameFile(first, added) {
+		t.Error("a build that sealed a new passage left the cache file as it was")
+	}
+
+	// As many packets, one of them new.
+	other := append(slices.Clone(pages), page("content/new.md", "::: restricted to=alice\nAnother passage, secret O.\n:::\n"))
+	c = openCache(t, dir, testKey(3))
+	sealBuild(t, reg, c, other...)
+	swapped := save(c)
+	if os.SameFile(added, swapped) {
+		t.Error("a build that sealed a passage in place of another left the cache file as it was")
+	}
+
+	c = openCache(t, dir, testKey(3))
+	sealBuild(t, reg, c, pages...)
+	if fewer := save(c); os.SameFile(swapped, fewer) {
+		t.Error("a build that used part of the cache left the rest in its file")
+	}
+	if n, want := len(openCache(t, dir, testKey(3)).old.Packets), packets; n != want {
+		t.Errorf("the cache file holds %d packets, want %d: those of the passage no build uses are kept", n, want)
+	}
+}
+
 // A save that fails leaves the old cache and no temporary file.
 func TestCacheSaveFails(t *testing.T) {
 	dir := t.TempDir()
