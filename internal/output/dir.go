@@ -37,6 +37,9 @@ type Dir struct {
 	tmp      string
 	dirs     sync.Map // created subfolders
 	stranded bool     // tmp holds entries of the previous output
+	// previous are the digests of the previous build's files, as its
+	// SHA256SUMS lists them (see keepSame).
+	previous map[string][sha256.Size]byte
 
 	// Files written under the slash folder held are kept in memory, in
 	// the ledger, up to heldBudget bytes in all, until Order writes them
@@ -65,7 +68,8 @@ func NewDir(final string) (*Dir, error) {
 // Replaceable is what [CheckReplace] found: a folder a build may replace.
 // Its zero value names none.
 type Replaceable struct {
-	final string // absolute
+	final string                       // absolute
+	sums  map[string][sha256.Size]byte // the previous build's files and digests, as its SHA256SUMS lists them
 }
 
 // CheckReplace returns an error unless a build may replace the folder
@@ -92,9 +96,11 @@ func CheckReplace(final string) (Replaceable, error) {
 			return Replaceable{}, err
 		}
 		if slices.ContainsFunc(entries, func(e os.DirEntry) bool { return !hidden(e.Name()) }) {
-			if err := checkPrevious(final, entries); err != nil {
+			sums, err := checkPrevious(final, entries)
+			if err != nil {
 				return Replaceable{}, err
 			}
+			return Replaceable{final: final, sums: sums}, nil
 		}
 	}
 	return Replaceable{final: final}, nil
@@ -114,7 +120,7 @@ func (r Replaceable) NewDir() (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{final: r.final, tmp: tmp}, nil
+	return &Dir{final: r.final, tmp: tmp, previous: r.sums}, nil
 }
 
 // mkdirUnique creates a new folder named prefix and a random suffix, with
@@ -138,17 +144,17 @@ func mkdirUnique(prefix string) (string, error) {
 // itself, its signature and the hidden top-level entries that Commit keeps.
 // Files are not hashed: being listed is enough to tell a build from a
 // folder of someone's files that happens to hold a SHA256SUMS.
-func checkPrevious(dir string, entries []os.DirEntry) error {
+func checkPrevious(dir string, entries []os.DirEntry) (map[string][sha256.Size]byte, error) {
 	refuse := func(why string) error {
 		return fmt.Errorf("refusing to replace %s: %s, so it is not a previous conclave build (remove it or choose another --out)", dir, why)
 	}
 	i := slices.IndexFunc(entries, func(e os.DirEntry) bool { return e.Name() == manifest.Name })
 	if i < 0 || !entries[i].Type().IsRegular() {
-		return refuse("it is not empty and holds no " + manifest.Name)
+		return nil, refuse("it is not empty and holds no " + manifest.Name)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, manifest.Name))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	list, err := manifest.Parse(manifest.Name, data)
 	if err != nil {
@@ -156,13 +162,13 @@ func checkPrevious(dir string, entries []os.DirEntry) error {
 		if errors.As(err, &errs) {
 			err = errs[0] // the first problem is enough
 		}
-		return refuse(fmt.Sprintf("its %s is not one conclave writes (%v)", manifest.Name, err))
+		return nil, refuse(fmt.Sprintf("its %s is not one conclave writes (%v)", manifest.Name, err))
 	}
-	listed := make(map[string]bool, len(list))
+	listed := make(map[string][sha256.Size]byte, len(list))
 	for _, e := range list {
-		listed[e.Path] = true
+		listed[e.Path] = e.Sum
 	}
-	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+	return listed, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("refusing to replace %s: %w", dir, err)
 		}
@@ -178,8 +184,10 @@ func checkPrevious(dir string, entries []os.DirEntry) error {
 				return filepath.SkipDir
 			}
 		case e.IsDir():
-		case !listed[rel]:
-			return refuse(rel + " is not listed in its " + manifest.Name)
+		default:
+			if _, ok := listed[rel]; !ok {
+				return refuse(rel + " is not listed in its " + manifest.Name)
+			}
 		}
 		return nil
 	})
@@ -287,12 +295,52 @@ func (d *Dir) write(p string, data []byte, sum [sha256.Size]byte, from string, o
 				return nil
 			}
 		}
+	} else if d.keepSame(p, full, data, sum) {
+		return nil
 	}
 	if err := writeNew(full, data); err != nil {
 		d.unclaim(p)
 		return err
 	}
 	return nil
+}
+
+// keepSame hard-links the previous build's file at p to full, if it holds
+// data (of digest sum) and is linked nowhere else, and reports whether it
+// did. A file the build writes again as it was then keeps its inode and
+// birth time: which files a build made anew, which a copy (cp -a orders
+// by inode) or a file system's listing would show, then tells only which
+// files changed since, as comparing two releases would; not, say, which
+// restricted pages a build renders every time, such as one linking an
+// attachment. Only files SHA256SUMS lists with that digest are read, and
+// every byte is compared.
+func (d *Dir) keepSame(p, full string, data []byte, sum [sha256.Size]byte) bool {
+	if prev, ok := d.previous[p]; !ok || prev != sum {
+		return false
+	}
+	from := filepath.Join(d.final, filepath.FromSlash(p))
+	f, err := os.Open(from)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Size() != int64(len(data)) || links(info) != 1 {
+		return false
+	}
+	old := make([]byte, len(data)+1) // one more: a file grown since reads more
+	if n, err := io.ReadFull(f, old); err != io.ErrUnexpectedEOF || n != len(data) || !bytes.Equal(old[:n], data) {
+		return false
+	}
+	if os.Link(from, full) != nil {
+		return false
+	}
+	// The file linked is the file read, not one put in its place since.
+	if linked, err := os.Lstat(full); err != nil || !os.SameFile(info, linked) {
+		os.Remove(full)
+		return false
+	}
+	return true
 }
 
 // mkdir creates dir and its missing parents inside the temporary folder,

@@ -301,3 +301,40 @@ func TestReuseStamped(t *testing.T) {
 		t.Errorf("a/index.html not linked: %v", err)
 	}
 }
+
+// TestWriteKeepsSameFile: a file written with the bytes the previous
+// build's SHA256SUMS lists for it, and still holds, is that build's file,
+// hard-linked; other bytes, a file changed since, or one linked elsewhere
+// too, are written anew.
+func TestWriteKeepsSameFile(t *testing.T) {
+	files := []string{"same.html", "other.html", "changed.html", "shared.html"}
+	final, d := afterBuild(t, files...)
+	if err := os.WriteFile(filepath.Join(final, "changed.html"), []byte("CHANGED.html"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(final, "shared.html"), filepath.Join(t.TempDir(), "elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data := []byte(f)
+		if f == "other.html" {
+			data = []byte("OTHER.html")
+		}
+		if err := d.WriteFile(f, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		old, err := os.Stat(filepath.Join(final, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, err := os.Stat(filepath.Join(d.tmp, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if os.SameFile(old, cur) != (f == "same.html") {
+			t.Errorf("%s: the previous file kept: %v", f, os.SameFile(old, cur))
+		}
+	}
+}
