@@ -14,6 +14,7 @@ import (
 
 	"github.com/conclave-dev/conclave/internal/diag"
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/output"
 	"github.com/conclave-dev/conclave/internal/par"
@@ -117,6 +118,10 @@ func checkSearchDoc(doc *markdown.Doc, d *search.Doc, body string) error {
 // come from the public markdown, not from the index: a word of a passage
 // the index took by mistake is not among them.
 //
+// Only terms of leakcheck.MinLen bytes or more are given: the scan looks
+// for no shorter fragment, and no fragment holds a newline, so a shorter
+// term can hold none. (They are most of the words, and of the work.)
+//
 // The text is cut into runs of about equal size, gathered in parallel,
 // then merged in order: each term comes once, where it is first seen.
 func publicTerms(public [][]byte) []byte {
@@ -137,7 +142,7 @@ func publicTerms(public [][]byte) []byte {
 	}
 	gathered := make([][]byte, len(runs))
 	par.Do(len(runs), runtime.GOMAXPROCS(0), func(i int) {
-		gathered[i] = search.AppendDistinct(nil, map[string]bool{}, runs[i])
+		gathered[i] = search.AppendDistinct(nil, map[string]bool{}, runs[i], leakcheck.MinLen)
 	})
 	seen := map[string]bool{}
 	var out []byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,7 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
 	"github.com/conclave-dev/conclave/internal/format"
+	"github.com/conclave-dev/conclave/internal/leakcheck"
 	"github.com/conclave-dev/conclave/internal/markdown"
 	"github.com/conclave-dev/conclave/internal/search"
 	"github.com/conclave-dev/conclave/internal/site"
@@ -93,7 +97,7 @@ func TestPublicTerms(t *testing.T) {
 			}
 			texts = append(texts, b)
 		}
-		want := search.AppendDistinct(nil, map[string]bool{}, texts)
+		want := search.AppendDistinct(nil, map[string]bool{}, texts, leakcheck.MinLen)
 		if got := publicTerms(texts); !bytes.Equal(got, want) {
 			t.Errorf("%d texts: publicTerms =\n%q\nwant\n%q", n, got, want)
 		}
@@ -154,5 +158,44 @@ func TestStripTags(t *testing.T) {
 				t.Fatalf("stripTags(%q, %q) = %q, want %q", b, repl, got, want)
 			}
 		}
+	}
+}
+
+// A word that a passage holds whole, as a restricted page's tag, and that
+// public text holds too ("Firmware" in a page, "firmware" as the tag) is
+// in the search index's shards because of the public page: no leak. The
+// word is 8 bytes, the shortest fragment the scan looks for, which
+// publicTerms must still give.
+func TestPublicWordAsPassage(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	testtool.WriteSite(t, dir, map[string]string{
+		"conclave.toml":     "title = \"T\"\nbaseURL = \"https://example.org/\"\n",
+		"keys/alice.pub":    id.Recipient().String() + "\n",
+		"content/pub.md":    "---\ntitle: Notes\ndate: 2026-10-01\n---\n\nFirmware updates are out.\n",
+		"content/secret.md": "---\ntitle: Sealed\ndate: 2026-10-02\naudience: [alice]\nslug: r-x\ntags: [firmware]\n---\n\nThe body.\n",
+	})
+	out := filepath.Join(t.TempDir(), "public")
+	rep, err := Run(Options{Source: dir, Out: out, Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Search.Words == 0 {
+		t.Fatal("no public search index: the test proves nothing")
+	}
+	found := false
+	err = filepath.WalkDir(filepath.Join(out, "search"), func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			data, err := os.ReadFile(p)
+			found = found || err == nil && bytes.Contains(data, []byte(`"firmware"`))
+			return err
+		}
+		return err
+	})
+	if err != nil || !found {
+		t.Fatalf("no shard holds the public word firmware (%v): the test proves nothing", err)
 	}
 }

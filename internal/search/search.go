@@ -67,12 +67,20 @@ func Tokens(s string, fn func(term string)) {
 	scanTerms(s, nil, func(t []byte) { fn(string(t)) })
 }
 
-// AppendDistinct appends to dst each term of texts (see [Tokens]) not in
-// seen, followed by a newline, and adds it to seen. Only a term new to
-// seen is copied: a site's public text holds a few thousand distinct
-// terms in a million.
-func AppendDistinct(dst []byte, seen map[string]bool, texts [][]byte) []byte {
-	addNew(seen, texts, func(term []byte) { dst = append(append(dst, term...), '\n') })
+// AppendDistinct appends to dst each term of texts (see [Tokens]) of at
+// least min bytes not in seen, followed by a newline, and adds it to
+// seen. Only a term new to seen is copied: a site's public text holds a
+// few thousand distinct terms in a million.
+func AppendDistinct(dst []byte, seen map[string]bool, texts [][]byte, min int) []byte {
+	var buf []byte
+	for _, t := range texts {
+		buf = scanTerms(t, buf, func(term []byte) {
+			if len(term) >= min && !seen[string(term)] {
+				seen[string(term)] = true
+				dst = append(append(dst, term...), '\n')
+			}
+		})
+	}
 	return dst
 }
 

@@ -66,7 +66,7 @@ func TestAppendDistinct(t *testing.T) {
 		}
 		byteTexts = append(byteTexts, []byte(s))
 	}
-	got := AppendDistinct([]byte("x\n"), map[string]bool{"in": true}, byteTexts)
+	got := AppendDistinct([]byte("x\n"), map[string]bool{"in": true}, byteTexts, 0)
 	if want = append([]byte("x\n"), want...); !bytes.Equal(got, want) {
 		t.Errorf("AppendDistinct =\n%q\nwant\n%q", got, want)
 	}
