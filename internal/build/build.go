@@ -168,6 +168,7 @@ func Run(opt Options) (*Report, error) {
 		return nil, err
 	}
 	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
+	b.makeFolder = dir.MakeFolder
 	b.orderPackets = func() error {
 		if err := dir.Order(format.PacketDir); err != nil {
 			return fmt.Errorf("ordering %s: %w", out, err)

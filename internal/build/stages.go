@@ -77,6 +77,9 @@ type builder struct {
 	// and whose caches are kept by its session.
 	orderPackets func() error
 	saveCaches   func() []*diag.Warning
+	// makeFolder makes the folder of an output file before it is written
+	// (output.Dir.MakeFolder); nil for an output in memory.
+	makeFolder func(p string) error
 
 	rep *Report
 
@@ -356,6 +359,16 @@ func (b *builder) pages() error {
 		i := order[k]
 		p := s.Pages[i]
 		testOnlyStarted("pages", k, p)
+		// Every page's folder first, in the order of the addresses: made
+		// as the page is written, the folder (its inode, its place in a
+		// copy) would tell a page this build renders, in the seal stage,
+		// from one it publishes again, such as a restricted page that
+		// links an attachment (rendered by every build) from another.
+		if b.makeFolder != nil && p.Kind == site.KindPage {
+			if err := b.makeFolder(render.OutPath(p.URL)); err != nil {
+				return err
+			}
+		}
 		var key [sha256.Size]byte
 		if b.record {
 			key = pageKey(p)

@@ -40,6 +40,7 @@ type Dir struct {
 	// previous are the digests of the previous build's files, as its
 	// SHA256SUMS lists them (see keepSame).
 	previous map[string][sha256.Size]byte
+	promised sync.Map // files whose folders MakeFolder made
 
 	// Files written under the slash folder held are kept in memory, in
 	// the ledger, up to heldBudget bytes in all, until Order writes them
@@ -305,6 +306,20 @@ func (d *Dir) write(p string, data []byte, sum [sha256.Size]byte, from string, o
 	return nil
 }
 
+// MakeFolder makes the folder that is to hold the file p (a slash path),
+// as writing p would, before p is written: see builder.pages. SetTimes
+// fails if p is not written.
+func (d *Dir) MakeFolder(p string) error {
+	if err := manifest.CheckPath(p); err != nil {
+		return err
+	}
+	if d.inHeld(p) {
+		return fmt.Errorf("%s: in %s, whose folders Order makes", p, d.held)
+	}
+	d.promised.Store(p, true)
+	return d.mkdir(filepath.Dir(filepath.Join(d.tmp, filepath.FromSlash(p))))
+}
+
 // keepSame hard-links the previous build's file at p to full, if it holds
 // data (of digest sum) and is linked nowhere else, and reports whether it
 // did. A file the build writes again as it was then keeps its inode and
@@ -398,7 +413,19 @@ func (d *Dir) SetTimes(t time.Time) error {
 	for p := range d.entries {
 		files = append(files, p)
 	}
+	var unwritten []string
+	d.promised.Range(func(p, _ any) bool {
+		if _, ok := d.entries[p.(string)]; !ok {
+			unwritten = append(unwritten, p.(string))
+		}
+		return true
+	})
 	d.mu.RUnlock()
+	if len(unwritten) > 0 {
+		// An empty folder would be published, undated, and name a page.
+		slices.Sort(unwritten)
+		return fmt.Errorf("%s: its folder was made, but it was not written (a bug in conclave)", unwritten[0])
+	}
 	folders := map[string]bool{".": true}
 	for _, p := range files {
 		for dir := path.Dir(p); !folders[dir]; dir = path.Dir(dir) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -336,5 +337,42 @@ func TestWriteKeepsSameFile(t *testing.T) {
 		if os.SameFile(old, cur) != (f == "same.html") {
 			t.Errorf("%s: the previous file kept: %v", f, os.SameFile(old, cur))
 		}
+	}
+}
+
+// TestMakeFolderPromisesFile: a folder made ahead for a file is dated with
+// the others once the file is written; if the file never is, SetTimes
+// fails rather than publish an empty folder named after it. A file in the
+// folder Hold names has its folder made by Order.
+func TestMakeFolderPromisesFile(t *testing.T) {
+	_, d := afterBuild(t, "index.html")
+	if err := d.Hold("packets", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.MakeFolder("packets/a.age"); err == nil {
+		t.Error("MakeFolder in the held folder")
+	}
+	for _, p := range []string{"a/index.html", "b/c/index.html"} {
+		if err := d.MakeFolder(p); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := os.Stat(filepath.Join(d.tmp, filepath.Dir(p))); err != nil || !info.IsDir() {
+			t.Fatalf("no folder for %s: %v", p, err)
+		}
+	}
+	if err := d.WriteFile("a/index.html", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Order("packets"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetTimes(time.Unix(1e9, 0)); err == nil || !strings.Contains(err.Error(), "b/c/index.html: its folder was made, but it was not written") {
+		t.Errorf("SetTimes with a file promised and not written: %v", err)
+	}
+	if err := d.WriteFile("b/c/index.html", []byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetTimes(time.Unix(1e9, 0)); err != nil {
+		t.Fatal(err)
 	}
 }
