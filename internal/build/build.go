@@ -168,36 +168,7 @@ func Run(opt Options) (*Report, error) {
 		return nil, err
 	}
 	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
-	b.makeFolder = dir.MakeFolder
-	b.orderPackets = func() error {
-		if err := dir.Order(format.PacketDir); err != nil {
-			return fmt.Errorf("ordering %s: %w", out, err)
-		}
-		return nil
-	}
-	// The stamps of the files the records name, once the build is in
-	// place: the records are saved meanwhile, and the stamps last.
-	stamps := make(chan map[string]output.Stamp, 1)
-	finish := func(in bool) []*diag.Warning {
-		if in && b.records != nil {
-			stamps <- dir.Stamps(b.records.outputs())
-		} else {
-			stamps <- nil
-		}
-		return b.saved()
-	}
-	// The caches are saved while the packets are put in order and the
-	// output is dated and put in place. Saved for a build whose output
-	// then fails to replace the last one, they are still sound: a record
-	// whose page the output does not hold as written is not used (see
-	// builder.take), and a sealed passage is the same ciphertext whichever
-	// build publishes it.
-	b.saveCaches = func() []*diag.Warning {
-		if b.records != nil {
-			b.records.stamped = func() map[string]output.Stamp { return <-stamps }
-		}
-		return b.saveTo(src, opt.CacheKey)
-	}
+	finish := b.toDisk(dir, src, opt.CacheKey)
 	if c.pagesWarning != "" {
 		s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", c.pagesWarning))
 	}
@@ -227,6 +198,44 @@ func Run(opt Options) (*Report, error) {
 	rep.Out = out
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// toDisk sets b up to build into dir: page folders made in address
+// order, packets put in name order, the caches saved. The caller calls
+// finish once the build is in place (in) or has failed: it gives the
+// records their stamps, then waits for the caches to be saved and
+// returns the warnings of what could not be.
+func (b *builder) toDisk(dir *output.Dir, src string, key []byte) (finish func(in bool) []*diag.Warning) {
+	b.makeFolder = dir.MakeFolder
+	b.orderPackets = func() error {
+		if err := dir.Order(format.PacketDir); err != nil {
+			return fmt.Errorf("ordering %s: %w", dir.Path(), err)
+		}
+		return nil
+	}
+	// The stamps of the files the records name, once the build is in
+	// place: the records are saved meanwhile, and the stamps last.
+	stamps := make(chan map[string]output.Stamp, 1)
+	// The caches are saved while the packets are put in order and the
+	// output is dated and put in place. Saved for a build whose output
+	// then fails to replace the last one, they are still sound: a record
+	// whose page the output does not hold as written is not used (see
+	// builder.take), and a sealed passage is the same ciphertext whichever
+	// build publishes it.
+	b.saveCaches = func() []*diag.Warning {
+		if b.records != nil {
+			b.records.stamped = func() map[string]output.Stamp { return <-stamps }
+		}
+		return b.saveTo(src, key)
+	}
+	return func(in bool) []*diag.Warning {
+		if in && b.records != nil {
+			stamps <- dir.Stamps(b.records.outputs())
+		} else {
+			stamps <- nil
+		}
+		return b.saved()
+	}
 }
 
 // cachesRead is what readCaches read: the seal cache, and the page

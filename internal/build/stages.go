@@ -125,8 +125,8 @@ type builder struct {
 
 	// ordering is orderPackets' result, from order, and saving
 	// saveCaches', from save; nil: not started.
-	ordering chan error
-	saving   chan []*diag.Warning
+	ordering later[error]
+	saving   later[[]*diag.Warning]
 }
 
 // parsed is a page parsed by this build, with the record it will leave.
@@ -821,43 +821,44 @@ func (b *builder) prepareScan() error {
 // writes a packet, and the leak scan reads a packet from memory, or from
 // disk once it is in order.
 func (b *builder) order() error {
-	if b.orderPackets == nil {
-		return nil
-	}
-	b.ordering = make(chan error, 1)
-	go func() { b.ordering <- b.orderPackets() }()
+	b.ordering = start(b.orderPackets)
 	return nil
 }
 
 // ordered waits for the packets that order started to put in order.
-func (b *builder) ordered() error {
-	if b.ordering == nil {
-		return nil
-	}
-	err := <-b.ordering
-	b.ordering = nil
-	return err
-}
+func (b *builder) ordered() error { return b.ordering.wait() }
 
 // save starts saving the caches, which saved waits for.
 func (b *builder) save() error {
-	if b.saveCaches == nil {
-		return nil
-	}
-	b.saving = make(chan []*diag.Warning, 1)
-	go func() { b.saving <- b.saveCaches() }()
+	b.saving = start(b.saveCaches)
 	return nil
 }
 
 // saved waits for the caches that save started to save, and returns the
 // warnings of what it could not save.
-func (b *builder) saved() []*diag.Warning {
-	if b.saving == nil {
+func (b *builder) saved() []*diag.Warning { return b.saving.wait() }
+
+// later is what a function running beside the build returns (see start).
+type later[T any] chan T
+
+// start calls f on a goroutine of its own, if f is not nil.
+func start[T any](f func() T) later[T] {
+	if f == nil {
 		return nil
 	}
-	warnings := <-b.saving
-	b.saving = nil
-	return warnings
+	l := make(later[T], 1)
+	go func() { l <- f() }()
+	return l
+}
+
+// wait returns what the function started returned, once, or the zero T
+// if none was started or it was already waited for.
+func (l *later[T]) wait() T {
+	var v T
+	if *l != nil {
+		v, *l = <-*l, nil
+	}
+	return v
 }
 
 // scan is the safety net: no restricted text, recipient name, public key

@@ -222,8 +222,11 @@ func (d *Dir) Relink(p string, sum [sha256.Size]byte) (ok bool, err error) {
 // sets a file's change time (ctime) to the present whenever anything
 // changes the file or its metadata, and no program can set it otherwise:
 // a file whose stamp is the same (its device, inode, size, modification
-// and change times) holds the same bytes. The change time is read to the
-// file system's precision, nanoseconds on Linux's.
+// and change times) holds the same bytes. Times are kept in nanoseconds,
+// but the kernel's clock for them moves every few milliseconds: a change
+// made in the same few milliseconds as the one before the stamp was taken
+// (as the build ends) could go unseen, if it also left the size and the
+// modification time as they were.
 type Stamp struct {
 	Dev, Ino     uint64
 	Size         int64
