@@ -70,7 +70,13 @@ func startServe(t *testing.T, args ...string) *served {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Wait closes the pipes once the process ends: it is called only
+	// when both readers have read to the end, or the last lines (such as
+	// "conclave: stopped") could be lost.
+	var readers sync.WaitGroup
+	readers.Add(2)
 	go func() {
+		defer readers.Done()
 		b := make([]byte, 4096)
 		for {
 			n, err := stderr.Read(b)
@@ -90,16 +96,23 @@ func startServe(t *testing.T, args ...string) *served {
 	})
 	addr := make(chan string, 1)
 	go func() {
+		defer readers.Done()
 		sc := bufio.NewScanner(stdout)
 		re := regexp.MustCompile(`^conclave: serving on http://(\S+)/ `)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+				select {
+				case addr <- m[1]:
+				default: // only the first is waited for
+				}
 			}
 		}
 		io.Copy(io.Discard, stdout)
 	}()
-	go func() { s.done <- cmd.Wait() }()
+	go func() {
+		readers.Wait()
+		s.done <- cmd.Wait()
+	}()
 	select {
 	case a := <-addr:
 		_, port, err := net.SplitHostPort(a)
