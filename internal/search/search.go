@@ -72,31 +72,23 @@ func Tokens(s string, fn func(term string)) {
 // seen. Only a term new to seen is copied: a site's public text holds a
 // few thousand distinct terms in a million.
 func AppendDistinct(dst []byte, seen map[string]bool, texts [][]byte, min int) []byte {
-	var buf []byte
-	for _, t := range texts {
-		buf = scanTerms(t, buf, func(term []byte) {
-			if len(term) >= min && !seen[string(term)] {
-				seen[string(term)] = true
-				dst = append(append(dst, term...), '\n')
-			}
-		})
-	}
+	addNew(seen, texts, min, func(term []byte) { dst = append(append(dst, term...), '\n') })
 	return dst
 }
 
 // AddTerms adds each term of texts (see [Tokens]) to set, copying only
 // the terms new to it.
 func AddTerms[S ~string | ~[]byte](set map[string]bool, texts ...S) {
-	addNew(set, texts, nil)
+	addNew(set, texts, 0, nil)
 }
 
-// addNew adds each term of texts to set, and calls fn, if not nil, with
-// each term new to it.
-func addNew[S ~string | ~[]byte](set map[string]bool, texts []S, fn func(term []byte)) {
+// addNew adds each term of texts of at least min bytes to set, and calls
+// fn, if not nil, with each term new to it.
+func addNew[S ~string | ~[]byte](set map[string]bool, texts []S, min int, fn func(term []byte)) {
 	var buf []byte
 	for _, t := range texts {
 		buf = scanTerms(t, buf, func(term []byte) {
-			if !set[string(term)] {
+			if len(term) >= min && !set[string(term)] {
 				set[string(term)] = true
 				if fn != nil {
 					fn(term)
