@@ -671,6 +671,18 @@ func mistakes() []mistake {
 			want: publish, has: []string{"b/x/index.html"},
 		},
 		{
+			name: "attach/whole-page-rebuilt", why: "a page restricted as a whole that links an attachment is rendered by every build, never published again from its record; on the cached path it is built three times beside a page published again by its file's stamp and a list kept as it was (hard-linked): neither its title, its body nor the file reaches the output (and its folder and file are made like the others': TestRebuildKeepsUnchangedFiles, TestRebuildMakesFoldersInAddressOrder)",
+			before: map[string]string{
+				"content/b/a.md": page("Before", "Public before."),
+			},
+			files: map[string]string{
+				"content/b/x.md":          md(append(restrictedFront("Board only canarylw1", "r-lw"), "", "See [the log](canarylw2.txt) canarylw3.")...),
+				"content/b/canarylw2.txt": "log canarylw4\n",
+				"content/b/z.md":          page("After", "Public after."),
+			},
+			want: publish, has: []string{"b/r-lw/index.html", "b/a/index.html", "b/z/index.html"},
+		},
+		{
 			name: "search/page-at-its-address", why: "a page at /search/ would stand where the search page is written: refused, not overwritten",
 			files: map[string]string{
 				"content/search.md": page("Search canarysr1", "Our own search."),
