@@ -163,6 +163,9 @@ type data struct {
 	// restricted passages are in clear: the converter was made for it
 	// (markdown.Options.Preview).
 	Preview bool
+	// items renders Pages for Items, on list pages; it is made of Pages,
+	// Root and the theme, which the list's digest covers.
+	items *listItems
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -380,6 +383,7 @@ func (r *Renderer) Lists(views []*PageView, intros map[string]*Intro, emit Emit,
 	d := r.data("tags", "/tags/")
 	d.Title, d.Tags = "Tags", tags
 	jobs = append(jobs, listPage{kind: "tags", out: "tags/index.html", data: d})
+	r.listItems(jobs)
 
 	res := &ListsResult{Tags: len(tags), TagViews: tags, Pages: len(jobs), Digests: make(map[string][sha256.Size]byte, len(jobs))}
 	errs := make([]error, len(jobs))
@@ -688,6 +692,7 @@ func (r *Renderer) Relist(views []*PageView, intros map[string]*Intro, last *Lis
 		res.TagViews[i] = &tv
 		jobs = append(jobs, r.listPage("tag", "/"+t.Rel, pages, nil, t.Name, n))
 	}
+	r.listItems(jobs)
 	site, err := json.Marshal(r.view)
 	if err != nil {
 		return nil, false, err
@@ -700,6 +705,15 @@ func (r *Renderer) Relist(views []*PageView, intros map[string]*Intro, last *Lis
 		}
 	}
 	return res, true, nil
+}
+
+// listItems gives the list pages of jobs one [listItems]: a briefing's
+// item is rendered once for all of them.
+func (r *Renderer) listItems(jobs []listPage) {
+	li := newListItems(r.theme)
+	for _, j := range jobs {
+		j.data.items = li
+	}
 }
 
 func (r *Renderer) execute(kind, out string, d *data, emit Emit) error {

@@ -244,6 +244,16 @@ func (t *Theme) Execute(w io.Writer, kind string, data any) error {
 	return nil
 }
 
+// executeItem renders [ItemLayout] with v.
+func (t *Theme) executeItem(w io.Writer, v ItemView) error {
+	// Every kind's set holds every partial, the built-in theme's under
+	// the site's.
+	if err := t.sets["home"].ExecuteTemplate(w, ItemLayout, v); err != nil {
+		return t.locate(err)
+	}
+	return nil
+}
+
 var templateErr = regexp.MustCompile(`^template: ([^:]+):(\d+):(?:(\d+):)? ?(.*)$`)
 
 // locate turns an html/template error into a located error that names the
