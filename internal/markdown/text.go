@@ -171,11 +171,25 @@ func collapseSpace(b []byte, start int) []byte {
 	w := start
 	space := false // a space is due before the next word
 	for r := start; r < len(b); {
-		c, size := rune(b[r]), 1
-		if c >= utf8.RuneSelf {
-			c, size = utf8.DecodeRune(b[r:])
+		c := b[r]
+		if c < utf8.RuneSelf { // most text: one byte, looked up
+			if asciiSpace[c] {
+				space = w > start
+				r++
+				continue
+			}
+			if space {
+				b[w] = ' '
+				w++
+				space = false
+			}
+			b[w] = c
+			w++
+			r++
+			continue
 		}
-		if unicode.IsSpace(c) {
+		u, size := utf8.DecodeRune(b[r:])
+		if unicode.IsSpace(u) {
 			space = w > start
 			r += size
 			continue
@@ -190,6 +204,10 @@ func collapseSpace(b []byte, start int) []byte {
 	}
 	return b[:w]
 }
+
+// asciiSpace marks the bytes below utf8.RuneSelf that unicode.IsSpace
+// holds for.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 func truncateWords(s string, n int) string {
 	words := strings.Fields(s)

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	ghtml "github.com/yuin/goldmark/renderer/html"
 )
@@ -30,5 +33,42 @@ func TestSliceWriterWritesAsBufio(t *testing.T) {
 		if !bytes.Equal(s, b.Bytes()) {
 			t.Fatalf("%q: wrote %q, bufio %q", v, s, b.Bytes())
 		}
+	}
+}
+
+// collapseSpace is strings.Fields joined by one space, in place, after
+// start; bytes before start are left alone.
+func FuzzCollapseSpace(f *testing.F) {
+	for _, s := range []string{"", " ", "a", "  a  b\t\nc  ", "x\u0085y\u00a0z\u2028w\u3000", "\xff \xfe\x80 a", "é  ü", "a\v\fb\rc"} {
+		f.Add(s, 0)
+		f.Add("lead "+s, 5)
+	}
+	f.Fuzz(func(t *testing.T, s string, start int) {
+		if start < 0 || start > len(s) {
+			return
+		}
+		got := string(collapseSpace([]byte(s), start))
+		want := s[:start] + strings.Join(strings.Fields(s[start:]), " ")
+		if got != want {
+			t.Errorf("collapseSpace(%q, %d) = %q, want %q", s, start, got, want)
+		}
+	})
+}
+
+func TestASCIISpace(t *testing.T) {
+	for c := range rune(utf8.RuneSelf) {
+		if asciiSpace[c] != unicode.IsSpace(c) {
+			t.Errorf("asciiSpace[%q] = %v", c, asciiSpace[c])
+		}
+	}
+}
+
+func BenchmarkCollapseSpace(b *testing.B) {
+	text := []byte(strings.Repeat("The vendor's  response team\tconfirmed the issue on 12 March;\n a fix ships in 4.2.1 — see the advisory. ", 200))
+	buf := make([]byte, len(text))
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		copy(buf, text)
+		collapseSpace(buf, 0)
 	}
 }
