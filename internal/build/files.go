@@ -344,15 +344,23 @@ func fileNames(text []byte, first int) map[string]int {
 		}
 	}
 	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRune(text[i:])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._~%+-/_", r) {
+		c, size := text[i], 1
+		var in bool
+		if c < utf8.RuneSelf {
+			in = nameByte[c]
+		} else {
+			var r rune
+			r, size = utf8.DecodeRune(text[i:])
+			in = unicode.IsLetter(r) || unicode.IsDigit(r)
+		}
+		if in {
 			if start < 0 {
 				start = i
 			}
 		} else {
 			flush(i)
 		}
-		if r == '\n' {
+		if c == '\n' {
 			line++
 		}
 		i += size
@@ -360,3 +368,12 @@ func fileNames(text []byte, first int) map[string]int {
 	flush(len(text))
 	return out
 }
+
+// nameByte marks the bytes below utf8.RuneSelf that a file name's word
+// holds: letters, digits and "._~%+-/".
+var nameByte = func() (t [utf8.RuneSelf]bool) {
+	for c := range rune(utf8.RuneSelf) {
+		t[c] = unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune("._~%+-/", c)
+	}
+	return t
+}()
