@@ -3,11 +3,9 @@ package build
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/conclave-dev/conclave/internal/testtool"
@@ -57,7 +55,7 @@ func TestGolden(t *testing.T) {
 			continue
 		}
 		if !bytes.Equal(g, w) {
-			t.Errorf("%s differs from the golden file (run go test ./internal/build -run TestGolden -update after checking the change):\n%s", p, firstDiff(w, g))
+			t.Errorf("%s differs from the golden file (run go test ./internal/build -run TestGolden -update after checking the change):\n%s", p, testtool.FirstDiff(w, g))
 		}
 	}
 	for p := range got {
@@ -75,21 +73,4 @@ func TestGolden(t *testing.T) {
 	if want := "content/notes/gamma.md:1: no date: left out of the feed (add date: YYYY-MM-DD)"; len(warns) != 1 || warns[0] != want {
 		t.Errorf("warnings = %q, want only %q", warns, want)
 	}
-}
-
-func firstDiff(want, got []byte) string {
-	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := 0; i < max(len(wl), len(gl)); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, w, g)
-		}
-	}
-	return "(same lines)"
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conclave-dev/conclave/internal/testtool"
 	"github.com/conclave-dev/conclave/themes"
 )
 
@@ -20,18 +21,24 @@ func listFiles(t *testing.T, root, theme string, views []*PageView) map[string]s
 		t.Fatal(err)
 	}
 	r := &Renderer{theme: th, view: &SiteView{Title: "T", Sections: []SectionRef{{Name: "a", Title: "A", Rel: "a/"}, {Name: "b", Title: "B", Rel: "b/"}}}}
-	var mu sync.Mutex
-	files := map[string]string{}
-	emit := func(p string, data []byte) error {
-		mu.Lock()
-		defer mu.Unlock()
-		files[p] = string(data)
-		return nil
-	}
+	emit, files := collect()
 	if _, err := r.Lists(views, nil, emit, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// collect returns an Emit that keeps what it is given, from several
+// goroutines at once (as Lists calls it), in files.
+func collect() (emit Emit, files map[string]string) {
+	var mu sync.Mutex
+	files = map[string]string{}
+	return func(p string, data []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		files[p] = string(data)
+		return nil
+	}, files
 }
 
 // listViews are n briefings in two sections, with dates, labels, tags
@@ -88,7 +95,7 @@ func TestItemsAsInline(t *testing.T) {
 	depths := map[string]bool{}
 	for p, w := range want {
 		if got[p] != w {
-			t.Errorf("%s differs:\n%s", p, firstLineDiff(w, got[p]))
+			t.Errorf("%s differs:\n%s", p, testtool.FirstDiff([]byte(w), []byte(got[p])))
 		}
 		depths[rootFrom("/"+strings.TrimSuffix(p, "index.html"))] = true
 	}
@@ -142,7 +149,7 @@ func TestItemsRootEscaped(t *testing.T) {
 	want := listFiles(t, root, "inline", listViews(PerPage+3))
 	for p, w := range want {
 		if got[p] != w {
-			t.Errorf("%s differs:\n%s", p, firstLineDiff(w, got[p]))
+			t.Errorf("%s differs:\n%s", p, testtool.FirstDiff([]byte(w), []byte(got[p])))
 		}
 	}
 	if !strings.Contains(want["page/2/index.html"], `x?r=..%2f..%2f`) {
@@ -162,22 +169,4 @@ func TestItemsOnlyOnLists(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "themes/odd/layouts/page.html:2:") || !strings.Contains(err.Error(), "only list pages list briefings") {
 		t.Errorf("err = %v", err)
 	}
-}
-
-// firstLineDiff shows the first line where a and b differ.
-func firstLineDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := range max(len(al), len(bl)) {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d:\nwant %q\ngot  %q", i+1, x, y)
-		}
-	}
-	return "(same lines)"
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -157,14 +156,7 @@ func TestDescriptionFallsBackToSite(t *testing.T) {
 	for _, desc := range []string{"Briefings for the circle.", ""} {
 		r := &Renderer{theme: th, view: &SiteView{Title: "T", Description: desc}}
 		views := []*PageView{{Path: "content/a.md", URL: "/a/", Rel: "a/", Title: "A", Tags: []TagRef{{Name: "x", Slug: "x", Rel: "tags/x/"}}}}
-		var mu sync.Mutex // Lists emits from several goroutines
-		files := map[string]string{}
-		emit := func(p string, data []byte) error {
-			mu.Lock()
-			defer mu.Unlock()
-			files[p] = string(data)
-			return nil
-		}
+		emit, files := collect()
 		if _, err := r.Lists(views, nil, emit, nil, nil); err != nil {
 			t.Fatal(err)
 		}
