@@ -314,21 +314,13 @@ func fileNames(text []byte, first int) map[string]int {
 		text = []byte(html.UnescapeString(string(text)))
 	}
 	out := map[string]int{}
-	line := first
-	start := -1
-	flush := func(end int) {
-		if start < 0 {
-			return
-		}
+	nameWords(text, first, func(w []byte, line int) {
 		// Most words hold neither a dot nor a %-escape that could be one:
 		// no extension, nothing to copy.
-		if w := text[start:end]; bytes.IndexByte(w, '.') < 0 && bytes.IndexByte(w, '%') < 0 {
-			start = -1
+		if bytes.IndexByte(w, '.') < 0 && bytes.IndexByte(w, '%') < 0 {
 			return
 		}
-		word := string(text[start:end])
-		start = -1
-		for _, w := range strings.Split(word, "/") {
+		for _, w := range strings.Split(string(w), "/") {
 			if strings.Contains(w, "%") {
 				if u, err := url.PathUnescape(w); err == nil {
 					w = u
@@ -342,7 +334,17 @@ func fileNames(text []byte, first int) map[string]int {
 				out[w] = line
 			}
 		}
-	}
+	})
+	return out
+}
+
+// nameWords calls fn with each run of text that could hold a file name
+// (letters, digits and "._~%+-/"), and the line it ends on, counted from
+// first. Most text is ASCII, looked up in a table; other runes go by
+// the unicode tables.
+func nameWords(text []byte, first int, fn func(word []byte, line int)) {
+	line := first
+	start := -1
 	for i := 0; i < len(text); {
 		c, size := text[i], 1
 		var in bool
@@ -357,16 +359,18 @@ func fileNames(text []byte, first int) map[string]int {
 			if start < 0 {
 				start = i
 			}
-		} else {
-			flush(i)
+		} else if start >= 0 {
+			fn(text[start:i], line)
+			start = -1
 		}
 		if c == '\n' {
 			line++
 		}
 		i += size
 	}
-	flush(len(text))
-	return out
+	if start >= 0 {
+		fn(text[start:], line)
+	}
 }
 
 // nameByte marks the bytes below utf8.RuneSelf that a file name's word

@@ -2,7 +2,10 @@ package build
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestFileNames(t *testing.T) {
@@ -35,4 +38,42 @@ func TestFileNames(t *testing.T) {
 	if got := fileNames(plain, 3); !reflect.DeepEqual(got, map[string]int{"dump.pcap": 3}) || string(plain) != "a capture, dump.PCAP, and notes\n" {
 		t.Errorf("fileNames(%q) = %v", plain, got)
 	}
+}
+
+// nameWords splits text as a rune-by-rune reading does: a word is a run
+// of letters, digits and "._~%+-/", with the line of its end.
+func FuzzNameWords(f *testing.F) {
+	for _, s := range []string{"", "a.txt", "see report.pdf\nand\u00e9t\u00e9.doc", "\xff\xfe a/b.c \u0660\u0661.x\n\n", "x\u200by.z %2e"} {
+		f.Add([]byte(s), 1)
+	}
+	f.Fuzz(func(t *testing.T, text []byte, first int) {
+		type word struct {
+			w    string
+			line int
+		}
+		var got, want []word
+		nameWords(text, first, func(w []byte, line int) { got = append(got, word{string(w), line}) })
+		line, start := first, -1
+		for i := 0; i < len(text); {
+			r, size := utf8.DecodeRune(text[i:])
+			if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._~%+-/", r) {
+				if start < 0 {
+					start = i
+				}
+			} else if start >= 0 {
+				want = append(want, word{string(text[start:i]), line})
+				start = -1
+			}
+			if r == '\n' {
+				line++
+			}
+			i += size
+		}
+		if start >= 0 {
+			want = append(want, word{string(text[start:]), line})
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("nameWords(%q) = %+v, want %+v", text, got, want)
+		}
+	})
 }
