@@ -24,12 +24,8 @@ import (
 // the other restricted pages. Files under packets/ are all made anew, in
 // name order, and release.json and SHA256SUMS change with every release.
 func TestRebuildKeepsUnchangedFiles(t *testing.T) {
-	dir, _ := sealSite(t)
-	write(t, dir, "content/briefings/c.md", "---\ntitle: C\ntlp: amber\n---\n\n::: restricted to=board tlp=amber\nThe [log](c-log.txt).\n:::\n")
-	write(t, dir, "content/briefings/c-log.txt", "the log\n")
+	dir, _, key := attachmentSite(t, "the log\n")
 	out := filepath.Join(dir, "public")
-	key := make([]byte, seal.KeySize)
-	rand.Read(key)
 	inodes := func() map[string]uint64 {
 		t.Helper()
 		m := map[string]uint64{}

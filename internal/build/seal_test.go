@@ -499,16 +499,24 @@ func TestUnlockScriptOnSealedPages(t *testing.T) {
 	check("v2")
 }
 
+// attachmentSite is sealSite with content/briefings/c.md, whose passage
+// links the attachment c-log.txt holding log, and a new cache key.
+func attachmentSite(t *testing.T, log string) (string, map[string]*age.X25519Identity, []byte) {
+	t.Helper()
+	dir, ids := sealSite(t)
+	write(t, dir, "content/briefings/c.md", "---\ntitle: C\ntlp: amber\n---\n\n::: restricted to=board tlp=amber\nThe [log](c-log.txt).\n:::\n")
+	write(t, dir, "content/briefings/c-log.txt", log)
+	key := make([]byte, seal.KeySize)
+	rand.Read(key)
+	return dir, ids, key
+}
+
 // With the seal cache, an unchanged attachment keeps its packet, and so
 // does the passage that links it; a changed file gets a new packet, and the
 // passage a new one naming it, while the other passages keep theirs.
 func TestSealCacheKeepsAttachments(t *testing.T) {
-	dir, ids := sealSite(t)
-	write(t, dir, "content/briefings/c.md", "---\ntitle: C\ntlp: amber\n---\n\n::: restricted to=board tlp=amber\nThe [log](c-log.txt).\n:::\n")
-	write(t, dir, "content/briefings/c-log.txt", "the log, version 1\n")
+	dir, ids, key := attachmentSite(t, "the log, version 1\n")
 	out := filepath.Join(dir, "public")
-	key := make([]byte, seal.KeySize)
-	rand.Read(key)
 	opt := Options{Source: dir, Out: out, CacheKey: key}
 	packets := func() map[string]bool {
 		entries, err := os.ReadDir(filepath.Join(out, "packets"))

@@ -396,8 +396,12 @@ func TestCacheSaveKeepsUnchangedFile(t *testing.T) {
 	reg := fixtureRegistry(t)
 	dir := filepath.Join(t.TempDir(), ".conclave")
 	path := filepath.Join(dir, CacheFile)
-	save := func(c *Cache) os.FileInfo {
+	// build seals pages with the cache as the last build left it, saves
+	// it, and returns its file.
+	build := func(pages ...*site.Page) os.FileInfo {
 		t.Helper()
+		c := openCache(t, dir, testKey(3))
+		sealBuild(t, reg, c, pages...)
 		if err := c.Save(); err != nil {
 			t.Fatal(err)
 		}
@@ -408,37 +412,25 @@ func TestCacheSaveKeepsUnchangedFile(t *testing.T) {
 		return fi
 	}
 	pages := sealPages()
-	c := openCache(t, dir, testKey(3))
-	sealBuild(t, reg, c, pages...)
-	first := save(c)
+	first := build(pages...)
 	packets := len(openCache(t, dir, testKey(3)).old.Packets)
 
-	c = openCache(t, dir, testKey(3))
-	sealBuild(t, reg, c, pages...)
-	if again := save(c); !os.SameFile(first, again) {
+	if again := build(pages...); !os.SameFile(first, again) {
 		t.Error("a build that used the cache as it was rewrote it")
 	}
 
-	more := append(slices.Clone(pages), page("content/new.md", "::: restricted to=alice\nA new passage, secret N.\n:::\n"))
-	c = openCache(t, dir, testKey(3))
-	sealBuild(t, reg, c, more...)
-	added := save(c)
+	added := build(append(slices.Clone(pages), page("content/new.md", "::: restricted to=alice\nA new passage, secret N.\n:::\n"))...)
 	if os.SameFile(first, added) {
 		t.Error("a build that sealed a new passage left the cache file as it was")
 	}
 
 	// As many packets, one of them new.
-	other := append(slices.Clone(pages), page("content/new.md", "::: restricted to=alice\nAnother passage, secret O.\n:::\n"))
-	c = openCache(t, dir, testKey(3))
-	sealBuild(t, reg, c, other...)
-	swapped := save(c)
+	swapped := build(append(slices.Clone(pages), page("content/new.md", "::: restricted to=alice\nAnother passage, secret O.\n:::\n"))...)
 	if os.SameFile(added, swapped) {
 		t.Error("a build that sealed a passage in place of another left the cache file as it was")
 	}
 
-	c = openCache(t, dir, testKey(3))
-	sealBuild(t, reg, c, pages...)
-	if fewer := save(c); os.SameFile(swapped, fewer) {
+	if fewer := build(pages...); os.SameFile(swapped, fewer) {
 		t.Error("a build that used part of the cache left the rest in its file")
 	}
 	if n, want := len(openCache(t, dir, testKey(3)).old.Packets), packets; n != want {
