@@ -247,6 +247,16 @@ func (d *Dir) inHeld(p string) bool {
 	return d.held != "" && strings.HasPrefix(p, d.heldPrefix)
 }
 
+// waitOrder takes d.orderMu for reading if p is in the folder Hold names
+// (see inHeld), and returns what lets it go; nothing for another file.
+func (d *Dir) waitOrder(p string) (done func()) {
+	if !d.inHeld(p) {
+		return func() {}
+	}
+	d.orderMu.RLock()
+	return d.orderMu.RUnlock
+}
+
 // holds reports whether the file p of n bytes is to be kept in memory,
 // and if so counts it against the budget. The caller holds d.orderMu.
 func (d *Dir) holds(p string, n int) bool {
@@ -264,10 +274,7 @@ func (d *Dir) holds(p string, n int) bool {
 // hard-links the file from when it may (see Reuse). A file Hold keeps is
 // kept, a copy of data unless owned.
 func (d *Dir) write(p string, data []byte, sum [sha256.Size]byte, from string, owned bool) error {
-	if d.inHeld(p) {
-		d.orderMu.RLock()
-		defer d.orderMu.RUnlock()
-	}
+	defer d.waitOrder(p)()
 	if d.holds(p, len(data)) {
 		keep := data
 		if !owned {
@@ -717,9 +724,8 @@ func (d *Dir) ReadFile(p string) ([]byte, error) {
 	if data := d.Held(p); data != nil {
 		return data, nil
 	}
+	defer d.waitOrder(p)()
 	if d.inHeld(p) {
-		d.orderMu.RLock()
-		defer d.orderMu.RUnlock()
 		if data := d.Held(p); data != nil {
 			return data, nil // Order has not started
 		}

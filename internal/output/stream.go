@@ -159,10 +159,7 @@ func (d *Dir) Create() (*Stream, error) {
 		if err := f.Close(); err != nil {
 			return err
 		}
-		if d.inHeld(p) {
-			d.orderMu.RLock()
-			defer d.orderMu.RUnlock()
-		}
+		defer d.waitOrder(p)()
 		if err := d.claimEntry(e, nil); err != nil {
 			return err
 		}
@@ -193,9 +190,8 @@ func (d *Dir) Open(p string) (io.ReadCloser, error) {
 	if data := d.Held(p); data != nil {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}
+	defer d.waitOrder(p)()
 	if d.inHeld(p) {
-		d.orderMu.RLock()
-		defer d.orderMu.RUnlock()
 		if data := d.Held(p); data != nil {
 			return io.NopCloser(bytes.NewReader(data)), nil // Order has not started
 		}
@@ -309,10 +305,7 @@ func (d *Dir) relink(p string, sum [sha256.Size]byte, check func(*os.File, os.Fi
 // may not be linked: from f if open (read from its start), or from the
 // file opened anew.
 func (d *Dir) publishFrom(p, from string, info os.FileInfo, sum [sha256.Size]byte, f *os.File) error {
-	if d.inHeld(p) {
-		d.orderMu.RLock()
-		defer d.orderMu.RUnlock()
-	}
+	defer d.waitOrder(p)()
 	if err := d.claimEntry(Entry{Path: p, Sum: sum, Size: info.Size()}, nil); err != nil {
 		return err
 	}
