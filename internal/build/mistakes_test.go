@@ -81,6 +81,15 @@ func page(title string, body ...string) string {
 	return md(append([]string{"---", "title: " + title, "---", ""}, body...)...)
 }
 
+// publicPages are n public pages in section b, dated 2024, tagged tag.
+func publicPages(n int, tag string) map[string]string {
+	files := map[string]string{}
+	for i := range n {
+		files[fmt.Sprintf("content/b/p%02d.md", i)] = md("---", fmt.Sprintf("title: Public %d", i), "date: 2024-02-03", "tags: ["+tag+"]", "---", "", "Public text.")
+	}
+	return files
+}
+
 const bom = "\uFEFF"
 
 // mistakeBase is the site every mistake is added to: three recipients,
@@ -852,6 +861,12 @@ func mistakes() []mistake {
 			name: "whole/all-fields", why: "title, summary, tags, headings and body of a restricted page stay out of lists, tags, feed and sitemap",
 			files: map[string]string{"content/b/x.md": md("---", "title: Merger canarywa1", "summary: Summary canarywa2", "tags: [canarywa3, shared]", "date: 2024-05-05", "audience: [board]", "slug: r-wa", "tlp: amber", "---", "", "## Heading canarywa4", "", "Body canarywa5.")},
 			want:  publish, has: []string{"b/r-wa/index.html", "tags/shared/index.html"},
+		},
+		{
+			name: "whole/listed-at-every-depth", why: "a restricted page's list item, rendered once for every list and given each list page's root, shows none of its fields: it is on the second page of the home and section lists (25 newer public pages before it), at two depths, and on no tag list, though it shares a tag with them",
+			before: publicPages(25, "shared"),
+			files:  map[string]string{"content/b/x.md": md("---", "title: Merger canarywl1", "summary: Summary canarywl2", "tags: [canarywl3, shared]", "date: 2020-01-01", "audience: [board]", "slug: r-wl", "tlp: amber", "---", "", "Body canarywl4.")},
+			want:   publish, has: []string{"b/r-wl/index.html", "page/2/index.html", "b/page/2/index.html", "tags/shared/page/2/index.html"},
 		},
 		{
 			name: "whole/title-from-file-name", why: "a restricted page without a title must not take it from its file name",
