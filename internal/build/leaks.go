@@ -150,10 +150,22 @@ type ScanReport struct {
 
 // scanRecord is what a build keeps of its leak scan: the fingerprint of
 // what it looked for (scanFingerprint), and the files it found clean, by
-// output path, under their digest.
+// output path, under their digest; and what making its scanner learned of
+// the public text (see leakcheck.NewFrom), by the program that learned it.
 type scanRecord struct {
 	Fingerprint [sha256.Size]byte
 	Clean       map[string][sha256.Size]byte
+	Public      *leakcheck.Memo
+	PublicBy    [sha256.Size]byte
+}
+
+// memo returns what the scanner of the build that made r learned of the
+// public text, if this program made it (another may match otherwise).
+func (r *scanRecord) memo() *leakcheck.Memo {
+	if prog, err := programDigest(); err != nil || r.Public == nil || r.PublicBy != prog {
+		return nil
+	}
+	return r.Public
 }
 
 // scanFingerprint is sc's fingerprint (see leakcheck.Scanner.Fingerprint)

@@ -257,6 +257,39 @@ func TestLeakScanRechecksWhenPassagesChange(t *testing.T) {
 	sameTree(t, "output", before, testtool.Tree(t, out))
 }
 
+// A cached build looks for a passage's text in the public text only where
+// the last build did not (see leakcheck.NewFrom): quoted in a new public
+// page, the text is public, and the build goes on; no longer quoted
+// there, it is looked for again, and a file published as it is that
+// holds it stops the build.
+func TestLeakScanRemembersPublicText(t *testing.T) {
+	dir, _ := sealSite(t)
+	out := filepath.Join(dir, "public")
+	key := make([]byte, seal.KeySize)
+	const sentence = "Board detail one."
+	if _, err := Run(Options{Source: dir, Out: out, CacheKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	quoting := "---\ntitle: Q\n---\n\nAs the board said: " + sentence + "\n"
+	write(t, dir, "content/briefings/q.md", quoting)
+	if _, err := Run(Options{Source: dir, Out: out, CacheKey: key}); err != nil {
+		t.Fatalf("a passage's text quoted in a new public page: %v", err)
+	}
+	write(t, dir, "content/briefings/q.md", "---\ntitle: Q\n---\n\nNothing quoted.\n")
+	write(t, dir, "content/briefings/notes.txt", "Field notes. "+sentence+"\n")
+	before := testtool.Tree(t, out)
+	_, err := Run(Options{Source: dir, Out: out, CacheKey: key})
+	if want := `restricted text "` + sentence + `" appears in briefings/notes.txt`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("the quote gone, a file holding the passage's text: error = %v\nwant it to contain %q", err, want)
+	}
+	sameTree(t, "output", before, testtool.Tree(t, out))
+	// Quoted again, in the page the last successful build had.
+	write(t, dir, "content/briefings/q.md", quoting)
+	if _, err := Run(Options{Source: dir, Out: out, CacheKey: key}); err != nil {
+		t.Fatalf("quoted again: %v", err)
+	}
+}
+
 // The same in conclave serve --sealed: a session's builds are sealed and
 // scanned, and keep their records in memory.
 func TestSealedSessionRechecksWhenPassagesChange(t *testing.T) {

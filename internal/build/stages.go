@@ -799,6 +799,10 @@ func (b *builder) prepareScan() error {
 	public := b.public[:len(b.public):len(b.public)]
 	searching := b.render.Searching() && len(b.secrets) > 0
 	record := b.record
+	var was *leakcheck.Memo
+	if record && b.last != nil && b.last.records != nil {
+		was = b.last.records.Scan.memo()
+	}
 	go func() {
 		if len(secrets) == 0 {
 			ch <- scanner{}
@@ -807,10 +811,14 @@ func (b *builder) prepareScan() error {
 		if searching {
 			public = append(public, publicTerms(public))
 		}
-		s := scanner{sc: leakcheck.New(secrets, public)}
-		if record { // only records need it, and only records are compared with it
-			s.fp, s.err = scanFingerprint(s.sc)
+		if !record {
+			ch <- scanner{sc: leakcheck.New(secrets, public)}
+			return
 		}
+		// Only records need the fingerprint, and only records are
+		// compared with it.
+		s := scanner{sc: leakcheck.NewFrom(secrets, public, was)}
+		s.fp, s.err = scanFingerprint(s.sc)
 		ch <- s
 	}()
 	return nil
@@ -892,7 +900,8 @@ func (b *builder) scan() error {
 	}
 	if b.record {
 		entries := b.out.Entries()
-		b.records.Scan = scanRecord{Fingerprint: fp, Clean: make(map[string][sha256.Size]byte, len(entries))}
+		b.records.Scan = scanRecord{Fingerprint: fp, Clean: make(map[string][sha256.Size]byte, len(entries)), Public: sc.Memo()}
+		b.records.Scan.PublicBy, _ = programDigest() // scanFingerprint read it
 		for _, e := range entries {
 			b.records.Scan.Clean[e.Path] = e.Sum
 		}

@@ -47,7 +47,9 @@
 // [MinLen] bytes of it, as in Rabin–Karp, testing the hash in a Bloom
 // filter that nearly all windows fail: its cost grows with the size of
 // the output, and hardly with the number of fragments. Files are scanned
-// in parallel.
+// in parallel. Finding which fragments the public text holds costs as
+// much for the public text; [NewFrom] does it again only for the text
+// that changed since a [Memo].
 package leakcheck
 
 import (
@@ -130,6 +132,7 @@ const _ = uint(MinLen-8) + uint(8-MinLen)
 type Scanner struct {
 	secrets []*Secret
 	m       *matcher
+	memo    *Memo // from NewFrom
 }
 
 // New prepares a scanner for secrets.
@@ -142,6 +145,20 @@ type Scanner struct {
 // character references decoded, so that plain text and HTML can both be
 // given.
 func New(secrets []Secret, public [][]byte) *Scanner {
+	return newScanner(secrets, public, nil, false)
+}
+
+// NewFrom is [New], reusing what an earlier scanner learned of the public
+// texts (was, from its [Scanner.Memo]; nil: nothing): a fragment is
+// looked for again only in the texts that scanner did not look in, unless
+// it is new, or was found only in a text that is gone. The scanner is the
+// one New would make, fragment for fragment, and its Memo gives what it
+// learned, for the next.
+func NewFrom(secrets []Secret, public [][]byte, was *Memo) *Scanner {
+	return newScanner(secrets, public, was, true)
+}
+
+func newScanner(secrets []Secret, public [][]byte, was *Memo, remember bool) *Scanner {
 	s := &Scanner{secrets: make([]*Secret, len(secrets))}
 	n, size := 0, 0
 	for i := range secrets {
@@ -187,7 +204,7 @@ func New(secrets []Secret, public [][]byte) *Scanner {
 			frags = append(frags, frag{off: int32(off), n: int32(len(f)), secret: int32(i)})
 		}
 	}
-	s.m = newMatcher(arena, frags, public, func(f frag) bool { return s.secrets[f.secret].Conceal != "" })
+	s.m, s.memo = newMatcher(arena, frags, public, func(f frag) bool { return s.secrets[f.secret].Conceal != "" }, was, remember)
 	return s
 }
 

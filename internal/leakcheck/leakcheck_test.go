@@ -795,3 +795,140 @@ func TestFingerprintSameFindings(t *testing.T) {
 		t.Errorf("%d cases of the same fingerprint and %d of other findings in %d: the generator does not exercise both", sameCount, differCount, n)
 	}
 }
+
+// kept returns the fragments s looks for, as normalised, sorted.
+func kept(s *Scanner) []string {
+	var out []string
+	for _, f := range s.m.frags {
+		out = append(out, string(s.m.text(f)))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestNewFromSameScanner is a property test: along chains of builds, each
+// changing some passages and public texts, the scanner NewFrom makes with
+// the last one's memo looks for exactly the fragments New would, and
+// finds the same leaks.
+func TestNewFromSameScanner(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 23))
+	n := 1500
+	if testing.Short() {
+		n = 150
+	}
+	// How often a fragment's text was found again where it had been, and
+	// found in a text the last memo had not looked in.
+	carried, fresh := 0, 0
+	for range n {
+		secrets, public, files := randomCase(r)
+		for range 3 {
+			_, more, _ := randomCase(r)
+			public = append(public, more...)
+		}
+		var was *Memo
+		for step := range 4 {
+			s := NewFrom(secrets, public, was)
+			want := New(secrets, public)
+			if got, w := kept(s), kept(want); !slices.Equal(got, w) {
+				t.Fatalf("step %d: NewFrom looks for %q, New for %q\nsecrets %+v\npublic %q", step, got, w, secrets, public)
+			}
+			if got, w := describe(s.Scan(files)), describe(want.Scan(files)); !reflect.DeepEqual(got, w) {
+				t.Fatalf("step %d: NewFrom finds %q, New %q", step, got, w)
+			}
+			m := s.Memo()
+			if m == nil || len(m.Found) != len(m.Frags)/32 || len(m.Texts) != 32*len(public) {
+				t.Fatalf("step %d: memo %+v for %d texts", step, m, len(public))
+			}
+			if was != nil {
+				before := map[string]bool{}
+				for i := 0; i < len(was.Texts); i += 32 {
+					before[string(was.Texts[i:i+32])] = true
+				}
+				for _, f := range m.Found {
+					switch {
+					case f < 0:
+					case before[string(m.Texts[32*f:32*f+32])]:
+						carried++
+					default:
+						fresh++
+					}
+				}
+			}
+			// The next build: some passages' texts dropped or changed,
+			// some public texts dropped, changed or added, among them
+			// restricted text quoted.
+			other, otherPublic, _ := randomCase(r)
+			var next []Secret
+			for i, sec := range secrets {
+				o := Secret{File: sec.File, Line: sec.Line, Conceal: sec.Conceal}
+				for _, text := range sec.Texts {
+					switch r.IntN(8) {
+					case 0:
+					case 1:
+						o.Texts = append(o.Texts, text+" more")
+					default:
+						o.Texts = append(o.Texts, text)
+					}
+				}
+				if i < len(other) {
+					o.Texts = append(o.Texts, other[i].Texts[:r.IntN(len(other[i].Texts)+1)]...)
+				}
+				next = append(next, o)
+			}
+			var nextPublic [][]byte
+			for _, p := range public {
+				switch r.IntN(6) {
+				case 0:
+				case 1:
+					nextPublic = append(nextPublic, append(slices.Clip(p), " edited"...))
+				default:
+					nextPublic = append(nextPublic, p)
+				}
+			}
+			nextPublic = append(nextPublic, otherPublic...)
+			if r.IntN(2) == 0 {
+				sec := next[r.IntN(len(next))]
+				if len(sec.Texts) > 0 {
+					nextPublic = append(nextPublic, []byte("quoted: "+sec.Texts[r.IntN(len(sec.Texts))]))
+				}
+			}
+			r.Shuffle(len(nextPublic), func(i, j int) { nextPublic[i], nextPublic[j] = nextPublic[j], nextPublic[i] })
+			secrets, public, was = next, nextPublic, m
+		}
+	}
+	t.Logf("%d carried, %d fresh", carried, fresh)
+	if carried < n || fresh < n/4 {
+		t.Errorf("%d fragments found where they had been and %d in new texts, in %d chains: the generator does not exercise the memo", carried, fresh, n)
+	}
+}
+
+// A memo of other rules, or damaged, is not used: the scanner is New's.
+func TestNewFromRefusesMemo(t *testing.T) {
+	secrets := []Secret{{File: "content/a.md", Line: 1, Texts: []string{"a restricted sentence here", "another restricted sentence"}}}
+	public := [][]byte{[]byte("public: a restricted sentence here")}
+	good := NewFrom(secrets, public, nil).Memo()
+	// A memo that says the other fragment is in the public text.
+	lying := *good
+	lying.Found = slices.Clone(good.Found)
+	for i := range lying.Found {
+		lying.Found[i] = 0
+	}
+	if got := kept(NewFrom(secrets, public, &lying)); len(got) != 0 {
+		t.Fatalf("a memo of these rules, whole, was not used: NewFrom looks for %q", got)
+	}
+	want := kept(New(secrets, public))
+	if len(want) != 1 {
+		t.Fatalf("New looks for %q", want)
+	}
+	for name, m := range map[string]*Memo{
+		"other rules":         {Rules: "other", Texts: lying.Texts, Frags: lying.Frags, Found: lying.Found},
+		"a text number out":   {Rules: matchRules, Texts: lying.Texts, Frags: lying.Frags, Found: []int32{0, 5}},
+		"a digest cut":        {Rules: matchRules, Texts: lying.Texts[:31], Frags: lying.Frags, Found: lying.Found},
+		"fewer found":         {Rules: matchRules, Texts: lying.Texts, Frags: lying.Frags, Found: lying.Found[:1]},
+		"found below nothing": {Rules: matchRules, Texts: lying.Texts, Frags: lying.Frags, Found: []int32{0, -2}},
+	} {
+		if got := kept(NewFrom(secrets, public, m)); !slices.Equal(got, want) {
+			t.Errorf("%s: NewFrom looks for %q, New for %q", name, got, want)
+		}
+	}
+}

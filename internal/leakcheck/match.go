@@ -132,29 +132,45 @@ func appendFragment(dst []byte, text string) []byte {
 }
 
 // newMatcher indexes frags and drops those that occur in public, except
-// the pinned ones (nil: none).
-func newMatcher(arena []byte, frags []frag, public [][]byte, pinned func(f frag) bool) *matcher {
+// the pinned ones (nil: none). With remember, it also returns what it
+// learned for the next (see [Memo]), reusing what was learned (nil:
+// nothing).
+func newMatcher(arena []byte, frags []frag, public [][]byte, pinned func(f frag) bool, was *Memo, remember bool) (*matcher, *Memo) {
 	m := &matcher{arena: arena, frags: frags}
-	if len(frags) == 0 {
-		return m
+	if len(frags) == 0 && !remember {
+		return m, nil
 	}
 	m.chooseAnchors(public)
-	m.index()
-	if len(public) == 0 {
-		return m
+	var found []int32
+	var memo *Memo
+	if remember {
+		found, memo = m.findPublicMemo(public, was)
+	} else if len(public) > 0 {
+		m.index()
+		found = m.findPublic(public)
 	}
-	drop := m.findPublic(public)
 	kept := frags[:0:0]
 	for i, f := range frags {
-		if !drop[i] || pinned != nil && pinned(f) {
+		if found == nil || found[i] < 0 || pinned != nil && pinned(f) {
 			kept = append(kept, f)
 		}
 	}
-	if len(kept) < len(frags) {
+	if found == nil || len(kept) < len(frags) || m.slots == nil {
 		m.frags = kept
 		m.index()
 	}
-	return m
+	return m, memo
+}
+
+// subset returns a matcher of the fragments of m numbered in idx, with
+// the anchors m chose for them.
+func (m *matcher) subset(idx []int32) *matcher {
+	s := &matcher{arena: m.arena, frags: make([]frag, len(idx))}
+	for i, j := range idx {
+		s.frags[i] = m.frags[j]
+	}
+	s.index()
+	return s
 }
 
 const (
@@ -476,8 +492,16 @@ func (st *state) verify(t []byte, q int, e *entry, file int32, name bool) {
 	st.hits = append(st.hits, hit{frag: e.frag, file: file, name: name, pos: p})
 }
 
-// findPublic reports which fragments occur in the public texts.
-func (m *matcher) findPublic(public [][]byte) []bool {
+// findPublic reports, for each fragment, the number of a public text it
+// occurs in, or -1.
+func (m *matcher) findPublic(public [][]byte) []int32 {
+	found := make([]int32, len(m.frags))
+	for i := range found {
+		found[i] = -1
+	}
+	if len(m.frags) == 0 || len(public) == 0 {
+		return found
+	}
 	// Texts are searched in batches of about batchSize bytes, each
 	// normalised text after a newline. No match spans two texts: a
 	// normalised fragment has no newline.
@@ -493,6 +517,8 @@ func (m *matcher) findPublic(public [][]byte) []bool {
 		total += len(p)
 	}
 	batches = append(batches, len(public))
+	// starts[b] are the offsets of batch b's texts in its normalised text.
+	starts := make([][]int, len(batches)-1)
 	states := spread(len(batches)-1, total, func() *state {
 		st := m.newState()
 		st.id = 1 // one text for all: each fragment is found once
@@ -500,7 +526,9 @@ func (m *matcher) findPublic(public [][]byte) []bool {
 		return st
 	}, func(st *state, b int) {
 		st.buf = st.buf[:0]
+		at := make([]int, 0, batches[b+1]-batches[b])
 		for _, p := range public[batches[b]:batches[b+1]] {
+			at = append(at, len(st.buf))
 			st.buf = append(st.buf, '\n')
 			st.buf = normPlain(st.buf, p)
 			if bytes.IndexByte(p, '&') >= 0 {
@@ -508,15 +536,17 @@ func (m *matcher) findPublic(public [][]byte) []bool {
 				st.buf = normText(st.buf, p)
 			}
 		}
-		st.find(st.buf, 0, false)
+		starts[b] = at
+		st.find(st.buf, int32(b), false)
 	})
-	drop := make([]bool, len(m.frags))
 	for _, st := range states {
 		for _, h := range st.hits {
-			drop[h.frag] = true
+			at := starts[h.file]
+			i, _ := slices.BinarySearch(at, h.pos) // the text after the fragment's start
+			found[h.frag] = int32(batches[h.file] + i - 1)
 		}
 	}
-	return drop
+	return found
 }
 
 // parallelMin is the amount of work, in bytes, below which spread does not
