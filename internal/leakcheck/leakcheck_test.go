@@ -932,3 +932,40 @@ func TestNewFromRefusesMemo(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNewFrom checks NewFrom against New across two builds: the first
+// makes a memo from its passages and public text, the second, with other
+// passages and public text, reuses it.
+func FuzzNewFrom(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s.secrets, s.public, s.data, s.public+"|"+s.data)
+	}
+	split := func(s, sep string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, sep)
+	}
+	f.Fuzz(func(t *testing.T, secrets1, public1, secrets2, public2 string) {
+		build := func(secretText, publicText string) ([]Secret, [][]byte) {
+			var secrets []Secret
+			for i, s := range split(secretText, "\x00") {
+				secrets = append(secrets, Secret{File: fmt.Sprintf("content/%d.md", i), Line: i + 1, Texts: strings.Split(s, "|")})
+			}
+			var public [][]byte
+			for _, p := range split(publicText, "|") {
+				public = append(public, []byte(p))
+			}
+			return secrets, public
+		}
+		s1, p1 := build(secrets1, public1)
+		s2, p2 := build(secrets2, public2)
+		first := NewFrom(s1, p1, nil)
+		if got, want := kept(first), kept(New(s1, p1)); !slices.Equal(got, want) {
+			t.Fatalf("first build: NewFrom looks for %q, New for %q", got, want)
+		}
+		if got, want := kept(NewFrom(s2, p2, first.Memo())), kept(New(s2, p2)); !slices.Equal(got, want) {
+			t.Fatalf("second build: NewFrom looks for %q, New for %q", got, want)
+		}
+	})
+}
