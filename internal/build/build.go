@@ -118,7 +118,6 @@ func Run(opt Options) (*Report, error) {
 		return nil, ErrPreviewToDisk
 	}
 	start := time.Now()
-	defer loosenGC()()
 	src := cmp.Or(opt.Source, ".")
 	out := opt.Out
 	if out == "" {

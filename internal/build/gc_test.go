@@ -1,11 +1,9 @@
 package build
 
 import (
-	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
-	"time"
 )
 
 // tightenGC halves the collector's setting, if the live heap is large,
@@ -48,67 +46,4 @@ func TestTightenGC(t *testing.T) {
 	if live := liveHeap(); live == 0 {
 		t.Error("liveHeap read nothing")
 	}
-}
-
-// loosenGC raises the collector's setting and sets the budget as a memory
-// limit, from Go's default only, until the last of the builds that
-// overlap restores it; tightenGC ends it; and it ends by itself once the
-// live heap reaches half the budget.
-func TestLoosenGC(t *testing.T) {
-	wasGC, wasLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
-	defer func() {
-		debug.SetGCPercent(wasGC)
-		debug.SetMemoryLimit(wasLimit)
-	}()
-	gcPercent := func() int {
-		p := debug.SetGCPercent(100)
-		debug.SetGCPercent(p)
-		return p
-	}
-	check := func(what string, gc int, limit int64) {
-		t.Helper()
-		if got, gotLimit := gcPercent(), debug.SetMemoryLimit(-1); got != gc || gotLimit != limit {
-			t.Errorf("%s: GOGC=%d, limit %d; want %d, %d", what, got, gotLimit, gc, limit)
-		}
-	}
-	first := loosenGC()
-	check("in a build", looseGC, looseBudget)
-	second := loosenGC() // a build that overlaps the first
-	first()
-	first() // restoring twice is restoring once
-	check("once the first of two builds is done", looseGC, looseBudget)
-	second()
-	check("after the builds", 100, math.MaxInt64)
-
-	// A large heap ends it, for the tightened setting.
-	restore := loosenGC()
-	tight := tightenGC(tightFrom)
-	check("in the last stages", 50, math.MaxInt64)
-	tight()
-	restore()
-	check("after a build with a large heap", 100, math.MaxInt64)
-
-	// The user's settings are left alone.
-	debug.SetGCPercent(200)
-	loosenGC()()
-	check("GOGC=200", 200, math.MaxInt64)
-	debug.SetGCPercent(100)
-	debug.SetMemoryLimit(1 << 30)
-	loosenGC()()
-	check("GOMEMLIMIT", 100, 1<<30)
-	debug.SetMemoryLimit(math.MaxInt64)
-
-	// A live heap of half the budget ends it, the build still running.
-	budget := looseBudget
-	defer func() { looseBudget = budget }()
-	looseBudget = 2 * int64(liveHeap()+1)
-	restore = loosenGC()
-	defer restore()
-	keep := make([]byte, looseBudget)                                                                                             // live, the next collection finds it
-	for deadline := time.Now().Add(10 * time.Second); debug.SetMemoryLimit(-1) != math.MaxInt64 && time.Now().Before(deadline); { // -1 reads it
-		runtime.GC()
-		time.Sleep(20 * time.Millisecond)
-	}
-	runtime.KeepAlive(keep)
-	check("once the live heap reached half the budget", 100, math.MaxInt64)
 }
