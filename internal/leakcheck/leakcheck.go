@@ -151,7 +151,8 @@ func New(secrets []Secret, public [][]byte) *Scanner {
 // NewFrom is [New], reusing what an earlier scanner learned of the public
 // texts (was, from its [Scanner.Memo]; nil: nothing): a fragment is
 // looked for again only in the texts that scanner did not look in, unless
-// it is new, or was found only in a text that is gone. The scanner is the
+// it is new, or the text it was found in is gone and the new texts do
+// not hold it either. The scanner is the
 // one New would make, fragment for fragment, and its Memo gives what it
 // learned, for the next.
 func NewFrom(secrets []Secret, public [][]byte, was *Memo) *Scanner {

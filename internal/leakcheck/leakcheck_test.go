@@ -968,3 +968,29 @@ func FuzzNewFrom(f *testing.F) {
 		}
 	})
 }
+
+// A digest whose first 8 bytes another has is not found, rather than
+// taken for the other; equal digests are found as the first of them.
+func TestDigestIndex(t *testing.T) {
+	d := func(first, last byte) []byte {
+		b := make([]byte, 32)
+		b[0], b[31] = first, last
+		return b
+	}
+	all := slices.Concat(d(1, 1), d(2, 2), d(1, 9), d(2, 2))
+	x := newDigestIndex(all)
+	for _, tc := range []struct {
+		d    []byte
+		want int32
+		ok   bool
+	}{
+		{d(1, 1), 0, true},
+		{d(2, 2), 1, true},
+		{d(1, 9), -1, false}, // shares its first bytes with the first
+		{d(3, 3), -1, false},
+	} {
+		if got, ok := x.find(tc.d); got != tc.want || ok != tc.ok {
+			t.Errorf("find(%x…%x) = %d, %v; want %d, %v", tc.d[0], tc.d[31], got, ok, tc.want, tc.ok)
+		}
+	}
+}

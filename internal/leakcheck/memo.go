@@ -1,7 +1,9 @@
 package leakcheck
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 )
 
@@ -36,7 +38,34 @@ func (m *Memo) usable() bool {
 		!slices.ContainsFunc(m.Found, func(t int32) bool { return t < -1 || int(t) >= len(m.Texts)/sha256.Size })
 }
 
-type digest = [sha256.Size]byte
+// digestIndex numbers digests (sha256.Size bytes each, in all) by their
+// first 8 bytes, for less memory than a map of whole digests (a memo holds
+// hundreds of thousands). Of digests that share those bytes, one is kept:
+// the others are not found, and the caller does the work they would have
+// spared.
+type digestIndex struct {
+	all []byte
+	at  map[uint64]int32
+}
+
+// newDigestIndex indexes the digests in all, the first of equal ones.
+func newDigestIndex(all []byte) digestIndex {
+	n := len(all) / sha256.Size
+	x := digestIndex{all: all, at: make(map[uint64]int32, n)}
+	for i := n - 1; i >= 0; i-- {
+		x.at[binary.LittleEndian.Uint64(all[i*sha256.Size:])] = int32(i)
+	}
+	return x
+}
+
+// find returns the number of the digest d, a slice of sha256.Size bytes.
+func (x digestIndex) find(d []byte) (int32, bool) {
+	i, ok := x.at[binary.LittleEndian.Uint64(d)]
+	if !ok || !bytes.Equal(digestAt(x.all, int(i)), d) {
+		return -1, false
+	}
+	return i, true
+}
 
 // digests returns the SHA-256 digest of each of texts, on every core.
 func digests(n int, text func(i int) []byte) []byte {
@@ -52,7 +81,7 @@ func digests(n int, text func(i int) []byte) []byte {
 	return out
 }
 
-func digestAt(b []byte, i int) digest { return digest(b[i*sha256.Size:][:sha256.Size]) }
+func digestAt(b []byte, i int) []byte { return b[i*sha256.Size:][:sha256.Size] }
 
 // findPublicMemo is findPublic (on a matcher whose anchors are chosen but
 // not indexed), reusing what was learned, if it can, and returning what
@@ -68,36 +97,28 @@ func (m *matcher) findPublicMemo(public [][]byte, was *Memo) ([]int32, *Memo) {
 		memo.Found = m.findPublic(public)
 		return memo.Found, memo
 	}
-	texts := make(map[digest]int32, len(public)) // this build's texts, by digest: the first of each
-	for i := len(public) - 1; i >= 0; i-- {
-		texts[digestAt(memo.Texts, i)] = int32(i)
-	}
-	seen := make(map[digest]bool, len(was.Texts)/sha256.Size) // the texts was looked in
-	for i := range len(was.Texts) / sha256.Size {
-		seen[digestAt(was.Texts, i)] = true
-	}
-	known := make(map[digest]int32, len(was.Found)) // the fragments was looked for
-	for i := range was.Found {
-		known[digestAt(was.Frags, i)] = int32(i)
-	}
+	texts := newDigestIndex(memo.Texts) // this build's texts
+	seen := newDigestIndex(was.Texts)   // the texts was looked in
+	known := newDigestIndex(was.Frags)  // the fragments was looked for
 	found := make([]int32, len(m.frags))
-	// The fragments to look for in every text (new, or found before only
-	// in a text that is gone), and those to look for in the new texts
-	// only (found in none of the others).
-	var everywhere, inNew []int32
+	// The fragments to look for in every text (new ones), those to look
+	// for in the new texts only (found in none of the others), and those
+	// found before only in a text that is gone: in the new texts first
+	// (an edited text often still holds them), then in every text.
+	var everywhere, inNew, moved []int32
 	for i := range m.frags {
 		found[i] = -1
-		j, ok := known[digestAt(memo.Frags, i)]
+		j, ok := known.find(digestAt(memo.Frags, i))
 		switch {
 		case !ok:
 			everywhere = append(everywhere, int32(i))
 		case was.Found[j] < 0:
 			inNew = append(inNew, int32(i))
 		default:
-			if t, ok := texts[digestAt(was.Texts, int(was.Found[j]))]; ok {
+			if t, ok := texts.find(digestAt(was.Texts, int(was.Found[j]))); ok {
 				found[i] = t
 			} else {
-				everywhere = append(everywhere, int32(i))
+				moved = append(moved, int32(i))
 			}
 		}
 	}
@@ -114,15 +135,20 @@ func (m *matcher) findPublicMemo(public [][]byte, was *Memo) ([]int32, *Memo) {
 			}
 		}
 	}
-	look(everywhere, public, nil)
 	var fresh [][]byte
 	var number []int // of each of fresh in public
 	for i, p := range public {
-		if !seen[digestAt(memo.Texts, i)] {
+		if _, ok := seen.find(digestAt(memo.Texts, i)); !ok {
 			fresh, number = append(fresh, p), append(number, i)
 		}
 	}
-	look(inNew, fresh, number)
+	look(append(inNew, moved...), fresh, number)
+	for _, i := range moved {
+		if found[i] < 0 {
+			everywhere = append(everywhere, i)
+		}
+	}
+	look(everywhere, public, nil)
 	memo.Found = found
 	return found, memo
 }
