@@ -751,6 +751,18 @@ func mistakes() []mistake {
 			want: refuse, at: "content/b/x.md:7:", msg: `appears in b/relay.txt`,
 		},
 		{
+			name: "scan/quote-withdrawn", why: "a public page quoted a passage, so the last build's scan did not look for its text; the quote withdrawn, a published file that holds the text stops the build (the cached scan remembers where it found the text, and looks again once that text is gone)",
+			before: map[string]string{
+				"content/b/x.md": page("Relay", "Public words.", "", "::: restricted to=board", "The relay canaryqw1 goes dark on Friday.", ":::"),
+				"content/b/q.md": page("Quote", "As the board said: The relay canaryqw1 goes dark on Friday."),
+			},
+			files: map[string]string{
+				"content/b/q.md":      page("Quote", "Nothing quoted now."),
+				"content/b/notes.txt": "Field notes. The relay canaryqw1 goes dark on Friday.\n",
+			},
+			want: refuse, at: "content/b/x.md:7:", msg: `appears in b/notes.txt`,
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",

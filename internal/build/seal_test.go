@@ -290,6 +290,27 @@ func TestLeakScanRemembersPublicText(t *testing.T) {
 	}
 }
 
+// The same in conclave serve --sealed, whose records, and the scanner's
+// memo with them, stay in memory.
+func TestSealedSessionRemembersPublicText(t *testing.T) {
+	dir, _ := sealSite(t)
+	const sentence = "Board detail one."
+	sess := NewSession(Options{Source: dir})
+	if _, _, err := sess.Build(nil); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "content/briefings/q.md", "---\ntitle: Q\n---\n\nAs the board said: "+sentence+"\n")
+	if _, _, err := sess.Build(nil); err != nil {
+		t.Fatalf("a passage's text quoted in a new public page: %v", err)
+	}
+	write(t, dir, "content/briefings/q.md", "---\ntitle: Q\n---\n\nNothing quoted.\n")
+	write(t, dir, "content/briefings/notes.txt", "Field notes. "+sentence+"\n")
+	_, _, err := sess.Build(nil)
+	if want := `restricted text "` + sentence + `" appears in briefings/notes.txt`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("the quote gone, a file holding the passage's text: error = %v\nwant it to contain %q", err, want)
+	}
+}
+
 // The same in conclave serve --sealed: a session's builds are sealed and
 // scanned, and keep their records in memory.
 func TestSealedSessionRechecksWhenPassagesChange(t *testing.T) {
