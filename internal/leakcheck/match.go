@@ -155,7 +155,8 @@ func newMatcher(arena []byte, frags []frag, public [][]byte, pinned func(f frag)
 			kept = append(kept, f)
 		}
 	}
-	if found == nil || len(kept) < len(frags) || m.slots == nil {
+	// Indexed unless it already is, on the fragments kept.
+	if m.slots == nil || len(kept) < len(frags) {
 		m.frags = kept
 		m.index()
 	}
