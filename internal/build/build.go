@@ -146,12 +146,25 @@ func Run(opt Options) (*Report, error) {
 		r, err := output.CheckReplace(out)
 		checked <- replace{r, err}
 	}()
+	// The pages as the last build read them: a file whose bytes are the
+	// same is not checked and parsed again.
+	var read *site.PageCache
+	if record {
+		var err error
+		if read, err = loadRead(src, opt.CacheKey); err != nil {
+			return nil, err
+		}
+	}
 	// Load first, so that a site with errors never creates a temporary folder.
-	s, err := site.Load(src, site.Options{Drafts: opt.Drafts, Out: out, Now: asOf})
+	s, err := site.Load(src, site.Options{Drafts: opt.Drafts, Out: out, Now: asOf, Pages: read})
 	c := <-caches
 	if err != nil {
 		return nil, err
 	}
+	// What the next build needs of them, without their bytes: the pages
+	// hold their markdown only until they are done (see builder.once).
+	reads := read.Export()
+	read = nil
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -167,7 +180,7 @@ func Run(opt Options) (*Report, error) {
 	if err := dir.Hold(format.PacketDir, packetMemory); err != nil {
 		return nil, err
 	}
-	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero()}
+	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero(), reads: reads}
 	finish := b.toDisk(dir, src, opt.CacheKey)
 	if c.pagesWarning != "" {
 		s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", c.pagesWarning))
@@ -286,6 +299,9 @@ func (b *builder) saveTo(src string, key []byte) []*diag.Warning {
 	if b.record {
 		if err := savePages(src, key, b.records); err != nil {
 			warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the page cache: %v (the next build renders every page anew)", err))
+		}
+		if err := saveRead(src, key, b.reads); err != nil {
+			warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the read cache: %v (the next build parses every page anew)", err))
 		}
 	}
 	return warnings

@@ -196,6 +196,7 @@ func TestIncrementalBuildEqualsFullBuild(t *testing.T) {
 					t.Fatal(err)
 				}
 				os.Remove(filepath.Join(full, CacheDir, PagesFile))
+				os.Remove(filepath.Join(full, CacheDir, ReadFile))
 				os.RemoveAll(filepath.Join(full, "public"))
 				fullRep, err := Run(Options{Source: full, Out: filepath.Join(full, "public"), CacheKey: key, Now: testNow})
 				if err != nil {

@@ -387,3 +387,86 @@ func hashFile(h io.Writer, name string) error {
 	_, err = io.Copy(h, f)
 	return err
 }
+
+// ReadFile is the cache file, in the site's .conclave folder, of the
+// pages as the last build read them (see site.Read): the next build
+// reads every page's file, and checks and parses again only those whose
+// bytes changed. It holds restricted pages' front matter, encrypted as
+// the page records are.
+const ReadFile = "read.cache"
+
+// readVersion changes whenever site.Read's meaning changes.
+const readVersion = 1
+
+// readHeader is the first value of the read cache; the pages follow, a
+// value each. Pages read by another program are not taken: it may not
+// parse as this one does.
+type readHeader struct {
+	Version int
+	Program [sha256.Size]byte
+	Pages   int
+}
+
+// loadRead returns a page cache holding the pages the last build of the
+// site at src read, or an empty one if the read cache is missing, stale,
+// or does not open with key (the page cache says so: see loadPages). A
+// .conclave or read cache that is a symbolic link, or not a folder or
+// regular file, is a located error.
+func loadRead(src string, key []byte) (*site.PageCache, error) {
+	c := &site.PageCache{}
+	prog, err := programDigest()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(src, CacheDir)
+	var pages []site.Read
+	_, err = cache.LoadStream(filepath.Join(dir, ReadFile), key, func(dec *gob.Decoder) error {
+		var h readHeader
+		if err := dec.Decode(&h); err != nil {
+			return err
+		}
+		if h.Version != readVersion || h.Program != prog {
+			return nil
+		}
+		pages = make([]site.Read, h.Pages)
+		for i := range pages {
+			if err := dec.Decode(&pages[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if _, ok := err.(*cache.UnreadableError); ok {
+		return c, nil
+	}
+	if err != nil {
+		return nil, seal.RefusedCache(dir, err)
+	}
+	c.Import(pages)
+	return c, nil
+}
+
+// saveRead writes pages, as read, never through a link.
+func saveRead(src string, key []byte, pages []site.Read) error {
+	prog, err := programDigest()
+	if err != nil {
+		return err
+	}
+	return writeRead(src, key, prog, pages)
+}
+
+// writeRead writes pages, as the program whose digest is prog read them.
+func writeRead(src string, key []byte, prog [sha256.Size]byte, pages []site.Read) error {
+	dir := filepath.Join(src, CacheDir)
+	return seal.RefusedCache(dir, cache.SaveStream(filepath.Join(dir, ReadFile), key, func(enc *gob.Encoder) error {
+		if err := enc.Encode(readHeader{Version: readVersion, Program: prog, Pages: len(pages)}); err != nil {
+			return err
+		}
+		for i := range pages {
+			if err := enc.Encode(&pages[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}

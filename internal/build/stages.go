@@ -80,6 +80,9 @@ type builder struct {
 	// makeFolder makes the folder of an output file before it is written
 	// (output.Dir.MakeFolder); nil for an output in memory.
 	makeFolder func(p string) error
+	// reads are the pages as this build read them, saved for the next
+	// (see saveRead); a session keeps its own page cache.
+	reads []site.Read
 
 	rep *Report
 

@@ -211,7 +211,15 @@ type PageCache struct {
 // cachedPage is a page as read. Only trusted changes once it is made,
 // under the cache's lock.
 type cachedPage struct {
-	raw     []byte
+	// raw is the file as read; nil for a page imported from another
+	// process (see PageCache.Import), known by its digest (page.Digest).
+	raw []byte
+	// bodyAt is where page.Body starts in the file's text as parsePage
+	// reads it (see normalizeText); -1 if it cannot be told.
+	bodyAt int
+	// read is the page as Export gives it; nil if a Read cannot give
+	// it back as it is (see toRead).
+	read    *Read
 	page    Page
 	warns   []*diag.Warning
 	trusted bool // unchanged since the last Load, as far as Invalidate knows
@@ -310,20 +318,38 @@ func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.W
 		return parse()
 	}
 	cp, _ := c.lookup(rel)
-	if cp != nil && bytes.Equal(cp.raw, data) {
+	if cp != nil && cp.raw != nil && bytes.Equal(cp.raw, data) {
 		c.mu.Lock()
 		cp.trusted = true
 		c.mu.Unlock()
 		p := cp.page // a copy: later stages may set fields of their own
 		return &p, cp.warns, nil
 	}
+	if cp != nil && cp.raw == nil && sha256.Sum256(data) == cp.page.Digest {
+		// Imported (see Import): its body is in data. An entry does not
+		// change once made (but for trusted): this one gives way to one
+		// that holds data.
+		if text := normalizeText(data); cp.bodyAt <= len(text) {
+			p := cp.page
+			p.Body = text[cp.bodyAt:]
+			c.mu.Lock()
+			c.pages[rel] = &cachedPage{raw: data, bodyAt: cp.bodyAt, read: cp.read, page: p, warns: cp.warns, trusted: true}
+			c.mu.Unlock()
+			return &p, cp.warns, nil
+		}
+	}
 	p, warns, err := parse()
+	var made *cachedPage
+	if err == nil {
+		made = &cachedPage{raw: data, bodyAt: bodyAt(data, p.Body), page: *p, warns: warns, trusted: true}
+		made.read = toRead(made)
+	}
 	c.mu.Lock()
 	if c.pages == nil {
 		c.pages = map[string]*cachedPage{}
 	}
-	if err == nil {
-		c.pages[rel] = &cachedPage{raw: data, page: *p, warns: warns, trusted: true}
+	if made != nil {
+		c.pages[rel] = made
 	} else {
 		delete(c.pages, rel)
 	}
@@ -728,14 +754,7 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 	if err := checkSecret(rel, data); err != nil {
 		return nil, nil, err
 	}
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	if bytes.IndexByte(data, '\r') >= 0 {
-		// CRLF and a lone CR (which markdown also reads as a line
-		// ending) both become LF, so that front matter and fences are
-		// found on every kind of line ending.
-		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
-	}
+	data = normalizeText(data)
 	front, body, bodyLine, warns, err := ParseFront(rel, data)
 	if err != nil {
 		return nil, warns, err
@@ -797,6 +816,19 @@ func parsePage(rel string, data []byte) (*Page, []*diag.Warning, error) {
 		p.Front.Title = TitleFromName(strings.TrimSuffix(base, ".md"))
 	}
 	return p, warns, nil
+}
+
+// normalizeText returns a page's text as parsePage reads it: without a
+// byte-order mark, and with LF line endings. CRLF and a lone CR (which
+// markdown also reads as a line ending) both become LF, so that front
+// matter and fences are found on every kind of line ending.
+func normalizeText(data []byte) []byte {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	if bytes.IndexByte(data, '\r') >= 0 {
+		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
+	}
+	return data
 }
 
 // markdownExts are the endings of markdown files that are not briefings:
