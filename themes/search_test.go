@@ -3,6 +3,7 @@ package themes_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -288,6 +289,57 @@ func TestSearchTyping(t *testing.T) {
 		if pages[p] != n {
 			t.Errorf("pages loaded for snippets while typing patch: %v, want %v", pages, want)
 			break
+		}
+	}
+}
+
+// Public documents come eight to a file: a search whose hits span several
+// files shows each hit's own title, date and address, page after page of
+// results, and fetches each file once.
+func TestSearchDocumentFiles(t *testing.T) {
+	pages := map[string]string{}
+	const n = 27 // three full files and a last one of three
+	for i := range n {
+		pages[fmt.Sprintf("notes/n%02d.md", i)] = fmt.Sprintf("---\ntitle: Note %02d\ndate: 2026-10-%02d\n---\n\nA kestrel note, number %02d.\n", i, 1+i, i)
+	}
+	s := buildSite(t, nil, "", pages)
+	ctx := browser(t)
+	before := len(s.log())
+	run(t, ctx, searchFor(s, "kestrel"))
+	for range 2 {
+		run(t, ctx, click(".search-more"),
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll("#search-results li").length >= 20`))
+	}
+	run(t, ctx, chromedp.Poll[chromedp.Void](`document.querySelectorAll("#search-results li").length === `+fmt.Sprint(n)))
+	type hit struct{ Title, Href, Date string }
+	got := eval[[]hit](t, ctx, `[...document.querySelectorAll("#search-results li")].map((li) => ({
+		Title: li.querySelector(".search-hit-title").textContent,
+		Href: new URL(li.querySelector(".search-hit-title").href).pathname,
+		Date: li.querySelector("time").getAttribute("datetime")}))`)
+	seen := map[string]bool{}
+	for _, h := range got {
+		var i int
+		if _, err := fmt.Sscanf(h.Title, "Note %02d", &i); err != nil {
+			t.Fatalf("hit %+v: %v", h, err)
+		}
+		if want := (hit{fmt.Sprintf("Note %02d", i), fmt.Sprintf("/notes/n%02d/", i), fmt.Sprintf("2026-10-%02d", 1+i)}); h != want || seen[h.Title] {
+			t.Errorf("hit %+v, want %+v, once", h, want)
+		}
+		seen[h.Title] = true
+	}
+	files := map[string]int{}
+	for _, r := range s.log()[before:] {
+		line := strings.SplitN(r, "\n", 2)[0]
+		if p, ok := strings.CutPrefix(line, "GET /search/d/"); ok {
+			files[p]++
+		}
+	}
+	if len(files) != 4 {
+		t.Errorf("document files fetched: %v, want 0.json to 3.json", files)
+	}
+	for f, k := range files {
+		if k != 1 {
+			t.Errorf("%s fetched %d times", f, k)
 		}
 	}
 }

@@ -292,14 +292,14 @@ func (b *builder) patchSearch(x *search.PublicIndex, docs, was, now []*search.Do
 			return rep, err
 		}
 	}
-	for _, n := range changed {
-		data, sum := x.DocFile(n)
-		if err := write(format.SearchDocPath(n), data, sum); err != nil {
+	for _, k := range changed {
+		data, sum := x.DocFile(k)
+		if err := write(format.SearchDocPath(k), data, sum); err != nil {
 			return rep, err
 		}
 	}
-	for n := len(x.Docs); n < before.DocsIn(); n++ {
-		if err := remove(format.SearchDocPath(n)); err != nil {
+	for k := x.DocFiles(); k < before.DocFiles(); k++ {
+		if err := remove(format.SearchDocPath(k)); err != nil {
 			return rep, err
 		}
 	}

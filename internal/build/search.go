@@ -200,17 +200,17 @@ func (b *builder) searchIndex() error {
 		total.Add(int64(len(data)))
 		return b.emitShared(path, data, sum)
 	}
-	files := make([]func() error, 0, len(x.Shards)+len(x.Docs)+2)
+	files := make([]func() error, 0, len(x.Shards)+x.DocFiles()+2)
 	for _, s := range x.Shards {
 		files = append(files, func() error {
 			data, sum := s.File()
 			return emit(format.SearchShardPath(s.Prefix), data, sum)
 		})
 	}
-	for i := range x.Docs {
+	for k := range x.DocFiles() {
 		files = append(files, func() error {
-			data, sum := x.DocFile(i)
-			return emit(format.SearchDocPath(i), data, sum)
+			data, sum := x.DocFile(k)
+			return emit(format.SearchDocPath(k), data, sum)
 		})
 	}
 	files = append(files, func() error {

@@ -81,6 +81,7 @@ func jsExports() []struct {
 		{"SearchDocDir", SearchDocDir},
 		{"SearchOpenedDir", SearchOpenedDir},
 		{"SearchVersion", SearchVersion},
+		{"SearchDocsPerFile", SearchDocsPerFile},
 		{"SearchScript", SearchScript},
 		{"SearchMaxTerm", SearchMaxTerm},
 		{"SearchK1", SearchK1},

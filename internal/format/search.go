@@ -12,9 +12,11 @@ import (
 //	search/index.json        the index's root ([SearchRoot])
 //	search/t/x<HEX>.json     one shard per term prefix ([SearchShard]), HEX the
 //	                         prefix's UTF-8 bytes in hex ("x.json": the empty prefix)
-//	search/d/<N>.json        document N's title, address, date and label
-//	                         ([SearchDoc], without text: snippets come from
-//	                         the page itself)
+//	search/d/<K>.json        the documents numbered from K×[SearchDocsPerFile]
+//	                         on, a JSON array of [SearchDoc] (title, address,
+//	                         date and label, without text: snippets come
+//	                         from the page itself); the last file may hold
+//	                         fewer
 //
 // and, for each audience with restricted text, a sealed index: a packet
 // ([PacketPath], padded and named like a passage's) encrypted to the
@@ -47,7 +49,12 @@ const (
 	SearchOpenedDir = SearchDir + "/opened"
 	// SearchVersion is the version of the index's files: a reader
 	// refuses another.
-	SearchVersion = 1
+	SearchVersion = 2
+	// SearchDocsPerFile is how many public documents a file under
+	// [SearchDocDir] holds: a query's first results fetch a few such
+	// files, of about 200 bytes a document, and a site has an eighth as
+	// many files to write and upload as it has pages.
+	SearchDocsPerFile = 8
 	// SearchScript is the browser's search script, which every page of
 	// the default theme loads.
 	SearchScript = "js/search.js"
@@ -69,9 +76,10 @@ func SearchShardPath(prefix string) string {
 	return SearchShardDir + "/x" + hex.EncodeToString([]byte(prefix)) + ".json"
 }
 
-// SearchDocPath returns the path of public document n.
-func SearchDocPath(n int) string {
-	return SearchDocDir + "/" + strconv.Itoa(n) + ".json"
+// SearchDocPath returns the path of public document file k, which holds
+// the documents numbered from k×[SearchDocsPerFile] on.
+func SearchDocPath(k int) string {
+	return SearchDocDir + "/" + strconv.Itoa(k) + ".json"
 }
 
 // SearchTag returns the tag of the sealed index of the audience whose key

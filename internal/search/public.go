@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
@@ -347,10 +348,10 @@ func (x *PublicIndex) Files() Files {
 
 // Since returns how x's files differ from f, files x had before an
 // [PublicIndex.Update]: the shards whose file is new or changed, the
-// prefixes of the shards gone, and the numbers of the documents whose
-// file is new or changed. The documents gone are those numbered from
-// len(x.Docs) up to the number f held.
-func (x *PublicIndex) Since(f Files) (shards []*Shard, gone []string, docs []int) {
+// prefixes of the shards gone, and the numbers of the document files
+// (see [PublicIndex.DocFile]) that are new or changed. The document
+// files gone are those numbered from x.DocFiles() up to f.DocFiles().
+func (x *PublicIndex) Since(f Files) (shards []*Shard, gone []string, docFiles []int) {
 	kept := make(map[string]bool, len(x.Shards))
 	for _, s := range x.Shards {
 		kept[s.Prefix] = true
@@ -366,14 +367,24 @@ func (x *PublicIndex) Since(f Files) (shards []*Shard, gone []string, docs []int
 	slices.Sort(gone)
 	for n, c := range x.files {
 		if n >= len(f.docs) || f.docs[n] != c {
-			docs = append(docs, n)
+			if k := n / format.SearchDocsPerFile; len(docFiles) == 0 || docFiles[len(docFiles)-1] != k {
+				docFiles = append(docFiles, k)
+			}
 		}
 	}
-	return shards, gone, docs
+	// A last file that lost documents, and none of those it keeps.
+	if last := len(x.files) / format.SearchDocsPerFile; len(x.files) < len(f.docs) && len(x.files)%format.SearchDocsPerFile != 0 &&
+		(len(docFiles) == 0 || docFiles[len(docFiles)-1] != last) {
+		docFiles = append(docFiles, last)
+	}
+	return shards, gone, docFiles
 }
 
-// DocsIn returns the number of documents f held.
-func (f Files) DocsIn() int { return len(f.docs) }
+// DocFiles returns the number of document files f held.
+func (f Files) DocFiles() int { return docFiles(len(f.docs)) }
+
+// docFiles returns the number of files that n documents take.
+func docFiles(n int) int { return (n + format.SearchDocsPerFile - 1) / format.SearchDocsPerFile }
 
 // Number returns the number of the document at url.
 func (x *PublicIndex) Number(url string) (int, bool) {
@@ -398,17 +409,39 @@ func (x *PublicIndex) Root(sealed []format.SealedRef) []byte {
 // the index publishes no text in a form of its own (the leak scan looks
 // for passages in the forms pages publish).
 func (x *PublicIndex) DocData(n int) []byte {
-	data, _ := x.DocFile(n)
-	return data
-}
-
-// DocFile returns DocData(n) and its SHA-256 digest. The bytes are
-// shared: the caller must not change them. Calls for different documents
-// may run at once.
-func (x *PublicIndex) DocFile(n int) ([]byte, [sha256.Size]byte) {
-	return x.files[n].get(func() []byte {
+	data, _ := x.files[n].get(func() []byte {
 		d := x.Docs[n].SearchDoc
 		d.Text = ""
 		return marshal(d)
 	})
+	return data
+}
+
+// DocFiles returns the number of document files: [format.SearchDocsPerFile]
+// documents a file, the last perhaps fewer.
+func (x *PublicIndex) DocFiles() int { return docFiles(len(x.Docs)) }
+
+// DocFile returns the JSON of document file k, a JSON array of the
+// documents numbered from k×[format.SearchDocsPerFile] on (see DocData),
+// and its SHA-256 digest. Calls for different files may run at once.
+func (x *PublicIndex) DocFile(k int) ([]byte, [sha256.Size]byte) {
+	from := k * format.SearchDocsPerFile
+	to := min(from+format.SearchDocsPerFile, len(x.Docs))
+	parts := make([][]byte, 0, to-from)
+	size := 2 + to - from
+	for n := from; n < to; n++ {
+		d := bytes.TrimSuffix(x.DocData(n), []byte("\n"))
+		parts = append(parts, d)
+		size += len(d)
+	}
+	data := make([]byte, 0, size)
+	data = append(data, '[')
+	for i, d := range parts {
+		if i > 0 {
+			data = append(data, ',')
+		}
+		data = append(data, d...)
+	}
+	data = append(data, "]\n"...)
+	return data, sha256.Sum256(data)
 }

@@ -2,6 +2,7 @@ package search
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -76,9 +77,18 @@ func TestPublicIndexUpdate(t *testing.T) {
 			docs = append(docs, d)
 			next++
 			edit = "new " + d.URL
-		case k == 8:
+		case k == 8 && r.IntN(2) == 0:
 			i := r.IntN(len(docs))
 			edit = "deleted " + docs[i].URL
+			docs = slices.Delete(docs, i, i+1)
+		case k == 8: // the latest deleted: no other document changes its number
+			i := 0
+			for j, d := range docs {
+				if cmp.Or(strings.Compare(d.Sort, docs[i].Sort), strings.Compare(d.URL, docs[i].URL)) > 0 {
+					i = j
+				}
+			}
+			edit = "deleted the latest, " + docs[i].URL
 			docs = slices.Delete(docs, i, i+1)
 		default: // several pages at once, now and then many
 			n := 1 + r.IntN(4)
@@ -152,14 +162,14 @@ func TestPublicIndexKeepsFilesOnlyIfKept(t *testing.T) {
 }
 
 // indexFiles returns x's files by name: "s:" and a shard's prefix, or
-// "d:" and a document's number.
+// "d:" and a document file's number.
 func indexFiles(x *PublicIndex) map[string][]byte {
 	files := map[string][]byte{}
 	for _, s := range x.Shards {
 		files["s:"+s.Prefix] = s.Data()
 	}
-	for n := range x.Docs {
-		files[fmt.Sprint("d:", n)] = x.DocData(n)
+	for k := range x.DocFiles() {
+		files[fmt.Sprint("d:", k)], _ = x.DocFile(k)
 	}
 	return files
 }
@@ -188,12 +198,12 @@ func sameSince(x *PublicIndex, before Files, old map[string][]byte) error {
 	}
 	for name := range old {
 		if _, ok := now[name]; !ok && !slices.Contains(gone, strings.TrimPrefix(name, "s:")) &&
-			!(strings.HasPrefix(name, "d:") && before.DocsIn() > len(x.Docs)) {
+			!(strings.HasPrefix(name, "d:") && before.DocFiles() > x.DocFiles()) {
 			return fmt.Errorf("Since leaves out %s, gone", name)
 		}
 	}
-	if before.DocsIn() != len(old)-len(before.shards) {
-		return fmt.Errorf("the files before held %d documents, not %d", before.DocsIn(), len(old)-len(before.shards))
+	if before.DocFiles() != len(old)-len(before.shards) {
+		return fmt.Errorf("the files before held %d document files, not %d", before.DocFiles(), len(old)-len(before.shards))
 	}
 	return nil
 }
@@ -214,6 +224,15 @@ func sameIndex(x, want *PublicIndex) error {
 	for n := range want.Docs {
 		if got := x.DocData(n); !bytes.Equal(got, want.DocData(n)) {
 			return fmt.Errorf("document %d: %s, want %s", n, got, want.DocData(n))
+		}
+	}
+	if x.DocFiles() != want.DocFiles() {
+		return fmt.Errorf("%d document files, want %d", x.DocFiles(), want.DocFiles())
+	}
+	for k := range want.DocFiles() {
+		got, _ := x.DocFile(k)
+		if w, _ := want.DocFile(k); !bytes.Equal(got, w) {
+			return fmt.Errorf("document file %d: %s, want %s", k, got, w)
 		}
 	}
 	return nil

@@ -24,7 +24,7 @@
 // Built by build.mjs into themes/default/static/js/search.js.
 
 import {
-  SCRIPT_TO_ROOT, SEARCH_DIR, SEARCH_DOC_DIR, SEARCH_INDEX, SEARCH_K1, SEARCH_MAX_TERM,
+  SCRIPT_TO_ROOT, SEARCH_DIR, SEARCH_DOC_DIR, SEARCH_DOCS_PER_FILE, SEARCH_INDEX, SEARCH_K1, SEARCH_MAX_TERM,
   SEARCH_SHARD_DIR, SEARCH_TAG_CONTEXT, SEARCH_VERSION, UNLOCK_SCRIPT,
 } from "./format.js";
 
@@ -33,7 +33,7 @@ const STORE = "conclave:keys:" + ROOT.pathname; // the unlock script's
 const KEYS_EVENT = "conclave:keys";
 const PAGE_SIZE = 10;
 const SNIPPET_DELAY = 150; // ms
-const PREFETCH_DOCS = 160; // hits whose titles load ahead as a word is typed (about 32 kB)
+const PREFETCH_DOCS = 80; // hits whose titles load ahead as a word is typed (at most 70 files of about 1.6 kB)
 const EXTENSION = 0.5; // a longer word that starts with the one typed counts half
 const K1 = SEARCH_K1 / 100;
 const html = document.documentElement;
@@ -145,15 +145,22 @@ function root() {
   return rootPromise;
 }
 
-const docs = new Map(); // public doc number -> Promise<doc>
+// Public documents come SEARCH_DOCS_PER_FILE to a file: file k holds
+// those numbered from k * SEARCH_DOCS_PER_FILE on, in order.
+const docFiles = new Map(); // file number -> Promise<array of docs>
 function publicDoc(n) {
-  let p = docs.get(n);
+  const k = Math.floor(n / SEARCH_DOCS_PER_FILE);
+  let p = docFiles.get(k);
   if (!p) {
-    p = getJSON(new URL(`${SEARCH_DOC_DIR}/${n}.json`, ROOT));
-    docs.set(n, p);
-    p.catch(() => docs.delete(n));
+    p = getJSON(new URL(`${SEARCH_DOC_DIR}/${k}.json`, ROOT));
+    docFiles.set(k, p);
+    p.catch(() => docFiles.delete(k));
   }
-  return p;
+  return p.then((docs) => {
+    const d = Array.isArray(docs) ? docs[n % SEARCH_DOCS_PER_FILE] : null;
+    if (!d || typeof d !== "object") throw new Error(`no document ${n} in ${SEARCH_DOC_DIR}/${k}.json`);
+    return d;
+  });
 }
 
 // ---------------------------------------------------------------------------
