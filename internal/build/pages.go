@@ -29,7 +29,7 @@ import (
 const PagesFile = "pages.cache"
 
 // pagesVersion changes whenever a record's meaning changes.
-const pagesVersion = 10
+const pagesVersion = 11
 
 // pageRecord is what a build keeps of one page, so that the next build can
 // publish it again without parsing or rendering it: the HTML is read back
@@ -121,12 +121,19 @@ func loadPages(src string, key []byte) (*pagesData, string, error) {
 		}
 		d = pagesData{Version: h.Version, Site: h.Site, Lists: h.Lists, Scan: h.Scan, Search: h.Search, Pages: make(map[string]*pageRecord, h.Records)}
 		vocab := search.NewVocabulary(h.Words)
+		members := make(map[string][]string, len(h.Audiences))
+		for _, a := range h.Audiences {
+			members[a.ID] = a.Members
+		}
 		for range h.Records {
 			var e pageEntry
 			if err := dec.Decode(&e); err != nil {
 				return err
 			}
 			if err := e.Record.adopt(vocab); err != nil {
+				return err
+			}
+			if err := e.Record.withMembers(members); err != nil {
 				return err
 			}
 			d.Pages[e.Path] = e.Record
@@ -160,6 +167,41 @@ type pagesHeader struct {
 	Words  []string
 	Scan   scanRecord
 	Search map[string]sealedSearch
+	// Audiences are the audiences of the records' passages, each once:
+	// the records name them by ID alone (see pageRecord.slim). Most of
+	// the records' bytes were their members' names, once a passage.
+	Audiences []seal.Audience
+}
+
+// slim returns r as the page cache keeps it: its passages' audiences by
+// ID alone, their members in the cache's header (see withMembers). r is
+// not changed: the build still reads it.
+func (r *pageRecord) slim() *pageRecord {
+	if r == nil || len(r.Sealed) == 0 {
+		return r
+	}
+	s := *r
+	s.Sealed = slices.Clone(r.Sealed)
+	for i := range s.Sealed {
+		s.Sealed[i].Audience.Members = nil
+	}
+	return &s
+}
+
+// withMembers gives the passages of r, read from the page cache, the
+// members of their audiences, by ID.
+func (r *pageRecord) withMembers(members map[string][]string) error {
+	if r == nil {
+		return nil
+	}
+	for i := range r.Sealed {
+		m, ok := members[r.Sealed[i].Audience.ID]
+		if !ok {
+			return fmt.Errorf("a passage's audience %.8s… is not among the cache's audiences", r.Sealed[i].Audience.ID)
+		}
+		r.Sealed[i].Audience.Members = m
+	}
+	return nil
 }
 
 // adopt numbers the search terms of r, read from the page cache, in this
@@ -215,11 +257,24 @@ func savePages(src string, key []byte, d *pagesData) error {
 	return seal.RefusedCache(dir, cache.SaveStream(filepath.Join(dir, PagesFile), key, func(enc *gob.Encoder) error {
 		// Every term the records number was numbered before this: the
 		// dictionary's words now hold them all.
-		if err := enc.Encode(pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages), Words: search.Words(), Scan: d.Scan, Search: d.Search}); err != nil {
+		auds := map[string]seal.Audience{}
+		for _, r := range d.Pages {
+			if r == nil {
+				continue
+			}
+			for _, s := range r.Sealed {
+				auds[s.Audience.ID] = s.Audience
+			}
+		}
+		h := pagesHeader{Version: d.Version, Site: d.Site, Lists: d.Lists, Records: len(d.Pages), Words: search.Words(), Scan: d.Scan, Search: d.Search}
+		for _, id := range slices.Sorted(maps.Keys(auds)) {
+			h.Audiences = append(h.Audiences, auds[id])
+		}
+		if err := enc.Encode(h); err != nil {
 			return err
 		}
 		for _, p := range slices.Sorted(maps.Keys(d.Pages)) {
-			if err := enc.Encode(pageEntry{p, d.Pages[p]}); err != nil {
+			if err := enc.Encode(pageEntry{p, d.Pages[p].slim()}); err != nil {
 				return err
 			}
 		}
