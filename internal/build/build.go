@@ -161,13 +161,25 @@ func Run(opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	// What the next build needs of them, without their bytes: the pages
-	// hold their markdown only until they are done (see builder.once).
-	reads := read.Export()
-	read = nil
 	if c.err != nil {
 		return nil, c.err
 	}
+	// Saved for the next build now, beside the build: the cache holds
+	// every page's markdown, which the pages hold only until they are
+	// done (see builder.once). Whatever the build does next, the pages
+	// were read as the cache says.
+	readSaved := func() error { return nil }
+	if record {
+		done := make(chan struct{})
+		var err error
+		go func(c *site.PageCache) {
+			defer close(done)
+			err = saveRead(src, opt.CacheKey, c)
+		}(read)
+		readSaved = func() error { <-done; return err }
+		defer readSaved() // nothing is left being written when Run returns
+	}
+	read = nil
 	replaced := <-checked
 	if replaced.err != nil {
 		return nil, replaced.err
@@ -180,7 +192,7 @@ func Run(opt Options) (*Report, error) {
 	if err := dir.Hold(format.PacketDir, packetMemory); err != nil {
 		return nil, err
 	}
-	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero(), reads: reads}
+	b := &builder{site: s, out: dir, cache: c.seal, getenv: opt.Getenv, record: record, once: true, now: releaseTime(opt.Now), asOf: asOf, lookAhead: !opt.AsOf.IsZero(), readSaved: readSaved}
 	finish := b.toDisk(dir, src, opt.CacheKey)
 	if c.pagesWarning != "" {
 		s.Warnings = append(s.Warnings, diag.Errorf(CacheDir, 0, "%s", c.pagesWarning))
@@ -300,8 +312,10 @@ func (b *builder) saveTo(src string, key []byte) []*diag.Warning {
 		if err := savePages(src, key, b.records); err != nil {
 			warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the page cache: %v (the next build renders every page anew)", err))
 		}
-		if err := saveRead(src, key, b.reads); err != nil {
-			warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the read cache: %v (the next build parses every page anew)", err))
+		if b.readSaved != nil {
+			if err := b.readSaved(); err != nil {
+				warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the read cache: %v (the next build parses every page anew)", err))
+			}
 		}
 	}
 	return warnings

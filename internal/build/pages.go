@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"os"
 	"path/filepath"
@@ -451,15 +452,14 @@ func hashFile(h io.Writer, name string) error {
 const ReadFile = "read.cache"
 
 // readVersion changes whenever site.Read's meaning changes.
-const readVersion = 1
+const readVersion = 2
 
 // readHeader is the first value of the read cache; the pages follow, a
-// value each. Pages read by another program are not taken: it may not
-// parse as this one does.
+// value each, then a Read without a path. Pages read by another program
+// are not taken: it may not parse as this one does.
 type readHeader struct {
 	Version int
 	Program [sha256.Size]byte
-	Pages   int
 }
 
 // loadRead returns a page cache holding the pages the last build of the
@@ -483,13 +483,16 @@ func loadRead(src string, key []byte) (*site.PageCache, error) {
 		if h.Version != readVersion || h.Program != prog {
 			return nil
 		}
-		pages = make([]site.Read, h.Pages)
-		for i := range pages {
-			if err := dec.Decode(&pages[i]); err != nil {
+		for {
+			var r site.Read
+			if err := dec.Decode(&r); err != nil {
 				return err
 			}
+			if r.Path == "" {
+				return nil
+			}
+			pages = append(pages, r)
 		}
-		return nil
 	})
 	if _, ok := err.(*cache.UnreadableError); ok {
 		return c, nil
@@ -501,27 +504,30 @@ func loadRead(src string, key []byte) (*site.PageCache, error) {
 	return c, nil
 }
 
-// saveRead writes pages, as read, never through a link.
-func saveRead(src string, key []byte, pages []site.Read) error {
+// saveRead writes the pages c holds, as read, never through a link.
+func saveRead(src string, key []byte, c *site.PageCache) error {
 	prog, err := programDigest()
 	if err != nil {
 		return err
 	}
-	return writeRead(src, key, prog, pages)
+	return writeRead(src, key, prog, c.Export)
 }
 
 // writeRead writes pages, as the program whose digest is prog read them.
-func writeRead(src string, key []byte, prog [sha256.Size]byte, pages []site.Read) error {
+func writeRead(src string, key []byte, prog [sha256.Size]byte, pages iter.Seq[site.Read]) error {
 	dir := filepath.Join(src, CacheDir)
 	return seal.RefusedCache(dir, cache.SaveStream(filepath.Join(dir, ReadFile), key, func(enc *gob.Encoder) error {
-		if err := enc.Encode(readHeader{Version: readVersion, Program: prog, Pages: len(pages)}); err != nil {
+		if err := enc.Encode(readHeader{Version: readVersion, Program: prog}); err != nil {
 			return err
 		}
-		for i := range pages {
-			if err := enc.Encode(&pages[i]); err != nil {
+		for r := range pages {
+			if r.Path == "" {
+				continue // it would end the pages
+			}
+			if err := enc.Encode(&r); err != nil {
 				return err
 			}
 		}
-		return nil
+		return enc.Encode(site.Read{})
 	}))
 }

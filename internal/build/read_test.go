@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestReadCacheOfAnotherProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages := c.Export()
+	pages := slices.Collect(c.Export)
 	if len(pages) == 0 {
 		t.Fatal("the build saved no page as read")
 	}
@@ -66,7 +67,7 @@ func TestReadCacheOfAnotherProgram(t *testing.T) {
 
 	other := prog
 	other[0] ^= 1
-	if err := writeRead(dir, key, other, pages); err != nil {
+	if err := writeRead(dir, key, other, slices.Values(pages)); err != nil {
 		t.Fatal(err)
 	}
 	build()
@@ -84,7 +85,7 @@ func TestReadCacheOfAnotherProgram(t *testing.T) {
 			pages[i] = whole // as it was
 		}
 	}
-	if err := writeRead(dir, key, prog, pages); err != nil {
+	if err := writeRead(dir, key, prog, slices.Values(pages)); err != nil {
 		t.Fatal(err)
 	}
 	build()

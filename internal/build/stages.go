@@ -80,9 +80,10 @@ type builder struct {
 	// makeFolder makes the folder of an output file before it is written
 	// (output.Dir.MakeFolder); nil for an output in memory.
 	makeFolder func(p string) error
-	// reads are the pages as this build read them, saved for the next
-	// (see saveRead); a session keeps its own page cache.
-	reads []site.Read
+	// readSaved waits for the pages as this build read them to be saved
+	// for the next (see saveRead), and says if they could not be; a
+	// session keeps its own page cache.
+	readSaved func() error
 
 	rep *Report
 

@@ -217,8 +217,8 @@ type cachedPage struct {
 	// bodyAt is where page.Body starts in the file's text as parsePage
 	// reads it (see normalizeText); -1 if it cannot be told.
 	bodyAt int
-	// read is the page as Export gives it; nil if a Read cannot give
-	// it back as it is (see toRead).
+	// read is the Read the page was imported from (see Import), if it
+	// was; Export makes the others.
 	read    *Read
 	page    Page
 	warns   []*diag.Warning
@@ -342,7 +342,6 @@ func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.W
 	var made *cachedPage
 	if err == nil {
 		made = &cachedPage{raw: data, bodyAt: bodyAt(data, p.Body), page: *p, warns: warns, trusted: true}
-		made.read = toRead(made)
 	}
 	c.mu.Lock()
 	if c.pages == nil {

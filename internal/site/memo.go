@@ -163,22 +163,30 @@ func bodyAt(data, body []byte) int {
 	return at
 }
 
-// Export returns the pages the cache holds, as read, for a later
-// process's cache (see Import); a page that a Read cannot give back as
-// it is (see toRead) is left out, and read again by that process.
-func (c *PageCache) Export() []Read {
+// Export gives yield the pages the cache holds, as read, for a later
+// process's cache (see Import), until yield returns false. A page that a
+// Read cannot give back as it is (see toRead) is left out, and read
+// again by that process. The Reads are made as they are given: a cache
+// of 50,000 pages is not held twice.
+func (c *PageCache) Export(yield func(Read) bool) {
 	if c == nil {
-		return nil
+		return
 	}
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	out := make([]Read, 0, len(c.pages))
+	pages := make([]*cachedPage, 0, len(c.pages))
 	for _, cp := range c.pages {
-		if cp.read != nil {
-			out = append(out, *cp.read)
+		pages = append(pages, cp)
+	}
+	c.mu.RUnlock()
+	for _, cp := range pages {
+		r := cp.read
+		if r == nil {
+			r = toRead(cp)
+		}
+		if r != nil && !yield(*r) {
+			return
 		}
 	}
-	return out
 }
 
 // Import adds pages exported by another process's cache (see Export),

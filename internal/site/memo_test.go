@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestReadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs := first.Export()
+	rs := slices.Collect(first.Export)
 	if len(rs) != len(readPages) {
 		var got []string
 		for _, r := range rs {
