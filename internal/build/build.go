@@ -179,7 +179,6 @@ func Run(opt Options) (*Report, error) {
 		readSaved = func() error { <-done; return err }
 		defer readSaved() // nothing is left being written when Run returns
 	}
-	read = nil
 	replaced := <-checked
 	if replaced.err != nil {
 		return nil, replaced.err
@@ -312,10 +311,8 @@ func (b *builder) saveTo(src string, key []byte) []*diag.Warning {
 		if err := savePages(src, key, b.records); err != nil {
 			warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the page cache: %v (the next build renders every page anew)", err))
 		}
-		if b.readSaved != nil {
-			if err := b.readSaved(); err != nil {
-				warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the read cache: %v (the next build parses every page anew)", err))
-			}
+		if err := b.readSaved(); err != nil {
+			warnings = append(warnings, diag.Errorf(CacheDir, 0, "could not save the read cache: %v (the next build parses every page anew)", err))
 		}
 	}
 	return warnings

@@ -214,9 +214,6 @@ type cachedPage struct {
 	// raw is the file as read; nil for a page imported from another
 	// process (see PageCache.Import), known by its digest (page.Digest).
 	raw []byte
-	// bodyAt is where page.Body starts in the file's text as parsePage
-	// reads it (see normalizeText); -1 if it cannot be told.
-	bodyAt int
 	// read is the Read the page was imported from (see Import), if it
 	// was; Export makes the others.
 	read    *Read
@@ -329,11 +326,11 @@ func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.W
 		// Imported (see Import): its body is in data. An entry does not
 		// change once made (but for trusted): this one gives way to one
 		// that holds data.
-		if text := normalizeText(data); cp.bodyAt <= len(text) {
+		if text := normalizeText(data); cp.read.BodyAt <= len(text) {
 			p := cp.page
-			p.Body = text[cp.bodyAt:]
+			p.Body = text[cp.read.BodyAt:]
 			c.mu.Lock()
-			c.pages[rel] = &cachedPage{raw: data, bodyAt: cp.bodyAt, read: cp.read, page: p, warns: cp.warns, trusted: true}
+			c.pages[rel] = &cachedPage{raw: data, read: cp.read, page: p, warns: cp.warns, trusted: true}
 			c.mu.Unlock()
 			return &p, cp.warns, nil
 		}
@@ -341,7 +338,7 @@ func (c *PageCache) read(rel string, data []byte, parse func() (*Page, []*diag.W
 	p, warns, err := parse()
 	var made *cachedPage
 	if err == nil {
-		made = &cachedPage{raw: data, bodyAt: bodyAt(data, p.Body), page: *p, warns: warns, trusted: true}
+		made = &cachedPage{raw: data, page: *p, warns: warns, trusted: true}
 	}
 	c.mu.Lock()
 	if c.pages == nil {

@@ -93,15 +93,20 @@ func (r readTime) time() time.Time {
 	return time.Unix(0, r.Unix).In(time.FixedZone(r.Zone, r.Offset))
 }
 
-// toRead returns cp as a Read, or nil if the Read would not give cp's
-// page back as it is (see fromRead): if the page cannot be told from its
-// text (bodyAt), holds a time out of the range of UnixNano or in the
-// local zone, or a warning with an error in it.
+// toRead returns cp, a page parsed from cp.raw, as a Read, or nil if the
+// Read would not give cp's page back as it is (see fromRead): if its body
+// is not the end of its text (bodyAt), or it holds a time out of the
+// range of UnixNano or in the local zone, or a warning with an error in
+// it.
 func toRead(cp *cachedPage) *Read {
+	at := bodyAt(cp.raw, cp.page.Body)
+	if cp.raw == nil || at < 0 {
+		return nil
+	}
 	p := &cp.page
 	f := &p.Front
 	r := Read{
-		Path: p.Path, Digest: p.Digest, BodyAt: cp.bodyAt, Kind: p.Kind, Section: p.Section, URL: p.URL, BodyLine: p.BodyLine,
+		Path: p.Path, Digest: p.Digest, BodyAt: at, Kind: p.Kind, Section: p.Section, URL: p.URL, BodyLine: p.BodyLine,
 		Title: f.Title, Summary: f.Summary, Slug: f.Slug, Tags: toReadList(f.Tags), Audience: toReadList(f.Audience),
 		Date: toReadTime(f.Date), Embargo: toReadTime(f.Embargo), Draft: f.Draft, Lifted: f.Lifted, Weight: f.Weight,
 		TLP: f.TLP, After: f.After, Lines: f.lines,
@@ -111,9 +116,6 @@ func toRead(cp *cachedPage) *Read {
 			return nil
 		}
 		r.Warnings = append(r.Warnings, readWarning{w.File, w.Line, w.Col, w.Msg})
-	}
-	if cp.bodyAt < 0 {
-		return nil
 	}
 	back := fromRead(r)
 	// Every field, compared: what the page would be if read from r is
@@ -138,7 +140,7 @@ func sameTime(a, b time.Time) bool {
 // fromRead returns the cache's entry for r, without its file's bytes:
 // the next Load reads the file, and takes the page if its digest is r's.
 func fromRead(r Read) *cachedPage {
-	cp := &cachedPage{bodyAt: r.BodyAt, read: &r, page: Page{
+	cp := &cachedPage{read: &r, page: Page{
 		Path: r.Path, Kind: r.Kind, Section: r.Section, URL: r.URL, BodyLine: r.BodyLine, Digest: r.Digest,
 		Front: Front{
 			Title: r.Title, Summary: r.Summary, Slug: r.Slug, Tags: r.Tags.list(), Audience: r.Audience.list(),

@@ -131,8 +131,7 @@ func TestReadLeavesOutLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := &cachedPage{bodyAt: 0, page: *p}
-	cp.bodyAt = bodyAt([]byte("---\ntitle: A\ndate: 2024-01-01\n---\nA.\n"), p.Body)
+	cp := &cachedPage{raw: []byte("---\ntitle: A\ndate: 2024-01-01\n---\nA.\n"), page: *p}
 	if toRead(cp) == nil {
 		t.Fatal("a page in UTC is not exported: the test shows nothing")
 	}
@@ -141,7 +140,7 @@ func TestReadLeavesOutLocal(t *testing.T) {
 		t.Errorf("a page dated in the local zone was exported: %+v", r.Date)
 	}
 	cp.page.Front.Date = p.Front.Date
-	cp.bodyAt = -1
+	cp.raw = []byte("another text")
 	if toRead(cp) != nil {
 		t.Error("a page whose body is not where Read says was exported")
 	}
@@ -161,7 +160,7 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cp := &cachedPage{raw: data, bodyAt: bodyAt(data, p.Body), page: *p, warns: warns}
+		cp := &cachedPage{raw: data, page: *p, warns: warns}
 		r := toRead(cp)
 		if r == nil {
 			return
