@@ -763,6 +763,16 @@ func mistakes() []mistake {
 			want: refuse, at: "content/b/x.md:7:", msg: `appears in b/notes.txt`,
 		},
 		{
+			name: "cache/front-matter-restricts", why: "a public page made restricted as a whole by an audience: added to its front matter, title and body unchanged: its bytes changed, so the build parses it again rather than take it as the last build read it (the read cache), and seals it",
+			before: map[string]string{
+				"content/b/fm.md": md("---", "title: Plans canaryfr1", "slug: r-fr", "date: 2024-03-03", "---", "", "Body canaryfr2."),
+			},
+			files: map[string]string{
+				"content/b/fm.md": md("---", "title: Plans canaryfr1", "slug: r-fr", "date: 2024-03-03", "audience: [board]", "---", "", "Body canaryfr2."),
+			},
+			want: publish, has: []string{"b/r-fr/index.html"},
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",
