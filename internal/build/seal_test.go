@@ -217,7 +217,7 @@ func TestLeakScanRechecksWhenPassagesChange(t *testing.T) {
 	key := make([]byte, seal.KeySize)
 	const sentence = "The relay at Kestrel Point goes dark on Friday."
 	write(t, dir, "content/briefings/notes.txt", "Field notes. "+sentence+"\n")
-	rep, err := Run(Options{Source: dir, Out: out, CacheKey: key})
+	rep, err := Run(Options{Source: dir, Out: out, CacheKey: key, Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestLeakScanRechecksWhenPassagesChange(t *testing.T) {
 		t.Errorf("first build: scanned %d files, %d taken as clean; want all %d scanned", rep.Scan.Files, rep.Scan.Clean, rep.Files-1)
 	}
 	appendTo(t, dir, "content/briefings/a.md", "\nMore public text.\n")
-	if rep, err = Run(Options{Source: dir, Out: out, CacheKey: key}); err != nil {
+	if rep, err = Run(Options{Source: dir, Out: out, CacheKey: key, Now: testNow}); err != nil {
 		t.Fatal(err)
 	}
 	if rep.Scan.Files+rep.Scan.Clean != rep.Files-1 || rep.Scan.Clean == 0 || rep.Scan.Files >= rep.Scan.Clean {
@@ -317,7 +317,9 @@ func TestSealedSessionRechecksWhenPassagesChange(t *testing.T) {
 	dir, _ := sealSite(t)
 	const sentence = "The relay at Kestrel Point goes dark on Friday."
 	write(t, dir, "content/briefings/notes.txt", "Field notes. "+sentence+"\n")
-	sess := NewSession(Options{Source: dir})
+	// A fixed release time: release.json would otherwise change with the
+	// second the build crosses into.
+	sess := NewSession(Options{Source: dir, Now: testNow})
 	if _, _, err := sess.Build(nil); err != nil {
 		t.Fatal(err)
 	}
