@@ -117,7 +117,7 @@ func (t *Terms) GobDecode(b []byte) error {
 		return errTermsDamaged
 	}
 	ids, freqs := b[n:n+int(size)], b[n+int(size):]
-	if count(ids) != count(freqs) || count(ids) < 0 {
+	if c := count(ids); c < 0 || c != count(freqs) {
 		return errTermsDamaged
 	}
 	*t = newTerms(ids, freqs)
