@@ -99,8 +99,11 @@ func (r readTime) time() time.Time {
 // range of UnixNano or in the local zone, or a warning with an error in
 // it.
 func toRead(cp *cachedPage) *Read {
+	if cp.raw == nil {
+		return nil
+	}
 	at := bodyAt(cp.raw, cp.page.Body)
-	if cp.raw == nil || at < 0 {
+	if at < 0 {
 		return nil
 	}
 	p := &cp.page
