@@ -773,6 +773,18 @@ func mistakes() []mistake {
 			want: publish, has: []string{"b/r-fr/index.html"},
 		},
 		{
+			name: "cache/files-swapped", why: "a public page and a page restricted as a whole swap their files' bytes: each path's last read says the other kind of page, but the bytes are not the ones read, so both are parsed again, and the restricted one is sealed at its new place",
+			before: map[string]string{
+				"content/b/sw1.md": md("---", "title: Public swap", "slug: p-sw", "date: 2024-03-03", "---", "", "Public body."),
+				"content/b/sw2.md": md("---", "title: Plans canarysw1", "slug: r-sw", "date: 2024-03-03", "audience: [board]", "---", "", "Body canarysw2."),
+			},
+			files: map[string]string{
+				"content/b/sw1.md": md("---", "title: Plans canarysw1", "slug: r-sw", "date: 2024-03-03", "audience: [board]", "---", "", "Body canarysw2."),
+				"content/b/sw2.md": md("---", "title: Public swap", "slug: p-sw", "date: 2024-03-03", "---", "", "Public body."),
+			},
+			want: publish, has: []string{"b/r-sw/index.html", "b/p-sw/index.html"},
+		},
+		{
 			name: "embargo/pending", why: "a passage or a page under an embargo that has not lifted is sealed like any other: its text, and the page's title, summary and tags, reach no public file",
 			files: map[string]string{
 				"content/b/x.md": page("Embargoed", "Public intro.", "", "::: restricted to=board tlp=amber embargo=2099-01-01T00:00:00Z after=clear",
